@@ -1,0 +1,292 @@
+"""Build and publish the search index: `python -m knowledge.build [--index-dir DIR] [--force]`.
+
+Layout of the index directory (env MOCUA_INDEX_DIR, default var/index):
+    versions/<stamp>-<hash>/   one complete index: dense.faiss, lexical.npz, lexical_vocab.json, views.json,
+                               records.json, meta.json
+    current -> versions/...    symlink switched with an atomic rename once a version is complete
+    cache/embeddings.{npy,json} passage embeddings keyed by sha256(model + text), so unchanged text is not re-embedded
+
+Exit status: 0 published or up to date; 1 when a knowledge file has errors (the previous index keeps serving; with
+no previous index, one is published from the valid records so the bot can start).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import hashlib
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from knowledge.lexical import BM25
+
+ROOT = Path(__file__).resolve().parent.parent
+KNOWLEDGE_DIR = Path(__file__).resolve().parent
+DEFAULT_INDEX_DIR = ROOT / "var" / "index"
+DEFAULT_MODEL_DIR = ROOT / "var" / "models" / "multilingual-e5-small"
+# Bump when the index layout or the way views are made changes: forces a rebuild of published indexes.
+FORMAT_VERSION = 1
+KEEP_VERSIONS = 3
+# Source files whose change alters the index content even when the knowledge did not change.
+_CODE_FILES = ("build.py", "lexical.py", "text.py", "loader.py")
+
+
+def index_dir_from_env(index_dir: Path | None = None) -> Path:
+    return Path(index_dir or os.environ.get("MOCUA_INDEX_DIR") or DEFAULT_INDEX_DIR)
+
+
+def model_dir_from_env() -> Path:
+    return Path(os.environ.get("MOCUA_MODEL_DIR") or DEFAULT_MODEL_DIR)
+
+
+def current_version(index_dir: Path) -> Path | None:
+    """The published version directory, or None before the first build."""
+    pointer = index_dir / "current"
+    try:
+        target = os.readlink(pointer)
+    except OSError:
+        return None
+    path = (index_dir / target).resolve()
+    return path if (path / "meta.json").is_file() else None
+
+
+def model_fingerprint() -> str:
+    """Identifies the encoder without loading it: config and file sizes of the converted model directory."""
+    model_dir = model_dir_from_env()
+    digest = hashlib.sha256(b"e5-small")
+    config = model_dir / "config.json"
+    if config.is_file():
+        digest.update(config.read_bytes())
+        for path in sorted(model_dir.rglob("*")):
+            if path.is_file():
+                digest.update(f"{path.relative_to(model_dir)}:{path.stat().st_size}".encode())
+    return digest.hexdigest()[:16]
+
+
+def content_hash(knowledge_dir: Path) -> str:
+    """Hash of everything the index is made from; equal hash = nothing to do."""
+    from knowledge.loader import knowledge_files
+
+    digest = hashlib.sha256(f"format:{FORMAT_VERSION};model:{model_fingerprint()}".encode())
+    for name in _CODE_FILES:
+        digest.update((KNOWLEDGE_DIR / name).read_bytes())
+    for path in knowledge_files(knowledge_dir):
+        digest.update(str(path.relative_to(knowledge_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------- documents and their views
+
+
+@dataclass(frozen=True)
+class View:
+    doc: int  # index into the document list
+    kind: str  # name | alias | synopsis | title | passage
+    text: str
+
+
+def _values(items: Any) -> list[Any]:
+    return list(items.values()) if isinstance(items, dict) else list(items)
+
+
+def procedure_views(doc: int, proc: Any) -> list[View]:
+    synopsis = f"{proc.name}. Lĩnh vực {proc.domain}. Cơ quan giải quyết: {proc.agency}"
+    views = [View(doc, "name", proc.name), *(View(doc, "alias", a) for a in proc.aliases)]
+    return [*views, View(doc, "synopsis", synopsis)]
+
+
+def guide_views(doc: int, guide: Any, passages: Iterable[str]) -> list[View]:
+    views = [View(doc, "title", guide.title), *(View(doc, "alias", a) for a in guide.aliases)]
+    return [*views, *(View(doc, "passage", p) for p in passages if p.strip())]
+
+
+def documents_and_views(knowledge: Any) -> tuple[list[dict[str, Any]], list[View]]:
+    """Records as JSON-ready dicts plus every text the search matches against."""
+    from knowledge.loader import guide_passages
+
+    docs: list[dict[str, Any]] = []
+    views: list[View] = []
+    for proc in sorted(_values(knowledge.procedures), key=lambda p: p.id):
+        views += procedure_views(len(docs), proc)
+        docs.append({"id": proc.id, "kind": "procedure", "title": proc.name, "data": proc.model_dump(mode="json")})
+    for guide in sorted(_values(knowledge.guides), key=lambda g: g.id):
+        views += guide_views(len(docs), guide, guide_passages(guide))
+        data = guide.model_dump(mode="json")
+        data["body"] = guide.body  # excluded from dumps by the schema; the bot needs it
+        docs.append({"id": guide.id, "kind": "guide", "title": guide.title, "data": data})
+    return docs, views
+
+
+def format_problem(problem: Any) -> str:
+    """file:line: field: message (the loader's Problem prints itself that way)."""
+    return str(problem)
+
+
+# ---------------------------------------------------------------- embedding cache
+
+
+class EmbeddingCache:
+    """Passage embeddings keyed by sha256(model fingerprint + text); stored as one .npy plus a key list."""
+
+    def __init__(self, directory: Path, model: str) -> None:
+        self.directory = directory
+        self.model = model
+        self.vectors: dict[str, np.ndarray] = {}
+        keys_file, arr_file = directory / "embeddings.json", directory / "embeddings.npy"
+        if keys_file.is_file() and arr_file.is_file():
+            try:
+                keys = json.loads(keys_file.read_text(encoding="utf-8"))
+                arr = np.load(arr_file)
+                if len(keys) == len(arr):
+                    self.vectors = dict(zip(keys, arr))
+            except (ValueError, OSError):
+                self.vectors = {}  # a damaged cache only costs time
+
+    def key(self, text: str) -> str:
+        return hashlib.sha256(f"{self.model}\0{text}".encode()).hexdigest()
+
+    def embed(self, texts: list[str], encode: Any) -> tuple[np.ndarray, int, int]:
+        """Vectors for texts, embedding only the unknown ones; returns (vectors, embedded, reused)."""
+        keys = [self.key(t) for t in texts]
+        missing = list(dict.fromkeys(k for k in keys if k not in self.vectors))
+        if missing:
+            by_key = {self.key(t): t for t in texts}
+            fresh = np.asarray(encode([by_key[k] for k in missing]), dtype=np.float32)
+            self.vectors.update(zip(missing, fresh))
+        out = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
+        return out.astype(np.float32), len(missing), len(set(keys)) - len(missing)
+
+    def save(self, keep: Iterable[str]) -> None:
+        """Write the cache, keeping only the keys still in use so it does not grow without end."""
+        keep_keys = [k for k in dict.fromkeys(keep) if k in self.vectors]
+        self.directory.mkdir(parents=True, exist_ok=True)
+        arr = np.stack([self.vectors[k] for k in keep_keys]) if keep_keys else np.zeros((0, 384), np.float32)
+        tmp_arr, tmp_keys = self.directory / "embeddings.tmp.npy", self.directory / "embeddings.tmp.json"
+        np.save(tmp_arr, arr.astype(np.float32))
+        tmp_keys.write_text(json.dumps(keep_keys), encoding="utf-8")
+        os.replace(tmp_arr, self.directory / "embeddings.npy")
+        os.replace(tmp_keys, self.directory / "embeddings.json")
+
+
+# ---------------------------------------------------------------- writing and publishing
+
+
+def write_version(
+    index_dir: Path, docs: list[dict[str, Any]], views: list[View], vectors: np.ndarray, meta: dict[str, Any]
+) -> Path:
+    """Write a complete version into a fresh directory (never touched again after publishing)."""
+    import faiss
+
+    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    final = index_dir / "versions" / f"{stamp}-{meta['content_hash'][:12]}"
+    work = final.with_name(final.name + ".partial")
+    work.mkdir(parents=True)
+    index = faiss.IndexFlatIP(vectors.shape[1] if len(vectors) else 384)
+    if len(vectors):
+        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+    faiss.write_index(index, str(work / "dense.faiss"))
+    BM25.fit([v.text for v in views]).save(work)
+    view_rows = [{"doc": v.doc, "kind": v.kind, "text": v.text} for v in views]
+    (work / "views.json").write_text(json.dumps(view_rows, ensure_ascii=False), encoding="utf-8")
+    (work / "records.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
+    (work / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
+    os.rename(work, final)
+    return final
+
+
+def publish(index_dir: Path, version: Path) -> None:
+    """Point `current` at the version with one atomic rename; readers see the old or the new index, never half."""
+    tmp = index_dir / f"current.tmp-{os.getpid()}"
+    if tmp.is_symlink() or tmp.exists():
+        tmp.unlink()
+    os.symlink(os.path.relpath(version, index_dir), tmp)
+    os.replace(tmp, index_dir / "current")
+
+
+def prune_versions(index_dir: Path, keep: int = KEEP_VERSIONS) -> None:
+    """Drop old versions; a few are kept so a reader still loading the previous one is not pulled from under."""
+    current = current_version(index_dir)
+    versions = sorted(p for p in (index_dir / "versions").iterdir() if p.is_dir())
+    for path in versions[:-keep]:
+        if path != current:
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def build(index_dir: Path, knowledge_dir: Path = KNOWLEDGE_DIR, force: bool = False) -> int:
+    """Build and publish; returns the process exit status."""
+    from knowledge.loader import load_knowledge
+
+    start = time.perf_counter()
+    index_dir.mkdir(parents=True, exist_ok=True)
+    chash = content_hash(knowledge_dir)
+    current = current_version(index_dir)
+    if current and not force:
+        meta = json.loads((current / "meta.json").read_text(encoding="utf-8"))
+        if meta.get("content_hash") == chash and not meta.get("problems"):
+            print(f"index up to date ({meta.get('documents')} documents, {current.name})")
+            return 0
+
+    knowledge = load_knowledge(knowledge_dir)
+    problems = [format_problem(p) for p in knowledge.errors]
+    for line in [format_problem(p) for p in knowledge.problems]:
+        print(line, file=sys.stderr)
+    if problems and current is not None:
+        print(f"{len(problems)} error(s): index NOT replaced; {current.name} keeps serving", file=sys.stderr)
+        return 1
+
+    docs, views = documents_and_views(knowledge)
+    fingerprint = model_fingerprint()
+    cache = EmbeddingCache(index_dir / "cache", fingerprint)
+    texts = [v.text for v in views]
+    pending = [t for t in texts if cache.key(t) not in cache.vectors]
+    encoder = None
+    if pending:
+        from knowledge.encoder import load_encoder
+
+        encoder = load_encoder()
+    vectors, embedded, reused = cache.embed(texts, lambda batch: encoder.encode_passages(batch))
+    cache.save(cache.key(t) for t in texts)
+
+    meta = {
+        "content_hash": chash,
+        "format": FORMAT_VERSION,
+        "model": fingerprint,
+        "documents": len(docs),
+        "views": len(views),
+        "problems": len(problems),
+        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+    }
+    version = write_version(index_dir, docs, views, vectors, meta)
+    publish(index_dir, version)
+    prune_versions(index_dir)
+    n_proc = sum(d["kind"] == "procedure" for d in docs)
+    print(
+        f"published {version.name}: {n_proc} procedures, {len(docs) - n_proc} guides, {len(views)} views; "
+        f"embedded {embedded}, reused {reused} ({time.perf_counter() - start:.1f} s)"
+    )
+    if problems:
+        print(f"{len(problems)} error(s): published from the valid records only", file=sys.stderr)
+        return 1
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Build and publish the knowledge search index.")
+    parser.add_argument("--index-dir", type=Path, default=None, help="default: $MOCUA_INDEX_DIR or var/index")
+    parser.add_argument("--knowledge-dir", type=Path, default=KNOWLEDGE_DIR, help="default: knowledge/")
+    parser.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
+    args = parser.parse_args(argv)
+    return build(index_dir_from_env(args.index_dir), args.knowledge_dir, force=args.force)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""BM25 over diacritics-stripped text (numpy only).
+
+Why folded text: citizens often type without diacritics ("lam can cuoc can gi"); an embedding model collapses
+on such input, while word overlap on folded text still finds the record (measured in /work/shared/README.md).
+Vietnamese words are mostly two syllables, so adjacent-syllable bigrams are indexed beside the syllables:
+"khai sinh" then outweighs two unrelated hits on "khai" and "sinh".
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import math
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from knowledge.text import fold, words
+
+# Question scaffolding that says nothing about WHICH procedure is meant. Written with diacritics for readability;
+# matched after folding, as whole phrases, so "cần" in "cần giấy tờ gì" goes while "căn cước" stays.
+STOP_PHRASES: tuple[str, ...] = (
+    "cần giấy tờ gì", "cần những giấy tờ gì", "cần chuẩn bị gì", "cần chuẩn bị những gì", "hồ sơ gồm những gì",
+    "hồ sơ gồm gì", "giấy tờ gì", "những giấy tờ gì", "cần những gì", "cần gì", "gồm những gì",
+    "ở đâu", "chỗ nào", "nơi nào", "bao nhiêu tiền", "bao nhiêu", "mất bao lâu", "bao lâu", "bao giờ",
+    "thủ tục", "thủ tục hành chính", "như thế nào", "thế nào", "làm sao", "ra sao", "thì sao", "phải làm gì",
+    "cho tôi hỏi", "cho em hỏi", "cho mình hỏi", "cho hỏi", "xin hỏi", "tôi muốn", "em muốn", "mình muốn",
+    "tôi cần", "em cần", "mình cần", "muốn hỏi", "được không", "có được không", "có phải", "hay không",
+    "có không", "không ạ", "vậy ạ", "ạ", "ơi", "nhé", "gì", "à", "là", "của", "và",
+    "các", "những", "này", "nào", "ở", "tôi", "em", "bạn ơi", "anh chị",
+    "hướng dẫn", "quy trình", "cách", "phải", "muốn", "giúp", "với", "cho",
+)
+_STOP_SEQS: tuple[tuple[str, ...], ...] = tuple(
+    sorted({tuple(words(p)) for p in STOP_PHRASES}, key=len, reverse=True)
+)
+_MAX_STOP = max(len(s) for s in _STOP_SEQS)
+_STOP_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
+for _seq in _STOP_SEQS:
+    _STOP_BY_FIRST.setdefault(_seq[0], []).append(_seq)
+
+
+def content_words(text: str) -> list[str]:
+    """Folded syllables with question scaffolding removed (longest stop phrase first)."""
+    toks = words(text)
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        for seq in _STOP_BY_FIRST.get(toks[i], ()):
+            if tuple(toks[i : i + len(seq)]) == seq:
+                i += len(seq)
+                break
+        else:
+            out.append(toks[i])
+            i += 1
+    return out
+
+
+def terms(text: str) -> list[str]:
+    """Index terms: content syllables plus adjacent-syllable bigrams."""
+    toks = content_words(text)
+    return toks + [f"{a}_{b}" for a, b in itertools.pairwise(toks)]
+
+
+@dataclass
+class BM25:
+    """Okapi BM25 with precomputed per-posting weights; scoring is a few numpy adds per query term."""
+
+    vocab: dict[str, int]
+    offsets: np.ndarray  # int64 [V+1]: postings of term t are [offsets[t], offsets[t+1])
+    doc_ids: np.ndarray  # int32 postings
+    weights: np.ndarray  # float32 postings: idf * tf-saturation
+    n_docs: int
+
+    @classmethod
+    def fit(cls, texts: list[str], k1: float = 1.2, b: float = 0.5) -> BM25:
+        docs = [Counter(terms(t)) for t in texts]
+        n = len(docs)
+        lengths = np.array([sum(d.values()) for d in docs], dtype=np.float64)
+        avgdl = float(lengths.mean()) if n and lengths.sum() else 1.0
+        postings: dict[str, list[tuple[int, int]]] = {}
+        for i, d in enumerate(docs):
+            for term, tf in d.items():
+                postings.setdefault(term, []).append((i, tf))
+        vocab: dict[str, int] = {}
+        offsets = [0]
+        ids: list[int] = []
+        wts: list[float] = []
+        for t_index, (term, plist) in enumerate(sorted(postings.items())):
+            vocab[term] = t_index
+            idf = math.log(1.0 + (n - len(plist) + 0.5) / (len(plist) + 0.5))
+            for i, tf in plist:
+                norm = k1 * (1.0 - b + b * lengths[i] / avgdl)
+                ids.append(i)
+                wts.append(idf * tf * (k1 + 1.0) / (tf + norm))
+            offsets.append(len(ids))
+        return cls(vocab, np.array(offsets, np.int64), np.array(ids, np.int32), np.array(wts, np.float32), n)
+
+    def scores(self, query: str) -> np.ndarray:
+        """BM25 score of every indexed text for the query (zeros when no term matches)."""
+        out = np.zeros(self.n_docs, dtype=np.float32)
+        for term in set(terms(query)):
+            t = self.vocab.get(term)
+            if t is not None:
+                lo, hi = self.offsets[t], self.offsets[t + 1]
+                np.add.at(out, self.doc_ids[lo:hi], self.weights[lo:hi])
+        return out
+
+    def query_weight(self, query: str) -> float:
+        """Sum of the idf-like weights the query's known terms can bring: a per-query scale for normalising."""
+        total = 0.0
+        for term in set(terms(query)):
+            t = self.vocab.get(term)
+            if t is not None:
+                total += float(self.weights[self.offsets[t] : self.offsets[t + 1]].max())
+        return total
+
+    def save(self, directory: Path) -> None:
+        np.savez(directory / "lexical.npz", offsets=self.offsets, doc_ids=self.doc_ids, weights=self.weights)
+        (directory / "lexical_vocab.json").write_text(
+            json.dumps({"n_docs": self.n_docs, "vocab": self.vocab}, ensure_ascii=False), encoding="utf-8"
+        )
+
+    @classmethod
+    def load(cls, directory: Path) -> BM25:
+        arrays = np.load(directory / "lexical.npz")
+        meta = json.loads((directory / "lexical_vocab.json").read_text(encoding="utf-8"))
+        return cls(meta["vocab"], arrays["offsets"], arrays["doc_ids"], arrays["weights"], int(meta["n_docs"]))
+
+
+__all__ = ["BM25", "STOP_PHRASES", "content_words", "fold", "terms"]

@@ -1,0 +1,463 @@
+"""Knowledge search: which procedure or guide a citizen's question is about, with a calibrated confidence.
+
+Method (numbers: tests/benchmarks/bench_retrieval.py, calibration: knowledge/retrieval_calibration.json):
+- two channels scored over the "views" of each record (name, aliases, synopsis, guide passages), max per record:
+  dense = cosine of multilingual-e5-small embeddings; lexical = BM25 on diacritics-stripped text (knowledge.lexical);
+- fused score = weighted sum of both channels, with one pair of weights for questions typed with diacritics and
+  another for questions typed without (e5 collapses on unaccented text, so there the lexical channel leads);
+- confidence of each hit = logistic regression on (fused score, lead over the best other record, both channel
+  scores, channel agreement), fitted on a calibration split that the dev set does not contain;
+- verdict: "none" when the best hit is unlikely, "ambiguous" when runners-up are nearly as likely, else "sure".
+
+CLI: `python -m knowledge.search "câu hỏi"`; `python -m knowledge.search --calibrate` refits the JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from knowledge.build import current_version, index_dir_from_env
+from knowledge.lexical import BM25, content_words
+from knowledge.schema import Guide, Procedure
+from knowledge.text import clean, expand_teen_code, has_diacritics
+
+CALIBRATION_FILE = Path(__file__).resolve().parent / "retrieval_calibration.json"
+RELOAD_CHECK_SECONDS = 1.0
+PASSAGE_CHARS = 400
+METHODS = ("combined", "dense", "lexical")
+
+
+@dataclass(frozen=True)
+class Hit:
+    doc_id: str  # procedure id or guide id
+    kind: str  # "procedure" | "guide"
+    title: str  # procedure name or guide title
+    score: float  # calibrated confidence 0..1
+    passage: str  # matched text (for guides: the passage chunk, short)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    query: str
+    hits: list[Hit]  # best first, one per doc_id
+    verdict: str  # "sure" | "ambiguous" | "none"
+
+
+# ---------------------------------------------------------------- calibration parameters
+
+
+@dataclass
+class Calibration:
+    """Fusion weights, logistic coefficients and verdict thresholds (fitted by `--calibrate`)."""
+
+    # fused = w_dense * dense_z + w_lex * lexical, per query kind (accented / unaccented)
+    weights: dict[str, list[float]] = field(
+        default_factory=lambda: {"accented": [1.0, 1.0], "unaccented": [0.2, 1.0]}
+    )
+    # logistic regression over FEATURES, per method
+    coef: dict[str, list[float]] = field(default_factory=dict)
+    none_below: float = 0.35  # best hit less likely than this: verdict "none"
+    close_ratio: float = 0.6  # a runner-up at least this fraction of the best's confidence: "ambiguous"
+    sure_above: float = 0.8  # ...unless the best is at least this likely
+    dense_floor: float = 0.78  # typical cosine of unrelated text; dense_z centres on it
+    dense_scale: float = 0.06
+
+    @classmethod
+    def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
+        if not path.is_file():
+            return cls()
+        data = json.loads(path.read_text(encoding="utf-8"))
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+    def save(self, path: Path = CALIBRATION_FILE, extra: dict[str, Any] | None = None) -> None:
+        data = {k: getattr(self, k) for k in self.__dataclass_fields__}
+        data.update(extra or {})
+        path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+
+
+FEATURES = ("bias", "score", "lead", "dense", "lexical", "agree", "accented_dense")
+
+
+# ---------------------------------------------------------------- encoder (process-wide, loaded once)
+
+_ENCODER: Any = None
+_ENCODER_LOCK = threading.Lock()
+
+
+def _encoder() -> Any:
+    global _ENCODER
+    with _ENCODER_LOCK:
+        if _ENCODER is None:
+            from knowledge.encoder import load_encoder
+
+            _ENCODER = load_encoder()
+    return _ENCODER
+
+
+@functools.lru_cache(maxsize=1024)
+def query_vector(text: str) -> np.ndarray:
+    """e5 query embedding; cached because citizens repeat the same questions (and calibration re-asks them)."""
+    vec = np.asarray(_encoder().encode_queries([text]), dtype=np.float32)[0]
+    vec.setflags(write=False)
+    return vec
+
+
+# ---------------------------------------------------------------- one loaded index version
+
+
+@dataclass
+class Candidate:
+    doc: int
+    score: float  # fused (or single-channel) score used for ranking
+    dense: float  # best view cosine
+    lexical: float  # best view BM25, as a fraction of what the query's terms can reach
+    view: int  # best matching view
+    features: np.ndarray | None = None
+    confidence: float = 0.0
+
+
+class _Snapshot:
+    """Everything one published version holds, read-only once loaded."""
+
+    def __init__(self, version_dir: Path) -> None:
+        import faiss
+
+        self.version_dir = version_dir
+        self.docs: list[dict[str, Any]] = json.loads((version_dir / "records.json").read_text(encoding="utf-8"))
+        views = json.loads((version_dir / "views.json").read_text(encoding="utf-8"))
+        self.view_doc = np.array([v["doc"] for v in views], dtype=np.int64)
+        self.view_text = [v["text"] for v in views]
+        index = faiss.read_index(str(version_dir / "dense.faiss"))
+        self.vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, 384), np.float32)
+        self.index = index
+        self.bm25 = BM25.load(version_dir)
+        self.by_id = {d["id"]: i for i, d in enumerate(self.docs)}
+        self._records: dict[str, Procedure | Guide] = {}
+
+    def record(self, doc_id: str) -> Procedure | Guide | None:
+        if doc_id not in self._records:
+            i = self.by_id.get(doc_id)
+            if i is None:
+                return None
+            doc = self.docs[i]
+            model = Procedure if doc["kind"] == "procedure" else Guide
+            self._records[doc_id] = model.model_validate(doc["data"])
+        return self._records[doc_id]
+
+    # -- channel scores per view, then max per document
+
+    def dense_views(self, query_vec: np.ndarray) -> np.ndarray:
+        n = self.index.ntotal
+        out = np.full(n, -1.0, dtype=np.float32)
+        if n:
+            scores, ids = self.index.search(query_vec.reshape(1, -1).astype(np.float32), n)
+            out[ids[0]] = scores[0]
+        return out
+
+    def per_doc_max(self, view_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Max over each document's views, and which view gave it."""
+        best = np.full(len(self.docs), -np.inf, dtype=np.float32)
+        np.maximum.at(best, self.view_doc, view_scores)
+        order = np.lexsort((-view_scores, self.view_doc))  # per doc, best view first
+        first = np.ones(len(order), dtype=bool)
+        first[1:] = self.view_doc[order][1:] != self.view_doc[order][:-1]
+        best_view = np.zeros(len(self.docs), dtype=np.int64)
+        best_view[self.view_doc[order][first]] = order[first]
+        return best, best_view
+
+
+def prepare_query(query: str) -> str:
+    """NFC, collapsed spaces, chat abbreviations expanded."""
+    return expand_teen_code(clean(query))
+
+
+class KnowledgeBase:
+    """Search over the published index; reloads itself when `make kb-build` publishes a new version."""
+
+    def __init__(self, index_dir: Path, calibration: Calibration | None = None, watch: bool = True) -> None:
+        self.index_dir = index_dir
+        self.calibration = calibration or Calibration.load()
+        self.watch = watch
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        version = current_version(index_dir)
+        if version is None:
+            raise FileNotFoundError(f"no published index in {index_dir}: run `make kb-build`")
+        self._snapshot = _Snapshot(version)
+
+    @classmethod
+    def load(cls, index_dir: Path | None = None) -> KnowledgeBase:
+        return cls(index_dir_from_env(index_dir))
+
+    # -- hot reload
+
+    @property
+    def version(self) -> str:
+        return self._snapshot.version_dir.name
+
+    def _fresh(self) -> _Snapshot:
+        """The current snapshot, swapped for a newly published one if the pointer moved (checked ≤ once a second)."""
+        now = time.monotonic()
+        if not self.watch or now - self._checked < RELOAD_CHECK_SECONDS:
+            return self._snapshot
+        if not self._lock.acquire(blocking=False):
+            return self._snapshot  # another thread is loading; keep serving the old one meanwhile
+        try:
+            self._checked = now
+            version = current_version(self.index_dir)
+            if version is not None and version != self._snapshot.version_dir:
+                try:
+                    self._snapshot = _Snapshot(version)
+                except (OSError, ValueError, RuntimeError) as exc:  # a damaged version must not stop the bot
+                    print(f"knowledge: cannot load {version}: {exc}", file=sys.stderr)
+        finally:
+            self._lock.release()
+        return self._snapshot
+
+    # -- records
+
+    def procedure(self, doc_id: str) -> Procedure | None:
+        record = self._fresh().record(doc_id)
+        return record if isinstance(record, Procedure) else None
+
+    def guide(self, doc_id: str) -> Guide | None:
+        record = self._fresh().record(doc_id)
+        return record if isinstance(record, Guide) else None
+
+    def doc_id_at(self, doc: int) -> str:
+        return self._fresh().docs[doc]["id"]
+
+    def doc_ids(self) -> list[str]:
+        return [d["id"] for d in self._fresh().docs]
+
+    # -- search
+
+    def candidates(self, query: str, method: str = "combined", k: int = 5) -> list[Candidate]:
+        """Ranked candidates with features and confidence, for one method (the benchmark compares them)."""
+        snap = self._fresh()
+        if not snap.docs:
+            return []
+        text = prepare_query(query)
+        cal = self.calibration
+        accented = has_diacritics(text)
+        if content_words(text) or method == "dense":
+            lex_views = snap.bm25.scores(text)
+            reach = snap.bm25.query_weight(text)
+            lex_views = lex_views / reach if reach > 0 else lex_views
+        else:
+            lex_views = np.zeros(len(snap.view_text), dtype=np.float32)
+        if method == "lexical":
+            dense_views = np.zeros(len(snap.view_text), dtype=np.float32)
+        else:
+            dense_views = snap.dense_views(query_vector(text))
+        dense_z = (dense_views - cal.dense_floor) / cal.dense_scale
+        w_dense, w_lex = cal.weights["accented" if accented else "unaccented"]
+        if method == "dense":
+            w_dense, w_lex = 1.0, 0.0
+        elif method == "lexical":
+            w_dense, w_lex = 0.0, 1.0
+        fused_views = w_dense * dense_z + w_lex * lex_views
+        fused, best_view = snap.per_doc_max(fused_views)
+        dense_doc, _ = snap.per_doc_max(dense_views)
+        lex_doc, _ = snap.per_doc_max(lex_views)
+        order = np.argsort(-fused, kind="stable")[: max(k, 3)]
+        top_dense, top_lex = int(np.argmax(dense_doc)), int(np.argmax(lex_doc))
+        out: list[Candidate] = []
+        for rank, d in enumerate(order):
+            other = fused[order[1]] if rank == 0 and len(order) > 1 else fused[order[0]]
+            cand = Candidate(int(d), float(fused[d]), float(dense_doc[d]), float(lex_doc[d]), int(best_view[d]))
+            agree = float(d == top_dense) + float(d == top_lex)
+            dense_feat = cand.dense if method != "lexical" else 0.0
+            cand.features = np.array(
+                [1.0, cand.score, cand.score - float(other), dense_feat, cand.lexical, agree,
+                 float(accented) * dense_feat],
+                dtype=np.float64,
+            )
+            cand.confidence = _logistic(cal.coef.get(method), cand.features)
+            out.append(cand)
+        return out
+
+    def search(self, query: str, k: int = 5, method: str = "combined") -> SearchResult:
+        snap = self._fresh()
+        cands = self.candidates(query, method=method, k=k)
+        hits = [self._hit(snap, c) for c in cands[:k]]
+        return SearchResult(clean(query), hits, verdict(self.calibration, [c.confidence for c in cands]))
+
+    def _hit(self, snap: _Snapshot, cand: Candidate) -> Hit:
+        doc = snap.docs[cand.doc]
+        passage = snap.view_text[cand.view]
+        if len(passage) > PASSAGE_CHARS:
+            passage = passage[: PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
+        return Hit(doc["id"], doc["kind"], doc["title"], round(cand.confidence, 4), passage)
+
+
+def _logistic(coef: list[float] | None, features: np.ndarray) -> float:
+    if not coef:
+        return float(1.0 / (1.0 + np.exp(-(features[1] - 2.0))))  # uncalibrated fallback: squash the score
+    z = float(np.dot(np.asarray(coef), features))
+    return float(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
+
+
+def verdict(cal: Calibration, confidences: list[float]) -> str:
+    """sure / ambiguous / none from the calibrated confidences, best first."""
+    if not confidences or confidences[0] < cal.none_below:
+        return "none"
+    best = confidences[0]
+    runner_up = confidences[1] if len(confidences) > 1 else 0.0
+    if best < cal.sure_above and runner_up >= cal.close_ratio * best:
+        return "ambiguous"
+    return "sure"
+
+
+def ambiguous_candidates(result: SearchResult, cal: Calibration | None = None) -> list[Hit]:
+    """The 2–3 hits a citizen should choose from when the verdict is "ambiguous"."""
+    cal = cal or Calibration.load()
+    if not result.hits:
+        return []
+    best = result.hits[0].score
+    return [h for h in result.hits[:3] if h.score >= cal.close_ratio * best]
+
+
+# ---------------------------------------------------------------- process-wide instance
+
+_KB: KnowledgeBase | None = None
+_KB_LOCK = threading.Lock()
+
+
+def get_knowledge_base() -> KnowledgeBase:
+    """The process-wide knowledge base (index dir from MOCUA_INDEX_DIR); it swaps in newly published indexes."""
+    global _KB
+    with _KB_LOCK:
+        if _KB is None:
+            _KB = KnowledgeBase.load()
+    return _KB
+
+
+# ---------------------------------------------------------------- calibration fitting
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 0.1, iters: int = 50) -> np.ndarray:
+    """Newton-Raphson logistic regression with a small L2 penalty (bias not penalised)."""
+    w = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], l2)
+    penalty[0] = 0.0
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+        grad = x.T @ (p - y) + penalty * w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def load_questions(path: Path) -> list[dict[str, Any]]:
+    import yaml
+
+    rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [{"q": r["q"], "expect": r.get("expect"), "also": list(r.get("also") or [])} for r in rows]
+
+
+def gold(row: dict[str, Any]) -> set[str]:
+    return ({row["expect"]} | set(row["also"])) if row["expect"] else set()
+
+
+def calibrate(kb: KnowledgeBase, questions: list[dict[str, Any]]) -> Calibration:
+    """Fit fusion weights (grid search on top-1), then per-method logistic confidence and verdict thresholds."""
+    cal = kb.calibration
+    answerable = [r for r in questions if r["expect"]]
+    accented_rows = [r for r in answerable if has_diacritics(prepare_query(r["q"]))]
+    plain_rows = [r for r in answerable if not has_diacritics(prepare_query(r["q"]))]
+    grid = [0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
+    for kind, rows in (("accented", accented_rows), ("unaccented", plain_rows)):
+        best = (-1.0, cal.weights[kind])
+        for w_dense in grid:
+            cal.weights[kind] = [w_dense, 1.0]
+            hits = sum(
+                kb.doc_id_at(kb.candidates(r["q"], k=1)[0].doc) in gold(r) for r in rows
+            )
+            # ties: prefer the weight closest to an equal blend (less tuned to this split)
+            key = hits - 0.001 * abs(np.log((w_dense + 0.05) / 1.05))
+            if key > best[0]:
+                best = (key, [w_dense, 1.0])
+        cal.weights[kind] = best[1]
+    for method in METHODS:
+        xs, ys, tops = [], [], []
+        for r in questions:
+            cands = kb.candidates(r["q"], method=method, k=3)
+            for c in cands[:3]:
+                xs.append(c.features)
+                ys.append(float(kb.doc_id_at(c.doc) in gold(r)))
+        cal.coef[method] = fit_logistic(np.array(xs), np.array(ys)).round(5).tolist()
+        for r in questions:
+            cands = kb.candidates(r["q"], method=method, k=3)
+            tops.append((r, [c.confidence for c in cands], kb.doc_id_at(cands[0].doc)))
+        if method == "combined":
+            cal.none_below = _best_none_threshold(tops)
+    return cal
+
+
+def _best_none_threshold(tops: list[tuple[dict[str, Any], list[float], str]]) -> float:
+    """Threshold maximising balanced no-answer accuracy on the calibration split."""
+    best = (-1.0, 0.5)
+    for t in np.arange(0.05, 0.95, 0.01):
+        null_ok = [conf[0] < t for r, conf, _ in tops if not r["expect"]]
+        ans_ok = [conf[0] >= t for r, conf, _ in tops if r["expect"]]
+        score = (np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0)
+        if score > best[0] + 1e-9:
+            best = (score, float(t))
+    return round(best[1], 3)
+
+
+# ---------------------------------------------------------------- command line
+
+
+def _print_result(kb: KnowledgeBase, query: str, k: int) -> None:
+    start = time.perf_counter()
+    result = kb.search(query, k=k)
+    took = (time.perf_counter() - start) * 1000
+    print(f"verdict: {result.verdict}   ({took:.0f} ms, index {kb.version})")
+    for i, hit in enumerate(result.hits, 1):
+        print(f"{i}. {hit.score:.3f}  [{hit.kind}] {hit.doc_id} — {hit.title}")
+        print(f"   {hit.passage[:160]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Search the knowledge base.")
+    parser.add_argument("query", nargs="*", help="question (Vietnamese, with or without diacritics)")
+    parser.add_argument("-k", type=int, default=5)
+    parser.add_argument("--index-dir", type=Path, default=None)
+    parser.add_argument("--calibrate", action="store_true", help="refit knowledge/retrieval_calibration.json")
+    parser.add_argument("--questions", type=Path, default=None, help="calibration questions (YAML)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    kb = KnowledgeBase(index_dir_from_env(args.index_dir), watch=False)
+    if args.calibrate:
+        path = args.questions or Path(__file__).resolve().parent.parent / "tests/data/retrieval_calibration.yml"
+        questions = load_questions(path)
+        cal = calibrate(kb, questions)
+        cal.save(extra={"fitted_on": str(path.name), "questions": len(questions)})
+        print(f"calibration written to {CALIBRATION_FILE} from {len(questions)} questions")
+        print(json.dumps({k: getattr(cal, k) for k in ("weights", "none_below")}, ensure_ascii=False))
+        return 0
+    if not args.query:
+        parser.error("give a question, or --calibrate")
+    _print_result(kb, " ".join(args.query), args.k)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
