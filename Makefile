@@ -1,0 +1,88 @@
+# Trợ lý Một Cửa — every command a newcomer, staff member or tester needs. `make help` lists them.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+PY := .venv/app/bin/python
+RASA := .venv/rasa/bin/rasa
+export PYTHONPATH := $(CURDIR)
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+
+.PHONY: help setup model index train run serve bot chat test test-python test-rasa validate lint \
+        kb-lint kb-build kb-search kb-import kb-gaps report bench-retrieval bench lock clean
+
+help:  ## list the commands
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+setup:  ## create the Python envs and the embedding model (skipped when up to date)
+	@bash scripts/setup.sh
+	@$(PY) -m knowledge.convert_e5
+
+model: setup  ## (re)convert the bundled multilingual-e5-small model for sentence-transformers
+
+index: setup  ## build the knowledge index if the knowledge changed (keeps serving the old one on errors)
+	@$(PY) -m knowledge.build || { test -d var/index && echo "[index] keeping the previous index; fix the errors above"; }
+
+train: setup  ## train the Rasa model if config, domain or data changed
+	@bash scripts/train.sh
+
+run: index train  ## run the bot: Telegram if TELEGRAM_BOT_TOKEN is set, else a chat in this terminal
+	@$(PY) -m scripts.serve --front auto
+
+serve: index train  ## run the action server (:5055) and Rasa server (:5005) only, until Ctrl-C
+	@$(PY) -m scripts.serve --front none
+
+bot: setup  ## run the Telegram bridge alone against a running Rasa server (RASA_URL)
+	@$(PY) -m bot
+
+chat: setup  ## chat in the terminal with an already running Rasa server
+	@$(PY) -m scripts.chat --url $${RASA_URL:-http://localhost:5005}
+
+test: index train  ## set up from nothing and run every test
+	@$(MAKE) --no-print-directory --keep-going validate lint test-python test-rasa
+
+validate:
+	@echo "== rasa data validate =="
+	@$(RASA) data validate --fail-on-warnings 2>&1 | grep -vE "MovedIn20Warning|declarative_base|^\s*$$" | tail -n 20; exit $${PIPESTATUS[0]}
+	@echo "== knowledge lint =="
+	@$(PY) -m knowledge.lint
+
+lint:  ## ruff on the project's Python
+	@echo "== ruff =="
+	@.venv/app/bin/ruff check .
+
+test-python:  ## pytest: units, knowledge, actions, REST and Telegram round trips on real servers
+	@echo "== pytest =="
+	@$(PY) -m pytest
+
+test-rasa:  ## rasa test nlu (held-out, with and without diacritics) and conversation stories
+	@echo "== rasa test =="
+	@$(PY) -m scripts.rasa_tests
+
+kb-lint:  ## check every knowledge file; prints file:line: field: problem
+	@$(PY) -m knowledge.lint
+
+kb-build: setup  ## rebuild the knowledge index (the running bot picks it up within seconds)
+	@$(PY) -m knowledge.build
+
+kb-search: setup  ## search the knowledge base: make kb-search Q="làm căn cước cần gì"
+	@$(PY) -m knowledge.search "$(Q)"
+
+kb-import: setup  ## import procedures from a sheet: make kb-import FILE=thu-tuc.xlsx
+	@$(PY) -m knowledge.importer "$(FILE)"
+
+kb-gaps:  ## the questions citizens asked that the bot could not answer, most frequent first
+	@$(PY) -m actions.journal gaps
+
+report:  ## counts of answered/unanswered questions, feedback and handoffs
+	@$(PY) -m actions.journal report
+
+bench-retrieval: index  ## retrieval accuracy and latency: dense vs lexical vs combined
+	@$(PY) tests/benchmarks/bench_retrieval.py
+
+lock:  ## re-pin requirements/*.lock from the current envs
+	@(echo "# pip freeze of the Rasa env (Python 3.10). Regenerate: make lock"; .venv/rasa/bin/pip freeze) > requirements/rasa.lock
+	@(echo "# pip freeze of the app env (Python 3.11), without rasa-sdk (see app.in). Regenerate: make lock"; \
+	  .venv/app/bin/pip freeze | grep -v '^rasa-sdk==') > requirements/app.lock
+
+clean:  ## remove generated models, indexes, logs and results (keeps the envs)
+	rm -rf models results var

@@ -1,0 +1,1 @@
+"""Developer scripts: environment setup, starting the servers, the terminal chat."""
