@@ -43,7 +43,8 @@ def show(replies: list[dict]) -> list[dict]:
 
 def chat(rasa_url: str) -> None:
     sender = f"terminal-{uuid.uuid4().hex[:8]}"
-    print("Trợ lý Một Cửa — gõ câu hỏi về thủ tục hành chính. Gõ số để bấm nút, /restart để bắt đầu lại, Ctrl-D để thoát.")
+    print("Trợ lý Một Cửa — gõ câu hỏi về thủ tục hành chính.")
+    print("Gõ số để bấm nút, /restart để bắt đầu lại, Ctrl-D để thoát.")
     buttons: list[dict] = []
     while True:
         try:

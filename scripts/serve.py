@@ -43,8 +43,14 @@ def wait_forever(stack: Stack, bridge: subprocess.Popen | None) -> None:
     while True:
         for name, process in [*stack.processes.items(), *([("bot", bridge)] if bridge else [])]:
             if process.poll() is not None:
-                raise StackError(f"The {name} process stopped (exit {process.returncode}); see {stack.log_dir}/{name}.log")
+                log = stack.log_dir / f"{name}.log"
+                raise StackError(f"The {name} process stopped (exit {process.returncode}); see {log}")
         time.sleep(1)
+
+
+def stop_like_ctrl_c(signum: int, frame: object) -> None:
+    """SIGTERM (from systemd or a test harness) unwinds like Ctrl-C, so every child is stopped."""
+    raise KeyboardInterrupt
 
 
 def main() -> int:
@@ -56,12 +62,13 @@ def main() -> int:
     if front == "auto":
         front = "telegram" if os.environ.get("TELEGRAM_BOT_TOKEN") else "chat"
 
-    stack = Stack(rasa_port=int(os.environ.get("RASA_PORT", 5005)), action_port=int(os.environ.get("ACTION_PORT", 5055)))
-    # SIGTERM (from a test harness or systemd) unwinds like Ctrl-C so children are stopped.
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    stack = Stack(
+        rasa_port=int(os.environ.get("RASA_PORT", 5005)), action_port=int(os.environ.get("ACTION_PORT", 5055))
+    )
+    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
     bridge = None
     try:
-        print(f"Starting the action server (:{stack.action_port}) and the Rasa server (:{stack.rasa_port})…", flush=True)
+        print(f"Starting the action server (:{stack.action_port}) and Rasa (:{stack.rasa_port})…", flush=True)
         stack.start()
         print(f"Ready. REST channel: {stack.rasa_url}/webhooks/rest/webhook — logs in {stack.log_dir}", flush=True)
         if front == "chat":

@@ -140,7 +140,8 @@ class Stack:
                 if http_ok(url):
                     del pending[name]
             if pending and time.monotonic() > deadline:
-                raise StackError(f"Timed out after {timeout:.0f}s waiting for {', '.join(pending)}; see {self.log_dir}.")
+                waiting = ", ".join(pending)
+                raise StackError(f"Timed out after {timeout:.0f}s waiting for {waiting}; see {self.log_dir}.")
             time.sleep(0.5)
 
     def stop_process(self, name: str, grace: float = 10.0) -> None:
