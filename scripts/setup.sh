@@ -58,5 +58,7 @@ disable_rasa_telemetry() {
 }
 
 mkdir -p .venv var/log
-make_env .venv/rasa "$(find_python 3.10 MOCUA_PYTHON310)" requirements/rasa.lock disable_rasa_telemetry
-make_env .venv/app "$(find_python 3.11 MOCUA_PYTHON311)" requirements/app.lock install_rasa_sdk
+python310=$(find_python 3.10 MOCUA_PYTHON310)
+python311=$(find_python 3.11 MOCUA_PYTHON311)
+make_env .venv/rasa "$python310" requirements/rasa.lock disable_rasa_telemetry
+make_env .venv/app "$python311" requirements/app.lock install_rasa_sdk
