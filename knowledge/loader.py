@@ -99,7 +99,7 @@ _Loader.yaml_implicit_resolvers = {
 }
 
 
-def _field_name(path: tuple[str | int, ...]) -> str:
+def field_name(path: tuple[str | int, ...]) -> str:
     """("documents", 1, "name") -> "documents[2].name": items counted from 1, as staff count them."""
     out = ""
     for part in path:
@@ -117,7 +117,7 @@ def _index_lines(
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node.value)
-            name = _field_name((*path, key))
+            name = field_name((*path, key))
             if name in lines:
                 duplicates.append((name, key_node.start_mark.line + 1))
             else:
@@ -125,7 +125,7 @@ def _index_lines(
             _index_lines(value_node, (*path, key), lines, duplicates)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
-            lines[_field_name((*path, i))] = item.start_mark.line + 1
+            lines[field_name((*path, i))] = item.start_mark.line + 1
             _index_lines(item, (*path, i), lines, duplicates)
 
 
@@ -197,7 +197,7 @@ def _model_at(model: type[BaseModel], loc: tuple[str | int, ...]) -> type[BaseMo
 def _line_for(loc: tuple[str | int, ...], lines: dict[str, int]) -> int:
     """Line of the field, or of its nearest written parent when the field itself is missing."""
     for end in range(len(loc), 0, -1):
-        line = lines.get(_field_name(loc[:end]))
+        line = lines.get(field_name(loc[:end]))
         if line is not None:
             return line
     return min(lines.values(), default=1)
@@ -206,7 +206,7 @@ def _line_for(loc: tuple[str | int, ...], lines: dict[str, int]) -> int:
 _EMPTY_TYPES = {"string_type", "list_type", "model_type", "dict_type", "bool_type", "int_type", "date_type"}
 
 
-def _message(error: dict[str, Any], model: type[BaseModel]) -> str:
+def error_message(error: dict[str, Any], model: type[BaseModel]) -> str:
     kind, loc, ctx = error["type"], error["loc"], error.get("ctx") or {}
     value = error.get("input")
     name = str(loc[-1]) if loc else ""
@@ -221,7 +221,8 @@ def _message(error: dict[str, Any], model: type[BaseModel]) -> str:
         guess = f"có phải là «{close[0]}»? " if close else ""
         return f"tên trường không có trong mẫu (gõ nhầm?) — {guess}các trường được dùng ở đây: {', '.join(allowed)}"
     if kind == "literal_error":
-        return f"giá trị «{value}» không được chấp nhận — chọn một trong: {str(ctx.get('expected', '')).replace(' or ', ', ')}"
+        expected = str(ctx.get("expected", "")).replace(" or ", ", ")
+        return f"giá trị «{value}» không được chấp nhận — chọn một trong: {expected}"
     if kind.startswith("date"):
         return f"«{value}» không phải ngày hợp lệ — ghi theo dạng NĂM-THÁNG-NGÀY, ví dụ 2025-07-01"
     if kind == "string_too_short":
@@ -257,7 +258,7 @@ def _validate(
         return model.model_validate(data), []
     except ValidationError as exc:
         problems = [
-            Problem(path, _line_for(err["loc"], lines), _field_name(err["loc"]) or "file", _message(err, model))
+            Problem(path, _line_for(err["loc"], lines), field_name(err["loc"]) or "file", error_message(err, model))
             for err in exc.errors()
         ]
         return None, problems
@@ -350,7 +351,8 @@ def parse_files(paths: Iterable[Path]) -> list[ParsedFile]:
                     item.path,
                     item.lines.get("id", 1),
                     "id",
-                    f"mã «{item.record.id}» đã được dùng ở {display_path(first.path)} — mỗi thủ tục/bài cần một mã riêng",
+                    f"mã «{item.record.id}» đã được dùng ở {display_path(first.path)} — "
+                    "mỗi thủ tục/bài hướng dẫn cần một mã riêng",
                 )
             )
             item.record = None
