@@ -1,28 +1,67 @@
 """Fixtures shared by every test package.
 
 `stack` starts the real action server and Rasa server once per test session, on free ports, with
-their own SQLite tracker and journal under var/test-stack/. It needs a trained model
-(`make train`) and a built index (`make index`); `make test` does both first.
+their own SQLite tracker and journal, and an index built from a private copy of the knowledge base
+(so a test may edit a record without touching the shipped files). It needs a trained model
+(`make train`); `make test` trains first.
 """
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
-from scripts.stack import ROOT, Stack, free_port
+from scripts.stack import APP_PYTHON, ROOT, Stack, free_port
+
+TEST_VAR = ROOT / "var/test-stack"
+
+
+@dataclass(frozen=True)
+class KnowledgeCopy:
+    knowledge_dir: Path
+    index_dir: Path
+
+    def rebuild(self) -> subprocess.CompletedProcess[str]:
+        """`make kb-build` on the copy, as staff would run it."""
+        return subprocess.run(
+            [str(APP_PYTHON), "-m", "knowledge.build", "--knowledge-dir", str(self.knowledge_dir),
+             "--index-dir", str(self.index_dir)],
+            cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
+        )  # fmt: skip
 
 
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    var_dir = ROOT / "var/test-stack"
+def knowledge_copy() -> KnowledgeCopy:
+    copy = KnowledgeCopy(TEST_VAR / "knowledge", TEST_VAR / "index")
+    shutil.rmtree(copy.knowledge_dir, ignore_errors=True)
+    for part in ("procedures", "guides"):
+        shutil.copytree(ROOT / "knowledge" / part, copy.knowledge_dir / part)
+    shipped_cache = ROOT / "var/index/cache"
+    if shipped_cache.is_dir() and not (copy.index_dir / "cache").exists():
+        shutil.copytree(shipped_cache, copy.index_dir / "cache")  # reuse embeddings: faster, same vectors
+    result = copy.rebuild()
+    assert result.returncode == 0, result.stdout + result.stderr
+    return copy
+
+
+@pytest.fixture(scope="session")
+def stack(knowledge_copy: KnowledgeCopy) -> Iterator[Stack]:
     for stale in ("tracker.db", "journal.db"):
-        (var_dir / stale).unlink(missing_ok=True)
-    servers = Stack(rasa_port=free_port(), action_port=free_port(), var_dir=var_dir)
+        (TEST_VAR / stale).unlink(missing_ok=True)
+    servers = Stack(
+        rasa_port=free_port(),
+        action_port=free_port(),
+        var_dir=TEST_VAR,
+        extra_env={"MOCUA_INDEX_DIR": str(knowledge_copy.index_dir)},
+    )
     servers.start()
     yield servers
     servers.stop()
@@ -47,4 +86,3 @@ def say(stack: Stack) -> Say:
             return json.load(response)
 
     return send
-
