@@ -79,6 +79,9 @@ report:  ## counts of answered/unanswered questions, feedback and handoffs
 bench-retrieval: index  ## retrieval accuracy and latency: dense vs lexical vs combined
 	@$(PY) tests/benchmarks/bench_retrieval.py
 
+bench: index train  ## end-to-end REST latency p50/p95, throughput and memory on real servers
+	@$(PY) tests/benchmarks/bench_rest.py
+
 lock:  ## re-pin requirements/*.lock from the current envs
 	@(echo "# pip freeze of the Rasa env (Python 3.10). Regenerate: make lock"; .venv/rasa/bin/pip freeze) > requirements/rasa.lock
 	@(echo "# pip freeze of the app env (Python 3.11), without rasa-sdk (see app.in). Regenerate: make lock"; \
