@@ -129,18 +129,30 @@ def _index_lines(
             _index_lines(item, (*path, i), lines, duplicates)
 
 
+# PyYAML's wording -> what a person editing the file should do.
+_YAML_HINTS = [
+    ("'\\t'", "có ký tự Tab — dùng dấu cách để thụt lề, không dùng phím Tab"),
+    ("tab", "có ký tự Tab — dùng dấu cách để thụt lề, không dùng phím Tab"),
+    ("mapping values are not allowed", "có dấu «:» ở chỗ không được phép — nội dung có «: » thì đặt trong ngoặc kép"),
+    ("could not find expected ':'", "thiếu dấu «:» sau tên trường, hoặc dòng trên bị xuống dòng giữa chừng"),
+    ("expected <block end>", "thụt lề không thẳng hàng với các dòng cùng cấp (dùng đúng số dấu cách như dòng trên)"),
+    ("end of stream", "thiếu dấu đóng ngoặc kép hoặc ngoặc vuông ở gần đây"),
+    ("expected ',' or ']'", "danh sách trong ngoặc vuông [...] viết sai: các mục cách nhau bằng dấu phẩy"),
+    ("found unexpected ':'", "có dấu «:» ở chỗ không được phép — nội dung có «: » thì đặt trong ngoặc kép"),
+]
+
+
 def _yaml_error(path: Path, exc: yaml.YAMLError, offset: int) -> Problem:
     mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
     line = (mark.line + 1 if mark else 1) + offset
-    what = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    if "\t" in what or "tab" in what:
-        hint = "dùng dấu cách để thụt lề, không dùng phím Tab"
-    else:
+    what = str(getattr(exc, "problem", None) or str(exc).splitlines()[0])
+    hint = next((h for key, h in _YAML_HINTS if key in what), None)
+    if hint is None:
         hint = (
-            "kiểm tra thụt lề (các trường cùng cấp phải thẳng hàng, dùng dấu cách), dấu «:» sau tên trường, "
-            "và đặt nội dung có dấu «:» hoặc «#» trong ngoặc kép"
+            f"{what} — kiểm tra thụt lề (các trường cùng cấp phải thẳng hàng, dùng dấu cách), dấu «:» sau tên "
+            "trường, và đặt nội dung có dấu «:» hoặc «#» trong ngoặc kép"
         )
-    return Problem(path, line, "YAML", f"lỗi cú pháp ({what}) — {hint}")
+    return Problem(path, line, "YAML", f"lỗi cú pháp: {hint}")
 
 
 def _parse_yaml(path: Path, text: str, offset: int) -> tuple[Any, dict[str, int], list[Problem]]:
