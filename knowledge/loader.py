@@ -352,18 +352,22 @@ def parse_file(path: Path) -> ParsedFile:
 def parse_files(paths: Iterable[Path]) -> list[ParsedFile]:
     """Parse files and leave out every record whose id another file already uses (ids must be unique)."""
     parsed = [parse_file(p) for p in paths]
-    owner: dict[str, ParsedFile] = {}
+    by_id: dict[str, list[ParsedFile]] = {}
     for item in parsed:
-        if item.record is None:
-            continue
-        first = owner.setdefault(item.record.id, item)
-        if first is not item:
+        if item.record is not None:
+            by_id.setdefault(item.record.id, []).append(item)
+    for doc_id, items in by_id.items():
+        # The file named after the id is the real one; a copy saved under another name loses.
+        keep = next((i for i in items if i.path.stem == doc_id), items[0])
+        for item in items:
+            if item is keep:
+                continue
             item.problems.append(
                 Problem(
                     item.path,
                     item.lines.get("id", 1),
                     "id",
-                    f"mã «{item.record.id}» đã được dùng ở {display_path(first.path)} — "
+                    f"mã «{doc_id}» đã được dùng ở {display_path(keep.path)} — "
                     "mỗi thủ tục/bài hướng dẫn cần một mã riêng",
                 )
             )
