@@ -283,9 +283,15 @@ def validate_row(row: int, values: dict[str, str]) -> tuple[Procedure | None, li
     except ValidationError as exc:
         for err in exc.errors():
             message = error_message(err, Procedure)
+            column = _column(err["loc"])
             if err["type"] == "missing" or (err["type"] == "string_too_short" and not err.get("input")):
                 message = "ô này đang trống — cần điền"
-            problems.append(RowProblem(row, _column(err["loc"]), message))
+            elif column == "last_reviewed":  # quote the cell as typed, not as converted
+                message = (
+                    f"«{values.get('last_reviewed', '')}» không phải ngày hợp lệ — ghi NGÀY/THÁNG/NĂM (31/12/2026) "
+                    "hoặc NĂM-THÁNG-NGÀY (2026-12-31)"
+                )
+            problems.append(RowProblem(row, column, message))
         return None, problems
     return (record, []) if not problems else (None, problems)
 
