@@ -19,7 +19,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from knowledge.loader import KNOWLEDGE_ROOT, ParsedFile, Problem, display_path, knowledge_files, parse_files
+from knowledge.loader import (
+    KNOWLEDGE_ROOT,
+    ParsedFile,
+    Problem,
+    display_path,
+    is_skipped,
+    knowledge_files,
+    parse_files,
+)
 from knowledge.schema import Guide, Procedure
 from knowledge.text import fold, has_diacritics
 
@@ -161,8 +169,8 @@ class Linter:
             self.add(
                 item,
                 "reform_2025.status",
-                "needs checking after the July 2025 reorganisation — cần kiểm tra lại theo mô hình chính quyền "
-                "2 cấp (từ 1/7/2025); khi đã chắc chắn, đổi status thành confirmed",
+                "needs checking after the July 2025 reorganisation — đối chiếu với quy định sau 1/7/2025, "
+                "xong thì đổi status thành confirmed",
             )
         for field, text, line in self._texts(item):
             if field.startswith("reform_2025"):
@@ -281,7 +289,11 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
             if (path / "procedures").is_dir() or (path / "guides").is_dir():
                 files += knowledge_files(path)
             else:
-                files += sorted(p for p in path.iterdir() if p.suffix in (".yml", ".yaml", ".md") and p.is_file())
+                files += sorted(
+                    p
+                    for p in path.iterdir()
+                    if p.suffix in (".yml", ".yaml", ".md") and p.is_file() and not is_skipped(p)
+                )
         else:
             files.append(path)
     return list(dict.fromkeys(files))

@@ -252,6 +252,11 @@ def error_message(error: dict[str, Any], model: type[BaseModel]) -> str:
         return f"«{value}» không phải số — ghi một số nguyên, ví dụ 1"
     if kind == "greater_than_equal":
         return f"không được nhỏ hơn {ctx.get('ge')}"
+    if kind == "string_type" and isinstance(value, bool | int | float):
+        return (
+            f"YAML hiểu nội dung này là {'true/false' if isinstance(value, bool) else 'một con số'} ({value}) — "
+            'đặt cả nội dung trong ngoặc kép, ví dụ fee: "0 đồng" hoặc processing_time: "15:00"'
+        )
     if kind == "string_type":
         return "phải là một đoạn chữ (một dòng), không phải danh sách hay nhóm trường"
     if kind == "list_type":
@@ -330,7 +335,7 @@ def parse_guide_file(path: Path) -> ParsedFile:
     return ParsedFile(path, "guide", record if not problems else None, problems, lines, data, end + 2)
 
 
-def _skipped(path: Path) -> bool:
+def is_skipped(path: Path) -> bool:
     """Editor backups, drafts named _something, and a README are not records."""
     return path.name.startswith((".", "_", "~")) or path.name.lower() == "readme.md"
 
@@ -340,7 +345,7 @@ def knowledge_files(root: Path = KNOWLEDGE_ROOT) -> list[Path]:
     root = Path(root)
     procedures = sorted(p for p in (root / "procedures").glob("*.y*ml") if p.suffix in (".yml", ".yaml"))
     guides = sorted((root / "guides").glob("*.md"))
-    return [p for p in procedures + guides if p.is_file() and not _skipped(p)]
+    return [p for p in procedures + guides if p.is_file() and not is_skipped(p)]
 
 
 def parse_file(path: Path) -> ParsedFile:

@@ -177,3 +177,13 @@ def test_shipped_guides_give_passages() -> None:
         passages = guide_passages(guide)
         assert passages, guide.id
         assert all(p.startswith(guide.title) for p in passages)
+
+
+def test_number_where_text_expected_is_explained(tmp_path: Path) -> None:
+    # YAML reads 15:00 as the number 900 and 0 as a number: the fix is quotes, and the message says so.
+    record = PROCEDURE.replace("fee: Miễn phí", "fee: 0").replace("3 ngày làm việc", "15:00")
+    root = write_kb(tmp_path, {"procedures/kinh-doanh-ho.yml": record})
+    problems = {p.field: p for p in load_knowledge(root).problems}
+    assert set(problems) == {"fee", "processing_time"}
+    assert (problems["fee"].line, problems["processing_time"].line) == (23, 22)
+    assert all("ngoặc kép" in p.message for p in problems.values())
