@@ -24,7 +24,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from knowledge.schema import Guide, Procedure
-from knowledge.text import nfc
+from knowledge.text import fold, nfc
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 KNOWLEDGE_ROOT = REPO_ROOT / "knowledge"
@@ -234,7 +234,13 @@ def error_message(error: dict[str, Any], model: type[BaseModel]) -> str:
         return f"tên trường không có trong mẫu (gõ nhầm?) — {guess}các trường được dùng ở đây: {', '.join(allowed)}"
     if kind == "literal_error":
         expected = str(ctx.get("expected", "")).replace(" or ", ", ")
-        return f"giá trị «{value}» không được chấp nhận — chọn một trong: {expected}"
+        choices = re.findall(r"'([^']*)'", expected)
+        folded = {fold(c): c for c in choices}
+        close = folded.get(fold(str(value))) or next(
+            iter(difflib.get_close_matches(fold(str(value)), list(folded), n=1)), None
+        )
+        guess = f"có phải là «{folded.get(close, close)}»? " if close else ""
+        return f"giá trị «{value}» không được chấp nhận — {guess}chọn một trong: {expected}"
     if kind.startswith("date"):
         return f"«{value}» không phải ngày hợp lệ — ghi theo dạng NĂM-THÁNG-NGÀY, ví dụ 2025-07-01"
     if kind == "string_too_short":
