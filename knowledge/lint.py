@@ -52,11 +52,12 @@ def _accented(rx: str, label: str) -> OldTerm:
 # Names of the district level that ended on 1 July 2025. Single words are matched WITH diacritics, because
 # folded "quan" is also "cơ quan" and folded "huyen" also "Huyền"; phrases are matched folded.
 DISTRICT_TERMS: list[OldTerm] = [
-    _folded(r"\bcap (huyen|quan)\b", "cấp huyện"),
-    _folded(r"\b(ubnd|uy ban nhan dan) (huyen|quan|thi xa)\b", "UBND huyện/quận/thị xã"),
-    _folded(r"\bcong an (huyen|quan|thi xa)\b", "Công an huyện"),
-    _folded(r"\bphong( [a-z&,-]+){1,8} (huyen|quan|thi xa)\b", "Phòng ... huyện"),
-    _folded(r"\bchi nhanh van phong dang ky dat dai (cap )?(huyen|quan|thi xa)\b", "Chi nhánh VPĐKĐĐ cấp huyện"),
+    # Folded phrases never end in "quan": folded, "cấp quận" and "cấp quản lý" look alike.
+    _folded(r"\bcap huyen\b", "cấp huyện"),
+    _folded(r"\b(ubnd|uy ban nhan dan) (huyen|thi xa)\b", "UBND huyện/thị xã"),
+    _folded(r"\bcong an (huyen|thi xa)\b", "Công an huyện"),
+    _folded(r"\bphong( [a-z&,-]+){1,8} (huyen|thi xa)\b", "Phòng ... huyện"),
+    _folded(r"\bchi nhanh van phong dang ky dat dai (cap )?(huyen|thi xa)\b", "Chi nhánh VPĐKĐĐ cấp huyện"),
     _folded(r"\bthi xa\b", "thị xã"),
     _folded(r"\bthi tran\b", "thị trấn"),
     _accented(r"\bhuyện\b", "huyện"),
