@@ -1,0 +1,107 @@
+"""Thin Rasa actions: read the tracker into a `Turn`, let actions.dialogue decide, send replies, log, set slots."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType, Restarted, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import dialogue, journal
+from actions.dialogue import Outcome, Turn
+
+logger = logging.getLogger(__name__)
+
+
+def knowledge_base() -> dialogue.KnowledgeBaseLike:
+    """The process-wide index (MOCUA_INDEX_DIR); imported lazily so the server starts before the index loads."""
+    from knowledge.search import get_knowledge_base
+
+    return get_knowledge_base()
+
+
+def deliver(outcome: Outcome, turn: Turn, dispatcher: CollectingDispatcher) -> list[EventType]:
+    for reply in outcome.replies:
+        dispatcher.utter_message(**reply.as_kwargs())
+    if outcome.journal:
+        try:
+            journal.record(sender=turn.sender, **outcome.journal)
+        except Exception:  # a full disk must not cost the citizen the answer
+            logger.exception("journal write failed")
+    return [SlotSet(name, value) for name, value in outcome.slots.items()]
+
+
+class _DialogueAction(Action):
+    decide: Callable[..., Outcome]
+    needs_kb = False
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        turn = Turn.from_tracker(tracker)
+        outcome = type(self).decide(knowledge_base(), turn) if self.needs_kb else type(self).decide(turn)
+        return deliver(outcome, turn, dispatcher)
+
+
+class ActionAnswer(_DialogueAction):
+    """Every aspect question, general procedure question and procedure choice button."""
+
+    decide = staticmethod(dialogue.answer)
+    needs_kb = True
+
+    def name(self) -> str:
+        return "action_answer"
+
+
+class ActionFallback(_DialogueAction):
+    """Message not understood (nlu_fallback): try the search, else ask to rephrase; twice in a row, offer a person."""
+
+    decide = staticmethod(dialogue.fallback)
+    needs_kb = True
+
+    def name(self) -> str:
+        return "action_fallback"
+
+
+class ActionHandoff(_DialogueAction):
+    """Hand the conversation to staff: journal it and tell the Telegram bridge through a custom JSON message."""
+
+    decide = staticmethod(dialogue.handoff)
+
+    def name(self) -> str:
+        return "action_handoff"
+
+
+class ActionConfirm(_DialogueAction):
+    """"có"/"không": answers an open offer of a person, otherwise a short acknowledgement."""
+
+    decide = staticmethod(dialogue.confirm)
+
+    def name(self) -> str:
+        return "action_confirm"
+
+
+class ActionFeedback(_DialogueAction):
+    """👍/👎 buttons: stored with the question and the procedure."""
+
+    decide = staticmethod(dialogue.feedback)
+
+    def name(self) -> str:
+        return "action_feedback"
+
+
+class ActionRestart(Action):
+    """/restart: Rasa's reset (all slots, procedure under discussion) plus a confirmation in Vietnamese."""
+
+    def name(self) -> str:
+        return "action_restart"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        for reply in dialogue.restart().replies:
+            dispatcher.utter_message(**reply.as_kwargs())
+        return [Restarted()]

@@ -1,0 +1,289 @@
+"""What the citizen reads: pure functions from knowledge records to short, phone-sized replies.
+
+No Rasa, no I/O: every function takes records or plain values and returns `Reply` objects, so the wording is
+tested on its own (tests/actions/test_answers.py). Plain text only (no Markdown): the Telegram bridge sends it as is.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from knowledge.schema import Guide, Procedure, Reform2025
+
+
+@dataclass(frozen=True)
+class Aspect:
+    key: str
+    intent: str  # the intent a button sends ("/ask_fee")
+    button: str  # short button label
+    heading: str  # what the answer's first line says
+
+
+ASPECTS: dict[str, Aspect] = {
+    a.key: a
+    for a in (
+        Aspect("documents", "ask_documents", "Hồ sơ cần gì", "hồ sơ cần chuẩn bị"),
+        Aspect("fee", "ask_fee", "Lệ phí", "lệ phí"),
+        Aspect("time", "ask_time", "Thời gian", "thời gian giải quyết"),
+        Aspect("place", "ask_place", "Nộp ở đâu", "nơi nộp hồ sơ"),
+        Aspect("online", "ask_online", "Nộp trực tuyến", "nộp trực tuyến"),
+        Aspect("steps", "ask_steps", "Các bước", "các bước thực hiện"),
+        Aspect("eligibility", "ask_eligibility", "Ai được làm", "đối tượng, điều kiện"),
+        Aspect("legal_basis", "ask_legal_basis", "Căn cứ pháp lý", "căn cứ pháp lý"),
+        Aspect("result", "ask_result", "Kết quả", "kết quả nhận được"),
+    )
+}
+INTENT_TO_ASPECT: dict[str, str] = {a.intent: a.key for a in ASPECTS.values()}
+# The questions citizens ask next most often: offered as buttons under every answer.
+NEXT_ASPECTS: tuple[str, ...] = ("documents", "fee", "time", "place", "online")
+MAX_CHOICES = 4
+
+FEEDBACK_QUESTION = "Câu trả lời có hữu ích không?"
+HUMAN_BUTTON = {"title": "Gặp cán bộ", "payload": "/request_human"}
+NO_HUMAN_BUTTON = {"title": "Không cần", "payload": "/deny"}
+FEE_LOCALITY = "Mức thu có thể khác nhau giữa các tỉnh, thành phố (do HĐND cấp tỉnh quyết định)."
+ONLINE_LOCALITY = "Một số tỉnh còn có cổng dịch vụ công riêng; cách nộp có thể khác đôi chút theo địa phương."
+
+
+@dataclass
+class Reply:
+    """One bot message: text, optional buttons, optional custom JSON for the Telegram bridge."""
+
+    text: str | None = None
+    buttons: list[dict[str, str]] = field(default_factory=list)
+    custom: dict[str, Any] | None = None
+
+    def as_kwargs(self) -> dict[str, Any]:
+        """Arguments for rasa_sdk's `dispatcher.utter_message`."""
+        kwargs: dict[str, Any] = {}
+        if self.text is not None:
+            kwargs["text"] = self.text
+        if self.buttons:
+            kwargs["buttons"] = self.buttons
+        if self.custom is not None:
+            kwargs["json_message"] = self.custom
+        return kwargs
+
+
+# ---------------------------------------------------------------- small pieces
+
+
+def format_date(day: dt.date) -> str:
+    return day.strftime("%d/%m/%Y")
+
+
+def footer(source: str, last_reviewed: dt.date) -> str:
+    return f"Nguồn: {source} · cập nhật {format_date(last_reviewed)}"
+
+
+def reform_caution(reform: Reform2025 | None) -> str | None:
+    """A visible warning when staff have not yet confirmed the record after the 1/7/2025 reorganisation."""
+    if reform is None or reform.status != "unverified":
+        return None
+    return f"⚠️ Chưa xác minh lại sau sắp xếp chính quyền hai cấp (từ 1/7/2025): {reform.note}"
+
+
+def choose_payload(doc_id: str) -> str:
+    return "/choose_procedure" + json.dumps({"procedure_id": doc_id}, separators=(",", ":"))
+
+
+def aspect_buttons(skip: str | None) -> list[dict[str, str]]:
+    return [{"title": ASPECTS[k].button, "payload": f"/{ASPECTS[k].intent}"} for k in NEXT_ASPECTS if k != skip]
+
+
+def feedback_prompt() -> Reply:
+    return Reply(
+        FEEDBACK_QUESTION,
+        [
+            {"title": "👍", "payload": '/feedback{"feedback":"up"}'},
+            {"title": "👎", "payload": '/feedback{"feedback":"down"}'},
+        ],
+    )
+
+
+def _pointer(skip: str | None) -> str:
+    rest = [ASPECTS[k].heading for k in NEXT_ASPECTS if k != skip]
+    return "👉 Xem thêm " + ", ".join(rest) + ": bấm nút bên dưới."
+
+
+# ---------------------------------------------------------------- procedure aspects
+
+
+def _documents(proc: Procedure) -> list[str]:
+    lines = []
+    for i, doc in enumerate(proc.documents, 1):
+        line = f"{i}. {doc.name}"
+        if doc.copies > 1:
+            line += f" ({doc.copies} bản)"
+        if doc.note:
+            line += f" — {doc.note}"
+        lines.append(line)
+    return lines
+
+
+def _place(proc: Procedure) -> list[str]:
+    return [
+        proc.submission.where,
+        f"Cơ quan giải quyết: {proc.agency}.",
+        "Cách nộp: " + ", ".join(proc.submission.channels) + ".",
+    ]
+
+
+def _online(proc: Procedure) -> list[str]:
+    online = proc.submission.online
+    if not online.available or online.level == "không":
+        return [f"Thủ tục này chưa nộp trực tuyến được; bạn nộp tại: {proc.submission.where}."]
+    level = "toàn trình (không phải đến nộp giấy)" if online.level == "toàn trình" else "một phần"
+    lines = [f"Có, nộp trực tuyến được — mức {level}."]
+    if online.portal:
+        lines.append(f"Nộp tại: {online.portal}.")
+    return lines
+
+
+def _steps(proc: Procedure) -> list[str]:
+    if not proc.steps:
+        return [f"Chưa có hướng dẫn từng bước cho thủ tục này. Nơi nộp: {proc.submission.where}."]
+    return [f"{i}. {step}" for i, step in enumerate(proc.steps, 1)]
+
+
+def _eligibility(proc: Procedure) -> list[str]:
+    if not proc.eligibility:
+        return ["Hồ sơ thủ tục không nêu điều kiện riêng; người có nhu cầu nộp hồ sơ theo hướng dẫn."]
+    return [proc.eligibility]
+
+
+def _overview(proc: Procedure) -> list[str]:
+    return [
+        f"Nơi nộp: {proc.submission.where}.",
+        f"Thời gian: {proc.processing_time}",
+        f"Lệ phí: {proc.fee}",
+        f"Hồ sơ: {len(proc.documents)} loại giấy tờ — bấm «{ASPECTS['documents'].button}» để xem.",
+    ]
+
+
+def aspect_lines(proc: Procedure, aspect: str | None) -> list[str]:
+    """The body of an answer about one aspect (or an overview when no aspect was asked)."""
+    if aspect == "documents":
+        return _documents(proc)
+    if aspect == "fee":
+        return [proc.fee, FEE_LOCALITY]
+    if aspect == "time":
+        return [proc.processing_time]
+    if aspect == "place":
+        return _place(proc)
+    if aspect == "online":
+        return _online(proc) + [ONLINE_LOCALITY]
+    if aspect == "steps":
+        return _steps(proc)
+    if aspect == "eligibility":
+        return _eligibility(proc)
+    if aspect == "legal_basis":
+        return ["• " + item for item in proc.legal_basis]
+    if aspect == "result":
+        return [proc.result]
+    return _overview(proc)
+
+
+def procedure_answer(proc: Procedure, aspect: str | None) -> list[Reply]:
+    """Procedure name and the asked aspect first, one line pointing to the rest, caution, source; then feedback."""
+    title = f"📄 {proc.name}"
+    if aspect in ASPECTS:
+        title += f" — {ASPECTS[aspect].heading}:"
+    lines = [title, *aspect_lines(proc, aspect), _pointer(aspect)]
+    caution = reform_caution(proc.reform_2025)
+    if caution:
+        lines.append(caution)
+    lines.append(footer(proc.source, proc.last_reviewed))
+    return [Reply("\n".join(lines), aspect_buttons(aspect)), feedback_prompt()]
+
+
+# ---------------------------------------------------------------- guides, choices, not sure
+
+
+def guide_answer(guide: Guide, passage: str) -> list[Reply]:
+    """A guide (one-stop shop, online services, reform facts): title and the short matching passage."""
+    lines = [f"ℹ️ {guide.title}", passage.strip()]
+    caution = reform_caution(guide.reform_2025)
+    if caution:
+        lines.append(caution)
+    lines.append(footer(guide.source, guide.last_reviewed))
+    return [Reply("\n".join(lines), [HUMAN_BUTTON]), feedback_prompt()]
+
+
+def clarify(choices: list[tuple[str, str]], aspect: str | None) -> Reply:
+    """Several procedures fit: ask which one, one button per candidate (doc_id, title)."""
+    about = f" (về {ASPECTS[aspect].heading})" if aspect in ASPECTS else ""
+    buttons = [{"title": title, "payload": choose_payload(doc_id)} for doc_id, title in choices[:MAX_CHOICES]]
+    return Reply(f"Bạn muốn hỏi thủ tục nào{about}?", [*buttons, HUMAN_BUTTON])
+
+
+def which_procedure(aspect: str | None) -> Reply:
+    """A follow-up ("mất phí không?") arrived before any procedure was discussed."""
+    about = ASPECTS[aspect].heading if aspect in ASPECTS else "thông tin"
+    return Reply(
+        f"Bạn muốn hỏi {about} của thủ tục nào? Bạn gõ tên thủ tục giúp mình, "
+        "ví dụ: «lệ phí đăng ký khai sinh», «làm căn cước ở đâu»."
+    )
+
+
+def not_sure(nearest: list[tuple[str, str]]) -> Reply:
+    """No confident match: say so, show the nearest topics and offer a person."""
+    text = "Xin lỗi, mình chưa chắc chắn về câu hỏi này nên không muốn trả lời sai."
+    if nearest:
+        text += " Có thể bạn đang hỏi một trong các chủ đề dưới đây."
+    text += " Bạn cũng có thể gặp cán bộ để được giải đáp trực tiếp."
+    buttons = [{"title": title, "payload": choose_payload(doc_id)} for doc_id, title in nearest[:3]]
+    return Reply(text, [*buttons, HUMAN_BUTTON])
+
+
+# ---------------------------------------------------------------- fallback, handoff, feedback, yes/no
+
+
+def fallback(count: int) -> Reply:
+    """First miss: ask to rephrase. Second miss in a row: offer a person."""
+    if count >= 2:
+        return Reply(
+            "Xin lỗi, mình vẫn chưa hiểu. Bạn có muốn gặp cán bộ để được hỗ trợ trực tiếp không?",
+            [{"title": "Có, gặp cán bộ", "payload": "/request_human"}, NO_HUMAN_BUTTON],
+        )
+    return Reply(
+        "Xin lỗi, mình chưa hiểu ý bạn. Bạn ghi rõ tên thủ tục và điều muốn hỏi giúp mình, "
+        "ví dụ: «đăng ký tạm trú cần giấy tờ gì»."
+    )
+
+
+def handoff(question: str | None) -> Reply:
+    """Tell the citizen how a person will contact them; the custom JSON makes the bridge relay to staff."""
+    text = (
+        "Mình đã chuyển câu hỏi của bạn đến cán bộ Bộ phận Một cửa. Cán bộ sẽ nhắn trả lời bạn ngay trong "
+        "cuộc trò chuyện này trong giờ hành chính (thứ Hai đến thứ Sáu); bạn không cần gửi lại câu hỏi."
+    )
+    return Reply(text, custom={"handoff": True, "question": question or ""})
+
+
+def feedback_thanks(value: str | None) -> Reply:
+    if value == "down":
+        return Reply(
+            "Cảm ơn bạn đã góp ý, mình sẽ ghi nhận để cải thiện câu trả lời. "
+            "Bạn có muốn gặp cán bộ để được giải đáp không?",
+            [HUMAN_BUTTON, NO_HUMAN_BUTTON],
+        )
+    return Reply("Cảm ơn bạn đã góp ý! 👍")
+
+
+def human_declined() -> Reply:
+    return Reply("Dạ vâng. Bạn cứ hỏi tiếp về thủ tục cần tìm hiểu nhé.")
+
+
+def acknowledge(affirm: bool) -> Reply:
+    """A bare "có"/"không" with no open question from the bot."""
+    if affirm:
+        return Reply("Dạ. Bạn cần hỏi thêm gì về thủ tục cứ nhắn mình nhé.")
+    return Reply("Dạ vâng. Nếu mình hiểu chưa đúng, bạn ghi rõ tên thủ tục và điều muốn hỏi giúp mình nhé.")
+
+
+def restarted() -> Reply:
+    return Reply("Đã bắt đầu lại cuộc trò chuyện. Bạn cần hỏi về thủ tục nào?")

@@ -1,0 +1,334 @@
+"""Dialogue decisions: which procedure a message is about, and what to reply. No rasa_sdk import.
+
+NLU says WHAT the citizen wants (the intent: an aspect such as fee or documents); the knowledge search says
+WHICH procedure (sure / ambiguous / none). A follow-up that names no procedure ("mất phí không?") is answered
+about the procedure under discussion (slot procedure_id); naming another procedure switches to it and keeps the
+aspect asked before when the new message asks none ("còn khai sinh thì sao").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from actions import answers
+from actions.answers import INTENT_TO_ASPECT, Reply
+from knowledge.lexical import content_words
+from knowledge.text import clean, expand_teen_code, words
+
+ORIGINAL_TEXT = "text_original"  # set by nlu_components/vietnamese.py
+CHOOSE_INTENT = "choose_procedure"
+FALLBACK_INTENT = "nlu_fallback"
+# At most this many words and an open procedure: a short message is read as a follow-up.
+SHORT_FOLLOWUP_WORDS = 5
+
+# Folded syllables that ask about an aspect or hold a question together but never name a procedure.
+# A message made only of these (after knowledge.lexical's stop phrases) is a follow-up on the current procedure.
+_SCAFFOLD_TEXT = (
+    "giay to ho so gom mang theo chuan bi ban sao chinh photo nop bo may mau phi le mat tien "
+    "ton mien bao nhieu het dong tra thanh toan chi gia lau thoi gian ngay tuan thang xong nhanh "
+    "nhat han som lay o dau den di noi nao ai cap co quan tham quyen len xuong online truc tuyen "
+    "vneid dich vu cong web trang link dien thoai tai nha qua buu buoc cach lam the thu tuc "
+    "hanh trinh quy bat tiep sau khi roi dieu kien duoc doi tuong tuoi uy thay nguoi luat nghi "
+    "dinh thong tu van can cu phap ly hieu ket nhan tri su dung khong k ko gi j vay a nhe thi "
+    "con va voi cho hoi muon dang ky toi minh em anh oi phai hay nua them cai nay kia neu ha "
+    "ah u uh vang da ok "
+)
+SCAFFOLD: frozenset[str] = frozenset(_SCAFFOLD_TEXT.split())
+
+
+class KnowledgeBaseLike(Protocol):
+    def search(self, query: str, k: int = 5) -> Any: ...
+    def procedure(self, doc_id: str) -> Any: ...
+    def guide(self, doc_id: str) -> Any: ...
+
+
+@dataclass
+class Turn:
+    """What the actions need from the tracker, as plain values."""
+
+    text: str
+    intent: str | None
+    sender: str | None = None
+    entities: dict[str, str] = field(default_factory=dict)
+    procedure_id: str | None = None
+    aspect: str | None = None
+    last_question: str | None = None
+    fallback_count: float = 0
+    human_offered: bool = False
+    choices: list[str] = field(default_factory=list)  # doc ids offered as buttons last time
+    previous_intent: str | None = None  # intent of the user message before this one
+
+    @property
+    def is_payload(self) -> bool:
+        return self.text.startswith("/")
+
+    @classmethod
+    def from_tracker(cls, tracker: Any) -> Turn:
+        latest = tracker.latest_message or {}
+        entities = {e.get("entity"): e.get("value") for e in latest.get("entities", []) if e.get("entity")}
+        user_intents = [e.get("parse_data", {}).get("intent", {}).get("name") for e in _user_events(tracker.events)]
+        return cls(
+            text=user_text(tracker),
+            intent=(latest.get("intent") or {}).get("name"),
+            sender=tracker.sender_id,
+            entities={k: str(v) for k, v in entities.items() if v is not None},
+            procedure_id=tracker.get_slot("procedure_id"),
+            aspect=tracker.get_slot("aspect"),
+            last_question=tracker.get_slot("last_question"),
+            fallback_count=float(tracker.get_slot("fallback_count") or 0),
+            human_offered=bool(tracker.get_slot("human_offered")),
+            choices=list(tracker.get_slot("choices") or []),
+            previous_intent=user_intents[-2] if len(user_intents) > 1 else None,
+        )
+
+
+def _user_events(events: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [e for e in events if e.get("event") == "user"]
+
+
+def user_text(tracker: Any) -> str:
+    """The citizen's message as typed, in NFC.
+
+    `latest_message["text"]` holds the pipeline's folded text (diacritics stripped), useless for dense search;
+    the normaliser keeps the original in `text_original`. Payloads and older models lack it: then the user
+    event's own `text`, which Rasa stores exactly as the channel sent it.
+    """
+    latest = tracker.latest_message or {}
+    text = latest.get(ORIGINAL_TEXT)
+    if not text:
+        users = _user_events(tracker.events)
+        text = users[-1].get("text") if users else None
+    return clean(text or latest.get("text") or "")
+
+
+_ORDINALS = {"1": 1, "nhat": 1, "dau": 1, "mot": 1, "tren": 1, "2": 2, "hai": 2, "3": 3, "ba": 3, "4": 4, "bon": 4}
+
+
+def picked_choice(turn: Turn) -> str | None:
+    """A typed choice ("cái thứ hai", "số 1", "cái cuối") among the procedures offered last time."""
+    if not turn.choices:
+        return None
+    tokens = words(turn.text)
+    if "cuoi" in tokens:
+        return turn.choices[-1]
+    for token in tokens:
+        index = _ORDINALS.get(token)
+        if index and index <= len(turn.choices):
+            return turn.choices[index - 1]
+    return None
+
+
+def names_something(text: str) -> bool:
+    """True when the message carries words beyond aspect and question scaffolding, i.e. may name a procedure."""
+    expanded = expand_teen_code(text)
+    return any(w not in SCAFFOLD for w in content_words(expanded))
+
+
+def is_followup(turn: Turn) -> bool:
+    return turn.intent in INTENT_TO_ASPECT or len(words(turn.text)) <= SHORT_FOLLOWUP_WORDS
+
+
+@dataclass
+class Outcome:
+    replies: list[Reply]
+    slots: dict[str, Any]
+    journal: dict[str, Any] | None = None  # keyword arguments for actions.journal.record
+
+
+# ---------------------------------------------------------------- answering
+
+
+def _procedure_outcome(kb: KnowledgeBaseLike, turn: Turn, doc_id: str, aspect: str | None) -> Outcome | None:
+    proc = kb.procedure(doc_id)
+    if proc is None:
+        return None
+    return Outcome(
+        answers.procedure_answer(proc, aspect),
+        {"procedure_id": proc.id, "aspect": aspect, "last_question": _question(turn), "fallback_count": 0,
+         "human_offered": False},
+        {"kind": "answered", "question": _question(turn), "procedure_id": proc.id, "intent": turn.intent},
+    )
+
+
+def _guide_outcome(kb: KnowledgeBaseLike, turn: Turn, doc_id: str, passage: str | None) -> Outcome | None:
+    guide = kb.guide(doc_id)
+    if guide is None:
+        return None
+    text = passage or _guide_lead(guide.body)
+    return Outcome(
+        answers.guide_answer(guide, text),
+        {"last_question": _question(turn), "fallback_count": 0, "human_offered": False},
+        {"kind": "answered", "question": _question(turn), "procedure_id": guide.id, "intent": turn.intent},
+    )
+
+
+def _guide_lead(body: str, limit: int = 400) -> str:
+    """First paragraph of a guide body (used when a guide is chosen by button, with no matched passage)."""
+    paragraphs = [p.strip() for p in body.split("\n\n") if p.strip() and not p.lstrip().startswith("#")]
+    lead = paragraphs[0] if paragraphs else ""
+    return lead if len(lead) <= limit else lead[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def _question(turn: Turn) -> str | None:
+    """The question worth remembering: typed text, not a button payload (then the earlier question stays)."""
+    return turn.last_question if turn.is_payload else turn.text
+
+
+def _doc_outcome(kb: KnowledgeBaseLike, turn: Turn, hit: Any, aspect: str | None) -> Outcome | None:
+    if hit.kind == "guide":
+        return _guide_outcome(kb, turn, hit.doc_id, hit.passage)
+    return _procedure_outcome(kb, turn, hit.doc_id, aspect)
+
+
+def _not_sure(turn: Turn, result: Any) -> Outcome:
+    nearest = [(h.doc_id, h.title) for h in result.hits[:3]] if result is not None else []
+    return Outcome(
+        [answers.not_sure(nearest)],
+        {"last_question": turn.text, "human_offered": True, "fallback_count": 0, "choices": [d for d, _ in nearest]},
+        {"kind": "unanswered", "question": turn.text, "procedure_id": turn.procedure_id, "intent": turn.intent},
+    )
+
+
+def _choices(result: Any) -> list[Any]:
+    try:
+        from knowledge.search import ambiguous_candidates
+
+        close = ambiguous_candidates(result)
+    except ImportError:  # pragma: no cover - search module always ships with the actions
+        close = result.hits[:3]
+    return close if len(close) >= 2 else result.hits[:3]
+
+
+def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
+    """Reply to an aspect question, a general procedure question or a choice button."""
+    asked = INTENT_TO_ASPECT.get(turn.intent or "")
+    current = turn.procedure_id
+
+    if turn.intent == CHOOSE_INTENT:
+        doc_id = turn.entities.get("procedure_id") or picked_choice(turn)
+        # A choice answers the question that was pending: keep the aspect asked before the buttons.
+        chosen = None
+        if doc_id:
+            chosen = _procedure_outcome(kb, turn, doc_id, turn.aspect) or _guide_outcome(kb, turn, doc_id, None)
+        return chosen or _not_sure(turn, None)
+
+    if turn.is_payload or not names_something(turn.text):
+        # Aspect button ("/ask_fee") or a pure follow-up ("mất phí không?"): about the current procedure.
+        if current:
+            outcome = _procedure_outcome(kb, turn, current, asked)
+            if outcome:
+                return outcome
+        return Outcome([answers.which_procedure(asked)], {"aspect": asked})
+
+    result = kb.search(turn.text)
+    top = result.hits[0] if result.hits else None
+    # Switching procedure without asking an aspect keeps the aspect asked before.
+    def aspect_for(doc_id: str) -> str | None:
+        return asked or (turn.aspect if doc_id != current else None)
+
+    if result.verdict == "sure" and top is not None:
+        outcome = _doc_outcome(kb, turn, top, aspect_for(top.doc_id))
+        if outcome:
+            return outcome
+
+    if result.verdict == "ambiguous" and top is not None:
+        choices = _choices(result)
+        if current and current in {h.doc_id for h in choices} and is_followup(turn):
+            outcome = _procedure_outcome(kb, turn, current, asked)
+            if outcome:
+                return outcome
+        pending = asked or turn.aspect
+        return Outcome(
+            [answers.clarify([(h.doc_id, h.title) for h in choices], pending)],
+            {"aspect": pending, "last_question": turn.text, "fallback_count": 0,
+             "choices": [h.doc_id for h in choices[: answers.MAX_CHOICES]]},
+        )
+
+    if current and asked:
+        outcome = _procedure_outcome(kb, turn, current, asked)
+        if outcome:
+            return outcome
+    return _not_sure(turn, result)
+
+
+def try_search_rescue(kb: KnowledgeBaseLike, turn: Turn) -> Outcome | None:
+    """NLU did not understand, but the search may be sure the message names a procedure ("sổ đỏ")."""
+    if turn.is_payload or not names_something(turn.text):
+        return None
+    result = kb.search(turn.text)
+    if result.verdict != "sure" or not result.hits:
+        return None
+    top = result.hits[0]
+    aspect = turn.aspect if top.doc_id != turn.procedure_id else None
+    return _doc_outcome(kb, turn, top, aspect)
+
+
+def fallback(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
+    rescued = try_search_rescue(kb, turn)
+    if rescued:
+        return rescued
+    count = int(turn.fallback_count) + 1 if turn.previous_intent == FALLBACK_INTENT else 1
+    slots: dict[str, Any] = {"fallback_count": count}
+    if count >= 2:
+        slots["human_offered"] = True
+    journal = None
+    if not turn.is_payload and words(turn.text):
+        journal = {"kind": "unanswered", "question": turn.text, "procedure_id": turn.procedure_id,
+                   "intent": FALLBACK_INTENT}
+    return Outcome([answers.fallback(count)], slots, journal)
+
+
+# ---------------------------------------------------------------- handoff, yes/no, feedback
+
+
+def handoff_question(turn: Turn) -> str:
+    """The question staff should see: the last real question, else what was just typed."""
+    if turn.last_question:
+        return turn.last_question
+    return "" if turn.is_payload else turn.text
+
+
+def handoff(turn: Turn) -> Outcome:
+    question = handoff_question(turn)
+    return Outcome(
+        [answers.handoff(question)],
+        {"human_offered": False, "fallback_count": 0},
+        {"kind": "handoff", "question": question or None, "procedure_id": turn.procedure_id, "intent": turn.intent},
+    )
+
+
+def confirm(turn: Turn) -> Outcome:
+    affirm = turn.intent == "affirm"
+    if turn.human_offered:
+        if affirm:
+            return handoff(turn)
+        return Outcome([answers.human_declined()], {"human_offered": False, "fallback_count": 0})
+    return Outcome([answers.acknowledge(affirm)], {})
+
+
+_NEGATIVE = {"khong", "sai", "chua", "chang", "vo", "linh", "tinh", "cu", "te", "do"}
+
+
+def feedback_value(turn: Turn) -> str | None:
+    """👍/👎 from the button's entity, else from the typed words ("không hữu ích", "trả lời sai")."""
+    value = turn.entities.get("feedback")
+    if value in ("up", "down"):
+        return value
+    if turn.is_payload:
+        return None
+    return "down" if _NEGATIVE & set(words(expand_teen_code(turn.text))) else "up"
+
+
+def feedback(turn: Turn) -> Outcome:
+    value = feedback_value(turn)
+    slots: dict[str, Any] = {"human_offered": True} if value == "down" else {}
+    journal = {"kind": "feedback", "question": turn.last_question, "procedure_id": turn.procedure_id,
+               "intent": turn.intent, "value": value}
+    return Outcome([answers.feedback_thanks(value)], slots, journal if value else None)
+
+
+def restart() -> Outcome:
+    return Outcome([answers.restarted()], {})
+
