@@ -308,7 +308,7 @@ def confirm(turn: Turn) -> Outcome:
     return Outcome([answers.acknowledge(affirm)], {})
 
 
-_NEGATIVE = {"khong", "sai", "chua", "chang", "vo", "linh", "tinh", "cu", "te", "do"}
+_NEGATIVE = {"khong", "sai", "chua", "chang", "vo", "linh", "tinh", "cu", "te"}
 
 
 def feedback_value(turn: Turn) -> str | None:
