@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.text import fold, words
+from knowledge.text import TEEN_CODE, fold, words
 
 # Question scaffolding that says nothing about WHICH procedure is meant. Written with diacritics for readability;
 # matched after folding, as whole phrases, so "cần" in "cần giấy tờ gì" goes while "căn cước" stays.
@@ -30,7 +30,7 @@ STOP_PHRASES: tuple[str, ...] = (
     "tôi cần", "em cần", "mình cần", "muốn hỏi", "được không", "có được không", "có phải", "hay không",
     "có không", "không ạ", "vậy ạ", "ạ", "ơi", "nhé", "gì", "à", "là", "của", "và",
     "các", "những", "này", "nào", "ở", "tôi", "em", "bạn ơi", "anh chị",
-    "hướng dẫn", "quy trình", "cách", "phải", "muốn", "giúp", "với", "cho",
+    "hướng dẫn", "quy trình", "cách nào", "phải", "muốn", "giúp", "với", "cho",
 )
 _STOP_SEQS: tuple[tuple[str, ...], ...] = tuple(
     sorted({tuple(words(p)) for p in STOP_PHRASES}, key=len, reverse=True)
@@ -41,9 +41,28 @@ for _seq in _STOP_SEQS:
     _STOP_BY_FIRST.setdefault(_seq[0], []).append(_seq)
 
 
+# Administrative abbreviations seen in records and questions, expanded on both sides so "CCHC" meets
+# "cải cách hành chính". Chat abbreviations (knowledge.text.TEEN_CODE) are expanded the same way.
+ABBREVIATIONS: dict[str, str] = {
+    "cchc": "cải cách hành chính",
+    "cds": "chuyển đổi số",
+    "tthc": "thủ tục hành chính",
+    "hdnd": "hội đồng nhân dân",
+    "qd": "quyết định",
+    "gcn": "giấy chứng nhận",
+    "qsdd": "quyền sử dụng đất",
+    "tnhh": "trách nhiệm hữu hạn",
+    "atvstp": "an toàn vệ sinh thực phẩm",
+    "vssc": "vệ sinh",
+}
+_EXPAND: dict[str, list[str]] = {
+    key: words(value) for key, value in {**TEEN_CODE, **ABBREVIATIONS}.items() if len(key) > 1
+}
+
+
 def content_words(text: str) -> list[str]:
-    """Folded syllables with question scaffolding removed (longest stop phrase first)."""
-    toks = words(text)
+    """Folded syllables, abbreviations expanded, question scaffolding removed (longest stop phrase first)."""
+    toks = [w for tok in words(text) for w in _EXPAND.get(tok, (tok,))]
     out: list[str] = []
     i = 0
     while i < len(toks):
@@ -61,6 +80,9 @@ def terms(text: str) -> list[str]:
     """Index terms: content syllables plus adjacent-syllable bigrams."""
     toks = content_words(text)
     return toks + [f"{a}_{b}" for a, b in itertools.pairwise(toks)]
+
+
+UNKNOWN_PERCENTILE = 75
 
 
 @dataclass
@@ -107,14 +129,46 @@ class BM25:
                 np.add.at(out, self.doc_ids[lo:hi], self.weights[lo:hi])
         return out
 
+    def coverage(self, query: str, groups: np.ndarray, n_groups: int) -> np.ndarray:
+        """Per group of texts (a document's views): share of the query's weight found anywhere in the group.
+
+        Rewards a document that holds every word of the question across its views, e.g. "Quảng Nam" in one
+        passage and "trưởng ban" in another, where the best single view holds only part.
+        """
+        out = np.zeros(n_groups, dtype=np.float32)
+        for term in set(terms(query)):
+            t = self.vocab.get(term)
+            if t is not None:
+                lo, hi = self.offsets[t], self.offsets[t + 1]
+                out[np.unique(groups[self.doc_ids[lo:hi]])] += float(self.weights[lo:hi].max())
+        reach = self.query_weight(query)
+        return out / reach if reach > 0 else out
+
     def query_weight(self, query: str) -> float:
-        """Sum of the idf-like weights the query's known terms can bring: a per-query scale for normalising."""
+        """What a text matching every query term would score: the per-query scale for normalising to 0..1.
+
+        A query syllable the index has never seen counts as a rare matched term would ("nghĩa vụ quân sự"), so
+        a question about something we do not cover reaches only a small fraction. Unseen bigrams do not count:
+        most word pairs of a question are new.
+        """
         total = 0.0
         for term in set(terms(query)):
             t = self.vocab.get(term)
             if t is not None:
                 total += float(self.weights[self.offsets[t] : self.offsets[t + 1]].max())
+            elif "_" not in term:
+                total += self.unknown_weight
         return total
+
+    @property
+    def unknown_weight(self) -> float:
+        if not hasattr(self, "_unknown"):
+            lo, hi = self.offsets[:-1], self.offsets[1:]
+            per_term = np.maximum.reduceat(self.weights, lo[hi > lo]) if len(self.weights) else np.zeros(1)
+            unigram = [not k.count("_") for k in sorted(self.vocab, key=self.vocab.__getitem__)]
+            values = per_term[np.array(unigram, dtype=bool)] if len(per_term) == len(unigram) else per_term
+            self._unknown = float(np.percentile(values, UNKNOWN_PERCENTILE)) if len(values) else 1.0
+        return self._unknown
 
     def save(self, directory: Path) -> None:
         np.savez(directory / "lexical.npz", offsets=self.offsets, doc_ids=self.doc_ids, weights=self.weights)

@@ -61,9 +61,9 @@ class SearchResult:
 class Calibration:
     """Fusion weights, logistic coefficients and verdict thresholds (fitted by `--calibrate`)."""
 
-    # fused = w_dense * dense_z + w_lex * lexical, per query kind (accented / unaccented)
+    # fused = w_dense * dense_z + w_lex * lexical + w_cov * coverage, per query kind (accented / unaccented)
     weights: dict[str, list[float]] = field(
-        default_factory=lambda: {"accented": [1.0, 1.0], "unaccented": [0.2, 1.0]}
+        default_factory=lambda: {"accented": [0.5, 1.0, 0.5], "unaccented": [0.2, 1.0, 0.5]}
     )
     # logistic regression over FEATURES, per method
     coef: dict[str, list[float]] = field(default_factory=dict)
@@ -252,24 +252,28 @@ class KnowledgeBase:
         text = prepare_query(query)
         cal = self.calibration
         accented = has_diacritics(text)
-        if content_words(text) or method == "dense":
+        n_docs = len(snap.docs)
+        if content_words(text):
             lex_views = snap.bm25.scores(text)
             reach = snap.bm25.query_weight(text)
             lex_views = lex_views / reach if reach > 0 else lex_views
+            cover = snap.bm25.coverage(text, snap.view_doc, n_docs)
         else:
             lex_views = np.zeros(len(snap.view_text), dtype=np.float32)
+            cover = np.zeros(n_docs, dtype=np.float32)
         if method == "lexical":
             dense_views = np.zeros(len(snap.view_text), dtype=np.float32)
         else:
             dense_views = snap.dense_views(query_vector(text))
         dense_z = (dense_views - cal.dense_floor) / cal.dense_scale
-        w_dense, w_lex = cal.weights["accented" if accented else "unaccented"]
+        w_dense, w_lex, w_cov = cal.weights["accented" if accented else "unaccented"]
         if method == "dense":
-            w_dense, w_lex = 1.0, 0.0
+            w_dense, w_lex, w_cov = 1.0, 0.0, 0.0
         elif method == "lexical":
-            w_dense, w_lex = 0.0, 1.0
+            w_dense, w_lex, w_cov = 0.0, 1.0, 0.0
         fused_views = w_dense * dense_z + w_lex * lex_views
         fused, best_view = snap.per_doc_max(fused_views)
+        fused = fused + w_cov * cover
         dense_doc, _ = snap.per_doc_max(dense_views)
         lex_doc, _ = snap.per_doc_max(lex_views)
         order = np.argsort(-fused, kind="stable")[: max(k, 3)]
@@ -381,18 +385,18 @@ def calibrate(kb: KnowledgeBase, questions: list[dict[str, Any]]) -> Calibration
     answerable = [r for r in questions if r["expect"]]
     accented_rows = [r for r in answerable if has_diacritics(prepare_query(r["q"]))]
     plain_rows = [r for r in answerable if not has_diacritics(prepare_query(r["q"]))]
-    grid = [0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
+    dense_grid = [0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5]
+    cover_grid = [0.0, 0.25, 0.5, 1.0]
     for kind, rows in (("accented", accented_rows), ("unaccented", plain_rows)):
         best = (-1.0, cal.weights[kind])
-        for w_dense in grid:
-            cal.weights[kind] = [w_dense, 1.0]
-            hits = sum(
-                kb.doc_id_at(kb.candidates(r["q"], k=1)[0].doc) in gold(r) for r in rows
-            )
-            # ties: prefer the weight closest to an equal blend (less tuned to this split)
-            key = hits - 0.001 * abs(np.log((w_dense + 0.05) / 1.05))
-            if key > best[0]:
-                best = (key, [w_dense, 1.0])
+        for w_dense in dense_grid:
+            for w_cov in cover_grid:
+                cal.weights[kind] = [w_dense, 1.0, w_cov]
+                hits = sum(kb.doc_id_at(kb.candidates(r["q"], k=1)[0].doc) in gold(r) for r in rows)
+                # ties: prefer the blend closest to equal weights (less tuned to this split)
+                key = hits - 0.001 * (abs(np.log((w_dense + 0.05) / 1.05)) + abs(w_cov - 0.5))
+                if key > best[0]:
+                    best = (key, [w_dense, 1.0, w_cov])
         cal.weights[kind] = best[1]
     for method in METHODS:
         xs, ys, tops = [], [], []
