@@ -1,0 +1,1 @@
+"""Telegram bridge: our own Telegram channel in front of Rasa's REST channel. Run with `python -m bot`."""

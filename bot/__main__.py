@@ -1,0 +1,25 @@
+"""`python -m bot`: the Telegram bridge in front of Rasa (long polling, or a webhook if TELEGRAM_WEBHOOK_URL is set)."""
+
+from __future__ import annotations
+
+import sys
+
+from bot.config import Config, ConfigError
+from bot.privacy import setup_logging
+
+
+def main() -> int:
+    try:
+        config = Config.from_env()
+    except ConfigError as error:
+        print(f"Cannot start the Telegram bridge: {error}", file=sys.stderr)
+        return 2
+    setup_logging()
+    from bot.app import run  # imported late so a config error is reported without loading telegram
+
+    run(config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

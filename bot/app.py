@@ -1,0 +1,164 @@
+"""Build the python-telegram-bot Application and run it by long polling or behind a webhook."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+import secrets
+import signal
+
+from aiohttp import web
+from telegram import BotCommand, Update
+from telegram.ext import (
+    Application,
+    CallbackQueryHandler,
+    CommandHandler,
+    MessageHandler,
+    TypeHandler,
+    filters,
+)
+
+from bot.config import Config
+from bot.handlers import Bridge
+from bot.rasa_client import RasaClient
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post"]
+COMMANDS = [
+    BotCommand("start", "Bắt đầu"),
+    BotCommand("help", "Hướng dẫn sử dụng"),
+    BotCommand("reset", "Bắt đầu cuộc trò chuyện mới"),
+]
+
+
+def build_application(config: Config) -> tuple[Application, Bridge]:
+    bridge = Bridge(config, RasaClient(config.rasa_url, config.rasa_timeout), Store(config.db_path))
+    application = (
+        Application.builder()
+        .token(config.token)
+        .base_url(config.base_url)
+        .base_file_url(config.base_file_url)
+        .concurrent_updates(True)  # chats run concurrently; Bridge.lock keeps each chat in order
+        .post_init(lambda app: announce_commands(app))
+        .post_shutdown(lambda app: close(bridge))
+        .build()
+    )
+    add_handlers(application, bridge, config)
+    return application, bridge
+
+
+def add_handlers(application: Application, bridge: Bridge, config: Config) -> None:
+    admin = {"stats": bridge.on_stats, "reload": bridge.on_reload}
+    for name, callback in admin.items():  # also usable in the staff group
+        application.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))
+    if config.staff_chat_id is not None:
+        # Everything in the staff group is staff business: never answered by the bot or sent to Rasa.
+        application.add_handler(MessageHandler(filters.Chat(config.staff_chat_id), bridge.on_staff_message))
+    citizen = filters.UpdateType.MESSAGE
+    application.add_handler(CommandHandler("start", bridge.on_start, filters=citizen))
+    application.add_handler(CommandHandler("help", bridge.on_help, filters=citizen))
+    application.add_handler(CommandHandler("reset", bridge.on_reset, filters=citizen))
+    application.add_handler(MessageHandler(citizen & filters.COMMAND, bridge.on_unknown_command))
+    application.add_handler(CallbackQueryHandler(bridge.on_button))
+    application.add_handler(MessageHandler(citizen & filters.TEXT, bridge.on_text))
+    application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, bridge.on_edited))
+    application.add_handler(TypeHandler(Update, bridge.on_other))
+    application.add_error_handler(bridge.on_error)
+
+
+async def announce_commands(application: Application) -> None:
+    try:
+        await application.bot.set_my_commands(COMMANDS)
+    except Exception as error:  # noqa: BLE001 - the menu is a nicety; the bot works without it
+        log.warning("setMyCommands failed: %s", error)
+    log.info("connected to the Bot API as @%s", application.bot.username)
+
+
+async def close(bridge: Bridge) -> None:
+    await bridge.rasa.close()
+    bridge.store.close()
+
+
+def run_polling(config: Config) -> None:
+    application, _ = build_application(config)
+    log.info("long polling %s (Rasa at %s)", config.base_url, config.rasa_url)
+    application.run_polling(
+        allowed_updates=ALLOWED_UPDATES, timeout=int(config.poll_timeout), drop_pending_updates=False
+    )
+
+
+# ---------------------------------------------------------------- webhook mode
+
+
+def webhook_app(application: Application, path: str, secret: str) -> web.Application:
+    async def receive(request: web.Request) -> web.Response:
+        given = request.headers.get(SECRET_HEADER)
+        if given is None or not hmac.compare_digest(given.encode(), secret.encode()):
+            log.warning(
+                "webhook: rejected a request from %s with %s secret token",
+                request.remote, "no" if given is None else "a wrong",
+            )  # fmt: skip
+            return web.Response(status=403, text="forbidden")
+        try:
+            update = Update.de_json(await request.json(), application.bot)
+        except (ValueError, json.JSONDecodeError, TypeError, KeyError):
+            log.warning("webhook: rejected a request that is not a Telegram update")
+            return web.Response(status=400, text="bad update")
+        await application.update_queue.put(update)
+        return web.Response(text="ok")
+
+    async def health(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    app = web.Application(client_max_size=2**20)
+    app.router.add_post(path, receive)
+    app.router.add_get("/healthz", health)
+    return app
+
+
+async def serve_webhook(config: Config, stop: asyncio.Event | None = None) -> None:
+    assert config.webhook_url
+    secret = config.webhook_secret or secrets.token_urlsafe(32)
+    application, _ = build_application(config)
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop.set)
+    async with application:
+        await announce_commands(application)
+        runner = web.AppRunner(webhook_app(application, config.webhook_path, secret), access_log=None)
+        await runner.setup()
+        await web.TCPSite(runner, config.webhook_listen, config.webhook_port).start()
+        await application.bot.set_webhook(config.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+        await application.start()
+        log.info(
+            "webhook %s registered; listening on %s:%s%s (Rasa at %s)",
+            config.webhook_url, config.webhook_listen, config.webhook_port, config.webhook_path, config.rasa_url,
+        )  # fmt: skip
+        try:
+            await stop.wait()
+        finally:
+            log.info("stopping")
+            await runner.cleanup()
+            await application.stop()
+            await close_bridge_of(application)
+
+
+async def close_bridge_of(application: Application) -> None:
+    """post_shutdown only runs under run_polling; in webhook mode close the bridge ourselves."""
+    if application.post_shutdown is not None:
+        await application.post_shutdown(application)
+
+
+def run(config: Config) -> None:
+    if config.webhook_url:
+        asyncio.run(serve_webhook(config))
+    else:
+        run_polling(config)

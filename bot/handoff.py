@@ -1,0 +1,137 @@
+"""Handing a citizen over to staff in a Telegram group, and relaying messages both ways.
+
+The staff group receives the question with the recent conversation; a staff member *replies* to that message
+(or to any later relayed message) to write to the citizen, and replies `/done` to give the citizen back to
+the bot. Only messages in the configured staff chat are ever treated as staff messages.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+from dataclasses import dataclass
+
+from telegram import Bot, Message, User
+
+from bot import sending
+from bot.render import split_text
+from bot.store import Store
+
+log = logging.getLogger(__name__)
+
+HISTORY_TURNS = 10
+WHO = {"citizen": "👤 Công dân", "bot": "🤖 Trợ lý", "staff": "👩‍💼 Cán bộ"}
+
+TO_CITIZEN_PREFIX = "👩‍💼 Cán bộ Một cửa: "
+CITIZEN_BACK_TO_BOT = (
+    "Cán bộ đã kết thúc phần hỗ trợ trực tiếp. Từ giờ trợ lý tự động tiếp tục trả lời bạn; "
+    "bạn cứ nhắn câu hỏi về thủ tục nhé."
+)
+NO_STAFF_CHANNEL = (
+    "Hiện kênh này chưa kết nối được với cán bộ. Bạn vui lòng liên hệ trực tiếp Bộ phận Một cửa "
+    "của UBND xã, phường nơi bạn cư trú để được hỗ trợ."
+)
+STAFF_HOW_TO = "↩️ Trả lời (Reply) tin nhắn này để nhắn cho công dân; trả lời /done để trả công dân về trợ lý."
+
+
+@dataclass(frozen=True)
+class Turn:
+    who: str  # "citizen" | "bot" | "staff"
+    text: str
+
+
+class History:
+    """The last few turns per chat, in memory only (it is just context for staff)."""
+
+    def __init__(self, turns: int = HISTORY_TURNS) -> None:
+        self._turns: dict[int, deque[Turn]] = {}
+        self.size = 2 * turns  # a turn is a citizen message and the bot's answer
+
+    def add(self, chat_id: int, who: str, text: str) -> None:
+        if text.strip():
+            self._turns.setdefault(chat_id, deque(maxlen=self.size)).append(Turn(who, text.strip()))
+
+    def recent(self, chat_id: int) -> list[Turn]:
+        return list(self._turns.get(chat_id, ()))
+
+
+def describe_citizen(chat_id: int, user: User | None) -> str:
+    if user is None:
+        return f"chat {chat_id}"
+    name = user.full_name or "?"
+    handle = f" @{user.username}" if user.username else ""
+    return f"{name}{handle} (chat {chat_id})"
+
+
+def staff_request_text(chat_id: int, user: User | None, question: str, turns: list[Turn]) -> str:
+    """The message staff see when a citizen asks for a person (plain text, like everything we send)."""
+    lines = [f"🔔 Yêu cầu gặp cán bộ — {describe_citizen(chat_id, user)}"]
+    if question.strip():
+        lines += ["", f"Câu hỏi: {question.strip()}"]
+    if turns:
+        lines += ["", "Hội thoại gần đây:"] + [f"{WHO.get(t.who, t.who)}: {t.text}" for t in turns]
+    lines += ["", STAFF_HOW_TO]
+    return "\n".join(lines)
+
+
+def staff_relay_text(chat_id: int, user: User | None, text: str) -> str:
+    return f"💬 {describe_citizen(chat_id, user)}:\n{text}\n\n{STAFF_HOW_TO}"
+
+
+class Handoff:
+    def __init__(self, store: Store, history: History, staff_chat_id: int | None) -> None:
+        self.store = store
+        self.history = history
+        self.staff_chat_id = staff_chat_id
+
+    def active(self, chat_id: int) -> bool:
+        return self.store.in_handoff(chat_id)
+
+    async def _to_staff(self, bot: Bot, citizen_chat: int, text: str) -> None:
+        assert self.staff_chat_id is not None
+        for part in split_text(text):
+            sent = await sending.send(bot, self.staff_chat_id, part)
+            self.store.link_staff_message(sent.message_id, citizen_chat)
+
+    async def open(self, bot: Bot, chat_id: int, user: User | None, question: str) -> bool:
+        """Forward the request to staff and route the citizen's next messages there. False if no staff chat."""
+        if self.staff_chat_id is None:
+            log.warning("handoff requested by chat %s but STAFF_CHAT_ID is not set", chat_id)
+            await sending.send(bot, chat_id, NO_STAFF_CHANNEL)
+            return False
+        await self._to_staff(bot, chat_id, staff_request_text(chat_id, user, question, self.history.recent(chat_id)))
+        self.store.start_handoff(chat_id)
+        log.info("handoff opened for chat %s", chat_id)
+        return True
+
+    async def relay_from_citizen(self, bot: Bot, chat_id: int, user: User | None, text: str) -> None:
+        self.history.add(chat_id, "citizen", text)
+        await self._to_staff(bot, chat_id, staff_relay_text(chat_id, user, text))
+
+    async def from_staff(self, bot: Bot, message: Message) -> bool:
+        """Handle a message in the staff chat; True when it was a reply about a citizen."""
+        if self.staff_chat_id is None or message.chat.id != self.staff_chat_id or message.reply_to_message is None:
+            return False
+        citizen = self.store.citizen_for(message.reply_to_message.message_id)
+        if citizen is None:
+            return False
+        text = (message.text or "").strip()
+        if text.split("@")[0].lower() == "/done" or text.lower().startswith("/done "):
+            was_open = self.store.end_handoff(citizen)
+            await sending.send(bot, citizen, CITIZEN_BACK_TO_BOT)
+            note = "✅ Đã trả công dân về trợ lý tự động." if was_open else "Công dân này đang được trợ lý phục vụ."
+            await sending.send(bot, self.staff_chat_id, f"{note} (chat {citizen})", reply_to=message.message_id)
+            log.info("handoff closed for chat %s", citizen)
+            return True
+        if not text:
+            await sending.send(
+                bot, self.staff_chat_id, "Hiện chỉ chuyển được tin nhắn chữ cho công dân.", reply_to=message.message_id
+            )
+            return True
+        self.store.start_handoff(citizen)  # a staff reply (re)opens the conversation with a person
+        for part in split_text(TO_CITIZEN_PREFIX + text):
+            await sending.send(bot, citizen, part)
+        self.history.add(citizen, "staff", text)
+        self.store.link_staff_message(message.message_id, citizen)
+        log.info("staff reply relayed to chat %s", citizen)
+        return True

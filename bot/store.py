@@ -1,0 +1,95 @@
+"""The bridge's small persistent state (SQLite): button payloads, staff-message links, open handoffs.
+
+Kept on disk so a restart neither breaks buttons citizens still have on screen nor forgets who is talking
+to a person.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from bot.render import Button
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS buttons (id TEXT PRIMARY KEY, title TEXT NOT NULL, payload TEXT NOT NULL,
+                                    used REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS buttons_used ON buttons(used);
+CREATE TABLE IF NOT EXISTS staff_messages (message_id INTEGER PRIMARY KEY, citizen_chat INTEGER NOT NULL,
+                                           created REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS handoffs (chat_id INTEGER PRIMARY KEY, since REAL NOT NULL);
+"""
+
+
+class Store:
+    def __init__(self, path: Path | str, max_buttons: int = 5000, max_staff_messages: int = 20000) -> None:
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), isolation_level=None)  # autocommit: every write is durable
+        self._db.executescript(SCHEMA)
+        self.max_buttons = max_buttons
+        self.max_staff_messages = max_staff_messages
+        self._handoffs = {row[0] for row in self._db.execute("SELECT chat_id FROM handoffs")}
+
+    def close(self) -> None:
+        self._db.close()
+
+    # ------------------------------------------------------------ buttons (bounded, least recently used out)
+    def remember_buttons(self, buttons: list[Button]) -> None:
+        now = time.time()
+        self._db.executemany(
+            "INSERT INTO buttons(id, title, payload, used) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT(id) DO UPDATE SET used = excluded.used, title = excluded.title",
+            [(b.callback_data.removeprefix("b:"), b.title, b.payload, now) for b in buttons],
+        )
+        self._db.execute(
+            "DELETE FROM buttons WHERE id NOT IN (SELECT id FROM buttons ORDER BY used DESC LIMIT ?)",
+            (self.max_buttons,),
+        )
+
+    def button(self, button_id: str) -> Button | None:
+        row = self._db.execute("SELECT title, payload FROM buttons WHERE id = ?", (button_id,)).fetchone()
+        if row is None:
+            return None
+        self._db.execute("UPDATE buttons SET used = ? WHERE id = ?", (time.time(), button_id))
+        return Button(row[0], row[1])
+
+    def button_count(self) -> int:
+        return self._db.execute("SELECT COUNT(*) FROM buttons").fetchone()[0]
+
+    # ------------------------------------------------------------ staff group message -> citizen chat
+    def link_staff_message(self, message_id: int, citizen_chat: int) -> None:
+        self._db.execute(
+            "INSERT OR REPLACE INTO staff_messages(message_id, citizen_chat, created) VALUES (?, ?, ?)",
+            (message_id, citizen_chat, time.time()),
+        )
+        self._db.execute(
+            "DELETE FROM staff_messages WHERE message_id NOT IN"
+            " (SELECT message_id FROM staff_messages ORDER BY created DESC LIMIT ?)",
+            (self.max_staff_messages,),
+        )
+
+    def citizen_for(self, staff_message_id: int) -> int | None:
+        row = self._db.execute(
+            "SELECT citizen_chat FROM staff_messages WHERE message_id = ?", (staff_message_id,)
+        ).fetchone()
+        return row[0] if row else None
+
+    # ------------------------------------------------------------ chats currently served by a person
+    def start_handoff(self, chat_id: int) -> None:
+        self._db.execute("INSERT OR REPLACE INTO handoffs(chat_id, since) VALUES (?, ?)", (chat_id, time.time()))
+        self._handoffs.add(chat_id)
+
+    def end_handoff(self, chat_id: int) -> bool:
+        """True when the chat was in handoff."""
+        self._db.execute("DELETE FROM handoffs WHERE chat_id = ?", (chat_id,))
+        was = chat_id in self._handoffs
+        self._handoffs.discard(chat_id)
+        return was
+
+    def in_handoff(self, chat_id: int) -> bool:
+        return chat_id in self._handoffs
+
+    def handoff_count(self) -> int:
+        return len(self._handoffs)
