@@ -34,7 +34,9 @@ def deliver(outcome: Outcome, turn: Turn, dispatcher: CollectingDispatcher) -> l
     return [SlotSet(name, value) for name, value in outcome.slots.items()]
 
 
-class _DialogueAction(Action):
+class _DialogueAction:
+    """Mixin (not an Action itself: rasa_sdk registers every Action subclass and asks its name)."""
+
     decide: Callable[..., Outcome]
     needs_kb = False
 
@@ -46,7 +48,7 @@ class _DialogueAction(Action):
         return deliver(outcome, turn, dispatcher)
 
 
-class ActionAnswer(_DialogueAction):
+class ActionAnswer(_DialogueAction, Action):
     """Every aspect question, general procedure question and procedure choice button."""
 
     decide = staticmethod(dialogue.answer)
@@ -56,7 +58,7 @@ class ActionAnswer(_DialogueAction):
         return "action_answer"
 
 
-class ActionFallback(_DialogueAction):
+class ActionFallback(_DialogueAction, Action):
     """Message not understood (nlu_fallback): try the search, else ask to rephrase; twice in a row, offer a person."""
 
     decide = staticmethod(dialogue.fallback)
@@ -66,7 +68,7 @@ class ActionFallback(_DialogueAction):
         return "action_fallback"
 
 
-class ActionHandoff(_DialogueAction):
+class ActionHandoff(_DialogueAction, Action):
     """Hand the conversation to staff: journal it and tell the Telegram bridge through a custom JSON message."""
 
     decide = staticmethod(dialogue.handoff)
@@ -75,7 +77,7 @@ class ActionHandoff(_DialogueAction):
         return "action_handoff"
 
 
-class ActionConfirm(_DialogueAction):
+class ActionConfirm(_DialogueAction, Action):
     """"có"/"không": answers an open offer of a person, otherwise a short acknowledgement."""
 
     decide = staticmethod(dialogue.confirm)
@@ -84,7 +86,7 @@ class ActionConfirm(_DialogueAction):
         return "action_confirm"
 
 
-class ActionFeedback(_DialogueAction):
+class ActionFeedback(_DialogueAction, Action):
     """👍/👎 buttons: stored with the question and the procedure."""
 
     decide = staticmethod(dialogue.feedback)

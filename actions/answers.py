@@ -44,7 +44,7 @@ MAX_CHOICES = 4
 FEEDBACK_QUESTION = "Câu trả lời có hữu ích không?"
 HUMAN_BUTTON = {"title": "Gặp cán bộ", "payload": "/request_human"}
 NO_HUMAN_BUTTON = {"title": "Không cần", "payload": "/deny"}
-FEE_LOCALITY = "Mức thu có thể khác nhau giữa các tỉnh, thành phố (do HĐND cấp tỉnh quyết định)."
+FEE_LOCALITY = "Mức thu (nếu có) do HĐND cấp tỉnh quyết định nên có thể khác nhau giữa các địa phương."
 ONLINE_LOCALITY = "Một số tỉnh còn có cổng dịch vụ công riêng; cách nộp có thể khác đôi chút theo địa phương."
 
 

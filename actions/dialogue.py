@@ -22,6 +22,8 @@ CHOOSE_INTENT = "choose_procedure"
 FALLBACK_INTENT = "nlu_fallback"
 # At most this many words and an open procedure: a short message is read as a follow-up.
 SHORT_FOLLOWUP_WORDS = 5
+# Two procedures whose calibrated confidences differ by less than this are a tie: ask the citizen.
+TIE_MARGIN = 0.05
 
 # Folded syllables that ask about an aspect or hold a question together but never name a procedure.
 # A message made only of these (after knowledge.lexical's stop phrases) is a follow-up on the current procedure.
@@ -184,9 +186,12 @@ def _doc_outcome(kb: KnowledgeBaseLike, turn: Turn, hit: Any, aspect: str | None
 
 def _not_sure(turn: Turn, result: Any) -> Outcome:
     nearest = [(h.doc_id, h.title) for h in result.hits[:3]] if result is not None else []
+    # Remember the aspect: "còn khai sinh thì sao" right after should answer that aspect for the named procedure.
+    aspect = INTENT_TO_ASPECT.get(turn.intent or "") or turn.aspect
     return Outcome(
         [answers.not_sure(nearest)],
-        {"last_question": turn.text, "human_offered": True, "fallback_count": 0, "choices": [d for d, _ in nearest]},
+        {"aspect": aspect, "last_question": turn.text, "human_offered": True, "fallback_count": 0,
+         "choices": [d for d, _ in nearest]},
         {"kind": "unanswered", "question": turn.text, "procedure_id": turn.procedure_id, "intent": turn.intent},
     )
 
@@ -199,6 +204,15 @@ def _choices(result: Any) -> list[Any]:
     except ImportError:  # pragma: no cover - search module always ships with the actions
         close = result.hits[:3]
     return close if len(close) >= 2 else result.hits[:3]
+
+
+def near_ties(result: Any) -> list[Any]:
+    """Procedure hits scoring within TIE_MARGIN of the best one (confidences are per record, not exclusive)."""
+    procs = [h for h in result.hits[: answers.MAX_CHOICES] if h.kind == "procedure"]
+    if not procs or result.hits[0].kind != "procedure":
+        return []
+    best = max(h.score for h in procs)
+    return [h for h in procs if best - h.score <= TIE_MARGIN]
 
 
 def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
@@ -228,13 +242,18 @@ def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
     def aspect_for(doc_id: str) -> str | None:
         return asked or (turn.aspect if doc_id != current else None)
 
-    if result.verdict == "sure" and top is not None:
+    verdict, choices = result.verdict, _choices(result)
+    tied = near_ties(result)
+    if verdict == "sure" and len(tied) > 1:
+        # The search is sure *a* procedure is meant but scores several alike ("kết hôn": in-country or foreign).
+        verdict, choices = "ambiguous", tied
+
+    if verdict == "sure" and top is not None:
         outcome = _doc_outcome(kb, turn, top, aspect_for(top.doc_id))
         if outcome:
             return outcome
 
-    if result.verdict == "ambiguous" and top is not None:
-        choices = _choices(result)
+    if verdict == "ambiguous" and top is not None:
         if current and current in {h.doc_id for h in choices} and is_followup(turn):
             outcome = _procedure_outcome(kb, turn, current, asked)
             if outcome:
