@@ -206,7 +206,7 @@ class Bridge:
             return
         if len(text) > self.config.max_message_chars:
             self.counters["too_long"] += 1
-            notice = TOO_LONG.format(length=len(text), limit=self.config.max_message_chars)
+            notice = TOO_LONG.format(length=f"{len(text):,}".replace(",", "."), limit=self.config.max_message_chars)
             await sending.send(context.bot, chat.id, notice)
             return
         async with self.lock(chat.id):

@@ -1,0 +1,237 @@
+"""The bridge as a real process between the Bot API emulator and a fake Rasa, all over real HTTP.
+
+Fast checks of Telegram behaviour that does not depend on what Rasa answers; the round trips through the
+real Rasa and action servers are in test_bridge_stack.py.
+"""
+
+from __future__ import annotations
+
+import time
+
+from tests.telegram.bot_api_emulator import BotApiEmulator
+from tests.telegram.conftest import StartBridge
+from tests.telegram.fake_rasa import LONG_PARAGRAPH, LONG_PAYLOAD, FakeRasa
+
+CITIZEN = 5001
+
+
+def test_question_gets_answer_with_inline_keyboard(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                   start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "làm giấy khai sinh ở đâu")
+    reply = emulator.wait_for_text(CITIZEN, "khai sinh")
+    assert "UBND cấp xã" in reply["text"]
+    titles = [b["text"] for row in reply["reply_markup"]["inline_keyboard"] for b in row]
+    assert titles == ["Lệ phí", "Khai sinh có yếu tố nước ngoài"]
+    assert fake_rasa.messages(CITIZEN) == ["làm giấy khai sinh ở đâu"]
+
+
+def test_typing_action_is_shown_while_rasa_works(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                 start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "xin chào")
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi")
+    actions = emulator.calls("sendChatAction")
+    assert actions and actions[0].params["action"] == "typing"
+
+
+def test_button_with_long_vietnamese_payload_round_trips_and_survives_restart(
+    emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge
+) -> None:
+    bridge = start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "khai sinh")
+    menu = emulator.wait_for_text(CITIZEN, "khai sinh")
+    buttons = [b for row in menu["reply_markup"]["inline_keyboard"] for b in row]
+    assert all(len(b["callback_data"].encode()) <= 64 for b in buttons)
+    assert len(LONG_PAYLOAD.encode()) > 64
+
+    emulator.press_button(menu, buttons[1]["callback_data"])
+    emulator.wait_for_text(CITIZEN, "yếu tố nước ngoài: nộp")
+    assert emulator.calls("answerCallbackQuery"), "the spinner on the button must stop"
+    assert fake_rasa.messages(CITIZEN)[-1] == LONG_PAYLOAD
+
+    bridge.stop()  # a restart must not break buttons already on the citizen's screen
+    start_bridge(fake_rasa.url)
+    before = len(emulator.sent(CITIZEN))
+    emulator.press_button(menu, buttons[0]["callback_data"])
+    reply = emulator.wait_for_messages(CITIZEN, 1, after=before)[0]
+    assert "miễn lệ phí" in reply["text"]
+
+
+def test_unknown_button_id_gets_polite_answer(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                              start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "xin chào")
+    message = emulator.wait_for_text(CITIZEN, "Bạn hỏi")
+    emulator.press_button(message, "b:0000000000000000")
+    emulator.wait_for_text(CITIZEN, "Nút này đã cũ")
+
+
+def test_sticker_photo_and_edit_get_polite_vietnamese_and_bot_keeps_working(
+    emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge
+) -> None:
+    bridge = start_bridge(fake_rasa.url)
+    emulator.send_sticker(CITIZEN)
+    emulator.wait_for_text(CITIZEN, "chỉ đọc được tin nhắn chữ")
+    emulator.send_photo(CITIZEN)
+    emulator.wait_for_messages(CITIZEN, 2)
+    original = emulator.send_text(CITIZEN, "xin chào")
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi: xin chào")
+    emulator.edit_message(original, "xin chào, sửa lại")
+    emulator.wait_for_text(CITIZEN, "tin nhắn đã sửa")
+    emulator.send_text(CITIZEN, "còn đó không")
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi: còn đó không")
+    assert fake_rasa.messages(CITIZEN) == ["xin chào", "còn đó không"], "stickers and edits never reach Rasa"
+    assert bridge.alive()
+
+
+def test_very_long_message_is_refused_politely(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                               start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, ("xin hỏi " * 1250).strip() + "?")  # 10,000 characters
+    reply = emulator.wait_for_text(CITIZEN, "dài quá")
+    assert "10.000 ký tự" in reply["text"]
+    time.sleep(0.5)
+    assert fake_rasa.messages(CITIZEN) == []
+
+
+def test_long_reply_is_split_on_paragraphs_under_telegram_limit(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                                start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "cho câu trả lời dài")
+    parts = emulator.wait_for(lambda: (lambda m: m if m and "Đoạn 12" in m[-1]["text"] else None)(
+        emulator.sent(CITIZEN)), 20, "the last paragraph")  # fmt: skip
+    assert len(parts) >= 2
+    assert all(len(p["text"]) <= 4096 for p in parts)
+    assert all(p["text"].startswith("Đoạn ") for p in parts), "each part starts at a paragraph"
+    for n in range(1, 13):  # every paragraph arrives whole, in exactly one part
+        paragraph = LONG_PARAGRAPH.format(n=n).strip()
+        assert sum(paragraph in p["text"] for p in parts) == 1
+
+
+def test_reply_text_with_markup_characters_arrives_verbatim_as_plain_text(
+    emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge
+) -> None:
+    start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "mẫu html <script>")
+    reply = emulator.wait_for_text(CITIZEN, "tờ khai")
+    assert reply["text"] == "Mẫu <b>tờ khai</b> & phụ lục <i>số 1</i> — dùng dấu < và >."
+    assert all("parse_mode" not in c.params for c in emulator.calls("sendMessage"))
+
+
+def test_decomposed_unicode_reaches_rasa_as_nfc(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                start_bridge: StartBridge) -> None:  # fmt: skip
+    import unicodedata
+
+    start_bridge(fake_rasa.url)
+    nfd = unicodedata.normalize("NFD", "tôi bị mất căn cước")
+    emulator.send_text(CITIZEN, nfd)
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi")
+    assert fake_rasa.messages(CITIZEN) == ["tôi bị mất căn cước"]
+
+
+def test_group_messages_only_when_addressed_and_channel_posts_ignored(
+    emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge
+) -> None:
+    start_bridge(fake_rasa.url)
+    group = -2002
+    emulator.send_text(group, "mọi người ơi họp lúc mấy giờ", user_id=6001, chat_type="group")
+    emulator.channel_post(-3003, "thông báo của kênh")
+    emulator.send_text(group, "@mocua_test_bot khai sinh cần gì", user_id=6001, chat_type="group")
+    reply = emulator.wait_for_text(group, "khai sinh")
+    assert "UBND" in reply["text"]
+    time.sleep(0.5)
+    assert fake_rasa.messages(group) == ["khai sinh cần gì"]
+    assert emulator.sent(-3003) == []
+    assert len(emulator.sent(group)) == 1
+
+
+def test_one_chat_in_order_other_chats_concurrently(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                    start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url, BOT_RASA_NOTICE_AFTER="30")
+    slow_chat, quick_chat = 5101, 5102
+    emulator.send_text(slow_chat, "câu một chậm")
+    emulator.send_text(slow_chat, "câu hai")
+    emulator.send_text(slow_chat, "câu ba")
+    emulator.send_text(quick_chat, "câu nhanh")
+    emulator.wait_for_text(quick_chat, "câu nhanh", timeout=10)
+    assert not any("câu một" in m["text"] for m in emulator.sent(slow_chat)), "the other chat did not wait"
+    replies = emulator.wait_for_messages(slow_chat, 3, timeout=20)
+    assert [m["text"] for m in replies] == ["Bạn hỏi: câu một chậm", "Bạn hỏi: câu hai", "Bạn hỏi: câu ba"]
+
+
+def test_rasa_down_then_back_citizen_told_once_and_answered_once(
+    emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge
+) -> None:
+    start_bridge(fake_rasa.url)
+    fake_rasa.stop()
+    emulator.send_text(CITIZEN, "câu hỏi lúc hệ thống tắt")
+    emulator.send_text(CITIZEN, "câu hỏi thứ hai")
+    emulator.wait_for_text(CITIZEN, "chậm hơn", timeout=15)
+    time.sleep(4)  # a few retries happen meanwhile
+    fake_rasa.start()
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi: câu hỏi thứ hai", timeout=60)
+    texts = [m["text"] for m in emulator.sent(CITIZEN)]
+    assert sum("chậm hơn" in t for t in texts) == 1
+    assert texts[1:] == ["Bạn hỏi: câu hỏi lúc hệ thống tắt", "Bạn hỏi: câu hỏi thứ hai"]
+    assert fake_rasa.messages(CITIZEN) == ["câu hỏi lúc hệ thống tắt", "câu hỏi thứ hai"]
+
+
+def test_slow_rasa_citizen_told_once_and_message_not_resent(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                           start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url, BOT_RASA_NOTICE_AFTER="1")
+    emulator.send_text(CITIZEN, "câu hỏi chậm")  # the fake takes 3 s
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi: câu hỏi chậm", timeout=15)
+    texts = [m["text"] for m in emulator.sent(CITIZEN)]
+    assert len(texts) == 2 and "chậm hơn" in texts[0]
+    assert fake_rasa.messages(CITIZEN) == ["câu hỏi chậm"]
+
+
+def test_bot_api_429_is_waited_out_and_message_delivered_once(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                             start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url)
+    emulator.fail_next("sendMessage", 2, status=429, retry_after=1)
+    started = time.monotonic()
+    emulator.send_text(CITIZEN, "xin chào")
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi: xin chào", timeout=20)
+    assert time.monotonic() - started >= 2, "the bridge waited retry_after each time"
+    statuses = [c.status for c in emulator.calls("sendMessage")]
+    assert statuses == [429, 429, 200]
+    assert len(emulator.sent(CITIZEN)) == 1
+
+
+def test_bot_api_502_is_retried(emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge) -> None:
+    start_bridge(fake_rasa.url)
+    emulator.fail_next("sendMessage", 1, status=502)
+    emulator.send_text(CITIZEN, "xin chào")
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi: xin chào", timeout=20)
+    assert [c.status for c in emulator.calls("sendMessage")] == [502, 200]
+    assert len(emulator.sent(CITIZEN)) == 1
+
+
+def test_flood_limit_answers_once_and_drops_the_rest(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                     start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url, BOT_FLOOD_LIMIT="3")
+    for n in range(6):
+        emulator.send_text(CITIZEN, f"tin {n}")
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi: tin 2")
+    emulator.wait_for_text(CITIZEN, "hơi nhanh")
+    time.sleep(1.0)
+    texts = [m["text"] for m in emulator.sent(CITIZEN)]
+    assert sum("hơi nhanh" in t for t in texts) == 1
+    assert fake_rasa.messages(CITIZEN) == ["tin 0", "tin 1", "tin 2"]
+
+
+def test_start_and_reset_restart_the_rasa_conversation(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                       start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "/start")
+    welcome = emulator.wait_for_text(CITIZEN, "Xin chào")
+    assert "thủ tục" in welcome["text"]
+    emulator.send_text(CITIZEN, "/reset")
+    emulator.wait_for_text(CITIZEN, "cuộc trò chuyện mới")
+    emulator.send_text(CITIZEN, "/help")
+    emulator.wait_for_text(CITIZEN, "/reset")
+    assert fake_rasa.messages(CITIZEN) == ["/restart", "/restart"]
+    commands = emulator.calls("setMyCommands")
+    assert commands and {c["command"] for c in commands[0].params["commands"]} == {"start", "help", "reset"}
