@@ -290,6 +290,8 @@ def fallback(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
         return rescued
     count = int(turn.fallback_count) + 1 if turn.previous_intent == FALLBACK_INTENT else 1
     slots: dict[str, Any] = {"fallback_count": count}
+    if not turn.is_payload:
+        slots["last_question"] = turn.text  # what staff should see if the citizen then accepts a person
     if count >= 2:
         slots["human_offered"] = True
     journal = None
@@ -306,7 +308,8 @@ def handoff_question(turn: Turn) -> str:
     """The question staff should see: the last real question, else what was just typed."""
     if turn.last_question:
         return turn.last_question
-    return "" if turn.is_payload else turn.text
+    # "có" accepting an offer, or a button press, is not a question worth relaying.
+    return "" if turn.is_payload or turn.intent in ("affirm", "deny") else turn.text
 
 
 def handoff(turn: Turn) -> Outcome:

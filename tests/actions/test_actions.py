@@ -226,7 +226,7 @@ def test_ambiguous_short_follow_up_keeps_the_current_candidate(dispatcher: Colle
 
 def test_first_fallback_asks_to_rephrase_and_logs(dispatcher: CollectingDispatcher) -> None:
     events = run(actions.ActionFallback(), dispatcher, tracker("asdkjh qwe", "nlu_fallback"))
-    assert events == [SlotSet("fallback_count", 1)]
+    assert events == [SlotSet("fallback_count", 1), SlotSet("last_question", "asdkjh qwe")]
     assert texts(dispatcher) == [answers.fallback(1).text]
     assert [r["question"] for r in rows("unanswered")] == ["asdkjh qwe"]
 
@@ -234,14 +234,14 @@ def test_first_fallback_asks_to_rephrase_and_logs(dispatcher: CollectingDispatch
 def test_second_fallback_in_a_row_offers_a_person(dispatcher: CollectingDispatcher) -> None:
     trk = tracker("zxq vbn", "nlu_fallback", previous_intents=["nlu_fallback"], fallback_count=1)
     events = run(actions.ActionFallback(), dispatcher, trk)
-    assert events == [SlotSet("fallback_count", 2), SlotSet("human_offered", True)]
+    assert events == [SlotSet("fallback_count", 2), SlotSet("last_question", "zxq vbn"), SlotSet("human_offered", True)]
     assert buttons(dispatcher, 0) == ["/request_human", "/deny"]
 
 
 def test_fallback_after_an_understood_message_starts_counting_again(dispatcher: CollectingDispatcher) -> None:
     trk = tracker("zxq vbn", "nlu_fallback", previous_intents=["nlu_fallback", "greet"], fallback_count=1)
     events = run(actions.ActionFallback(), dispatcher, trk)
-    assert events == [SlotSet("fallback_count", 1)]
+    assert events == [SlotSet("fallback_count", 1), SlotSet("last_question", "zxq vbn")]
 
 
 def test_fallback_rescued_by_a_sure_search(dispatcher: CollectingDispatcher) -> None:
@@ -271,6 +271,11 @@ def test_yes_to_an_offered_person_hands_off(dispatcher: CollectingDispatcher) ->
     trk = tracker("có", "affirm", human_offered=True, last_question="xin cấp lại sổ hồng")
     run(actions.ActionConfirm(), dispatcher, trk)
     assert dispatcher.messages[0]["custom"] == {"handoff": True, "question": "xin cấp lại sổ hồng"}
+
+
+def test_yes_without_any_earlier_question_relays_no_bare_yes(dispatcher: CollectingDispatcher) -> None:
+    run(actions.ActionConfirm(), dispatcher, tracker("có", "affirm", human_offered=True))
+    assert dispatcher.messages[0]["custom"] == {"handoff": True, "question": ""}
 
 
 def test_no_to_an_offered_person_closes_the_offer(dispatcher: CollectingDispatcher) -> None:
