@@ -618,6 +618,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConversionError as exc:
         print(f"[model] error: {exc}", file=sys.stderr)
         return 1
+    except OSError as exc:  # unwritable or full disk, unreadable source
+        print(f"[model] error: {exc}", file=sys.stderr)
+        return 1
     except MemoryError:
         print("[model] error: out of memory (the conversion needs about 1.5 GiB)", file=sys.stderr)
         return 1
