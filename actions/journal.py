@@ -100,16 +100,24 @@ def record(
 # ---------------------------------------------------------------- reading
 
 
+# Messages NLU did not understand that are this short are mostly noise ("hmm", "asdf"), not knowledge gaps.
+MIN_FALLBACK_WORDS = 3
+
+
 def gaps(limit: int = 20) -> list[tuple[str, int, str]]:
     """Most frequent unanswered questions: (grouping key, count, one example as asked)."""
     with connect() as con:
         rows = con.execute(
-            "SELECT question_key, COUNT(*) AS n, MAX(question) FROM entries"
+            "SELECT question_key, COUNT(*) AS n, MAX(question), MIN(intent = 'nlu_fallback') FROM entries"
             " WHERE kind = 'unanswered' AND question_key IS NOT NULL AND question_key != ''"
-            " GROUP BY question_key ORDER BY n DESC, MAX(ts) DESC LIMIT ?",
-            (limit,),
+            " GROUP BY question_key ORDER BY n DESC, MAX(ts) DESC",
         ).fetchall()
-    return [(key, int(n), example) for key, n, example in rows]
+    kept = [
+        (key, int(n), example)
+        for key, n, example, only_fallback in rows
+        if not only_fallback or len(key.split()) >= MIN_FALLBACK_WORDS
+    ]
+    return kept[:limit]
 
 
 def stats() -> dict[str, Any]:

@@ -326,3 +326,9 @@ def test_journal_cli_groups_spellings_of_the_same_gap(tmp_path: Path, capsys: py
     assert journal.main(["report"]) == 0
     report = capsys.readouterr().out
     assert "Câu hỏi đã trả lời: 1" in report and "Câu hỏi chưa trả lời được: 3" in report
+
+
+def test_gaps_leave_out_short_noise_the_nlu_did_not_understand(capsys: pytest.CaptureFixture[str]) -> None:
+    journal.record("unanswered", question="hmm", intent="nlu_fallback")
+    journal.record("unanswered", question="ở chỗ tôi làm sổ hồng thế nào", intent="nlu_fallback")
+    assert [example for _, _, example in journal.gaps()] == ["ở chỗ tôi làm sổ hồng thế nào"]
