@@ -10,6 +10,9 @@ copies ``Message.as_dict()`` into parse_data, and `UserUttered.__init__` lets pa
 ``text``). So ``latest_message["text"]`` is the folded text. The original (NFC) text is kept in the
 output property ``text_original`` and the event's own ``text`` stays as the channel sent it; the
 actions read ``text_original`` (see actions/dialogue.py `user_text`).
+
+Import path: `rasa` puts the working directory on sys.path (rasa/__main__.py: ``sys.path.insert(1, os.getcwd())``),
+so running it from the repository root finds both this package and ``knowledge.text`` (standard library only).
 """
 
 # No `from __future__ import annotations`: Rasa checks these type hints when it validates the graph.

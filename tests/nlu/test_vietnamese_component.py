@@ -1,0 +1,68 @@
+"""nlu_components.vietnamese runs inside the Rasa env (Python 3.10): exercised there through a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+RASA_PYTHON = ROOT / ".venv/rasa/bin/python"
+
+SCRIPT = """
+import json, sys
+from rasa.shared.nlu.training_data.message import Message
+from rasa.shared.nlu.training_data.training_data import TrainingData
+from nlu_components.vietnamese import VietnameseNormalizer
+texts = json.loads(sys.stdin.read())
+component = VietnameseNormalizer()
+live = component.process([Message(data={"text": t}) for t in texts])
+train = component.process_training_data(TrainingData([Message(data={"text": t, "intent": "x"}) for t in texts]))
+print(json.dumps({
+    "live": [[m.get("text"), m.get("text_original"), m.as_dict(only_output_properties=True).get("text_original")]
+             for m in live],
+    "train": [m.get("text") for m in train.training_examples],
+}))
+"""
+
+
+def run_component(texts: list[str]) -> dict:
+    if not RASA_PYTHON.exists():
+        pytest.fail("the Rasa environment is missing: run `make setup`")
+    result = subprocess.run(
+        [str(RASA_PYTHON), "-c", SCRIPT], input=json.dumps(texts), cwd=ROOT,
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-2000:]
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_accented_unaccented_nfd_and_teen_code_featurise_identically() -> None:
+    nfd = unicodedata.normalize("NFD", "Tôi bị mất căn cước, làm lại có mất phí không")
+    out = run_component([
+        "Tôi bị mất căn cước, làm lại có mất phí không",
+        "toi bi mat can cuoc, lam lai co mat phi khong",
+        nfd,
+        "toi bi mat cccd, lam lai co mat phi ko",
+    ])
+    normalised = [row[0] for row in out["live"]]
+    assert normalised[:3] == ["toi bi mat can cuoc, lam lai co mat phi khong"] * 3
+    assert normalised[3] == "toi bi mat can cuoc cong dan, lam lai co mat phi khong"
+    assert out["train"] == normalised  # training and inference see the same text
+
+
+def test_original_text_is_kept_in_nfc_for_the_actions() -> None:
+    nfd = unicodedata.normalize("NFD", "Lệ phí  làm hộ chiếu")
+    (row,) = run_component([nfd])["live"]
+    assert row[0] == "le phi lam ho chieu"
+    assert row[1] == row[2] == "Lệ phí làm hộ chiếu"
+    assert row[1] == unicodedata.normalize("NFC", row[1])
+
+
+def test_button_payloads_pass_untouched() -> None:
+    payload = '/choose_procedure{"procedure_id":"ho-tich-khai-sinh"}'
+    (row,) = run_component([payload])["live"]
+    assert row == [payload, None, None]
