@@ -380,3 +380,16 @@ class BotApiEmulator:
             return next((m for m in self.sent(chat_id)[after:] if contains.lower() in m["text"].lower()), None)
 
         return self.wait_for(found, timeout, f"a message to chat {chat_id} containing {contains!r}")
+
+    def wait_quiet(self, chat_id: int, quiet: float = 1.5, timeout: float = 60.0) -> list[dict[str, Any]]:
+        """Wait until at least one message arrived and none for `quiet` seconds (a whole turn was delivered)."""
+        deadline = time.monotonic() + timeout
+        seen, since = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            count = len(self.sent(chat_id))
+            if count != seen:
+                seen, since = count, time.monotonic()
+            elif count and time.monotonic() - since >= quiet:
+                return self.sent(chat_id)
+            time.sleep(0.1)
+        raise AssertionError(f"chat {chat_id} did not settle within {timeout:.0f}s")

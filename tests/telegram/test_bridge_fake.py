@@ -235,3 +235,181 @@ def test_start_and_reset_restart_the_rasa_conversation(emulator: BotApiEmulator,
     assert fake_rasa.messages(CITIZEN) == ["/restart", "/restart"]
     commands = emulator.calls("setMyCommands")
     assert commands and {c["command"] for c in commands[0].params["commands"]} == {"start", "help", "reset"}
+
+
+# ---------------------------------------------------------------- webhook mode
+
+
+def _webhook_env() -> tuple[str, dict[str, str]]:
+    from scripts.stack import free_port
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/telegram/hook"
+    return url, {"TELEGRAM_WEBHOOK_URL": url, "TELEGRAM_WEBHOOK_SECRET": "s3cret-Token_42",
+                 "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1", "TELEGRAM_WEBHOOK_PORT": str(port)}  # fmt: skip
+
+
+def _post(url: str, update: dict, secret: str | None) -> int:
+    import json
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
+    request = urllib.request.Request(url, data=json.dumps(update).encode(), headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def test_webhook_rejects_missing_or_wrong_secret_and_accepts_the_right_one(
+    emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge
+) -> None:
+    url, env = _webhook_env()
+    bridge = start_bridge(fake_rasa.url, **env)
+    assert emulator.state.webhook["url"] == url
+    assert emulator.state.webhook["secret"] == "s3cret-Token_42"
+
+    def update(update_id: int, text: str) -> dict:
+        return {"update_id": update_id, "message": emulator.message(CITIZEN, text=text)}
+
+    assert _post(url, update(9001, "không có mật khẩu"), None) == 403
+    assert _post(url, update(9002, "sai mật khẩu"), "wrong-secret") == 403
+    assert _post(url, update(9003, "đúng mật khẩu"), "s3cret-Token_42") == 200
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi: đúng mật khẩu")
+    time.sleep(0.5)
+    assert fake_rasa.messages(CITIZEN) == ["đúng mật khẩu"], "rejected requests never reach Rasa"
+    assert bridge.log().count("webhook: rejected") == 2
+
+    emulator.send_text(CITIZEN, "gửi như Telegram")  # the emulator POSTs with the registered secret
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi: gửi như Telegram")
+    assert emulator.state.webhook_deliveries[-1][1] == 200
+
+
+# ---------------------------------------------------------------- handoff to staff
+STAFF = -100777  # tests/telegram/conftest.py STAFF_CHAT_ID
+STAFF_MEMBER = 7007
+
+
+def _staff_reply(emulator: BotApiEmulator, to: dict, text: str, chat: int = STAFF) -> None:
+    emulator.send_text(chat, text, user_id=STAFF_MEMBER, chat_type="supergroup", reply_to=to)
+
+
+def test_handoff_relays_both_ways_and_done_returns_citizen_to_bot(
+    emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge
+) -> None:
+    start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "hồ sơ đất của tôi bị trễ hẹn")
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi")
+    emulator.send_text(CITIZEN, "tôi muốn gặp cán bộ")
+    emulator.wait_for_text(CITIZEN, "đã chuyển câu hỏi")
+    request = emulator.wait_for_text(STAFF, "Yêu cầu gặp cán bộ")
+    assert f"chat {CITIZEN}" in request["text"]
+    assert "hỏi về đất đai" in request["text"], "the question from Rasa's handoff payload"
+    assert "hồ sơ đất của tôi bị trễ hẹn" in request["text"], "the recent conversation"
+
+    emulator.send_text(CITIZEN, "số hồ sơ của tôi là H123")
+    relayed = emulator.wait_for_text(STAFF, "số hồ sơ của tôi là H123")
+    assert "H123" not in " ".join(fake_rasa.messages(CITIZEN)), "in handoff, messages go to staff, not Rasa"
+
+    emulator.send_text(STAFF, "ai trực hôm nay?", user_id=STAFF_MEMBER, chat_type="supergroup")  # staff chatter
+    _staff_reply(emulator, relayed, "Chào anh, hồ sơ H123 sẽ có kết quả thứ Sáu.")
+    answer = emulator.wait_for_text(CITIZEN, "thứ Sáu")
+    assert answer["text"].startswith("👩‍💼 Cán bộ")
+
+    _staff_reply(emulator, request, "/done")
+    emulator.wait_for_text(CITIZEN, "trợ lý tự động tiếp tục")
+    emulator.wait_for_text(STAFF, "Đã trả công dân về trợ lý")
+    emulator.send_text(CITIZEN, "cảm ơn")
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi: cảm ơn")
+    assert not any("ai trực" in m["text"] for m in emulator.sent(CITIZEN))
+    assert all(sender != str(STAFF) for sender, _ in fake_rasa.received), "staff talk never reaches Rasa"
+
+
+def test_only_the_staff_chat_can_answer_citizens(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                 start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "gặp cán bộ")
+    request = emulator.wait_for_text(STAFF, "Yêu cầu gặp cán bộ")
+    before = len(emulator.sent(CITIZEN))
+    _staff_reply(emulator, request, "tôi giả làm cán bộ", chat=-100888)  # another group, same message id
+    _staff_reply(emulator, request, "/done", chat=-100888)
+    time.sleep(1.5)
+    assert not any("giả làm" in m["text"] for m in emulator.sent(CITIZEN))
+    assert len(emulator.sent(CITIZEN)) == before
+    emulator.send_text(CITIZEN, "vẫn chờ cán bộ")
+    emulator.wait_for_text(STAFF, "vẫn chờ cán bộ")
+
+
+def test_handoff_survives_a_bridge_restart(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                           start_bridge: StartBridge) -> None:  # fmt: skip
+    bridge = start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "gặp cán bộ")
+    request = emulator.wait_for_text(STAFF, "Yêu cầu gặp cán bộ")
+    bridge.stop()
+    start_bridge(fake_rasa.url)
+    _staff_reply(emulator, request, "Cán bộ đây, anh cần gì?")
+    emulator.wait_for_text(CITIZEN, "anh cần gì")
+
+
+# ---------------------------------------------------------------- admin commands
+
+
+def test_admin_commands_refused_for_other_users(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "/stats")
+    emulator.send_text(CITIZEN, "/reload")
+    emulator.wait_for_messages(CITIZEN, 2)
+    assert [m["text"] for m in emulator.sent(CITIZEN)] == ["Bạn không có quyền dùng lệnh này."] * 2
+
+
+def test_admin_stats_counts_the_bridge_traffic(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                               start_bridge: StartBridge, tmp_path) -> None:  # fmt: skip
+    from tests.telegram.conftest import ADMIN_ID
+
+    start_bridge(fake_rasa.url, MOCUA_JOURNAL_DB=str(tmp_path / "journal.db"))
+    emulator.send_text(CITIZEN, "xin chào")
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi")
+    emulator.send_sticker(CITIZEN)
+    emulator.wait_for_text(CITIZEN, "chỉ đọc được")
+    emulator.send_text(ADMIN_ID, "/stats")
+    stats = emulator.wait_for_text(ADMIN_ID, "Cầu nối Telegram")["text"]
+    assert "Tin nhắn nhận: 1" in stats
+    assert "Đã trả lời: 1" in stats
+    assert "Không phải chữ: 1" in stats
+    assert "Nhật ký hội thoại" in stats
+
+
+# ---------------------------------------------------------------- start-up and privacy
+
+
+def test_missing_token_gives_a_clear_message() -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.telegram.conftest import ROOT
+
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": "", "PYTHONPATH": str(ROOT)}
+    result = subprocess.run([sys.executable, "-m", "bot"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=60, check=False)  # fmt: skip
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN is not set" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_logs_keep_chat_ids_but_mask_personal_numbers_and_token(
+    emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge
+) -> None:
+    bridge = start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "số căn cước của tôi là 001203004567, điện thoại 0912 345 678")
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi")
+    log = bridge.log()
+    assert f"chat {CITIZEN}" in log
+    assert "************" in log, "the message text is logged, masked"
+    assert "001203004567" not in log and "0912 345 678" not in log
+    assert emulator.token.split(":")[1] not in log
