@@ -187,12 +187,21 @@ def aspect_lines(proc: Procedure, aspect: str | None) -> list[str]:
     return _overview(proc)
 
 
-def procedure_answer(proc: Procedure, aspect: str | None) -> list[Reply]:
-    """Procedure name and the asked aspect first, one line pointing to the rest, caution, source; then feedback."""
+ASSUMED_NOTE = "(Mình hiểu là bạn hỏi tiếp về thủ tục này; nếu không phải, bạn gõ rõ tên thủ tục giúp mình nhé.)"
+
+
+def procedure_answer(proc: Procedure, aspect: str | None, assumed: bool = False) -> list[Reply]:
+    """Procedure name and the asked aspect first, one line pointing to the rest, caution, source; then feedback.
+
+    `assumed`: the message named nothing the search recognised and was read as a follow-up; say so.
+    """
     title = f"📄 {proc.name}"
     if aspect in ASPECTS:
         title += f" — {ASPECTS[aspect].heading}:"
-    lines = [title, *aspect_lines(proc, aspect), _pointer(aspect)]
+    lines = [title, *aspect_lines(proc, aspect)]
+    if assumed:
+        lines.append(ASSUMED_NOTE)
+    lines.append(_pointer(aspect))
     caution = reform_caution(proc.reform_2025)
     if caution:
         lines.append(caution)

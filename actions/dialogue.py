@@ -32,9 +32,9 @@ _SCAFFOLD_TEXT = (
     "ton mien bao nhieu het dong tra thanh toan chi gia lau thoi gian ngay tuan thang xong nhanh "
     "nhat han som lay o dau den di noi nao ai cap co quan tham quyen len xuong online truc tuyen "
     "vneid dich vu cong web trang link dien thoai tai nha qua buu buoc cach lam the thu tuc "
-    "hanh trinh quy bat tiep sau khi roi dieu kien duoc doi tuong tuoi uy thay nguoi luat nghi "
+    "hanh trinh quy bat tiep sau khi roi dieu kien duoc tuong tuoi uy thay nguoi luat nghi "
     "dinh thong tu van can cu phap ly hieu ket nhan tri su dung khong k ko gi j vay a nhe thi "
-    "con va voi cho hoi muon dang ky toi minh em anh oi phai hay nua them cai nay kia neu ha "
+    "con va voi cho hoi muon dang ky toi minh em anh oi phai hay nua them cai nay kia neu ha xin "
     "ah u uh vang da ok "
 )
 SCAFFOLD: frozenset[str] = frozenset(_SCAFFOLD_TEXT.split())
@@ -128,6 +128,50 @@ def names_something(text: str) -> bool:
     return any(w not in SCAFFOLD for w in content_words(expanded))
 
 
+# Words that never distinguish one procedure name from another ("Đăng ký ...", "Thủ tục ...", "... cho con").
+_NAME_STOP_TEXT = (
+    "dang ky thu tuc lam cho cua va voi cac nhung mot co khong toi minh em muon can hoi the thi con sao nao gi "
+    "a nhe oi vay ha xin"
+)
+NAME_STOP: frozenset[str] = frozenset(_NAME_STOP_TEXT.split())
+
+
+def typed_core(text: str) -> frozenset[str]:
+    """The distinctive words of a message: "tôi muốn đăng ký kết hôn" -> {"hon"}, "sổ đỏ" -> {"do"}."""
+    return frozenset(w for w in content_words(expand_teen_code(text)) if w not in SCAFFOLD)
+
+
+def name_core(name: str) -> frozenset[str]:
+    """The distinctive words of a procedure name or alias: "Đăng ký kết hôn" -> {"ket", "hon"}."""
+    return frozenset(w for w in words(name) if w not in NAME_STOP)
+
+
+def named_procedure(kb: KnowledgeBaseLike, turn: Turn, hits: list[Any], max_extra: int = 2) -> Any | None:
+    """The one candidate whose name or alias the citizen typed (give or take `max_extra` words), else None.
+
+    Calibrated confidences are per record, so "tôi muốn đăng ký kết hôn" can come back "ambiguous" beside
+    "trích lục kết hôn"; typing a procedure's own name settles it. Several equally close names settle nothing.
+    """
+    typed = typed_core(turn.text)
+    if not typed:
+        return None
+    scored: list[tuple[int, Any]] = []
+    for hit in hits[:5]:
+        record = kb.procedure(hit.doc_id) if hit.kind == "procedure" else None
+        if record is None:
+            continue
+        cores = [name_core(n) for n in (record.name, *record.aliases)]
+        extras = [len(core ^ typed) for core in cores if core and (core <= typed or typed <= core)]
+        if extras and min(extras) <= max_extra:
+            scored.append((min(extras), hit))
+    if not scored:
+        return None
+    scored.sort(key=lambda pair: pair[0])
+    if len(scored) > 1 and scored[1][0] == scored[0][0]:
+        return None
+    return scored[0][1]
+
+
 def is_followup(turn: Turn) -> bool:
     return turn.intent in INTENT_TO_ASPECT or len(words(turn.text)) <= SHORT_FOLLOWUP_WORDS
 
@@ -142,12 +186,14 @@ class Outcome:
 # ---------------------------------------------------------------- answering
 
 
-def _procedure_outcome(kb: KnowledgeBaseLike, turn: Turn, doc_id: str, aspect: str | None) -> Outcome | None:
+def _procedure_outcome(
+    kb: KnowledgeBaseLike, turn: Turn, doc_id: str, aspect: str | None, assumed: bool = False
+) -> Outcome | None:
     proc = kb.procedure(doc_id)
     if proc is None:
         return None
     return Outcome(
-        answers.procedure_answer(proc, aspect),
+        answers.procedure_answer(proc, aspect, assumed=assumed),
         {"procedure_id": proc.id, "aspect": aspect, "last_question": _question(turn), "fallback_count": 0,
          "human_offered": False},
         {"kind": "answered", "question": _question(turn), "procedure_id": proc.id, "intent": turn.intent},
@@ -247,6 +293,10 @@ def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
     if verdict == "sure" and len(tied) > 1:
         # The search is sure *a* procedure is meant but scores several alike ("kết hôn": in-country or foreign).
         verdict, choices = "ambiguous", tied
+    if verdict != "sure":
+        named = named_procedure(kb, turn, result.hits, max_extra=2 if verdict == "ambiguous" else 0)
+        if named is not None:
+            verdict, top = "sure", named
 
     if verdict == "sure" and top is not None:
         outcome = _doc_outcome(kb, turn, top, aspect_for(top.doc_id))
@@ -258,6 +308,11 @@ def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
             outcome = _procedure_outcome(kb, turn, current, asked)
             if outcome:
                 return outcome
+        if current and asked and not any(h.kind == "procedure" for h in choices):
+            # Only general guides come close: the aspect question is still about the procedure under discussion.
+            outcome = _procedure_outcome(kb, turn, current, asked, assumed=True)
+            if outcome:
+                return outcome
         pending = asked or turn.aspect
         return Outcome(
             [answers.clarify([(h.doc_id, h.title) for h in choices], pending)],
@@ -266,7 +321,8 @@ def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
         )
 
     if current and asked:
-        outcome = _procedure_outcome(kb, turn, current, asked)
+        # Nothing else matched: read it as a follow-up, and say so in case the citizen meant something else.
+        outcome = _procedure_outcome(kb, turn, current, asked, assumed=True)
         if outcome:
             return outcome
     return _not_sure(turn, result)

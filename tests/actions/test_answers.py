@@ -155,3 +155,12 @@ def test_every_choice_payload_is_valid_json_after_the_intent() -> None:
     payload = answers.choose_payload("dat-dai-cap-giay-chung-nhan-lan-dau")
     assert payload.startswith("/choose_procedure{")
     assert json.loads(payload[len("/choose_procedure"):]) == {"procedure_id": "dat-dai-cap-giay-chung-nhan-lan-dau"}
+
+
+def test_an_assumed_follow_up_says_so_after_the_answer(birth: Procedure) -> None:
+    main, _ = answers.procedure_answer(birth, "time", assumed=True)
+    lines = main.text.split("\n")
+    assert lines[1] == birth.processing_time
+    assert lines[2] == answers.ASSUMED_NOTE
+    plain, _ = answers.procedure_answer(birth, "time")
+    assert answers.ASSUMED_NOTE not in plain.text
