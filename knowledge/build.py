@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -147,7 +148,7 @@ class EmbeddingCache:
                 keys = json.loads(keys_file.read_text(encoding="utf-8"))
                 arr = np.load(arr_file)
                 if len(keys) == len(arr):
-                    self.vectors = dict(zip(keys, arr))
+                    self.vectors = dict(zip(keys, arr, strict=True))
             except (ValueError, OSError):
                 self.vectors = {}  # a damaged cache only costs time
 
@@ -161,7 +162,7 @@ class EmbeddingCache:
         if missing:
             by_key = {self.key(t): t for t in texts}
             fresh = np.asarray(encode([by_key[k] for k in missing]), dtype=np.float32)
-            self.vectors.update(zip(missing, fresh))
+            self.vectors.update(zip(missing, fresh, strict=True))
         out = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
         return out.astype(np.float32), len(missing), len(set(keys)) - len(missing)
 
@@ -186,7 +187,7 @@ def write_version(
     """Write a complete version into a fresh directory (never touched again after publishing)."""
     import faiss
 
-    stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S%f")
+    stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     final = index_dir / "versions" / f"{stamp}-{meta['content_hash'][:12]}"
     work = final.with_name(final.name + ".partial")
     work.mkdir(parents=True)
@@ -221,36 +222,51 @@ def prune_versions(index_dir: Path, keep: int = KEEP_VERSIONS) -> None:
             shutil.rmtree(path, ignore_errors=True)
 
 
-def build(index_dir: Path, knowledge_dir: Path = KNOWLEDGE_DIR, force: bool = False) -> int:
-    """Build and publish; returns the process exit status."""
+@dataclass(frozen=True)
+class BuildReport:
+    status: int  # process exit status: 0 ok, 1 knowledge errors
+    version: str | None  # published version directory name (None: nothing published yet)
+    published: bool  # a new version was published by this run
+    embedded: int = 0  # passages sent to the encoder
+    reused: int = 0  # passages whose embedding came from the cache
+    problems: tuple[str, ...] = ()
+
+
+def build(index_dir: Path, knowledge_dir: Path = KNOWLEDGE_DIR, force: bool = False) -> BuildReport:
+    """Build and publish unless nothing changed; one build at a time per index directory."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / ".build.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # a second `make kb-build` waits instead of racing
+        return _build_locked(index_dir, knowledge_dir, force)
+
+
+def _build_locked(index_dir: Path, knowledge_dir: Path, force: bool) -> BuildReport:
     from knowledge.loader import load_knowledge
 
     start = time.perf_counter()
-    index_dir.mkdir(parents=True, exist_ok=True)
     chash = content_hash(knowledge_dir)
     current = current_version(index_dir)
     if current and not force:
         meta = json.loads((current / "meta.json").read_text(encoding="utf-8"))
         if meta.get("content_hash") == chash and not meta.get("problems"):
             print(f"index up to date ({meta.get('documents')} documents, {current.name})")
-            return 0
+            return BuildReport(0, current.name, published=False)
 
     knowledge = load_knowledge(knowledge_dir)
-    problems = [format_problem(p) for p in knowledge.errors]
+    problems = tuple(format_problem(p) for p in knowledge.errors)
     for line in [format_problem(p) for p in knowledge.problems]:
         print(line, file=sys.stderr)
     if problems and current is not None:
         print(f"{len(problems)} error(s): index NOT replaced; {current.name} keeps serving", file=sys.stderr)
-        return 1
+        return BuildReport(1, current.name, published=False, problems=problems)
 
     docs, views = documents_and_views(knowledge)
     fingerprint = model_fingerprint()
     cache = EmbeddingCache(index_dir / "cache", fingerprint)
     texts = [v.text for v in views]
-    pending = [t for t in texts if cache.key(t) not in cache.vectors]
-    encoder = None
-    if pending:
-        from knowledge.encoder import load_encoder
+    encoder: Any = None
+    if any(cache.key(t) not in cache.vectors for t in texts):
+        from knowledge.encoder import load_encoder  # only now: an up-to-date or cached build needs no model
 
         encoder = load_encoder()
     vectors, embedded, reused = cache.embed(texts, lambda batch: encoder.encode_passages(batch))
@@ -263,7 +279,7 @@ def build(index_dir: Path, knowledge_dir: Path = KNOWLEDGE_DIR, force: bool = Fa
         "documents": len(docs),
         "views": len(views),
         "problems": len(problems),
-        "built_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     version = write_version(index_dir, docs, views, vectors, meta)
     publish(index_dir, version)
@@ -275,8 +291,7 @@ def build(index_dir: Path, knowledge_dir: Path = KNOWLEDGE_DIR, force: bool = Fa
     )
     if problems:
         print(f"{len(problems)} error(s): published from the valid records only", file=sys.stderr)
-        return 1
-    return 0
+    return BuildReport(1 if problems else 0, version.name, True, embedded, reused, problems)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -285,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--knowledge-dir", type=Path, default=KNOWLEDGE_DIR, help="default: knowledge/")
     parser.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     args = parser.parse_args(argv)
-    return build(index_dir_from_env(args.index_dir), args.knowledge_dir, force=args.force)
+    return build(index_dir_from_env(args.index_dir), args.knowledge_dir, force=args.force).status
 
 
 if __name__ == "__main__":
