@@ -214,7 +214,10 @@ def procedure_answer(proc: Procedure, aspect: str | None, assumed: bool = False)
 
 def guide_answer(guide: Guide, passage: str) -> list[Reply]:
     """A guide (one-stop shop, online services, reform facts): title and the short matching passage."""
-    lines = [f"ℹ️ {guide.title}", passage.strip()]
+    passage = passage.strip()
+    if passage.startswith(guide.title):  # index views repeat the title before the section text
+        passage = passage[len(guide.title):].lstrip(" —-:").strip() or passage
+    lines = [f"ℹ️ {guide.title}", passage]
     caution = reform_caution(guide.reform_2025)
     if caution:
         lines.append(caution)

@@ -205,9 +205,11 @@ def _guide_outcome(kb: KnowledgeBaseLike, turn: Turn, doc_id: str, passage: str 
     if guide is None:
         return None
     text = passage or _guide_lead(guide.body)
+    aspect = INTENT_TO_ASPECT.get(turn.intent or "") or turn.aspect
     return Outcome(
         answers.guide_answer(guide, text),
-        {"last_question": _question(turn), "fallback_count": 0, "human_offered": False},
+        # The aspect is kept so that naming a procedure next ("còn khai sinh thì sao") answers it.
+        {"aspect": aspect, "last_question": _question(turn), "fallback_count": 0, "human_offered": False},
         {"kind": "answered", "question": _question(turn), "procedure_id": guide.id, "intent": turn.intent},
     )
 

@@ -175,6 +175,7 @@ def test_one_stop_shop_question_is_answered_from_a_guide(dispatcher: CollectingD
     assert first[0].startswith("ℹ️ ")
     assert first[-1].startswith("Nguồn: ")
     assert not any(e["name"] == "procedure_id" for e in events)
+    assert SlotSet("aspect", "time") in events
     assert texts(dispatcher)[1] == answers.FEEDBACK_QUESTION
 
 

@@ -164,3 +164,9 @@ def test_an_assumed_follow_up_says_so_after_the_answer(birth: Procedure) -> None
     assert lines[2] == answers.ASSUMED_NOTE
     plain, _ = answers.procedure_answer(birth, "time")
     assert answers.ASSUMED_NOTE not in plain.text
+
+
+def test_guide_passage_does_not_repeat_the_title() -> None:
+    guide = Guide(id="vneid", title="Dùng ứng dụng VNeID", source="Bộ Công an", last_reviewed=dt.date(2026, 1, 5))
+    main, _ = answers.guide_answer(guide, "Dùng ứng dụng VNeID — Làm được gì: đăng ký tạm trú.")
+    assert main.text.split("\n")[1] == "Làm được gì: đăng ký tạm trú."
