@@ -237,7 +237,7 @@ def which_procedure(aspect: str | None) -> Reply:
     about = ASPECTS[aspect].heading if aspect in ASPECTS else "thông tin"
     return Reply(
         f"Bạn muốn hỏi {about} của thủ tục nào? Bạn gõ tên thủ tục giúp mình, "
-        "ví dụ: «lệ phí đăng ký khai sinh», «làm căn cước ở đâu»."
+        "ví dụ: «lệ phí đăng ký khai sinh», «sang tên xe nộp ở đâu»."
     )
 
 
@@ -263,7 +263,7 @@ def fallback(count: int) -> Reply:
         )
     return Reply(
         "Xin lỗi, mình chưa hiểu ý bạn. Bạn ghi rõ tên thủ tục và điều muốn hỏi giúp mình, "
-        "ví dụ: «đăng ký tạm trú cần giấy tờ gì»."
+        "ví dụ: «đăng ký kết hôn cần giấy tờ gì»."
     )
 
 
