@@ -1,0 +1,107 @@
+"""Knowledge search as citizens use it: with or without diacritics, NFD input, off-topic and vague questions."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from knowledge.schema import Guide, Procedure
+from knowledge.search import KnowledgeBase, ambiguous_candidates, evaluate, load_questions
+
+ROOT = Path(__file__).resolve().parents[2]
+DEVSET = ROOT / "tests" / "data" / "retrieval_devset.yml"
+TARGETS = {"top1": 90.0, "top3": 97.0, "ascii_top1": 85.0, "noanswer": 85.0}
+
+
+@pytest.fixture(scope="module")
+def kb(built_index: Path) -> KnowledgeBase:
+    return KnowledgeBase(built_index, watch=False)
+
+
+@pytest.mark.parametrize(
+    ("accented", "plain", "expected"),
+    [
+        ("đăng ký kết hôn cần giấy tờ gì", "dang ky ket hon can giay to gi", "ho-tich-ket-hon"),
+        ("mất sổ đỏ phải làm sao", "mat so do phai lam sao", "dat-dai-cap-lai-giay-chung-nhan-bi-mat"),
+        ("rút bảo hiểm xã hội một lần", "rut bhxh 1 lan", "bao-hiem-bhxh-mot-lan"),
+        ("đổi bằng lái xe hết hạn", "doi bang lai xe het han", "giao-thong-doi-giay-phep-lai-xe"),
+    ],
+)
+def test_with_and_without_diacritics_find_the_same_procedure(
+    kb: KnowledgeBase, accented: str, plain: str, expected: str
+) -> None:
+    with_marks, without = kb.search(accented), kb.search(plain)
+    assert with_marks.hits[0].doc_id == expected
+    assert without.hits[0].doc_id == expected
+    assert with_marks.verdict != "none" and without.verdict != "none"
+
+
+def test_decomposed_unicode_query_gives_the_same_answer(kb: KnowledgeBase) -> None:
+    query = "Tôi muốn đăng ký khai sinh cho con"
+    nfd = unicodedata.normalize("NFD", query)
+    assert nfd != query
+    composed, decomposed = kb.search(query), kb.search(nfd)
+    assert [h.doc_id for h in decomposed.hits] == [h.doc_id for h in composed.hits]
+    assert decomposed.hits[0].score == pytest.approx(composed.hits[0].score, abs=1e-3)
+    assert decomposed.query == query  # stored in NFC
+
+
+@pytest.mark.parametrize("query", ["giá vàng hôm nay bao nhiêu", "asdkjh qwe zxc", "cách nấu phở bò ngon"])
+def test_off_topic_question_gets_none(kb: KnowledgeBase, query: str) -> None:
+    assert kb.search(query).verdict == "none"
+
+
+def test_vague_question_is_ambiguous_with_candidates(kb: KnowledgeBase) -> None:
+    result = kb.search("sổ đỏ")
+    assert result.verdict == "ambiguous"
+    choices = ambiguous_candidates(result, kb.calibration)
+    assert 2 <= len(choices) <= 3
+    assert all(h.doc_id.startswith("dat-dai-") for h in choices)
+
+
+def test_clear_question_is_sure_and_hits_follow_the_contract(kb: KnowledgeBase) -> None:
+    result = kb.search("nhà bị cháy mất luôn sổ đỏ, xin cấp lại thế nào")
+    assert result.verdict == "sure"
+    assert result.hits[0].doc_id == "dat-dai-cap-lai-giay-chung-nhan-bi-mat"
+    scores = [h.score for h in result.hits]
+    assert all(0.0 <= s <= 1.0 for s in scores) and scores == sorted(scores, reverse=True)
+    assert len({h.doc_id for h in result.hits}) == len(result.hits)
+    assert all(h.kind in ("procedure", "guide") and h.title and h.passage for h in result.hits)
+
+
+def test_guides_are_found_and_records_come_back_typed(kb: KnowledgeBase) -> None:
+    result = kb.search("ai làm trưởng ban chỉ đạo cải cách hành chính Bình Định năm 2022")
+    top = result.hits[0]
+    assert top.doc_id == "cai-cach-hanh-chinh-binh-dinh-2022" and top.kind == "guide"
+    assert len(top.passage) <= 402
+    guide = kb.guide(top.doc_id)
+    assert isinstance(guide, Guide) and "Nguyễn Phi Long" in guide.body
+    assert isinstance(kb.procedure("ho-tich-khai-sinh"), Procedure)
+    assert kb.procedure(top.doc_id) is None and kb.guide("khong-co-ma-nay") is None
+
+
+def test_teen_code_is_understood(kb: KnowledgeBase) -> None:
+    assert kb.search("lam giay khai sinh cho con can j").hits[0].doc_id in {
+        "ho-tich-khai-sinh",
+        "ho-tich-lien-thong-khai-sinh-thuong-tru-bhyt",
+    }
+
+
+def test_dev_set_accuracy_of_the_combined_method_meets_the_targets(kb: KnowledgeBase) -> None:
+    """Same numbers as tests/benchmarks/bench_retrieval.py (without the timing)."""
+    result = evaluate(kb, load_questions(DEVSET), "combined")
+    misses = "\n".join(f"{q} -> {got} (want {want}, {verdict})" for q, want, got, verdict in result["misses"])
+    for key, target in TARGETS.items():
+        assert result[key] >= target, f"{key} {result[key]:.1f}% < {target}%\n{misses}"
+
+
+def test_dev_set_is_big_and_varied_enough() -> None:
+    rows = load_questions(DEVSET)
+    from knowledge.text import has_diacritics
+
+    assert len(rows) >= 220
+    assert sum(r["expect"] is None for r in rows) >= 30
+    answerable = [r for r in rows if r["expect"]]
+    assert sum(not has_diacritics(r["q"]) for r in answerable) >= len(answerable) // 4
