@@ -14,10 +14,20 @@ def main() -> int:
     except ConfigError as error:
         print(f"Cannot start the Telegram bridge: {error}", file=sys.stderr)
         return 2
-    setup_logging()
+    setup_logging(secrets=(config.token, config.webhook_secret or ""))
+    from telegram.error import InvalidToken
+
     from bot.app import run  # imported late so a config error is reported without loading telegram
 
-    run(config)
+    try:
+        run(config)
+    except InvalidToken:
+        print(
+            f"Cannot start the Telegram bridge: the Bot API at {config.base_url} rejected TELEGRAM_BOT_TOKEN. "
+            "Check the token (from @BotFather) in the environment or .env.",
+            file=sys.stderr,
+        )
+        return 2
     return 0
 
 

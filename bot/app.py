@@ -9,9 +9,11 @@ import json
 import logging
 import secrets
 import signal
+from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 from telegram import BotCommand, Update
+from telegram.error import BadRequest, NetworkError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -89,7 +91,10 @@ def run_polling(config: Config) -> None:
     application, _ = build_application(config)
     log.info("long polling %s (Rasa at %s)", config.base_url, config.rasa_url)
     application.run_polling(
-        allowed_updates=ALLOWED_UPDATES, timeout=int(config.poll_timeout), drop_pending_updates=False
+        allowed_updates=ALLOWED_UPDATES,
+        timeout=int(config.poll_timeout),
+        drop_pending_updates=False,
+        bootstrap_retries=-1,  # Telegram unreachable at start (network down): keep trying, do not exit
     )
 
 
@@ -131,12 +136,23 @@ async def serve_webhook(config: Config, stop: asyncio.Event | None = None) -> No
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop.set)
-    async with application:
+    if not await until_connected(application.initialize, "getMe", stop):
+        return
+    try:
         await announce_commands(application)
         runner = web.AppRunner(webhook_app(application, config.webhook_path, secret), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, config.webhook_listen, config.webhook_port).start()
-        await application.bot.set_webhook(config.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES)
+        registered = await until_connected(
+            lambda: application.bot.set_webhook(
+                config.webhook_url, secret_token=secret, allowed_updates=ALLOWED_UPDATES
+            ),
+            "setWebhook",
+            stop,
+        )
+        if not registered:
+            await runner.cleanup()
+            return
         await application.start()
         log.info(
             "webhook %s registered; listening on %s:%s%s (Rasa at %s)",
@@ -148,7 +164,27 @@ async def serve_webhook(config: Config, stop: asyncio.Event | None = None) -> No
             log.info("stopping")
             await runner.cleanup()
             await application.stop()
-            await close_bridge_of(application)
+    finally:
+        await application.shutdown()
+        await close_bridge_of(application)
+
+
+async def until_connected(call: Callable[[], Awaitable[object]], what: str, stop: asyncio.Event) -> bool:
+    """Retry a start-up call while Telegram is unreachable; False if asked to stop meanwhile.
+    A bad token or a bad request fails at once."""
+    backoff = 1.0
+    while not stop.is_set():
+        try:
+            await call()
+            return True
+        except BadRequest:
+            raise
+        except NetworkError as error:
+            log.warning("%s: Telegram unreachable (%s); retrying in %.0fs", what, error, backoff)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(stop.wait(), backoff)
+            backoff = min(60.0, backoff * 2)
+    return False
 
 
 async def close_bridge_of(application: Application) -> None:

@@ -82,6 +82,8 @@ class FloodGuard:
     def check(self, user_id: int, now: float | None = None) -> str:
         """'ok', 'warn' (drop, and tell the user once) or 'drop'."""
         now = time.monotonic() if now is None else now
+        if len(self._seen) > 50_000:  # forget users quiet for a whole window, so memory stays bounded
+            self._seen = {u: s for u, s in self._seen.items() if s and now - s[-1] <= self.window}
         seen = self._seen.setdefault(user_id, deque())
         while seen and now - seen[0] > self.window:
             seen.popleft()

@@ -8,7 +8,7 @@ the bot. Only messages in the configured staff chat are ever treated as staff me
 from __future__ import annotations
 
 import logging
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 
 from telegram import Bot, Message, User
@@ -31,6 +31,7 @@ NO_STAFF_CHANNEL = (
     "Hiện kênh này chưa kết nối được với cán bộ. Bạn vui lòng liên hệ trực tiếp Bộ phận Một cửa "
     "của UBND xã, phường nơi bạn cư trú để được hỗ trợ."
 )
+DONE_HINT = "Hãy trả lời (Reply) /done vào tin nhắn của công dân cần trả về trợ lý."
 STAFF_HOW_TO = "↩️ Trả lời (Reply) tin nhắn này để nhắn cho công dân; trả lời /done để trả công dân về trợ lý."
 
 
@@ -41,15 +42,21 @@ class Turn:
 
 
 class History:
-    """The last few turns per chat, in memory only (it is just context for staff)."""
+    """The last few turns per chat, in memory only (it is just context for staff); the least recently
+    active chats are forgotten beyond `max_chats`."""
 
-    def __init__(self, turns: int = HISTORY_TURNS) -> None:
-        self._turns: dict[int, deque[Turn]] = {}
+    def __init__(self, turns: int = HISTORY_TURNS, max_chats: int = 10_000) -> None:
+        self._turns: OrderedDict[int, deque[Turn]] = OrderedDict()
         self.size = 2 * turns  # a turn is a citizen message and the bot's answer
+        self.max_chats = max_chats
 
     def add(self, chat_id: int, who: str, text: str) -> None:
-        if text.strip():
-            self._turns.setdefault(chat_id, deque(maxlen=self.size)).append(Turn(who, text.strip()))
+        if not text.strip():
+            return
+        self._turns.setdefault(chat_id, deque(maxlen=self.size)).append(Turn(who, text.strip()))
+        self._turns.move_to_end(chat_id)
+        while len(self._turns) > self.max_chats:
+            self._turns.popitem(last=False)
 
     def recent(self, chat_id: int) -> list[Turn]:
         return list(self._turns.get(chat_id, ()))
@@ -110,7 +117,12 @@ class Handoff:
 
     async def from_staff(self, bot: Bot, message: Message) -> bool:
         """Handle a message in the staff chat; True when it was a reply about a citizen."""
-        if self.staff_chat_id is None or message.chat.id != self.staff_chat_id or message.reply_to_message is None:
+        if self.staff_chat_id is None or message.chat.id != self.staff_chat_id:
+            return False
+        if message.reply_to_message is None:
+            if (message.text or "").strip().lower().startswith("/done"):
+                await sending.send(bot, self.staff_chat_id, DONE_HINT, reply_to=message.message_id)
+                return True
             return False
         citizen = self.store.citizen_for(message.reply_to_message.message_id)
         if citizen is None:

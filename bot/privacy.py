@@ -10,28 +10,37 @@ from knowledge.text import mask_personal_numbers
 _TOKEN = re.compile(r"\b\d{6,}:[A-Za-z0-9_-]{30,}\b")
 
 
-def redact(text: str) -> str:
+def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
+    for secret in secrets:
+        text = text.replace(secret, "<secret>")
     return mask_personal_numbers(_TOKEN.sub("<bot-token>", text))
 
 
 class PrivacyFilter(logging.Filter):
-    """Masks personal numbers (knowledge.text.mask_personal_numbers) and bot tokens in every record."""
+    """Masks personal numbers (knowledge.text.mask_personal_numbers), bot tokens and the given secrets
+    (the configured token and webhook secret) in every record, including tracebacks."""
+
+    def __init__(self, secrets: tuple[str, ...] = ()) -> None:
+        super().__init__()
+        self.secrets = tuple(s for s in secrets if s)
 
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
         except Exception:  # noqa: BLE001 - a broken format string must not lose the record
             return True
-        record.msg, record.args = redact(message), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        record.msg, record.args = redact(message, self.secrets), None
         if record.exc_text:
-            record.exc_text = redact(record.exc_text)
+            record.exc_text = redact(record.exc_text, self.secrets)
         return True
 
 
-def setup_logging(level: int = logging.INFO) -> None:
+def setup_logging(level: int = logging.INFO, secrets: tuple[str, ...] = ()) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(PrivacyFilter())
+    handler.addFilter(PrivacyFilter(secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)

@@ -413,3 +413,18 @@ def test_logs_keep_chat_ids_but_mask_personal_numbers_and_token(
     assert "************" in log, "the message text is logged, masked"
     assert "001203004567" not in log and "0912 345 678" not in log
     assert emulator.token.split(":")[1] not in log
+
+
+def test_token_rejected_by_the_bot_api_gives_a_clear_message(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                             start_bridge: StartBridge) -> None:  # fmt: skip
+    bridge = start_bridge(fake_rasa.url, wait=False, TELEGRAM_BOT_TOKEN="111:not-the-emulator-token")
+    assert bridge.process.wait(30) == 2
+    assert "rejected TELEGRAM_BOT_TOKEN" in bridge.log()
+    assert "not-the-emulator-token" not in bridge.log()
+
+
+def test_done_without_reply_gets_a_hint_for_staff(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                  start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url)
+    emulator.send_text(STAFF, "/done", user_id=STAFF_MEMBER, chat_type="supergroup")
+    emulator.wait_for_text(STAFF, "Reply")

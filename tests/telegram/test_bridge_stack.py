@@ -163,3 +163,25 @@ def test_admin_commands_from_a_non_admin_are_refused(emulator: BotApiEmulator, b
     emulator.send_text(chat, "/stats")
     emulator.wait_for_messages(chat, 2, timeout=30)
     assert texts(emulator, chat) == ["Bạn không có quyền dùng lệnh này."] * 2
+
+
+def test_admin_stats_and_reload(emulator: BotApiEmulator, stack, knowledge_copy, start_bridge: StartBridge,
+                                tmp_path) -> None:  # fmt: skip
+    import shutil
+
+    index = tmp_path / "index"
+    shutil.copytree(knowledge_copy.index_dir / "cache", index / "cache")  # reuse embeddings: fast rebuild
+    journal = stack.environment()["MOCUA_JOURNAL_DB"]  # the journal the action server writes
+    start_bridge(stack.rasa_url, MOCUA_INDEX_DIR=str(index), MOCUA_JOURNAL_DB=journal)
+    emulator.send_text(81009, BIRTH_QUESTION)
+    emulator.wait_for_text(81009, "khai sinh", timeout=60)
+
+    emulator.send_text(ADMIN_ID, "/stats")
+    stats = emulator.wait_for_text(ADMIN_ID, "Cầu nối Telegram", timeout=30)["text"]
+    assert "Đã trả lời: 1" in stats
+    assert "Câu hỏi đã trả lời:" in stats, "the dialogue journal's counts are included"
+
+    emulator.send_text(ADMIN_ID, "/reload")
+    report = emulator.wait_for_text(ADMIN_ID, "Đã dựng lại chỉ mục", timeout=300)["text"]
+    assert "procedures" in report or "thủ tục" in report
+    assert (index / "current").exists()
