@@ -255,20 +255,11 @@ class Bridge:
 
     async def on_other(self, update: Update, context: Context) -> None:
         """Anything else: stickers, photos, voice, files, locations, channel posts, service messages."""
-        message, chat = update.effective_message, update.effective_chat
-        kind = next(
-            (
-                k
-                for k in ("message", "channel_post", "edited_channel_post", "my_chat_member")
-                if getattr(update, k, None) is not None
-            ),
-            "other",
-        )
-        log.info("chat %s: ignored or declined update of kind %s", chat.id if chat else "-", kind)
-        if message is None or chat is None or chat.type != ChatType.PRIVATE or update.message is None:
-            return
-        if message.new_chat_members or message.left_chat_member:
-            return
+        message, chat = update.message, update.effective_chat
+        log.info("chat %s: not a text message (update %s), declined or ignored", chat.id if chat else "-",
+                 update.update_id)  # fmt: skip
+        if message is None or chat is None or chat.type != ChatType.PRIVATE:
+            return  # channel posts, group media, membership changes: nothing to say
         self.counters["non_text"] += 1
         await sending.send(context.bot, chat.id, NOT_TEXT)
 

@@ -11,6 +11,7 @@ import time
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.conftest import StartBridge
 from tests.telegram.fake_rasa import LONG_PARAGRAPH, LONG_PAYLOAD, FakeRasa
+from tests.telegram.http_helpers import WEBHOOK_SECRET, post_update, webhook_env
 
 CITIZEN = 5001
 
@@ -33,6 +34,8 @@ def test_typing_action_is_shown_while_rasa_works(emulator: BotApiEmulator, fake_
     emulator.wait_for_text(CITIZEN, "Bạn hỏi")
     actions = emulator.calls("sendChatAction")
     assert actions and actions[0].params["action"] == "typing"
+    allowed = emulator.calls("getUpdates")[-1].params["allowed_updates"]
+    assert {"message", "edited_message", "callback_query"} <= set(allowed)
 
 
 def test_button_with_long_vietnamese_payload_round_trips_and_survives_restart(
@@ -140,10 +143,12 @@ def test_group_messages_only_when_addressed_and_channel_posts_ignored(
     emulator.send_text(group, "@mocua_test_bot khai sinh cần gì", user_id=6001, chat_type="group")
     reply = emulator.wait_for_text(group, "khai sinh")
     assert "UBND" in reply["text"]
+    emulator.send_text(group, "còn lệ phí?", user_id=6002, chat_type="group", reply_to=reply)  # reply to the bot
+    emulator.wait_for_text(group, "Bạn hỏi: còn lệ phí?")
     time.sleep(0.5)
-    assert fake_rasa.messages(group) == ["khai sinh cần gì"]
+    assert fake_rasa.messages(group) == ["khai sinh cần gì", "còn lệ phí?"]
     assert emulator.sent(-3003) == []
-    assert len(emulator.sent(group)) == 1
+    assert len(emulator.sent(group)) == 2
 
 
 def test_one_chat_in_order_other_chats_concurrently(emulator: BotApiEmulator, fake_rasa: FakeRasa,
@@ -240,45 +245,20 @@ def test_start_and_reset_restart_the_rasa_conversation(emulator: BotApiEmulator,
 # ---------------------------------------------------------------- webhook mode
 
 
-def _webhook_env() -> tuple[str, dict[str, str]]:
-    from scripts.stack import free_port
-
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/telegram/hook"
-    return url, {"TELEGRAM_WEBHOOK_URL": url, "TELEGRAM_WEBHOOK_SECRET": "s3cret-Token_42",
-                 "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1", "TELEGRAM_WEBHOOK_PORT": str(port)}  # fmt: skip
-
-
-def _post(url: str, update: dict, secret: str | None) -> int:
-    import json
-    import urllib.error
-    import urllib.request
-
-    headers = {"Content-Type": "application/json"}
-    if secret is not None:
-        headers["X-Telegram-Bot-Api-Secret-Token"] = secret
-    request = urllib.request.Request(url, data=json.dumps(update).encode(), headers=headers)
-    try:
-        with urllib.request.urlopen(request, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
-
-
 def test_webhook_rejects_missing_or_wrong_secret_and_accepts_the_right_one(
     emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge
 ) -> None:
-    url, env = _webhook_env()
+    url, env = webhook_env()
     bridge = start_bridge(fake_rasa.url, **env)
     assert emulator.state.webhook["url"] == url
-    assert emulator.state.webhook["secret"] == "s3cret-Token_42"
+    assert emulator.state.webhook["secret"] == WEBHOOK_SECRET
 
     def update(update_id: int, text: str) -> dict:
         return {"update_id": update_id, "message": emulator.message(CITIZEN, text=text)}
 
-    assert _post(url, update(9001, "không có mật khẩu"), None) == 403
-    assert _post(url, update(9002, "sai mật khẩu"), "wrong-secret") == 403
-    assert _post(url, update(9003, "đúng mật khẩu"), "s3cret-Token_42") == 200
+    assert post_update(url, update(9001, "không có mật khẩu"), None) == 403
+    assert post_update(url, update(9002, "sai mật khẩu"), "wrong-secret") == 403
+    assert post_update(url, update(9003, "đúng mật khẩu"), WEBHOOK_SECRET) == 200
     emulator.wait_for_text(CITIZEN, "Bạn hỏi: đúng mật khẩu")
     time.sleep(0.5)
     assert fake_rasa.messages(CITIZEN) == ["đúng mật khẩu"], "rejected requests never reach Rasa"
@@ -428,3 +408,12 @@ def test_done_without_reply_gets_a_hint_for_staff(emulator: BotApiEmulator, fake
     start_bridge(fake_rasa.url)
     emulator.send_text(STAFF, "/done", user_id=STAFF_MEMBER, chat_type="supergroup")
     emulator.wait_for_text(STAFF, "Reply")
+
+
+def test_handoff_without_staff_chat_tells_citizen_where_to_go(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                              start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url, STAFF_CHAT_ID="")
+    emulator.send_text(CITIZEN, "gặp cán bộ")
+    emulator.wait_for_text(CITIZEN, "chưa kết nối được với cán bộ")
+    emulator.send_text(CITIZEN, "khai sinh")
+    emulator.wait_for_text(CITIZEN, "UBND cấp xã")  # the citizen stays with the bot

@@ -13,7 +13,7 @@ import pytest
 from knowledge.text import fold
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.conftest import ADMIN_ID, STAFF_CHAT, RunningBridge, StartBridge
-from tests.telegram.test_bridge_fake import _post, _webhook_env
+from tests.telegram.http_helpers import post_update, webhook_env
 
 pytestmark = pytest.mark.stack
 
@@ -120,14 +120,14 @@ def test_bot_api_429_is_retried_and_the_answer_arrives_once(emulator: BotApiEmul
 
 def test_webhook_secret_is_checked_on_real_http(emulator: BotApiEmulator, stack, start_bridge: StartBridge) -> None:
     chat = 81006
-    url, env = _webhook_env()
+    url, env = webhook_env()
     bridge = start_bridge(stack.rasa_url, **env)
     update = {"update_id": 1, "message": emulator.message(chat, text=BIRTH_QUESTION)}
-    assert _post(url, update, None) == 403
-    assert _post(url, update, "not-the-secret") == 403
+    assert post_update(url, update, None) == 403
+    assert post_update(url, update, "not-the-secret") == 403
     time.sleep(1)
     assert emulator.sent(chat) == []
-    assert _post(url, update, env["TELEGRAM_WEBHOOK_SECRET"]) == 200
+    assert post_update(url, update, env["TELEGRAM_WEBHOOK_SECRET"]) == 200
     emulator.wait_for_text(chat, "khai sinh", timeout=60)
     assert "webhook: rejected a request" in bridge.log()
 
