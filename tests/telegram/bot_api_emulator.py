@@ -52,7 +52,12 @@ class EmulatorState:
 
 
 class BotApiEmulator:
-    def __init__(self, token: str = "123456:TEST-TOKEN-emulator-0123456789abcdef", username: str = "mocua_test_bot"):
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN-emulator-0123456789abcdef",
+        username: str = "mocua_test_bot",
+        port: int = 0,
+    ):
         self.token = token
         self.bot_user = {"id": 999000, "is_bot": True, "first_name": "Trợ lý Một Cửa", "username": username,
                          "can_join_groups": True, "can_read_all_group_messages": False,
@@ -65,7 +70,7 @@ class BotApiEmulator:
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True, name="bot-api-emulator")
         self._new_update: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
-        self.port = 0
+        self.port = port
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> BotApiEmulator:
@@ -81,7 +86,7 @@ class BotApiEmulator:
         app.router.add_get("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 

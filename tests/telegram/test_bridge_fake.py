@@ -417,3 +417,16 @@ def test_handoff_without_staff_chat_tells_citizen_where_to_go(emulator: BotApiEm
     emulator.wait_for_text(CITIZEN, "chưa kết nối được với cán bộ")
     emulator.send_text(CITIZEN, "khai sinh")
     emulator.wait_for_text(CITIZEN, "UBND cấp xã")  # the citizen stays with the bot
+
+
+def test_bridge_waits_for_telegram_when_unreachable_at_start(fake_rasa: FakeRasa, start_bridge: StartBridge) -> None:
+    from scripts.stack import free_port
+
+    port = free_port()
+    bridge = start_bridge(fake_rasa.url, wait=False, TELEGRAM_BASE_URL=f"http://127.0.0.1:{port}/bot")
+    time.sleep(4)
+    assert bridge.alive(), f"the bridge must keep trying, not exit:\n{bridge.log()}"
+    with BotApiEmulator(port=port) as late:
+        late.wait_for(lambda: late.calls("getUpdates"), 30, "the bridge to connect")
+        late.send_text(CITIZEN, "xin chào")
+        late.wait_for_text(CITIZEN, "Bạn hỏi: xin chào", timeout=30)
