@@ -30,7 +30,7 @@ STOP_PHRASES: tuple[str, ...] = (
     "tôi cần", "em cần", "mình cần", "muốn hỏi", "được không", "có được không", "có phải", "hay không",
     "có không", "không ạ", "vậy ạ", "ạ", "ơi", "nhé", "gì", "à", "là", "của", "và",
     "các", "những", "này", "nào", "ở", "tôi", "em", "bạn ơi", "anh chị",
-    "hướng dẫn", "quy trình", "cách nào", "phải", "muốn", "giúp", "với", "cho",
+    "hướng dẫn", "quy trình", "cách nào", "phải", "muốn", "giúp", "với", "cho", "không", "được",
 )
 _STOP_SEQS: tuple[tuple[str, ...], ...] = tuple(
     sorted({tuple(words(p)) for p in STOP_PHRASES}, key=len, reverse=True)

@@ -71,7 +71,9 @@ class Calibration:
     # logistic regression over FEATURES, per method
     coef: dict[str, list[float]] = field(default_factory=dict)
     none_below: float = 0.35  # best hit less likely than this: verdict "none"
-    close_ratio: float = 0.6  # a runner-up at least this fraction of the best's confidence: "ambiguous"
+    # A runner-up at least this fraction of the best's confidence: "ambiguous". A product choice, not fitted: the
+    # calibration split has too few wrong first answers to fit it (a fit there drifted to 0.9).
+    close_ratio: float = 0.5
     dense_floor: float = 0.78  # typical cosine of unrelated text; dense_z centres on it
     dense_scale: float = 0.06
 
@@ -89,7 +91,7 @@ class Calibration:
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-FEATURES = ("bias", "score", "lead", "dense", "lexical", "agree", "accented_dense", "coverage")
+FEATURES = ("bias", "score", "lead", "dense", "lexical", "agree", "accented_dense", "coverage", "query_weight")
 
 
 # ---------------------------------------------------------------- encoder (process-wide, loaded once)
@@ -256,6 +258,7 @@ class KnowledgeBase:
         cal = self.calibration
         accented = has_diacritics(clean(query))  # as typed: expanding "ko" to "không" must not count
         n_docs = len(snap.docs)
+        reach = 0.0  # how much the question's own words can say (low for "ko", "thủ tục", "cho em hỏi")
         if content_words(text):
             lex_views = snap.bm25.scores(text)
             reach = snap.bm25.query_weight(text)
@@ -296,7 +299,7 @@ class KnowledgeBase:
             dense_feat = cand.dense if method not in ("lexical", "routed") or accented else 0.0
             cand.features = np.array(
                 [1.0, cand.score, cand.score - float(other), dense_feat, cand.lexical, agree,
-                 float(accented) * dense_feat, cand.coverage],
+                 float(accented) * dense_feat, cand.coverage, float(np.log1p(reach))],
                 dtype=np.float64,
             )
             cand.confidence = _logistic(cal.coef.get(method), cand.features)
@@ -433,6 +436,7 @@ def calibrate(kb: KnowledgeBase, questions: list[dict[str, Any]]) -> Calibration
         if method == "combined":
             cal.none_below = _best_none_threshold(tops)
     return cal
+
 
 
 def _best_none_threshold(tops: list[tuple[dict[str, Any], list[float], str]]) -> float:
