@@ -33,7 +33,7 @@ _SCAFFOLD_TEXT = (
     "nhat han som lay o dau den di noi nao ai cap co quan tham quyen len xuong online truc tuyen "
     "vneid dich vu cong web trang link dien thoai tai nha qua buu buoc cach lam the thu tuc "
     "hanh trinh quy bat tiep sau khi roi dieu kien duoc tuong tuoi uy thay nguoi luat nghi "
-    "dinh thong tu van can cu phap ly hieu ket nhan tri su dung khong k ko gi j vay a nhe thi "
+    "dinh thong tu van can cu phap ly hieu nhan tri su dung khong k ko gi j vay a nhe thi "
     "con va voi cho hoi muon dang ky toi minh em anh oi phai hay nua them cai nay kia neu ha xin "
     "ah u uh vang da ok "
 )
@@ -122,10 +122,27 @@ def picked_choice(turn: Turn) -> str | None:
     return None
 
 
+def distinctive_words(text: str) -> list[str]:
+    """Folded words left after question and aspect scaffolding: the words that may name a procedure.
+
+    "kết quả" (result) is scaffolding but "kết hôn" names a procedure, so that one pair is removed as a phrase.
+    """
+    toks = content_words(expand_teen_code(text))
+    out: list[str] = []
+    i = 0
+    while i < len(toks):
+        if toks[i] == "ket" and toks[i + 1 : i + 2] == ["qua"]:
+            i += 2
+            continue
+        if toks[i] not in SCAFFOLD:
+            out.append(toks[i])
+        i += 1
+    return out
+
+
 def names_something(text: str) -> bool:
     """True when the message carries words beyond aspect and question scaffolding, i.e. may name a procedure."""
-    expanded = expand_teen_code(text)
-    return any(w not in SCAFFOLD for w in content_words(expanded))
+    return bool(distinctive_words(text))
 
 
 # Words that never distinguish one procedure name from another ("Đăng ký ...", "Thủ tục ...", "... cho con").
@@ -137,8 +154,8 @@ NAME_STOP: frozenset[str] = frozenset(_NAME_STOP_TEXT.split())
 
 
 def typed_core(text: str) -> frozenset[str]:
-    """The distinctive words of a message: "tôi muốn đăng ký kết hôn" -> {"hon"}, "sổ đỏ" -> {"do"}."""
-    return frozenset(w for w in content_words(expand_teen_code(text)) if w not in SCAFFOLD)
+    """The distinctive words of a message: "tôi muốn đăng ký kết hôn" -> {"ket", "hon"}, "sổ đỏ" -> {"do"}."""
+    return frozenset(distinctive_words(text))
 
 
 def name_core(name: str) -> frozenset[str]:
@@ -295,10 +312,13 @@ def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
     if verdict == "sure" and len(tied) > 1:
         # The search is sure *a* procedure is meant but scores several alike ("kết hôn": in-country or foreign).
         verdict, choices = "ambiguous", tied
-    if verdict != "sure":
-        named = named_procedure(kb, turn, result.hits, max_extra=2 if verdict == "ambiguous" else 0)
-        if named is not None:
-            verdict, top = "sure", named
+    # The citizen typed one candidate's own name or alias ("đăng ký khai sinh ... bao nhiêu"): that settles it,
+    # even over a "sure" for a sibling ("đăng ký lại khai sinh"). A near match only settles an ambiguous result.
+    named = named_procedure(kb, turn, result.hits, max_extra=0)
+    if named is None and verdict == "ambiguous":
+        named = named_procedure(kb, turn, result.hits, max_extra=2)
+    if named is not None:
+        verdict, top = "sure", named
 
     if verdict == "sure" and top is not None:
         outcome = _doc_outcome(kb, turn, top, aspect_for(top.doc_id))

@@ -104,6 +104,13 @@ def test_typing_a_procedures_own_name_settles_a_close_call(dispatcher: Collectin
     assert texts(dispatcher)[0].split("\n")[0] == "📄 Đăng ký kết hôn"
 
 
+def test_the_exact_name_wins_over_a_sibling_procedure(dispatcher: CollectingDispatcher) -> None:
+    # "Đăng ký lại khai sinh" shares every word but one; the citizen typed "đăng ký khai sinh".
+    events = run(actions.ActionAnswer(), dispatcher, tracker("đăng ký khai sinh mất phí bao nhiêu", "ask_fee"))
+    assert SlotSet("procedure_id", BIRTH) in events
+    assert texts(dispatcher)[0].split("\n")[0] == "📄 Đăng ký khai sinh — lệ phí:"
+
+
 def test_naming_another_procedure_switches_and_keeps_the_aspect(dispatcher: CollectingDispatcher) -> None:
     trk = tracker("con khai sinh thi sao", "ask_procedure", procedure_id=DEATH, aspect="place")
     events = run(actions.ActionAnswer(), dispatcher, trk)
