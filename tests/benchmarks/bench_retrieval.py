@@ -65,6 +65,10 @@ def main(argv: list[str] | None = None) -> int:
         print("\ncombined misses (question | expected | got top-3 | verdict):")
         for q, want, got, verdict in combined["misses"]:
             print(f"  {q} | {want} | {', '.join(got)} | {verdict}")
+    asked = {r["expect"] for r in questions} | {a for r in questions for a in r["also"]}
+    unasked = sorted(set(kb.doc_ids()) - asked)
+    if unasked:
+        print(f"\nrecords without a dev-set question ({len(unasked)}): {', '.join(unasked)}")
     short = [k for k, target in TARGETS.items() if combined[k] < target]
     if short:
         print(f"\nbelow target: {', '.join(short)}")

