@@ -355,9 +355,10 @@ def try_search_rescue(kb: KnowledgeBaseLike, turn: Turn) -> Outcome | None:
     if turn.is_payload or not names_something(turn.text):
         return None
     result = kb.search(turn.text)
-    if result.verdict != "sure" or not result.hits:
+    top = named_procedure(kb, turn, result.hits, max_extra=0)
+    if top is None and (result.verdict != "sure" or not result.hits or near_ties(result)[1:]):
         return None
-    top = result.hits[0]
+    top = top or result.hits[0]
     aspect = turn.aspect if top.doc_id != turn.procedure_id else None
     return _doc_outcome(kb, turn, top, aspect)
 
