@@ -291,7 +291,8 @@ def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
         chosen = None
         if doc_id:
             chosen = _procedure_outcome(kb, turn, doc_id, turn.aspect) or _guide_outcome(kb, turn, doc_id, None)
-        return chosen or _not_sure(turn, None)
+        # A typed "cái thứ hai" with nothing offered before: ask for the name rather than log a knowledge gap.
+        return chosen or Outcome([answers.which_procedure(turn.aspect)], {})
 
     if turn.is_payload or not names_something(turn.text):
         # Aspect button ("/ask_fee") or a pure follow-up ("mất phí không?"): about the current procedure.

@@ -152,6 +152,13 @@ def test_typed_ordinal_picks_among_the_offered_choices(dispatcher: CollectingDis
     assert texts(dispatcher)[0].startswith("📄 Đăng ký khai sinh")
 
 
+def test_typed_ordinal_with_nothing_offered_asks_for_the_name(dispatcher: CollectingDispatcher) -> None:
+    events = run(actions.ActionAnswer(), dispatcher, tracker("cái thứ hai", "choose_procedure"))
+    assert events == []
+    assert texts(dispatcher) == [answers.which_procedure(None).text]
+    assert rows("unanswered") == []
+
+
 def test_out_of_topic_question_gets_no_procedure_and_is_logged_masked(
     dispatcher: CollectingDispatcher,
 ) -> None:
