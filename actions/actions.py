@@ -95,6 +95,22 @@ class ActionFeedback(_DialogueAction, Action):
         return "action_feedback"
 
 
+class ActionHelp(Action):
+    """"Bạn làm được gì": what the bot answers, with counts and examples from the knowledge base."""
+
+    def name(self) -> str:
+        return "action_help"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
+    ) -> list[EventType]:
+        try:
+            kb: Any = knowledge_base()
+        except FileNotFoundError:
+            kb = None
+        return deliver(dialogue.help_outcome(kb), Turn.from_tracker(tracker), dispatcher)
+
+
 class ActionRestart(Action):
     """/restart: Rasa's reset (all slots, procedure under discussion) plus a confirmation in Vietnamese."""
 

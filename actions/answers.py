@@ -299,3 +299,16 @@ def acknowledge(affirm: bool) -> Reply:
 
 def restarted() -> Reply:
     return Reply("Đã bắt đầu lại cuộc trò chuyện. Bạn cần hỏi về thủ tục nào?")
+
+
+def help_reply(procedure_count: int, domains: list[str], examples: list[tuple[str, str]]) -> Reply:
+    """What the bot can do, drawn from the knowledge base itself (grows as staff add procedures)."""
+    topics = f" về {procedure_count} thủ tục" if procedure_count else ""
+    fields = f" ({', '.join(domains)}...)" if domains else ""
+    text = (
+        f"Mình trả lời câu hỏi{topics}{fields}: hồ sơ cần gì, lệ phí, thời gian giải quyết, nộp ở đâu, "
+        "có nộp trực tuyến được không. Bạn cứ gõ tự nhiên, có dấu hay không dấu đều được, ví dụ: "
+        "«làm giấy khai sinh cần gì», «dang ky ket hon o dau». Muốn gặp cán bộ, bạn gõ «gặp cán bộ»."
+    )
+    buttons = [{"title": title, "payload": choose_payload(doc_id)} for doc_id, title in examples[:MAX_CHOICES]]
+    return Reply(text, [*buttons, HUMAN_BUTTON])

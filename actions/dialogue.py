@@ -24,6 +24,8 @@ FALLBACK_INTENT = "nlu_fallback"
 SHORT_FOLLOWUP_WORDS = 5
 # Two procedures whose calibrated confidences differ by less than this are a tie: ask the citizen.
 TIE_MARGIN = 0.05
+# Fields of law named in the help message (largest first); the rest are implied by "...".
+HELP_DOMAINS = 6
 
 # Folded syllables that ask about an aspect or hold a question together but never name a procedure.
 # A message made only of these (after knowledge.lexical's stop phrases) is a follow-up on the current procedure.
@@ -434,3 +436,19 @@ def feedback(turn: Turn) -> Outcome:
 def restart() -> Outcome:
     return Outcome([answers.restarted()], {})
 
+
+
+def help_outcome(kb: Any) -> Outcome:
+    """Counts and fields from the index, one example procedure per field (the first four fields met)."""
+    try:
+        records = [p for p in (kb.procedure(d) for d in kb.doc_ids()) if p is not None]
+    except (AttributeError, OSError):  # no index yet: still explain what the bot does
+        records = []
+    by_domain: dict[str, list[Any]] = {}
+    for record in records:
+        by_domain.setdefault(record.domain, []).append(record)
+    # Largest fields first: they are what citizens most likely came for.
+    ranked = sorted(by_domain.items(), key=lambda item: (-len(item[1]), item[0]))
+    domains = [domain for domain, _ in ranked[:HELP_DOMAINS]]
+    examples = [(procs[0].id, procs[0].name) for _, procs in ranked[: answers.MAX_CHOICES]]
+    return Outcome([answers.help_reply(len(records), domains, examples)], {})

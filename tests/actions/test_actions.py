@@ -364,6 +364,22 @@ def test_typed_praise_counts_as_thumbs_up(dispatcher: CollectingDispatcher) -> N
     assert rows("feedback")[0]["value"] == "up"
 
 
+def test_help_counts_the_procedures_and_offers_one_example_per_field(dispatcher: CollectingDispatcher) -> None:
+    from knowledge.search import get_knowledge_base
+
+    kb = get_knowledge_base()
+    count = sum(1 for d in kb.doc_ids() if kb.procedure(d))
+    events = run(actions.ActionHelp(), dispatcher, tracker("bạn làm được gì", "help"))
+    assert events == []
+    text = texts(dispatcher)[0]
+    assert text.startswith(f"Mình trả lời câu hỏi về {count} thủ tục (")
+    assert "hộ tịch" in text.split(")")[0]  # the largest field is named
+    offered = buttons(dispatcher, 0)
+    assert offered[-1] == "/request_human"
+    assert 2 <= len(offered) - 1 <= answers.MAX_CHOICES
+    assert all(p.startswith("/choose_procedure{") for p in offered[:-1])
+
+
 def test_restart_confirms_and_resets(dispatcher: CollectingDispatcher) -> None:
     events = run(actions.ActionRestart(), dispatcher, tracker("/restart", "restart", procedure_id=BIRTH))
     assert events == [Restarted()]

@@ -170,3 +170,9 @@ def test_guide_passage_does_not_repeat_the_title() -> None:
     guide = Guide(id="vneid", title="Dùng ứng dụng VNeID", source="Bộ Công an", last_reviewed=dt.date(2026, 1, 5))
     main, _ = answers.guide_answer(guide, "Dùng ứng dụng VNeID — Làm được gì: đăng ký tạm trú.")
     assert main.text.split("\n")[1] == "Làm được gì: đăng ký tạm trú."
+
+
+def test_help_without_an_index_still_explains_what_to_ask() -> None:
+    reply = answers.help_reply(0, [], [])
+    assert reply.text.startswith("Mình trả lời câu hỏi: hồ sơ cần gì, lệ phí")
+    assert reply.buttons == [answers.HUMAN_BUTTON]
