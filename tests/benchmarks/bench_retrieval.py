@@ -33,6 +33,7 @@ def table(results: list[dict]) -> str:
         ("top-3 %", "top3", "{:.1f}"),
         ("top-1 without diacritics %", "ascii_top1", "{:.1f}"),
         ("no-answer accuracy %", "noanswer", "{:.1f}"),
+        ("  of which off-topic -> none %", "null_none", "{:.1f}"),
         ("latency p50 ms", "p50_ms", "{:.1f}"),
         ("latency p95 ms", "p95_ms", "{:.1f}"),
     ]
