@@ -450,5 +450,7 @@ def help_outcome(kb: Any) -> Outcome:
     # Largest fields first: they are what citizens most likely came for.
     ranked = sorted(by_domain.items(), key=lambda item: (-len(item[1]), item[0]))
     domains = [domain for domain, _ in ranked[:HELP_DOMAINS]]
-    examples = [(procs[0].id, procs[0].name) for _, procs in ranked[: answers.MAX_CHOICES]]
+    # The shortest name in a field is usually an everyday procedure ("Đăng ký tạm trú"): a fair example.
+    common = [min(procs, key=lambda p: (len(p.name), p.id)) for _, procs in ranked[: answers.MAX_CHOICES]]
+    examples = [(p.id, p.name) for p in common]
     return Outcome([answers.help_reply(len(records), domains, examples)], {})
