@@ -39,7 +39,16 @@ _SCAFFOLD_TEXT = (
     "con va voi cho hoi muon dang ky toi minh em anh oi phai hay nua them cai nay kia neu ha xin "
     "ah u uh vang da ok "
 )
-SCAFFOLD: frozenset[str] = frozenset(_SCAFFOLD_TEXT.split())
+
+
+def spelling(word: str) -> str:
+    """One spelling for the i/y variants citizens mix ("đăng kí"/"đăng ký", "lí lịch"/"lý lịch"): final y -> i."""
+    if len(word) > 1 and word.endswith("y") and word[-2] not in "aeiouy":
+        return word[:-1] + "i"
+    return word
+
+
+SCAFFOLD: frozenset[str] = frozenset(spelling(w) for w in _SCAFFOLD_TEXT.split())
 
 
 class KnowledgeBaseLike(Protocol):
@@ -129,7 +138,7 @@ def distinctive_words(text: str) -> list[str]:
 
     "kết quả" (result) is scaffolding but "kết hôn" names a procedure, so that one pair is removed as a phrase.
     """
-    toks = content_words(expand_teen_code(text))
+    toks = [spelling(w) for w in content_words(expand_teen_code(text))]
     out: list[str] = []
     i = 0
     while i < len(toks):
@@ -152,7 +161,7 @@ _NAME_STOP_TEXT = (
     "dang ky thu tuc lam cho cua va voi cac nhung mot co khong toi minh em muon can hoi the thi con sao nao gi "
     "a nhe oi vay ha xin"
 )
-NAME_STOP: frozenset[str] = frozenset(_NAME_STOP_TEXT.split())
+NAME_STOP: frozenset[str] = frozenset(spelling(w) for w in _NAME_STOP_TEXT.split())
 
 
 def typed_core(text: str) -> frozenset[str]:
@@ -162,7 +171,7 @@ def typed_core(text: str) -> frozenset[str]:
 
 def name_core(name: str) -> frozenset[str]:
     """The distinctive words of a procedure name or alias: "Đăng ký kết hôn" -> {"ket", "hon"}."""
-    return frozenset(w for w in words(name) if w not in NAME_STOP)
+    return frozenset(spelling(w) for w in words(name) if spelling(w) not in NAME_STOP)
 
 
 def named_procedure(kb: KnowledgeBaseLike, turn: Turn, hits: list[Any], max_extra: int = 2) -> Any | None:

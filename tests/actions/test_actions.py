@@ -12,7 +12,7 @@ from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from trackers import buttons, texts, tracker
 
-from actions import actions, answers, journal
+from actions import actions, answers, dialogue, journal
 from knowledge.search import Hit, SearchResult
 
 MARRIAGE = "ho-tich-ket-hon"
@@ -110,6 +110,11 @@ def test_the_exact_name_wins_over_a_sibling_procedure(dispatcher: CollectingDisp
     events = run(actions.ActionAnswer(), dispatcher, tracker("đăng ký khai sinh mất phí bao nhiêu", "ask_fee"))
     assert SlotSet("procedure_id", BIRTH) in events
     assert texts(dispatcher)[0].split("\n")[0] == "📄 Đăng ký khai sinh — lệ phí:"
+
+
+def test_i_y_spelling_variants_name_the_same_procedure() -> None:
+    assert dialogue.typed_core("đăng kí kết hôn cần j") == dialogue.typed_core("đăng ký kết hôn cần gì")
+    assert dialogue.name_core("Lí lịch tư pháp") == dialogue.name_core("Lý lịch tư pháp")
 
 
 def test_naming_another_procedure_switches_and_keeps_the_aspect(dispatcher: CollectingDispatcher) -> None:
