@@ -61,7 +61,9 @@ def add_handlers(application: Application, bridge: Bridge, config: Config) -> No
         application.add_handler(CommandHandler(name, callback, filters=filters.UpdateType.MESSAGE))
     if config.staff_chat_id is not None:
         # Everything in the staff group is staff business: never answered by the bot or sent to Rasa.
-        application.add_handler(MessageHandler(filters.Chat(config.staff_chat_id), bridge.on_staff_message))
+        application.add_handler(
+            MessageHandler(filters.Chat(config.staff_chat_id) & filters.UpdateType.MESSAGE, bridge.on_staff_message)
+        )
     citizen = filters.UpdateType.MESSAGE
     application.add_handler(CommandHandler("start", bridge.on_start, filters=citizen))
     application.add_handler(CommandHandler("help", bridge.on_help, filters=citizen))

@@ -274,8 +274,8 @@ STAFF = -100777  # tests/telegram/conftest.py STAFF_CHAT_ID
 STAFF_MEMBER = 7007
 
 
-def _staff_reply(emulator: BotApiEmulator, to: dict, text: str, chat: int = STAFF) -> None:
-    emulator.send_text(chat, text, user_id=STAFF_MEMBER, chat_type="supergroup", reply_to=to)
+def _staff_reply(emulator: BotApiEmulator, to: dict, text: str, chat: int = STAFF) -> dict:
+    return emulator.send_text(chat, text, user_id=STAFF_MEMBER, chat_type="supergroup", reply_to=to)
 
 
 def test_handoff_relays_both_ways_and_done_returns_citizen_to_bot(
@@ -430,3 +430,16 @@ def test_bridge_waits_for_telegram_when_unreachable_at_start(fake_rasa: FakeRasa
         late.wait_for(lambda: late.calls("getUpdates"), 30, "the bridge to connect")
         late.send_text(CITIZEN, "xin chào")
         late.wait_for_text(CITIZEN, "Bạn hỏi: xin chào", timeout=30)
+
+
+def test_staff_editing_a_reply_does_not_send_it_twice(emulator: BotApiEmulator, fake_rasa: FakeRasa,
+                                                      start_bridge: StartBridge) -> None:  # fmt: skip
+    start_bridge(fake_rasa.url)
+    emulator.send_text(CITIZEN, "gặp cán bộ")
+    request = emulator.wait_for_text(STAFF, "Yêu cầu gặp cán bộ")
+    reply = _staff_reply(emulator, request, "Hồ sơ của anh đã xong.")
+    emulator.wait_for_text(CITIZEN, "đã xong")
+    emulator.edit_message(reply, "Hồ sơ của anh đã xong, mời anh đến nhận.")
+    time.sleep(1.5)
+    assert sum("Hồ sơ của anh" in m["text"] for m in emulator.sent(CITIZEN)) == 1
+    assert not any("Hồ sơ của anh" in m["text"] for m in emulator.sent(STAFF)), "no reply in the staff group"
