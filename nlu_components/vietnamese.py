@@ -16,6 +16,7 @@ so running it from the repository root finds both this package and ``knowledge.t
 """
 
 # No `from __future__ import annotations`: Rasa checks these type hints when it validates the graph.
+import re
 from typing import Any, Dict, List  # noqa: UP035
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -31,9 +32,13 @@ from knowledge.text import clean, expand_teen_code, fold
 ORIGINAL_TEXT = "text_original"
 
 
+# "đăng kí" and "đăng ký", "lí lịch" and "lý lịch" are both in use: a final y after a consonant is written i.
+_FINAL_Y = re.compile(r"(?<=[b-df-hj-np-tv-xz])y\b")
+
+
 def normalise(text: str) -> str:
-    """NFC, abbreviations expanded, lower case without diacritics."""
-    return fold(expand_teen_code(clean(text)))
+    """NFC, abbreviations expanded, lower case without diacritics, one spelling for final i/y."""
+    return _FINAL_Y.sub("i", fold(expand_teen_code(clean(text))))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)

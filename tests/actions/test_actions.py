@@ -112,6 +112,19 @@ def test_the_exact_name_wins_over_a_sibling_procedure(dispatcher: CollectingDisp
     assert texts(dispatcher)[0].split("\n")[0] == "📄 Đăng ký khai sinh — lệ phí:"
 
 
+def test_actions_read_the_typed_text_not_the_folded_one() -> None:
+    import unicodedata
+
+    trk = tracker("tôi muốn đăng ký kết hôn", "ask_procedure")
+    assert trk.latest_message["text"] == "toi muon dang ky ket hon"  # what Rasa leaves there
+    assert dialogue.user_text(trk) == "tôi muốn đăng ký kết hôn"
+    # A model trained before the normaliser kept `text_original`: the user event's own text, in NFC.
+    nfd = unicodedata.normalize("NFD", "lệ phí khai sinh")
+    older = tracker(nfd, "ask_fee")
+    del older.latest_message["text_original"]
+    assert dialogue.user_text(older) == "lệ phí khai sinh"
+
+
 def test_i_y_spelling_variants_name_the_same_procedure() -> None:
     assert dialogue.typed_core("đăng kí kết hôn cần j") == dialogue.typed_core("đăng ký kết hôn cần gì")
     assert dialogue.name_core("Lí lịch tư pháp") == dialogue.name_core("Lý lịch tư pháp")

@@ -54,6 +54,12 @@ def test_accented_unaccented_nfd_and_teen_code_featurise_identically() -> None:
     assert out["train"] == normalised  # training and inference see the same text
 
 
+def test_i_and_y_spellings_are_one() -> None:
+    rows = run_component(["đăng kí lí lịch tư pháp", "đăng ký lý lịch tư pháp", "tay quay"])["live"]
+    assert rows[0][0] == rows[1][0] == "dang ki li lich tu phap"
+    assert rows[2][0] == "tay quay"  # y after a vowel stays
+
+
 def test_original_text_is_kept_in_nfc_for_the_actions() -> None:
     nfd = unicodedata.normalize("NFD", "Lệ phí  làm hộ chiếu")
     (row,) = run_component([nfd])["live"]
