@@ -74,6 +74,15 @@ class Calibration:
     # A runner-up at least this fraction of the best's confidence: "ambiguous". A product choice, not fitted: the
     # calibration split has too few wrong first answers to fit it (a fit there drifted to 0.9).
     close_ratio: float = 0.5
+    ask_back_mass: float = 0.5  # close runners-up whose summed confidence reaches this: "ambiguous", not "none"
+    # (none_below, ask_back_mass) fitted for each method the benchmark compares, so each is judged at its best
+    method_thresholds: dict[str, list[float]] = field(default_factory=dict)
+
+    def for_method(self, method: str) -> Calibration:
+        if method == "combined" or method not in self.method_thresholds:
+            return self
+        none_below, mass = self.method_thresholds[method]
+        return Calibration(**{**self.__dict__, "none_below": none_below, "ask_back_mass": mass})
     dense_floor: float = 0.78  # typical cosine of unrelated text; dense_z centres on it
     dense_scale: float = 0.06
 
@@ -314,7 +323,8 @@ class KnowledgeBase:
         snap = self._fresh()
         cands = self.candidates(query, method=method, k=k)
         hits = [self._hit(snap, c) for c in cands[:k]]
-        return SearchResult(clean(query), hits, verdict(self.calibration, [c.confidence for c in cands]))
+        cal = self.calibration.for_method(method)
+        return SearchResult(clean(query), hits, verdict(cal, [c.confidence for c in cands]))
 
     def _hit(self, snap: _Snapshot, cand: Candidate) -> Hit:
         doc = snap.docs[cand.doc]
@@ -341,13 +351,19 @@ def _logistic(coef: list[float] | None, features: np.ndarray) -> float:
 def verdict(cal: Calibration, confidences: list[float]) -> str:
     """sure / ambiguous / none from the calibrated confidences, best first.
 
-    "none": even the best record is unlikely; "ambiguous": a runner-up is nearly as likely as the best
-    (however high both are: "sổ đỏ" alone fits several land procedures); "sure" otherwise.
+    "ambiguous": a runner-up is nearly as likely as the best, either with a likely best ("bảo hiểm" fits several
+    insurance procedures) or when the best alone is unlikely only because 2–3 records share the likelihood
+    ("sổ đỏ": each land procedure ~0.25, together likely); "none": nothing is likely, alone or together.
     """
-    if not confidences or confidences[0] < cal.none_below:
+    if not confidences:
         return "none"
-    runner_up = max(confidences[1:3], default=0.0)
-    return "ambiguous" if runner_up >= cal.close_ratio * confidences[0] else "sure"
+    best = confidences[0]
+    close = max(confidences[1:3], default=0.0) >= cal.close_ratio * best
+    if best >= cal.none_below:
+        return "ambiguous" if close else "sure"
+    if close and sum(confidences[:3]) >= cal.ask_back_mass:
+        return "ambiguous"
+    return "none"
 
 
 def ambiguous_candidates(result: SearchResult, cal: Calibration | None = None) -> list[Hit]:
@@ -446,10 +462,27 @@ def calibrate(kb: KnowledgeBase, questions: list[dict[str, Any]]) -> Calibration
         for r in questions:
             cands = kb.candidates(r["q"], method=method, k=3)
             tops.append((r, [c.confidence for c in cands], kb.doc_id_at(cands[0].doc)))
+        none_below = _best_none_threshold(tops)
+        mass = _best_ask_back_mass(Calibration(**{**cal.__dict__, "none_below": none_below}), tops)
         if method == "combined":
-            cal.none_below = _best_none_threshold(tops)
+            cal.none_below, cal.ask_back_mass = none_below, mass
+        else:
+            cal.method_thresholds[method] = [none_below, mass]
     return cal
 
+
+
+def _best_ask_back_mass(cal: Calibration, tops: list[tuple[dict[str, Any], list[float], str]]) -> float:
+    """Largest summed confidence for close candidates that keeps balanced no-answer accuracy at its best."""
+    best = (-1.0, 1.0)
+    for mass in np.arange(0.95, 0.29, -0.05):  # from strict to lenient: ties keep the stricter value
+        trial = Calibration(**{**cal.__dict__, "ask_back_mass": float(mass)})
+        null_ok = [verdict(trial, conf) == "none" for r, conf, _ in tops if not r["expect"]]
+        ans_ok = [verdict(trial, conf) != "none" for r, conf, _ in tops if r["expect"]]
+        score = (np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0)
+        if score > best[0] + 1e-9:
+            best = (score, float(mass))
+    return round(best[1], 2)
 
 
 def _best_none_threshold(tops: list[tuple[dict[str, Any], list[float], str]]) -> float:
