@@ -16,8 +16,10 @@ so running it from the repository root finds both this package and ``knowledge.t
 """
 
 # No `from __future__ import annotations`: Rasa checks these type hints when it validates the graph.
+import hashlib
 import re
-from typing import Any, Dict, List  # noqa: UP035
+from pathlib import Path
+from typing import Any, Dict, List, Optional  # noqa: UP035
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -27,6 +29,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import knowledge.text
 from knowledge.text import clean, expand_teen_code, fold
 
 ORIGINAL_TEXT = "text_original"
@@ -54,6 +57,13 @@ class VietnameseNormalizer(GraphComponent):
         execution_context: ExecutionContext,
     ) -> "VietnameseNormalizer":
         return cls()
+
+    @classmethod
+    def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:  # noqa: UP006, UP045
+        """Rasa caches trained steps by config; the normalising code must be part of the key, or a change to it
+        would reuse featurised training text normalised the old way."""
+        sources = (Path(__file__), Path(knowledge.text.__file__))
+        return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
 
     @staticmethod
     def _normalise_message(message: Message, keep_original: bool) -> None:
