@@ -102,7 +102,8 @@ def _values(items: Any) -> list[Any]:
 def procedure_views(doc: int, proc: Any) -> list[View]:
     synopsis = f"{proc.name}. Lĩnh vực {proc.domain}. Cơ quan giải quyết: {proc.agency}"
     views = [View(doc, "name", proc.name), *(View(doc, "alias", a) for a in proc.aliases)]
-    return [*views, View(doc, "synopsis", synopsis)]
+    extra = [f"{proc.name}: {text}" for text in (proc.eligibility, proc.result) if text]
+    return [*views, View(doc, "synopsis", synopsis), *(View(doc, "detail", t) for t in extra)]
 
 
 def guide_views(doc: int, guide: Any, passages: Iterable[str]) -> list[View]:
