@@ -47,7 +47,7 @@ def build_application(config: Config) -> tuple[Application, Bridge]:
         .base_url(config.base_url)
         .base_file_url(config.base_file_url)
         .concurrent_updates(True)  # chats run concurrently; Bridge.lock keeps each chat in order
-        .post_init(lambda app: announce_commands(app))
+        .post_init(lambda app: on_started(app, bridge))
         .post_shutdown(lambda app: close(bridge))
         .build()
     )
@@ -74,6 +74,21 @@ def add_handlers(application: Application, bridge: Bridge, config: Config) -> No
     application.add_handler(MessageHandler(filters.UpdateType.EDITED_MESSAGE, bridge.on_edited))
     application.add_handler(TypeHandler(Update, bridge.on_other))
     application.add_error_handler(bridge.on_error)
+
+
+async def on_started(application: Application, bridge: Bridge) -> None:
+    """Polling mode, after connecting: commands menu, our own stop signals, replay of pending messages."""
+    await announce_commands(application)
+
+    def stop() -> None:
+        bridge.stopping.set()  # handlers waiting for Rasa give up at once; their messages stay pending
+        application.stop_running()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, stop)
+    bridge.replay_pending(application.bot)
 
 
 async def announce_commands(application: Application) -> None:
@@ -132,12 +147,17 @@ def webhook_app(application: Application, path: str, secret: str) -> web.Applica
 async def serve_webhook(config: Config, stop: asyncio.Event | None = None) -> None:
     assert config.webhook_url
     secret = config.webhook_secret or secrets.token_urlsafe(32)
-    application, _ = build_application(config)
+    application, bridge = build_application(config)
     stop = stop or asyncio.Event()
+
+    def on_signal() -> None:
+        bridge.stopping.set()
+        stop.set()
+
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop.set)
+            loop.add_signal_handler(signum, on_signal)
     if not await until_connected(application.initialize, "getMe", stop):
         return
     try:
@@ -156,6 +176,7 @@ async def serve_webhook(config: Config, stop: asyncio.Event | None = None) -> No
             await runner.cleanup()
             return
         await application.start()
+        bridge.replay_pending(application.bot)
         log.info(
             "webhook %s registered; listening on %s:%s%s (Rasa at %s)",
             config.webhook_url, config.webhook_listen, config.webhook_port, config.webhook_path, config.rasa_url,

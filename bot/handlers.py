@@ -23,8 +23,8 @@ from telegram.ext import ContextTypes
 from bot import sending
 from bot.config import ROOT, Config
 from bot.handoff import Handoff, History
-from bot.rasa_client import RasaClient, RasaError, send_with_retry
-from bot.render import CALLBACK_PREFIX, Button, plain_text, render
+from bot.rasa_client import RasaClient, RasaError, Stopping, send_with_retry
+from bot.render import CALLBACK_PREFIX, plain_text, render
 from bot.store import Store
 from knowledge.text import nfc
 
@@ -68,7 +68,6 @@ FLOOD = "Bạn gửi tin nhắn hơi nhanh. Bạn đợi khoảng một phút r�
 EXPIRED_BUTTON = "Nút này đã cũ, mình không còn nhớ nội dung của nó. Bạn nhắn lại câu hỏi giúp mình nhé."
 UNKNOWN_COMMAND = "Mình không có lệnh này. Gõ /help để xem hướng dẫn, hoặc nhắn câu hỏi của bạn."
 NOT_ADMIN = "Bạn không có quyền dùng lệnh này."
-IN_HANDOFF_BUTTON = "Bạn đang được cán bộ hỗ trợ; mình đã chuyển lựa chọn «{title}» cho cán bộ."
 
 
 class FloodGuard:
@@ -110,6 +109,8 @@ class Bridge:
         self.handoff = Handoff(self.store, self.history, self.config.staff_chat_id)
         self.flood = FloodGuard(self.config.flood_limit, self.config.flood_window)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self.stopping = asyncio.Event()  # set on SIGTERM/SIGINT: waits for Rasa end, messages stay pending
+        self._replays: set[asyncio.Task] = set()
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         lock = self._locks.get(chat_id)
@@ -133,6 +134,7 @@ class Bridge:
                 delayed,
                 notice_after=self.config.rasa_notice_after,
                 give_up_after=self.config.rasa_give_up_after,
+                stop=self.stopping,
             )
         except RasaError as error:
             self.counters["rasa_failures"] += 1
@@ -211,12 +213,42 @@ class Bridge:
             notice = TOO_LONG.format(length=f"{len(text):,}".replace(",", "."), limit=self.config.max_message_chars)
             await sending.send(context.bot, chat.id, notice)
             return
-        async with self.lock(chat.id):
-            if self.handoff.active(chat.id):
-                self.counters["relayed_to_staff"] += 1
-                await self.handoff.relay_from_citizen(context.bot, chat.id, user, text)
+        await self.accept(context.bot, chat.id, user, text, shown=text)
+
+    async def accept(self, bot: Bot, chat_id: int, user: User | None, message: str, shown: str) -> None:
+        """Record the message as pending (it survives a restart), then handle it in this chat's turn."""
+        pending_id = self.store.add_pending(chat_id, user.to_dict() if user else None, message, shown)
+        await self.process(bot, pending_id, chat_id, user, message, shown)
+
+    async def process(self, bot: Bot, pending_id: int, chat_id: int, user: User | None, message: str,
+                      shown: str) -> None:  # fmt: skip
+        async with self.lock(chat_id):
+            try:
+                if self.handoff.active(chat_id):
+                    self.counters["relayed_to_staff"] += 1
+                    await self.handoff.relay_from_citizen(bot, chat_id, user, shown)
+                else:
+                    await self.converse(bot, chat_id, user, message, shown)
+            except Stopping:
+                log.info("chat %s: shutting down before Rasa answered; the message is replayed at the next start",
+                         chat_id)  # fmt: skip
                 return
-            await self.converse(context.bot, chat.id, user, text, shown=text)
+            except BaseException:
+                self.store.done_pending(pending_id)  # a failing message must not be replayed forever
+                raise
+            self.store.done_pending(pending_id)
+
+    def replay_pending(self, bot: Bot) -> int:
+        """Handle messages accepted before the last shutdown but never answered (in their original order)."""
+        rows = self.store.pending()
+        for pending_id, chat_id, user, message, shown in rows:
+            citizen = User.de_json(user, bot) if user else None
+            task = asyncio.create_task(self.process(bot, pending_id, chat_id, citizen, message, shown))
+            self._replays.add(task)
+            task.add_done_callback(self._replays.discard)
+        if rows:
+            log.info("replaying %d message(s) received before the restart", len(rows))
+        return len(rows)
 
     async def on_button(self, update: Update, context: Context) -> None:
         query = update.callback_query
@@ -233,15 +265,7 @@ class Bridge:
             await sending.send(context.bot, chat_id, EXPIRED_BUTTON)
             return
         self.counters["buttons"] += 1
-        async with self.lock(chat_id):
-            await self.press(context.bot, chat_id, query.from_user, button)
-
-    async def press(self, bot: Bot, chat_id: int, user: User | None, button: Button) -> None:
-        if self.handoff.active(chat_id):
-            await self.handoff.relay_from_citizen(bot, chat_id, user, f"[bấm nút] {button.title}")
-            await sending.send(bot, chat_id, IN_HANDOFF_BUTTON.format(title=button.title))
-            return
-        await self.converse(bot, chat_id, user, button.payload, shown=f"[bấm nút] {button.title}")
+        await self.accept(context.bot, chat_id, query.from_user, button.payload, shown=f"[bấm nút] {button.title}")
 
     async def on_staff_message(self, update: Update, context: Context) -> None:
         message = update.effective_message

@@ -27,6 +27,10 @@ class RasaUnavailable(RasaError):
     """Rasa could not be reached or is restarting: safe to send the same message again."""
 
 
+class Stopping(Exception):
+    """The bridge is shutting down: the message stays pending and is replayed at the next start."""
+
+
 class RasaClient:
     def __init__(self, url: str, timeout: float = 120.0) -> None:
         self.url = url.rstrip("/")
@@ -65,9 +69,12 @@ async def send_with_retry(
     give_up_after: float = 300.0,
     first_backoff: float = 1.0,
     max_backoff: float = 20.0,
+    stop: asyncio.Event | None = None,
 ) -> list[dict[str, Any]]:
     """Call `send` until it succeeds; `on_delay` runs at most once, as soon as the wait exceeds `notice_after`
-    seconds or the first attempt fails. Raises RasaError after `give_up_after` seconds or on a non-retryable error."""
+    seconds or the first attempt fails. Raises RasaError after `give_up_after` seconds or on a non-retryable error,
+    and Stopping as soon as `stop` is set."""
+    stop = stop or asyncio.Event()
     start = time.monotonic()
     noticed = False
     backoff = first_backoff
@@ -78,21 +85,35 @@ async def send_with_retry(
             noticed = True
             await on_delay()
 
+    async def wait(task: asyncio.Future, timeout: float | None) -> bool:
+        """True when `task` finished within `timeout`; raises Stopping when asked to stop first."""
+        stopped = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({task, stopped}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+        if stop.is_set():
+            raise Stopping
+        return task.done()
+
     while True:
         attempt = asyncio.ensure_future(send())
         try:
-            if not noticed:
-                done, _ = await asyncio.wait({attempt}, timeout=max(0.0, notice_after - (time.monotonic() - start)))
-                if not done:
-                    await notice()
-            return await attempt
+            if not noticed and not await wait(attempt, max(0.0, notice_after - (time.monotonic() - start))):
+                await notice()
+            await wait(attempt, None)
+            return attempt.result()
         except RasaUnavailable as error:
             elapsed = time.monotonic() - start
             if elapsed + backoff > give_up_after:
                 raise RasaError(f"Rasa unreachable for {elapsed:.0f}s: {error}") from error
             log.warning("Rasa unavailable (%s); retrying in %.1fs", error, backoff)
             await notice()
-            await asyncio.sleep(backoff)
+            pause = asyncio.ensure_future(asyncio.sleep(backoff))
+            try:
+                await wait(pause, None)
+            finally:
+                pause.cancel()
             backoff = min(max_backoff, backoff * 2)
         finally:
             if not attempt.done():

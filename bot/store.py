@@ -6,6 +6,7 @@ to a person.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 import time
 from pathlib import Path
@@ -19,6 +20,8 @@ CREATE INDEX IF NOT EXISTS buttons_used ON buttons(used);
 CREATE TABLE IF NOT EXISTS staff_messages (message_id INTEGER PRIMARY KEY, citizen_chat INTEGER NOT NULL,
                                            created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS handoffs (chat_id INTEGER PRIMARY KEY, since REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, chat_id INTEGER NOT NULL,
+                                    user_json TEXT, message TEXT NOT NULL, shown TEXT NOT NULL, created REAL NOT NULL);
 """
 
 
@@ -75,6 +78,22 @@ class Store:
             "SELECT citizen_chat FROM staff_messages WHERE message_id = ?", (staff_message_id,)
         ).fetchone()
         return row[0] if row else None
+
+    # ------------------------------------------------------------ messages accepted but not answered yet
+    def add_pending(self, chat_id: int, user: dict | None, message: str, shown: str) -> int:
+        cursor = self._db.execute(
+            "INSERT INTO pending(chat_id, user_json, message, shown, created) VALUES (?, ?, ?, ?, ?)",
+            (chat_id, json.dumps(user) if user else None, message, shown, time.time()),
+        )
+        return int(cursor.lastrowid or 0)
+
+    def done_pending(self, pending_id: int) -> None:
+        self._db.execute("DELETE FROM pending WHERE id = ?", (pending_id,))
+
+    def pending(self) -> list[tuple[int, int, dict | None, str, str]]:
+        """(id, chat_id, user dict, message, shown), oldest first."""
+        rows = self._db.execute("SELECT id, chat_id, user_json, message, shown FROM pending ORDER BY id").fetchall()
+        return [(i, c, json.loads(u) if u else None, m, s) for i, c, u, m, s in rows]
 
     # ------------------------------------------------------------ chats currently served by a person
     def start_handoff(self, chat_id: int) -> None:

@@ -443,3 +443,26 @@ def test_staff_editing_a_reply_does_not_send_it_twice(emulator: BotApiEmulator, 
     time.sleep(1.5)
     assert sum("Hồ sơ của anh" in m["text"] for m in emulator.sent(CITIZEN)) == 1
     assert not any("Hồ sơ của anh" in m["text"] for m in emulator.sent(STAFF)), "no reply in the staff group"
+
+
+def test_bridge_stopped_while_rasa_is_down_answers_after_its_restart(
+    emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge
+) -> None:
+    bridge = start_bridge(fake_rasa.url)
+    fake_rasa.stop()
+    emulator.send_text(CITIZEN, "hỏi trước khi khởi động lại")
+    emulator.wait_for_text(CITIZEN, "chậm hơn", timeout=15)
+    started = time.monotonic()
+    bridge.stop()
+    assert time.monotonic() - started < 10, "SIGTERM does not wait for Rasa's retries"
+    assert bridge.process.returncode == 0
+    assert "Traceback" not in bridge.log() and "destroyed but it is pending" not in bridge.log()
+
+    fake_rasa.start()
+    start_bridge(fake_rasa.url)  # same var/bot.db
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi: hỏi trước khi khởi động lại", timeout=30)
+    time.sleep(1)
+    texts = [m["text"] for m in emulator.sent(CITIZEN)]
+    assert sum("chậm hơn" in t for t in texts) == 1
+    assert texts.count("Bạn hỏi: hỏi trước khi khởi động lại") == 1
+    assert fake_rasa.messages(CITIZEN) == ["hỏi trước khi khởi động lại"]

@@ -224,3 +224,23 @@ def test_privacy_filter_masks_numbers_and_tokens_but_keeps_chat_ids() -> None:
     assert "chat 5001" in text
     assert "001203004567" not in text and "345.678" not in text
     assert "AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw" not in text
+
+
+def test_rasa_retry_stops_at_once_when_the_bridge_shuts_down() -> None:
+    from bot.rasa_client import Stopping
+
+    async def down() -> list[dict]:
+        raise RasaUnavailable("refused")
+
+    async def nothing() -> None:
+        return None
+
+    async def scenario() -> float:
+        stop = asyncio.Event()
+        asyncio.get_running_loop().call_later(0.2, stop.set)
+        started = asyncio.get_running_loop().time()
+        with pytest.raises(Stopping):
+            await send_with_retry(down, nothing, give_up_after=300, first_backoff=30, stop=stop)
+        return asyncio.get_running_loop().time() - started
+
+    assert asyncio.run(scenario()) < 2
