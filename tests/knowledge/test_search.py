@@ -107,3 +107,17 @@ def test_dev_set_is_big_and_varied_enough() -> None:
     assert sum(r["expect"] is None for r in rows) >= 30
     answerable = [r for r in rows if r["expect"]]
     assert sum(not has_diacritics(r["q"]) for r in answerable) >= len(answerable) // 4
+
+
+def test_command_line_prints_ranked_hits_and_verdict(built_index: Path) -> None:
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-m", "knowledge.search", "--index-dir", str(built_index), "lam lai so do bi mat"],
+        cwd=ROOT, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("verdict: ")
+    assert "dat-dai-cap-lai-giay-chung-nhan-bi-mat" in lines[1]
