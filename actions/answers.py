@@ -79,11 +79,20 @@ def footer(source: str, last_reviewed: dt.date) -> str:
     return f"Nguồn: {source} · cập nhật {format_date(last_reviewed)}"
 
 
+REFORM_CAUTION = (
+    "⚠️ Thông tin này chưa được xác minh lại sau sắp xếp chính quyền hai cấp (từ 1/7/2025): "
+    "bạn nên hỏi lại Bộ phận Một cửa nơi nộp trước khi đi."
+)
+
+
 def reform_caution(reform: Reform2025 | None) -> str | None:
-    """A visible warning when staff have not yet confirmed the record after the 1/7/2025 reorganisation."""
+    """A visible warning when staff have not yet confirmed the record after the 1/7/2025 reorganisation.
+
+    The record's own note is written for staff (what to check), so the citizen gets a fixed short caution.
+    """
     if reform is None or reform.status != "unverified":
         return None
-    return f"⚠️ Chưa xác minh lại sau sắp xếp chính quyền hai cấp (từ 1/7/2025): {reform.note}"
+    return REFORM_CAUTION
 
 
 def choose_payload(doc_id: str) -> str:

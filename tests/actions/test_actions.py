@@ -222,7 +222,7 @@ def test_unverified_record_shows_the_caution(dispatcher: CollectingDispatcher) -
         pytest.skip("no procedure is marked unverified in the shipped knowledge")
     trk = tracker("/ask_place", "ask_place", procedure_id=unverified[0])
     run(actions.ActionAnswer(), dispatcher, trk)
-    assert "⚠️ Chưa xác minh lại sau sắp xếp chính quyền hai cấp" in texts(dispatcher)[0]
+    assert answers.REFORM_CAUTION in texts(dispatcher)[0].split("\n")
 
 
 def search(query: str):

@@ -96,8 +96,10 @@ def test_unverified_reform_status_shows_a_caution_before_the_source(unverified: 
     main, _ = answers.procedure_answer(unverified, "place")
     lines = main.text.split("\n")
     assert lines[-2] == (
-        "⚠️ Chưa xác minh lại sau sắp xếp chính quyền hai cấp (từ 1/7/2025): Chưa rõ cơ quan tiếp nhận sau sáp nhập."
+        "⚠️ Thông tin này chưa được xác minh lại sau sắp xếp chính quyền hai cấp (từ 1/7/2025): "
+        "bạn nên hỏi lại Bộ phận Một cửa nơi nộp trước khi đi."
     )
+    assert "Chưa rõ cơ quan" not in main.text  # the staff note stays internal
     assert lines[-1].startswith("Nguồn: ")
 
 
