@@ -153,9 +153,7 @@ class _Snapshot:
         views = json.loads((version_dir / "views.json").read_text(encoding="utf-8"))
         self.view_doc = np.array([v["doc"] for v in views], dtype=np.int64)
         self.view_text = [v["text"] for v in views]
-        index = faiss.read_index(str(version_dir / "dense.faiss"))
-        self.vectors = index.reconstruct_n(0, index.ntotal) if index.ntotal else np.zeros((0, 384), np.float32)
-        self.index = index
+        self.index = faiss.read_index(str(version_dir / "dense.faiss"))
         self.bm25 = BM25.load(version_dir)
         self.by_id = {d["id"]: i for i, d in enumerate(self.docs)}
         self._records: dict[str, Procedure | Guide] = {}
@@ -260,7 +258,9 @@ class KnowledgeBase:
 
     def candidates(self, query: str, method: str = "combined", k: int = 5, rerank: bool = True) -> list[Candidate]:
         """Ranked candidates with features and confidence, for one method (the benchmark compares them)."""
-        snap = self._fresh()
+        return self._candidates(self._fresh(), query, method, k, rerank)
+
+    def _candidates(self, snap: _Snapshot, query: str, method: str, k: int, rerank: bool) -> list[Candidate]:
         if not snap.docs:
             return []
         text = prepare_query(query)
@@ -320,8 +320,8 @@ class KnowledgeBase:
         return out
 
     def search(self, query: str, k: int = 5, method: str = "combined") -> SearchResult:
-        snap = self._fresh()
-        cands = self.candidates(query, method=method, k=k)
+        snap = self._fresh()  # one snapshot for the whole search, even if a new index is swapped in meanwhile
+        cands = self._candidates(snap, query, method, k, rerank=True)
         hits = [self._hit(snap, c) for c in cands[:k]]
         cal = self.calibration.for_method(method)
         return SearchResult(clean(query), hits, verdict(cal, [c.confidence for c in cands]))
