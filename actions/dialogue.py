@@ -431,6 +431,8 @@ def feedback_value(turn: Turn) -> str | None:
         return value
     if turn.is_payload:
         return None
+    if "👎" in turn.text or "👍" in turn.text:
+        return "down" if "👎" in turn.text else "up"
     return "down" if _NEGATIVE & set(words(expand_teen_code(turn.text))) else "up"
 
 

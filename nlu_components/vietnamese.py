@@ -39,8 +39,15 @@ ORIGINAL_TEXT = "text_original"
 _FINAL_Y = re.compile(r"(?<=[b-df-hj-np-tv-xz])y\b")
 
 
+# Thumbs typed as a message rate the last answer, like the 👍/👎 buttons; the tokenizer would drop them.
+_EMOJI_WORDS = {"👍": " hữu ích ", "👎": " không hữu ích "}
+
+
 def normalise(text: str) -> str:
-    """NFC, abbreviations expanded, lower case without diacritics, one spelling for final i/y."""
+    """NFC, thumbs as words, abbreviations expanded, lower case without diacritics, one spelling for final i/y."""
+    text = clean(text)
+    for emoji, words in _EMOJI_WORDS.items():
+        text = text.replace(emoji, words)
     return _FINAL_Y.sub("i", fold(expand_teen_code(clean(text))))
 
 

@@ -398,6 +398,11 @@ def test_help_counts_the_procedures_and_offers_one_example_per_field(dispatcher:
     assert all(p.startswith("/choose_procedure{") for p in offered[:-1])
 
 
+def test_typed_thumbs_down_counts_as_thumbs_down(dispatcher: CollectingDispatcher) -> None:
+    run(actions.ActionFeedback(), dispatcher, tracker("👎", "feedback", procedure_id=BIRTH))
+    assert rows("feedback")[0]["value"] == "down"
+
+
 def test_restart_confirms_and_resets(dispatcher: CollectingDispatcher) -> None:
     events = run(actions.ActionRestart(), dispatcher, tracker("/restart", "restart", procedure_id=BIRTH))
     assert events == [Restarted()]

@@ -68,6 +68,12 @@ def test_original_text_is_kept_in_nfc_for_the_actions() -> None:
     assert row[1] == unicodedata.normalize("NFC", row[1])
 
 
+def test_typed_thumbs_become_words() -> None:
+    rows = run_component(["👍", "👎"])["live"]
+    assert [r[0] for r in rows] == ["huu ich", "khong huu ich"]
+    assert [r[1] for r in rows] == ["👍", "👎"]
+
+
 def test_button_payloads_pass_untouched() -> None:
     payload = '/choose_procedure{"procedure_id":"ho-tich-khai-sinh"}'
     (row,) = run_component([payload])["live"]
