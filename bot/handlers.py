@@ -109,7 +109,7 @@ class Bridge:
         self.handoff = Handoff(self.store, self.history, self.config.staff_chat_id)
         self.flood = FloodGuard(self.config.flood_limit, self.config.flood_window)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
-        self.stopping = asyncio.Event()  # set on SIGTERM/SIGINT: waits for Rasa end, messages stay pending
+        self.stopping = asyncio.Event()  # set on SIGTERM/SIGINT: waits for Rasa end at once, messages stay pending
         self._replays: set[asyncio.Task] = set()
 
     def lock(self, chat_id: int) -> asyncio.Lock:
@@ -233,7 +233,7 @@ class Bridge:
                 log.info("chat %s: shutting down before Rasa answered; the message is replayed at the next start",
                          chat_id)  # fmt: skip
                 return
-            except BaseException:
+            except Exception:
                 self.store.done_pending(pending_id)  # a failing message must not be replayed forever
                 raise
             self.store.done_pending(pending_id)
