@@ -39,6 +39,7 @@ PASSAGE_CHARS = 400
 METHODS = ("combined", "dense", "lexical", "routed", "rrf")
 RRF_K = 60
 SHORTLIST = 5  # candidates scored by the confidence model
+FULL_COVERAGE = 0.999  # every word of the question is somewhere in the record
 
 
 @dataclass(frozen=True)
@@ -324,7 +325,8 @@ class KnowledgeBase:
         cands = self._candidates(snap, query, method, k, rerank=True)
         hits = [self._hit(snap, c) for c in cands[:k]]
         cal = self.calibration.for_method(method)
-        return SearchResult(clean(query), hits, verdict(cal, [c.confidence for c in cands]))
+        confidences, coverages = [c.confidence for c in cands], [c.coverage for c in cands]
+        return SearchResult(clean(query), hits, verdict(cal, confidences, coverages))
 
     def _hit(self, snap: _Snapshot, cand: Candidate) -> Hit:
         doc = snap.docs[cand.doc]
@@ -348,12 +350,13 @@ def _logistic(coef: list[float] | None, features: np.ndarray) -> float:
     return float(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
 
 
-def verdict(cal: Calibration, confidences: list[float]) -> str:
-    """sure / ambiguous / none from the calibrated confidences, best first.
+def verdict(cal: Calibration, confidences: list[float], coverages: list[float] | None = None) -> str:
+    """sure / ambiguous / none from the calibrated confidences (and lexical coverages), best first.
 
-    "ambiguous": a runner-up is nearly as likely as the best, either with a likely best ("bảo hiểm" fits several
-    insurance procedures) or when the best alone is unlikely only because 2–3 records share the likelihood
-    ("sổ đỏ": each land procedure ~0.25, together likely); "none": nothing is likely, alone or together.
+    "ambiguous" when a runner-up is nearly as likely as a likely best, or when the best is unlikely only because
+    the question is under-specified: 2–3 records share the likelihood ("sổ đỏ": each land procedure ~0.25,
+    together likely) or every word of the question appears in two or more of the top records ("bảo hiểm",
+    "giấy phép"). "none" when nothing fits, alone or together.
     """
     if not confidences:
         return "none"
@@ -363,16 +366,24 @@ def verdict(cal: Calibration, confidences: list[float]) -> str:
         return "ambiguous" if close else "sure"
     if close and sum(confidences[:3]) >= cal.ask_back_mass:
         return "ambiguous"
+    if coverages and sum(c >= FULL_COVERAGE for c in coverages[:3]) >= 2:
+        return "ambiguous"
     return "none"
 
 
+@functools.lru_cache(maxsize=1)
+def _default_calibration() -> Calibration:
+    return Calibration.load()
+
+
 def ambiguous_candidates(result: SearchResult, cal: Calibration | None = None) -> list[Hit]:
-    """The 2–3 hits a citizen should choose from when the verdict is "ambiguous"."""
-    cal = cal or Calibration.load()
-    if not result.hits:
+    """The 2–3 hits a citizen should choose from when the verdict is "ambiguous" (empty otherwise)."""
+    if result.verdict != "ambiguous" or len(result.hits) < 2:
         return []
+    cal = cal or _default_calibration()
     best = result.hits[0].score
-    return [h for h in result.hits[:3] if h.score >= cal.close_ratio * best] if result.verdict == "ambiguous" else []
+    close = [h for h in result.hits[:3] if h.score >= cal.close_ratio * best]
+    return close if len(close) >= 2 else result.hits[:2]
 
 
 # ---------------------------------------------------------------- process-wide instance
@@ -461,7 +472,7 @@ def calibrate(kb: KnowledgeBase, questions: list[dict[str, Any]]) -> Calibration
         cal.coef[method] = _fit_shortlists(kb, questions, shortlists).round(5).tolist()
         for r in questions:
             cands = kb.candidates(r["q"], method=method, k=3)
-            tops.append((r, [c.confidence for c in cands], kb.doc_id_at(cands[0].doc)))
+            tops.append((r, [c.confidence for c in cands], kb.doc_id_at(cands[0].doc), [c.coverage for c in cands]))
         none_below = _best_none_threshold(tops)
         mass = _best_ask_back_mass(Calibration(**{**cal.__dict__, "none_below": none_below}), tops)
         if method == "combined":
@@ -486,25 +497,28 @@ def _reranked_top(kb: KnowledgeBase, cands: list[Candidate], coef: np.ndarray) -
     return kb.doc_id_at(best.doc)
 
 
-def _best_ask_back_mass(cal: Calibration, tops: list[tuple[dict[str, Any], list[float], str]]) -> float:
+Top = tuple[dict[str, Any], list[float], str, list[float]]  # question, confidences, top id, coverages
+
+
+def _best_ask_back_mass(cal: Calibration, tops: list[Top]) -> float:
     """Largest summed confidence for close candidates that keeps balanced no-answer accuracy at its best."""
     best = (-1.0, 1.0)
     for mass in np.arange(0.95, 0.29, -0.05):  # from strict to lenient: ties keep the stricter value
         trial = Calibration(**{**cal.__dict__, "ask_back_mass": float(mass)})
-        null_ok = [verdict(trial, conf) == "none" for r, conf, _ in tops if not r["expect"]]
-        ans_ok = [verdict(trial, conf) != "none" for r, conf, _ in tops if r["expect"]]
+        null_ok = [verdict(trial, conf, cov) == "none" for r, conf, _, cov in tops if not r["expect"]]
+        ans_ok = [verdict(trial, conf, cov) != "none" for r, conf, _, cov in tops if r["expect"]]
         score = (np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0)
         if score > best[0] + 1e-9:
             best = (score, float(mass))
     return round(best[1], 2)
 
 
-def _best_none_threshold(tops: list[tuple[dict[str, Any], list[float], str]]) -> float:
+def _best_none_threshold(tops: list[Top]) -> float:
     """Threshold maximising balanced no-answer accuracy on the calibration split."""
     best = (-1.0, 0.5)
     for t in np.arange(0.05, 0.95, 0.01):
-        null_ok = [conf[0] < t for r, conf, _ in tops if not r["expect"]]
-        ans_ok = [conf[0] >= t for r, conf, _ in tops if r["expect"]]
+        null_ok = [conf[0] < t for r, conf, _, _ in tops if not r["expect"]]
+        ans_ok = [conf[0] >= t for r, conf, _, _ in tops if r["expect"]]
         score = (np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0)
         if score > best[0] + 1e-9:
             best = (score, float(t))

@@ -53,12 +53,13 @@ def test_off_topic_question_gets_none(kb: KnowledgeBase, query: str) -> None:
     assert kb.search(query).verdict == "none"
 
 
-def test_vague_question_is_ambiguous_with_candidates(kb: KnowledgeBase) -> None:
-    result = kb.search("sổ đỏ")
+@pytest.mark.parametrize(("query", "prefix"), [("sổ đỏ", "dat-dai-"), ("bảo hiểm", "bao-hiem-")])
+def test_vague_question_is_ambiguous_with_candidates(kb: KnowledgeBase, query: str, prefix: str) -> None:
+    result = kb.search(query)
     assert result.verdict == "ambiguous"
     choices = ambiguous_candidates(result, kb.calibration)
     assert 2 <= len(choices) <= 3
-    assert all(h.doc_id.startswith("dat-dai-") for h in choices)
+    assert all(h.doc_id.startswith(prefix) for h in choices)
 
 
 def test_clear_question_is_sure_and_hits_follow_the_contract(kb: KnowledgeBase) -> None:
