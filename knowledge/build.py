@@ -61,15 +61,16 @@ def current_version(index_dir: Path) -> Path | None:
 
 
 def model_fingerprint() -> str:
-    """Identifies the encoder without loading it: config and file sizes of the converted model directory."""
+    """Identifies the encoder without loading it: small files (config, conversion stamp) by content, the large
+    weight and tokenizer files by size (hashing 470 MB on every `make kb-build` would defeat the fast path)."""
     model_dir = model_dir_from_env()
     digest = hashlib.sha256(b"e5-small")
-    config = model_dir / "config.json"
-    if config.is_file():
-        digest.update(config.read_bytes())
-        for path in sorted(model_dir.rglob("*")):
-            if path.is_file():
-                digest.update(f"{path.relative_to(model_dir)}:{path.stat().st_size}".encode())
+    for path in sorted(model_dir.rglob("*")) if model_dir.is_dir() else []:
+        if path.is_file():
+            size = path.stat().st_size
+            digest.update(f"{path.relative_to(model_dir)}:{size}".encode())
+            if size <= 65536:
+                digest.update(path.read_bytes())
     return digest.hexdigest()[:16]
 
 
