@@ -60,9 +60,13 @@ _EXPAND: dict[str, list[str]] = {
 }
 
 
+# Both spellings are in use after these consonants ("kí"/"ký", "lí lịch"/"lý lịch", "công ti"/"công ty").
+_I_TO_Y = {"ki": "ky", "li": "ly", "mi": "my", "ti": "ty", "hi": "hy", "si": "sy"}
+
+
 def content_words(text: str) -> list[str]:
     """Folded syllables, abbreviations expanded, question scaffolding removed (longest stop phrase first)."""
-    toks = [w for tok in words(text) for w in _EXPAND.get(tok, (tok,))]
+    toks = [_I_TO_Y.get(w, w) for tok in words(text) for w in _EXPAND.get(tok, (tok,))]
     out: list[str] = []
     i = 0
     while i < len(toks):
