@@ -67,8 +67,8 @@ kb-build: setup  ## rebuild the knowledge index (the running bot picks it up wit
 kb-search: setup  ## search the knowledge base: make kb-search Q="làm căn cước cần gì"
 	@$(PY) -m knowledge.search "$(Q)"
 
-kb-import: setup  ## import procedures from a sheet: make kb-import FILE=thu-tuc.xlsx
-	@$(PY) -m knowledge.importer "$(FILE)"
+kb-import: setup  ## import procedures from a sheet: make kb-import FILE=thu-tuc.xlsx [ARGS=--dry-run]
+	@$(PY) -m knowledge.importer "$(FILE)" $(ARGS)
 
 kb-gaps:  ## the questions citizens asked that the bot could not answer, most frequent first
 	@$(PY) -m actions.journal gaps
