@@ -7,7 +7,7 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup model index train run serve bot chat test test-python test-rasa validate lint \
+.PHONY: help setup model index train run serve bot chat test test-python test-rasa validate lint kb-calibrate \
         kb-lint kb-build kb-search kb-import kb-gaps report bench-retrieval bench lock clean
 
 help:  ## list the commands
@@ -69,6 +69,9 @@ kb-search: setup  ## search the knowledge base: make kb-search Q="làm căn cư�
 
 kb-import: setup  ## import procedures from a sheet: make kb-import FILE=thu-tuc.xlsx [ARGS=--dry-run]
 	@$(PY) -m knowledge.importer "$(FILE)" $(ARGS)
+
+kb-calibrate: index  ## refit the search confidence on tests/data/retrieval_calibration.yml
+	@$(PY) -m knowledge.search --calibrate
 
 kb-gaps:  ## the questions citizens asked that the bot could not answer, most frequent first
 	@$(PY) -m actions.journal gaps
