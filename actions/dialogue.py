@@ -9,7 +9,7 @@ aspect asked before when the new message asks none ("còn khai sinh thì sao").
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from actions import answers
@@ -368,6 +368,10 @@ def try_search_rescue(kb: KnowledgeBaseLike, turn: Turn) -> Outcome | None:
         return None
     result = kb.search(turn.text)
     top = named_procedure(kb, turn, result.hits, max_extra=0)
+    if top is None and result.verdict == "ambiguous" and len(_choices(result)) > 1:
+        # A real question the search half-recognises ("ai là trưởng ban chỉ đạo … Quảng Nam"): offer the
+        # candidates rather than "I did not understand".
+        return answer(kb, replace(turn, intent="ask_procedure"))
     if top is None and (result.verdict != "sure" or not result.hits or near_ties(result)[1:]):
         return None
     top = top or result.hits[0]

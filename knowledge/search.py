@@ -139,6 +139,7 @@ class Candidate:
     lexical: float  # best view BM25, as a fraction of what the query's terms can reach
     view: int  # best matching view
     coverage: float = 0.0  # share of the query's words found anywhere in the record
+    passage_view: int = -1  # best matching body passage (guides): what the citizen is shown
     features: np.ndarray | None = None
     confidence: float = 0.0
 
@@ -154,6 +155,7 @@ class _Snapshot:
         views = json.loads((version_dir / "views.json").read_text(encoding="utf-8"))
         self.view_doc = np.array([v["doc"] for v in views], dtype=np.int64)
         self.view_text = [v["text"] for v in views]
+        self.is_passage = np.array([v["kind"] == "passage" for v in views], dtype=bool)
         self.index = faiss.read_index(str(version_dir / "dense.faiss"))
         self.bm25 = BM25.load(version_dir)
         self.by_id = {d["id"]: i for i, d in enumerate(self.docs)}
@@ -292,6 +294,8 @@ class KnowledgeBase:
             w_dense, w_lex, w_cov = 0.0, 1.0, 0.0
         fused_views = w_dense * dense_z + w_lex * lex_views
         fused, best_view = snap.per_doc_max(fused_views)
+        # A guide may match on its title or an alias; the answer should still quote its best body passage.
+        _, best_passage = snap.per_doc_max(np.where(snap.is_passage, fused_views, -np.inf))
         fused = fused + w_cov * cover
         dense_doc, _ = snap.per_doc_max(dense_views)
         lex_doc, _ = snap.per_doc_max(lex_views)
@@ -303,7 +307,8 @@ class KnowledgeBase:
         for rank, d in enumerate(order):
             other = fused[order[1]] if rank == 0 and len(order) > 1 else fused[order[0]]
             cand = Candidate(
-                int(d), float(fused[d]), float(dense_doc[d]), float(lex_doc[d]), int(best_view[d]), float(cover[d])
+                int(d), float(fused[d]), float(dense_doc[d]), float(lex_doc[d]), int(best_view[d]), float(cover[d]),
+                passage_view=int(best_passage[d]) if snap.is_passage[best_passage[d]] else -1,
             )
             agree = float(d == top_dense) + float(d == top_lex)
             dense_feat = cand.dense if method not in ("lexical", "routed") or accented else 0.0
@@ -330,7 +335,7 @@ class KnowledgeBase:
 
     def _hit(self, snap: _Snapshot, cand: Candidate) -> Hit:
         doc = snap.docs[cand.doc]
-        passage = snap.view_text[cand.view]
+        passage = snap.view_text[cand.passage_view if cand.passage_view >= 0 else cand.view]
         if len(passage) > PASSAGE_CHARS:
             passage = passage[: PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
         return Hit(doc["id"], doc["kind"], doc["title"], round(cand.confidence, 4), passage)

@@ -14,21 +14,10 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
+from bot.config import load_dotenv
 from scripts.chat import chat
 from scripts.stack import APP_PYTHON, ROOT, Stack, StackError
-
-
-def load_dotenv(path: Path = ROOT / ".env") -> None:
-    """Read KEY=VALUE lines from a git-ignored .env; the real environment wins."""
-    if not path.exists():
-        return
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if line and not line.startswith("#") and "=" in line:
-            key, value = line.split("=", 1)
-            os.environ.setdefault(key.strip(), value.strip().strip("'\""))
 
 
 def start_bridge(stack: Stack) -> subprocess.Popen:
@@ -57,7 +46,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--front", choices=["auto", "chat", "telegram", "none"], default="auto")
     args = parser.parse_args()
-    load_dotenv()
+    # A git-ignored .env fills in what the environment does not set (ports, token, tracker URL…).
+    for key, value in load_dotenv(ROOT / ".env").items():
+        os.environ.setdefault(key, value)
     front = args.front
     if front == "auto":
         front = "telegram" if os.environ.get("TELEGRAM_BOT_TOKEN") else "chat"

@@ -8,10 +8,8 @@ their own SQLite tracker and journal, and an index built from a private copy of 
 
 from __future__ import annotations
 
-import json
 import shutil
 import subprocess
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.chat import send as rest_send
 from scripts.stack import APP_PYTHON, ROOT, Stack, free_port
 
 TEST_VAR = ROOT / "var/test-stack"
@@ -77,12 +76,6 @@ def say(stack: Stack) -> Say:
     default_sender = f"test-{uuid.uuid4().hex[:10]}"
 
     def send(message: str, sender: str = default_sender, timeout: float = 60.0) -> list[dict]:
-        request = urllib.request.Request(
-            f"{stack.rasa_url}/webhooks/rest/webhook",
-            data=json.dumps({"sender": sender, "message": message}).encode(),
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            return json.load(response)
+        return rest_send(stack.rasa_url, sender, message, timeout)
 
     return send
