@@ -122,3 +122,12 @@ def test_command_line_prints_ranked_hits_and_verdict(built_index: Path) -> None:
     lines = result.stdout.splitlines()
     assert lines[0].startswith("verdict: ")
     assert "dat-dai-cap-lai-giay-chung-nhan-bi-mat" in lines[1]
+
+
+def test_guide_hit_quotes_a_body_passage_even_when_an_alias_matched(kb: KnowledgeBase) -> None:
+    result = kb.search("bộ phận một cửa làm việc mấy giờ")
+    top = result.hits[0]
+    guide = kb.guide(top.doc_id)
+    assert top.kind == "guide" and guide is not None
+    assert top.passage not in (guide.title, *guide.aliases)
+    assert top.passage.split(": ", 1)[-1][:40] in guide.body
