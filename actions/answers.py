@@ -170,7 +170,16 @@ def _overview(proc: Procedure) -> list[str]:
         f"Thời gian: {proc.processing_time}",
         f"Lệ phí: {proc.fee}",
         f"Hồ sơ: {len(proc.documents)} loại giấy tờ — bấm «{ASPECTS['documents'].button}» để xem.",
+        f"Trực tuyến: {_online_summary(proc)}.",
+        f"Căn cứ: {proc.legal_basis[0]}" + (" và văn bản liên quan." if len(proc.legal_basis) > 1 else "."),
     ]
+
+
+def _online_summary(proc: Procedure) -> str:
+    online = proc.submission.online
+    if not online.available or online.level == "không":
+        return "chưa nộp trực tuyến được"
+    return f"có, mức {online.level}"
 
 
 def aspect_lines(proc: Procedure, aspect: str | None) -> list[str]:

@@ -65,7 +65,7 @@ def test_documents_are_numbered_with_their_notes(birth: Procedure) -> None:
     assert len([line for line in lines if line[:2] in {"1.", "2.", "3.", "4.", "5."}]) == len(birth.documents)
 
 
-def test_overview_names_place_time_fee_and_number_of_documents(birth: Procedure) -> None:
+def test_overview_names_place_time_fee_documents_online_and_legal_basis(birth: Procedure) -> None:
     main, _ = answers.procedure_answer(birth, None)
     lines = main.text.split("\n")
     assert lines[0] == "📄 Đăng ký khai sinh"
@@ -73,6 +73,8 @@ def test_overview_names_place_time_fee_and_number_of_documents(birth: Procedure)
     assert lines[2] == f"Thời gian: {birth.processing_time}"
     assert lines[3] == f"Lệ phí: {birth.fee}"
     assert lines[4] == "Hồ sơ: 4 loại giấy tờ — bấm «Hồ sơ cần gì» để xem."
+    assert lines[5] == "Trực tuyến: có, mức toàn trình."
+    assert lines[6] == "Căn cứ: Luật Hộ tịch số 60/2014/QH13 và văn bản liên quan."
 
 
 def test_online_answer_says_full_online_and_where(birth: Procedure) -> None:
