@@ -183,15 +183,20 @@ def named_procedure(kb: KnowledgeBaseLike, turn: Turn, hits: list[Any], max_extr
     typed = typed_core(turn.text)
     if not typed:
         return None
-    scored: list[tuple[int, Any]] = []
-    for hit in hits[:5]:
-        record = kb.procedure(hit.doc_id) if hit.kind == "procedure" else None
-        if record is None:
-            continue
-        cores = [name_core(n) for n in (record.name, *record.aliases)]
-        extras = [len(core ^ typed) for core in cores if core and (core <= typed or typed <= core)]
-        if extras and min(extras) <= max_extra:
-            scored.append((min(extras), hit))
+    records = [(hit, kb.procedure(hit.doc_id)) for hit in hits[:5] if hit.kind == "procedure"]
+    # Names as written first; only if none matches, names filtered like the typed text (where "sổ" in
+    # "sang tên sổ đỏ" is dropped as it is from what was typed, since "số"/"sổ" fold alike).
+    for core_of in (name_core, typed_core):
+        scored: list[tuple[int, Any]] = []
+        for hit, record in records:
+            if record is None:
+                continue
+            cores = [core_of(n) for n in (record.name, *record.aliases)]
+            extras = [len(core ^ typed) for core in cores if core and (core <= typed or typed <= core)]
+            if extras and min(extras) <= max_extra:
+                scored.append((min(extras), hit))
+        if scored:
+            break
     if not scored:
         return None
     scored.sort(key=lambda pair: pair[0])
@@ -305,15 +310,20 @@ def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
         # A typed "cái thứ hai" with nothing offered before: ask for the name rather than log a knowledge gap.
         return chosen or Outcome([answers.which_procedure(turn.aspect)], {})
 
+    result = None
     if turn.is_payload or not names_something(turn.text):
         # Aspect button ("/ask_fee") or a pure follow-up ("mất phí không?"): about the current procedure.
         if current:
             outcome = _procedure_outcome(kb, turn, current, asked)
             if outcome:
                 return outcome
-        return Outcome([answers.which_procedure(asked)], {"aspect": asked})
+        # With nothing under discussion, the search may still be sure ("bố tôi mất cần làm giấy gì": every word
+        # is also question scaffolding, yet it clearly means the death registration).
+        result = None if turn.is_payload else kb.search(turn.text)
+        if result is None or result.verdict != "sure":
+            return Outcome([answers.which_procedure(asked)], {"aspect": asked})
 
-    result = kb.search(turn.text)
+    result = result or kb.search(turn.text)
     top = result.hits[0] if result.hits else None
     # Switching procedure without asking an aspect keeps the aspect asked before.
     def aspect_for(doc_id: str) -> str | None:
@@ -364,9 +374,11 @@ def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
 
 def try_search_rescue(kb: KnowledgeBaseLike, turn: Turn) -> Outcome | None:
     """NLU did not understand, but the search may be sure the message names a procedure ("sổ đỏ")."""
-    if turn.is_payload or not names_something(turn.text):
+    if turn.is_payload:
         return None
     result = kb.search(turn.text)
+    if not names_something(turn.text) and result.verdict != "sure":
+        return None
     top = named_procedure(kb, turn, result.hits, max_extra=0)
     if top is None and result.verdict == "ambiguous" and len(_choices(result)) > 1:
         # A real question the search half-recognises ("ai là trưởng ban chỉ đạo … Quảng Nam"): offer the

@@ -22,6 +22,8 @@ TEEN_CODE: dict[str, str] = {
     "ntn": "như thế nào",
     "bn": "bao nhiêu",
     "bnh": "bao nhiêu",
+    "e": "em",
+    "mun": "muốn",
     "mk": "mình",
     "mik": "mình",
     "vs": "với",

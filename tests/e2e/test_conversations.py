@@ -46,3 +46,13 @@ def test_answers_name_their_source_and_review_date(say) -> None:
     text = reply_text(say("làm hộ chiếu cần giấy tờ gì"))
     assert "hộ chiếu" in text.lower()
     assert "cập nhật" in text.lower()
+
+
+def test_question_in_everyday_words_still_finds_the_procedure(say) -> None:
+    # Every word here is also question scaffolding ("mất", "giấy", "làm"), yet it clearly means a death.
+    assert "khai tử" in reply_text(say("bố tôi mất cần làm giấy gì")).lower()
+
+
+def test_chat_abbreviations_without_diacritics(say) -> None:
+    text = fold(reply_text(say("e mun sang ten so do thi can j")))
+    assert "sang ten so do" in text
