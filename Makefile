@@ -38,6 +38,7 @@ chat: setup  ## chat in the terminal with an already running Rasa server
 	@$(PY) -m scripts.chat --url $${RASA_URL:-http://localhost:5005}
 
 test: index train  ## set up from nothing and run every test
+	@bash scripts/install-test-services.sh
 	@$(MAKE) --no-print-directory --keep-going validate lint test-python test-rasa
 
 validate:
