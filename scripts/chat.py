@@ -27,15 +27,14 @@ def send(rasa_url: str, sender: str, message: str, timeout: float = 60.0) -> lis
 
 
 def show(replies: list[dict]) -> list[dict]:
-    """Print the bot's replies and return the buttons offered last."""
+    """Print the bot's replies and return every button of this turn, numbered on from one message to the next."""
     buttons: list[dict] = []
     for reply in replies:
         if reply.get("text"):
             print(f"\n🤖 {reply['text']}")
-        if reply.get("buttons"):
-            buttons = reply["buttons"]
-            for number, button in enumerate(buttons, start=1):
-                print(f"   [{number}] {button['title']}")
+        for button in reply.get("buttons", []):
+            buttons.append(button)
+            print(f"   [{len(buttons)}] {button['title']}")
     if not replies:
         print("\n🤖 (không có trả lời)")
     return buttons
