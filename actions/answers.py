@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from knowledge.schema import Guide, Procedure, Reform2025
+from knowledge.text import fold
 
 
 @dataclass(frozen=True)
@@ -182,12 +183,17 @@ def _online_summary(proc: Procedure) -> str:
     return f"có, mức {online.level}"
 
 
+def fee_varies_by_locality(fee: str) -> bool:
+    """Fees set by each province's People's Council vary; national fees (căn cước, hộ chiếu) do not."""
+    return any(marker in fold(fee) for marker in ("hdnd", "tinh quy dinh", "dia phuong", "dia ban", "moi tinh"))
+
+
 def aspect_lines(proc: Procedure, aspect: str | None) -> list[str]:
     """The body of an answer about one aspect (or an overview when no aspect was asked)."""
     if aspect == "documents":
         return _documents(proc)
     if aspect == "fee":
-        return [proc.fee, FEE_LOCALITY]
+        return [proc.fee, FEE_LOCALITY] if fee_varies_by_locality(proc.fee) else [proc.fee]
     if aspect == "time":
         return [proc.processing_time]
     if aspect == "place":

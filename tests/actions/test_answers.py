@@ -28,10 +28,11 @@ def unverified(birth: Procedure) -> Procedure:
 
 
 def test_fee_answer_puts_the_fee_first_then_the_locality_reminder_and_source(birth: Procedure) -> None:
-    main, rating = answers.procedure_answer(birth, "fee")
+    set_by_province = birth.model_copy(update={"fee": "Lệ phí do HĐND tỉnh quy định (khác nhau giữa các tỉnh)."})
+    main, rating = answers.procedure_answer(set_by_province, "fee")
     lines = main.text.split("\n")
     assert lines[0] == "📄 Đăng ký khai sinh — lệ phí:"
-    assert lines[1] == birth.fee
+    assert lines[1] == set_by_province.fee
     assert lines[2] == answers.FEE_LOCALITY
     assert lines[3].startswith("👉 Xem thêm hồ sơ cần chuẩn bị, thời gian giải quyết, nơi nộp hồ sơ")
     assert lines[-1] == "Nguồn: https://dichvucong.gov.vn (thủ tục \"Đăng ký khai sinh\") · cập nhật 23/11/2026"
@@ -63,6 +64,12 @@ def test_documents_are_numbered_with_their_notes(birth: Procedure) -> None:
     assert lines[1] == "1. Tờ khai đăng ký khai sinh theo mẫu"
     assert lines[2].startswith("2. Giấy chứng sinh do cơ sở y tế cấp — Không có giấy chứng sinh")
     assert len([line for line in lines if line[:2] in {"1.", "2.", "3.", "4.", "5."}]) == len(birth.documents)
+
+
+def test_national_fee_gets_no_province_reminder(birth: Procedure) -> None:
+    national = birth.model_copy(update={"fee": "50.000 đồng/thẻ theo biểu phí của Bộ Tài chính."})
+    main, _ = answers.procedure_answer(national, "fee")
+    assert answers.FEE_LOCALITY not in main.text
 
 
 def test_overview_names_place_time_fee_documents_online_and_legal_basis(birth: Procedure) -> None:
