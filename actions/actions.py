@@ -68,6 +68,16 @@ class ActionFallback(_DialogueAction, Action):
         return "action_fallback"
 
 
+class ActionOutOfScope(_DialogueAction, Action):
+    """Off-topic by NLU: answered only if the search is sure of one record, else a polite refusal."""
+
+    decide = staticmethod(dialogue.out_of_scope)
+    needs_kb = True
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+
 class ActionHandoff(_DialogueAction, Action):
     """Hand the conversation to staff: journal it and tell the Telegram bridge through a custom JSON message."""
 

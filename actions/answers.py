@@ -278,6 +278,13 @@ def not_sure(nearest: list[tuple[str, str]]) -> Reply:
 # ---------------------------------------------------------------- fallback, handoff, feedback, yes/no
 
 
+def out_of_scope() -> Reply:
+    return Reply(
+        "Xin lỗi, mình chỉ hỗ trợ về thủ tục hành chính (hộ tịch, đất đai, xây dựng, kinh doanh, giao thông, "
+        "bảo hiểm...), nên không trả lời được câu này. Bạn cần hỏi thủ tục nào không?"
+    )
+
+
 def fallback(count: int) -> Reply:
     """First miss: ask to rephrase. Second miss in a row: offer a person."""
     if count >= 2:

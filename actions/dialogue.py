@@ -391,6 +391,18 @@ def try_search_rescue(kb: KnowledgeBaseLike, turn: Turn) -> Outcome | None:
     return _doc_outcome(kb, turn, top, aspect)
 
 
+def out_of_scope(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
+    """NLU says off-topic, but facts in the guides (a province's reform plan, its targets) can sound off-topic
+    too: answer when the search is sure of one record, otherwise refuse politely."""
+    if not turn.is_payload:
+        result = kb.search(turn.text)
+        if result.verdict == "sure" and result.hits and len(near_ties(result)) <= 1:
+            outcome = _doc_outcome(kb, turn, result.hits[0], None)
+            if outcome:
+                return outcome
+    return Outcome([answers.out_of_scope()], {"fallback_count": 0})
+
+
 def fallback(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
     rescued = try_search_rescue(kb, turn)
     if rescued:

@@ -425,3 +425,15 @@ def test_gaps_leave_out_short_noise_the_nlu_did_not_understand(capsys: pytest.Ca
     journal.record("unanswered", question="hmm", intent="nlu_fallback")
     journal.record("unanswered", question="ở chỗ tôi làm sổ hồng thế nào", intent="nlu_fallback")
     assert [example for _, _, example in journal.gaps()] == ["ở chỗ tôi làm sổ hồng thế nào"]
+
+
+def test_off_topic_by_nlu_but_a_fact_in_a_guide_is_answered(dispatcher: CollectingDispatcher) -> None:
+    trk = tracker("ai là trưởng ban chỉ đạo cchc quảng nam", "out_of_scope")
+    run(actions.ActionOutOfScope(), dispatcher, trk)
+    assert "Lê Trí Thanh" in texts(dispatcher)[0]
+
+
+@pytest.mark.parametrize("question", ["giá vàng hôm nay bao nhiêu", "asdkjh qwe zxc"])
+def test_really_off_topic_gets_the_polite_refusal(dispatcher: CollectingDispatcher, question: str) -> None:
+    run(actions.ActionOutOfScope(), dispatcher, tracker(question, "out_of_scope"))
+    assert texts(dispatcher) == [answers.out_of_scope().text]
