@@ -86,6 +86,9 @@ bench-retrieval: index  ## retrieval accuracy and latency: dense vs lexical vs c
 bench: index train  ## end-to-end REST latency p50/p95, throughput and memory on real servers
 	@$(PY) tests/benchmarks/bench_rest.py
 
+bench-dialogue: index train  ## end-to-end answer accuracy on the dev-set questions, through NLU and actions
+	@$(PY) tests/benchmarks/bench_dialogue.py
+
 lock:  ## re-pin requirements/*.lock from the current envs
 	@(echo "# pip freeze of the Rasa env (Python 3.10). Regenerate: make lock"; .venv/rasa/bin/pip freeze) > requirements/rasa.lock
 	@(echo "# pip freeze of the app env (Python 3.11), without rasa-sdk (see app.in). Regenerate: make lock"; \
