@@ -192,7 +192,9 @@ def named_procedure(kb: KnowledgeBaseLike, turn: Turn, hits: list[Any], max_extr
             if record is None:
                 continue
             cores = [core_of(n) for n in (record.name, *record.aliases)]
-            extras = [len(core ^ typed) for core in cores if core and (core <= typed or typed <= core)]
+            # Every word of a name typed, plus up to max_extra more. (A fragment of a name is weak evidence:
+            # "bảo hiểm xã hội" is part of many names, and must not pick a low-ranked one.)
+            extras = [len(typed - core) for core in cores if core and core <= typed]
             if extras and min(extras) <= max_extra:
                 scored.append((min(extras), hit))
         if scored:

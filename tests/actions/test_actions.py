@@ -437,3 +437,12 @@ def test_off_topic_by_nlu_but_a_fact_in_a_guide_is_answered(dispatcher: Collecti
 def test_really_off_topic_gets_the_polite_refusal(dispatcher: CollectingDispatcher, question: str) -> None:
     run(actions.ActionOutOfScope(), dispatcher, tracker(question, "out_of_scope"))
     assert texts(dispatcher) == [answers.out_of_scope().text]
+
+
+def test_a_fragment_of_a_name_does_not_pick_a_low_ranked_procedure(dispatcher: CollectingDispatcher) -> None:
+    # "bảo hiểm xã hội" is part of an alias of the maternity benefit, ranked third: that must not settle it.
+    trk = tracker("nghỉ làm rồi muốn lấy hết tiền bảo hiểm xã hội đã đóng", "ask_procedure")
+    run(actions.ActionAnswer(), dispatcher, trk)
+    assert "thai sản" not in texts(dispatcher)[0].split("\n")[0]
+    first = texts(dispatcher)[0]
+    assert "bảo hiểm xã hội một lần" in first or any("bao-hiem-bhxh-mot-lan" in p for p in buttons(dispatcher, 0))
