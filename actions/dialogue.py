@@ -298,7 +298,7 @@ def near_ties(result: Any) -> list[Any]:
     return [h for h in procs if best - h.score <= TIE_MARGIN]
 
 
-def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
+def answer(kb: KnowledgeBaseLike, turn: Turn, searched: Any = None) -> Outcome:
     """Reply to an aspect question, a general procedure question or a choice button."""
     asked = INTENT_TO_ASPECT.get(turn.intent or "")
     current = turn.procedure_id
@@ -312,7 +312,7 @@ def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
         # A typed "cái thứ hai" with nothing offered before: ask for the name rather than log a knowledge gap.
         return chosen or Outcome([answers.which_procedure(turn.aspect)], {})
 
-    result = None
+    result = searched  # a search already run on this text by the caller, so it is not run twice
     if turn.is_payload or not names_something(turn.text):
         # Aspect button ("/ask_fee") or a pure follow-up ("mất phí không?"): about the current procedure.
         if current:
@@ -321,7 +321,7 @@ def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
                 return outcome
         # With nothing under discussion, the search may still be sure ("bố tôi mất cần làm giấy gì": every word
         # is also question scaffolding, yet it clearly means the death registration).
-        result = None if turn.is_payload else kb.search(turn.text)
+        result = None if turn.is_payload else result or kb.search(turn.text)
         if result is None or result.verdict != "sure":
             return Outcome([answers.which_procedure(asked)], {"aspect": asked})
 
@@ -385,7 +385,7 @@ def try_search_rescue(kb: KnowledgeBaseLike, turn: Turn) -> Outcome | None:
     if top is None and result.verdict == "ambiguous" and len(_choices(result)) > 1:
         # A real question the search half-recognises ("ai là trưởng ban chỉ đạo … Quảng Nam"): offer the
         # candidates rather than "I did not understand".
-        return answer(kb, replace(turn, intent="ask_procedure"))
+        return answer(kb, replace(turn, intent="ask_procedure"), searched=result)
     if top is None and (result.verdict != "sure" or not result.hits or near_ties(result)[1:]):
         return None
     top = top or result.hits[0]
