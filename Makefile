@@ -15,12 +15,12 @@ help:  ## list the commands
 
 setup:  ## create the Python envs and the embedding model (skipped when up to date)
 	@bash scripts/setup.sh
-	@$(PY) -m knowledge.convert_e5
+	@$(PY) -m scripts.convert_e5
 
 model: setup  ## (re)convert the bundled multilingual-e5-small model for sentence-transformers
 
 index: setup  ## build the knowledge index if the knowledge changed (keeps serving the old one on errors)
-	@$(PY) -m knowledge.build || { test -d var/index && echo "[index] keeping the previous index; fix the errors above"; }
+	@$(PY) -m knowledge.index.build || { test -d var/index && echo "[index] keeping the previous index; fix the errors above"; }
 
 train: setup  ## train the Rasa model if config, domain or data changed
 	@bash scripts/train.sh
@@ -45,7 +45,7 @@ validate:
 	@echo "== rasa data validate =="
 	@$(RASA) data validate --fail-on-warnings 2>&1 | grep -vE "MovedIn20Warning|declarative_base|^\s*$$" | tail -n 20; exit $${PIPESTATUS[0]}
 	@echo "== knowledge lint =="
-	@$(PY) -m knowledge.lint
+	@$(PY) -m knowledge.records.lint
 
 lint:  ## ruff on the project's Python
 	@echo "== ruff =="
@@ -60,16 +60,16 @@ test-rasa:  ## rasa test nlu (held-out, with and without diacritics) and convers
 	@$(PY) -m scripts.rasa_tests
 
 kb-lint:  ## check every knowledge file; prints file:line: field: problem
-	@$(PY) -m knowledge.lint
+	@$(PY) -m knowledge.records.lint
 
 kb-build: setup  ## rebuild the knowledge index (the running bot picks it up within seconds)
-	@$(PY) -m knowledge.build
+	@$(PY) -m knowledge.index.build
 
 kb-search: setup  ## search the knowledge base: make kb-search Q="làm căn cước cần gì"
 	@$(PY) -m knowledge.search "$(Q)"
 
 kb-import: setup  ## import procedures from a sheet: make kb-import FILE=thu-tuc.xlsx [ARGS=--dry-run]
-	@$(PY) -m knowledge.importer "$(FILE)" $(ARGS)
+	@$(PY) -m knowledge.records.sheet_import "$(FILE)" $(ARGS)
 
 kb-calibrate: index  ## refit the search confidence on tests/data/retrieval_calibration.yml
 	@$(PY) -m knowledge.search --calibrate

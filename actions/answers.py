@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from knowledge.schema import Guide, Procedure, Reform2025
+from knowledge.records.schema import Guide, Procedure, Reform2025
 from knowledge.text import fold
 
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 
 from actions import answers
 from actions.answers import INTENT_TO_ASPECT, Reply
-from knowledge.lexical import content_words
+from knowledge.index.lexical import content_words
 from knowledge.text import clean, expand_teen_code, words
 
 ORIGINAL_TEXT = "text_original"  # set by nlu_components/vietnamese.py
@@ -28,7 +28,7 @@ TIE_MARGIN = 0.05
 HELP_DOMAINS = 6
 
 # Folded syllables that ask about an aspect or hold a question together but never name a procedure.
-# A message made only of these (after knowledge.lexical's stop phrases) is a follow-up on the current procedure.
+# A message made only of these (after knowledge.index.lexical's stop phrases) is a follow-up on the current procedure.
 _SCAFFOLD_TEXT = (
     "giay to ho so gom mang theo chuan bi ban sao chinh photo nop bo may mau phi le mat tien "
     "ton mien bao nhieu het dong tra thanh toan chi gia lau thoi gian ngay tuan thang xong nhanh "

@@ -343,7 +343,7 @@ class Bridge:
         if await self.refuse_non_admin(update, context) or update.effective_chat is None:
             return
         chat_id = update.effective_chat.id
-        await sending.send(context.bot, chat_id, "Đang dựng lại chỉ mục tri thức (python -m knowledge.build)…")
+        await sending.send(context.bot, chat_id, "Đang dựng lại chỉ mục tri thức (python -m knowledge.index.build)…")
         await sending.send(context.bot, chat_id, await rebuild_index())
 
     async def on_error(self, update: object, context: Context) -> None:
@@ -396,9 +396,9 @@ def stats_text(counters: Counter[str], store: Store, started: float, journal: st
 
 
 async def rebuild_index(timeout: float = 900.0) -> str:
-    """Run `python -m knowledge.build` with this interpreter and report the outcome in Vietnamese."""
+    """Run `python -m knowledge.index.build` with this interpreter and report the outcome in Vietnamese."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "knowledge.build", cwd=ROOT,
+        sys.executable, "-m", "knowledge.index.build", cwd=ROOT,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
     )  # fmt: skip
     try:

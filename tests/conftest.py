@@ -31,7 +31,7 @@ class KnowledgeCopy:
     def rebuild(self) -> subprocess.CompletedProcess[str]:
         """`make kb-build` on the copy, as staff would run it."""
         return subprocess.run(
-            [str(APP_PYTHON), "-m", "knowledge.build", "--knowledge-dir", str(self.knowledge_dir),
+            [str(APP_PYTHON), "-m", "knowledge.index.build", "--knowledge-dir", str(self.knowledge_dir),
              "--index-dir", str(self.index_dir)],
             cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip

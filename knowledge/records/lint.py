@@ -1,7 +1,7 @@
 """Check the knowledge files the way a careful colleague would, then say what to fix.
 
-    python -m knowledge.lint                 # everything under knowledge/
-    python -m knowledge.lint FILE_OR_DIR...  # only these files (cross-file checks among them)
+    python -m knowledge.records.lint                 # everything under knowledge/
+    python -m knowledge.records.lint FILE_OR_DIR...  # only these files (cross-file checks among them)
 
 Prints ``file:line: field: [lỗi|cảnh báo] message`` per problem and a summary; exits 1 when any error remains.
 Besides the schema it checks: ids unique and equal to the file name, aliases shared between records, review
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from knowledge.loader import (
+from knowledge.records.loader import (
     KNOWLEDGE_ROOT,
     ParsedFile,
     Problem,
@@ -28,7 +28,7 @@ from knowledge.loader import (
     knowledge_files,
     parse_files,
 )
-from knowledge.schema import Guide, Procedure
+from knowledge.records.schema import Guide, Procedure
 from knowledge.text import fold, has_diacritics
 
 STALE_AFTER_MONTHS = 12
@@ -313,7 +313,7 @@ def _line(problem: Problem) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m knowledge.lint", description="Kiểm tra các file tri thức.")
+    parser = argparse.ArgumentParser(prog="python -m knowledge.records.lint", description="Kiểm tra các file tri thức.")
     parser.add_argument("paths", nargs="*", type=Path, help="file hoặc thư mục (mặc định: cả thư mục knowledge/)")
     parser.add_argument("--today", type=dt.date.fromisoformat, help="ngày dùng để so hạn rà soát (YYYY-MM-DD)")
     parser.add_argument("--errors-only", action="store_true", help="chỉ in lỗi, không in cảnh báo")

@@ -23,10 +23,10 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from knowledge.schema import Guide, Procedure
+from knowledge.records.schema import Guide, Procedure
 from knowledge.text import fold, nfc
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE_ROOT = REPO_ROOT / "knowledge"
 
 Severity = Literal["error", "warning"]

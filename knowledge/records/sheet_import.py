@@ -1,6 +1,6 @@
 """Turn a spreadsheet (one procedure per row) into procedure files.
 
-    python -m knowledge.importer FILE.csv|FILE.xlsx [--out knowledge/procedures] [--dry-run] [--overwrite]
+    python -m knowledge.records.sheet_import FILE.csv|FILE.xlsx [--out knowledge/procedures] [--dry-run] [--overwrite]
 
 Columns (English name or Vietnamese header, any order; see knowledge/README.md and knowledge/import-template.csv):
 id, name, aliases, domain, level, agency, where, channels, online_available, online_level, portal, documents,
@@ -26,8 +26,8 @@ from typing import Any, get_args
 import yaml
 from pydantic import ValidationError
 
-from knowledge.loader import KNOWLEDGE_ROOT, display_path, error_message, field_name
-from knowledge.schema import Channel, Domain, Level, OnlineLevel, Procedure
+from knowledge.records.loader import KNOWLEDGE_ROOT, display_path, error_message, field_name
+from knowledge.records.schema import Channel, Domain, Level, OnlineLevel, Procedure
 from knowledge.text import clean, fold
 
 HEADER_COMMENT = "# One procedure per file. Field reference: knowledge/README.md. Check with `make kb-lint`.\n"
@@ -360,7 +360,7 @@ def import_sheet(path: Path, out_dir: Path, *, dry_run: bool = False, overwrite:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m knowledge.importer", description="Nhập thủ tục từ bảng tính (.csv hoặc .xlsx)."
+        prog="python -m knowledge.records.sheet_import", description="Nhập thủ tục từ bảng tính (.csv hoặc .xlsx)."
     )
     parser.add_argument("file", type=Path, help="bảng tính, mỗi dòng một thủ tục (xem knowledge/import-template.csv)")
     parser.add_argument("--out", type=Path, default=KNOWLEDGE_ROOT / "procedures", help="thư mục ghi file")

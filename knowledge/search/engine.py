@@ -1,8 +1,9 @@
 """Knowledge search: which procedure or guide a citizen's question is about, with a calibrated confidence.
 
-Method (numbers: tests/benchmarks/bench_retrieval.py, calibration: knowledge/retrieval_calibration.json):
+Method (numbers: tests/benchmarks/bench_retrieval.py, calibration: knowledge/search/calibration.json):
 - two channels scored over the "views" of each record (name, aliases, synopsis, guide passages), max per record:
-  dense = cosine of multilingual-e5-small embeddings; lexical = BM25 on diacritics-stripped text (knowledge.lexical);
+  dense = cosine of multilingual-e5-small embeddings; lexical = BM25 on diacritics-stripped text
+  (knowledge.index.lexical);
 - fused score = weighted sum of both channels, with one pair of weights for questions typed with diacritics and
   another for questions typed without (e5 collapses on unaccented text, so there the lexical channel leads);
 - confidence of each hit = logistic regression on (fused score, lead over the best other record, both channel
@@ -14,10 +15,8 @@ CLI: `python -m knowledge.search "câu hỏi"`; `python -m knowledge.search --ca
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
-import os
 import sys
 import threading
 import time
@@ -27,12 +26,12 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.build import current_version, index_dir_from_env
-from knowledge.lexical import BM25, content_words
-from knowledge.schema import Guide, Procedure
+from knowledge.index.build import current_version, index_dir_from_env
+from knowledge.index.lexical import BM25, content_words
+from knowledge.records.schema import Guide, Procedure
 from knowledge.text import clean, expand_teen_code, has_diacritics
 
-CALIBRATION_FILE = Path(__file__).resolve().parent / "retrieval_calibration.json"
+CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 RELOAD_CHECK_SECONDS = 1.0
 PASSAGE_CHARS = 400
 # "combined" is what the bot uses; the others are measured beside it by the benchmark.
@@ -114,7 +113,7 @@ def _encoder() -> Any:
     global _ENCODER
     with _ENCODER_LOCK:
         if _ENCODER is None:
-            from knowledge.encoder import load_encoder
+            from knowledge.index.encoder import load_encoder
 
             _ENCODER = load_encoder()
     return _ENCODER
@@ -404,218 +403,3 @@ def get_knowledge_base() -> KnowledgeBase:
         if _KB is None:
             _KB = KnowledgeBase.load()
     return _KB
-
-
-# ---------------------------------------------------------------- calibration fitting
-
-
-def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50) -> np.ndarray:
-    """Logistic regression (column 0 = bias) with an L2 penalty, fitted on standardised features so the penalty
-    treats a cosine (spread 0.05) like a BM25 share (spread 0.3); returns coefficients for the raw features."""
-    mu = x[:, 1:].mean(axis=0)
-    sd = x[:, 1:].std(axis=0)
-    sd[sd < 1e-9] = 1.0
-    z = np.hstack([x[:, :1], (x[:, 1:] - mu) / sd])
-    w = _newton_logistic(z, y, l2, iters)
-    raw = np.empty_like(w)
-    raw[1:] = w[1:] / sd
-    raw[0] = w[0] - float(np.dot(w[1:], mu / sd))
-    return raw
-
-
-def _newton_logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int) -> np.ndarray:
-    w = np.zeros(x.shape[1])
-    penalty = np.full(x.shape[1], l2)
-    penalty[0] = 0.0
-    for _ in range(iters):
-        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
-        grad = x.T @ (p - y) + penalty * w
-        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
-        step = np.linalg.solve(hess, grad)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return w
-
-
-def load_questions(path: Path) -> list[dict[str, Any]]:
-    import yaml
-
-    rows = yaml.safe_load(path.read_text(encoding="utf-8")) or []
-    return [{"q": str(r["q"]), "expect": r.get("expect"), "also": list(r.get("also") or [])} for r in rows]
-
-
-def gold(row: dict[str, Any]) -> set[str]:
-    return ({row["expect"]} | set(row["also"])) if row["expect"] else set()
-
-
-def calibrate(kb: KnowledgeBase, questions: list[dict[str, Any]]) -> Calibration:
-    """Fit fusion weights (grid search on reranked top-1), then per-method confidence models and thresholds."""
-    cal = kb.calibration
-    dense_grid = [0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5]
-    cover_grid = [0.0, 0.25, 0.5, 1.0]
-    for kind in ("accented", "unaccented"):
-        rows = [
-            i for i, r in enumerate(questions) if r["expect"] and has_diacritics(clean(r["q"])) == (kind == "accented")
-        ]
-        best = (-1.0, cal.weights[kind])
-        for w_dense in dense_grid:
-            for w_cov in cover_grid:
-                cal.weights[kind] = [w_dense, 1.0, w_cov]
-                # judged as served: shortlist by the fused score, then ordered by a confidence model fitted for it
-                shortlists = [kb.candidates(r["q"], k=SHORTLIST, rerank=False) for r in questions]
-                coef = _fit_shortlists(kb, questions, shortlists)
-                hits = sum(_reranked_top(kb, shortlists[i], coef) in gold(questions[i]) for i in rows)
-                # ties: prefer the blend closest to equal weights (less tuned to this split)
-                key = hits - 0.001 * (abs(np.log((w_dense + 0.05) / 1.05)) + abs(w_cov - 0.5))
-                if key > best[0]:
-                    best = (key, [w_dense, 1.0, w_cov])
-        cal.weights[kind] = best[1]
-    for method in METHODS:
-        tops = []
-        shortlists = [kb.candidates(r["q"], method=method, k=SHORTLIST, rerank=False) for r in questions]
-        cal.coef[method] = _fit_shortlists(kb, questions, shortlists).round(5).tolist()
-        for r in questions:
-            cands = kb.candidates(r["q"], method=method, k=3)
-            tops.append((r, [c.confidence for c in cands], kb.doc_id_at(cands[0].doc), [c.coverage for c in cands]))
-        none_below = _best_none_threshold(tops)
-        mass = _best_ask_back_mass(Calibration(**{**cal.__dict__, "none_below": none_below}), tops)
-        if method == "combined":
-            cal.none_below, cal.ask_back_mass = none_below, mass
-        else:
-            cal.method_thresholds[method] = [none_below, mass]
-    return cal
-
-
-
-def _fit_shortlists(
-    kb: KnowledgeBase, questions: list[dict[str, Any]], shortlists: list[list[Candidate]]
-) -> np.ndarray:
-    """Confidence model: is this shortlisted record the right answer? (every shortlisted record is one example)"""
-    xs = [c.features for cands in shortlists for c in cands]
-    ys = [float(kb.doc_id_at(c.doc) in gold(r)) for r, cands in zip(questions, shortlists, strict=True) for c in cands]
-    return fit_logistic(np.array(xs), np.array(ys))
-
-
-def _reranked_top(kb: KnowledgeBase, cands: list[Candidate], coef: np.ndarray) -> str:
-    best = max(cands, key=lambda c: _logistic(list(coef), c.features))
-    return kb.doc_id_at(best.doc)
-
-
-Top = tuple[dict[str, Any], list[float], str, list[float]]  # question, confidences, top id, coverages
-
-
-def _best_ask_back_mass(cal: Calibration, tops: list[Top]) -> float:
-    """Largest summed confidence for close candidates that keeps balanced no-answer accuracy at its best."""
-    best = (-1.0, 1.0)
-    for mass in np.arange(0.95, 0.29, -0.05):  # from strict to lenient: ties keep the stricter value
-        trial = Calibration(**{**cal.__dict__, "ask_back_mass": float(mass)})
-        null_ok = [verdict(trial, conf, cov) == "none" for r, conf, _, cov in tops if not r["expect"]]
-        ans_ok = [verdict(trial, conf, cov) != "none" for r, conf, _, cov in tops if r["expect"]]
-        score = (np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0)
-        if score > best[0] + 1e-9:
-            best = (score, float(mass))
-    return round(best[1], 2)
-
-
-def _best_none_threshold(tops: list[Top]) -> float:
-    """Threshold maximising balanced no-answer accuracy on the calibration split."""
-    best = (-1.0, 0.5)
-    for t in np.arange(0.05, 0.95, 0.01):
-        null_ok = [conf[0] < t for r, conf, _, _ in tops if not r["expect"]]
-        ans_ok = [conf[0] >= t for r, conf, _, _ in tops if r["expect"]]
-        score = (np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0)
-        if score > best[0] + 1e-9:
-            best = (score, float(t))
-    return round(best[1], 3)
-
-
-# ---------------------------------------------------------------- evaluation (benchmark, tests, calibration report)
-
-
-def evaluate(kb: KnowledgeBase, questions: list[dict[str, Any]], method: str = "combined") -> dict[str, Any]:
-    """top-1 / top-3 / unaccented top-1 / no-answer accuracy (in %) and latency (ms) of one method.
-
-    No-answer accuracy counts both directions: an off-topic question must get "none" and an answerable one must not.
-    Latency is measured with the query-embedding cache emptied, as for a first-time question.
-    """
-    top1, top3, ascii1, noanswer, null_none, times, misses = [], [], [], [], [], [], []
-    for row in questions:
-        query_vector.cache_clear()
-        start = time.perf_counter()
-        result = kb.search(row["q"], k=5, method=method)
-        times.append((time.perf_counter() - start) * 1000)
-        ids = [h.doc_id for h in result.hits]
-        want = gold(row)
-        noanswer.append((result.verdict == "none") == (not want))
-        if want:
-            top1.append(bool(ids) and ids[0] in want)
-            top3.append(bool(want & set(ids[:3])))
-            if not has_diacritics(row["q"]):
-                ascii1.append(top1[-1])
-            if not top1[-1]:
-                misses.append((row["q"], row["expect"], ids[:3], result.verdict))
-        else:
-            null_none.append(result.verdict == "none")
-            if not null_none[-1]:
-                misses.append((row["q"], None, ids[:1], result.verdict))
-
-    def pct(xs: list[bool]) -> float:
-        return 100.0 * sum(xs) / len(xs) if xs else 0.0
-
-    return {
-        "method": method,
-        "top1": pct(top1),
-        "top3": pct(top3),
-        "ascii_top1": pct(ascii1),
-        "noanswer": pct(noanswer),
-        "null_none": pct(null_none),
-        "p50_ms": float(np.percentile(times, 50)) if times else 0.0,
-        "p95_ms": float(np.percentile(times, 95)) if times else 0.0,
-        "answerable": len(top1),
-        "ascii": len(ascii1),
-        "null": len(questions) - len(top1),
-        "misses": misses,
-    }
-
-
-# ---------------------------------------------------------------- command line
-
-
-def _print_result(kb: KnowledgeBase, query: str, k: int) -> None:
-    _encoder()  # load the model first so the time shown is the search's own
-    start = time.perf_counter()
-    result = kb.search(query, k=k)
-    took = (time.perf_counter() - start) * 1000
-    print(f"verdict: {result.verdict}   ({took:.0f} ms, index {kb.version})")
-    for i, hit in enumerate(result.hits, 1):
-        print(f"{i}. {hit.score:.3f}  [{hit.kind}] {hit.doc_id} — {hit.title}")
-        print(f"   {hit.passage[:160]}")
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Search the knowledge base.")
-    parser.add_argument("query", nargs="*", help="question (Vietnamese, with or without diacritics)")
-    parser.add_argument("-k", type=int, default=5)
-    parser.add_argument("--index-dir", type=Path, default=None)
-    parser.add_argument("--calibrate", action="store_true", help="refit knowledge/retrieval_calibration.json")
-    parser.add_argument("--questions", type=Path, default=None, help="calibration questions (YAML)")
-    args = parser.parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    kb = KnowledgeBase(index_dir_from_env(args.index_dir), watch=False)
-    if args.calibrate:
-        path = args.questions or Path(__file__).resolve().parent.parent / "tests/data/retrieval_calibration.yml"
-        questions = load_questions(path)
-        cal = calibrate(kb, questions)
-        cal.save(extra={"fitted_on": str(path.name), "questions": len(questions)})
-        print(f"calibration written to {CALIBRATION_FILE} from {len(questions)} questions")
-        print(json.dumps({k: getattr(cal, k) for k in ("weights", "none_below")}, ensure_ascii=False))
-        return 0
-    if not args.query:
-        parser.error("give a question, or --calibrate")
-    _print_result(kb, " ".join(args.query), args.k)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,6 +1,6 @@
 """Fixtures for the custom actions: the real knowledge index, a private journal, trackers from JSON.
 
-The index is the shipped knowledge built by knowledge.build into a temporary directory (or MOCUA_INDEX_DIR
+The index is the shipped knowledge built by knowledge.index.build into a temporary directory (or MOCUA_INDEX_DIR
 when it points at a published index), so these tests see exactly what citizens would see.
 """
 
@@ -30,7 +30,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if shipped_cache.is_dir():
         shutil.copytree(shipped_cache, target / "cache")  # same embeddings, no re-encoding
     result = subprocess.run(
-        [sys.executable, "-m", "knowledge.build", "--index-dir", str(target)],
+        [sys.executable, "-m", "knowledge.index.build", "--index-dir", str(target)],
         cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -40,7 +40,7 @@ def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(autouse=True)
 def knowledge(index_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Every action test: the real index, and a fresh journal of its own."""
-    import knowledge.search as search
+    import knowledge.search.engine as search
 
     monkeypatch.setenv("MOCUA_INDEX_DIR", str(index_dir))
     monkeypatch.setenv("MOCUA_JOURNAL_DB", str(tmp_path / "journal.db"))

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from actions import answers
-from knowledge.schema import Guide, Procedure, Reform2025
+from knowledge.records.schema import Guide, Procedure, Reform2025
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -20,8 +20,9 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")  # as in the serving process: one 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from knowledge.build import build, index_dir_from_env  # noqa: E402
-from knowledge.search import METHODS, KnowledgeBase, evaluate, load_questions  # noqa: E402
+from knowledge.index.build import build, index_dir_from_env  # noqa: E402
+from knowledge.search.engine import METHODS, KnowledgeBase  # noqa: E402
+from knowledge.search.metrics import evaluate, load_questions  # noqa: E402
 
 DEVSET = ROOT / "tests" / "data" / "retrieval_devset.yml"
 TARGETS = {"top1": 90.0, "top3": 97.0, "ascii_top1": 85.0, "noanswer": 85.0}

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.build import KNOWLEDGE_DIR, build, current_version
-from knowledge.encoder import model_dir_from_env
+from knowledge.index.build import KNOWLEDGE_DIR, build, current_version
+from knowledge.index.encoder import model_dir_from_env
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -1,4 +1,5 @@
-"""`python -m knowledge.build`: atomic publishing, embedding reuse, broken records, hot reload in a running process."""
+"""`python -m knowledge.index.build`: atomic publishing, embedding reuse, broken records, hot reload in a running
+process."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from knowledge import search
-from knowledge.build import build, current_version
-from knowledge.loader import load_knowledge
+from knowledge.search import engine as search
+from knowledge.index.build import build, current_version
+from knowledge.records.loader import load_knowledge
 
 ROOT = Path(__file__).resolve().parents[2]
 PROCEDURE = "ho-tich-khai-sinh"  # the skeleton's record, always shipped
@@ -23,7 +24,8 @@ PROCEDURE = "ho-tich-khai-sinh"  # the skeleton's record, always shipped
 def run_build(knowledge_dir: Path, index_dir: Path) -> subprocess.CompletedProcess[str]:
     """The command staff run (`make kb-build`), on private directories."""
     return subprocess.run(
-        [sys.executable, "-m", "knowledge.build", "--knowledge-dir", str(knowledge_dir), "--index-dir", str(index_dir)],
+        [sys.executable, "-m", "knowledge.index.build",
+         "--knowledge-dir", str(knowledge_dir), "--index-dir", str(index_dir)],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False, env=os.environ.copy(),
     )  # fmt: skip
 

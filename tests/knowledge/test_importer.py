@@ -1,4 +1,4 @@
-"""`python -m knowledge.importer`: sheets in, valid procedure files out, bad rows named by their row number."""
+"""`python -m knowledge.records.sheet_import`: sheets in, valid procedure files out, bad rows named by row number."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from knowledge.importer import import_sheet
-from knowledge.lint import lint
-from knowledge.loader import KNOWLEDGE_ROOT, REPO_ROOT, load_knowledge
+from knowledge.records.lint import lint
+from knowledge.records.loader import KNOWLEDGE_ROOT, REPO_ROOT, load_knowledge
+from knowledge.records.sheet_import import import_sheet
 
 VI_HEADERS = [
     "Mã",
@@ -86,8 +86,9 @@ def write_csv(path: Path, rows: list[list[str]], delimiter: str = ",") -> Path:
 
 def run_importer(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "knowledge.importer", *args], cwd=REPO_ROOT, capture_output=True, text=True, timeout=60
-    )
+        [sys.executable, "-m", "knowledge.records.sheet_import", *args],
+        cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
 
 
 def test_csv_round_trip_with_vietnamese_headers(tmp_path: Path) -> None:

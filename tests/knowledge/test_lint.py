@@ -1,4 +1,4 @@
-"""`python -m knowledge.lint`, run as staff run it: what it prints and its exit code."""
+"""`python -m knowledge.records.lint`, run as staff run it: what it prints and its exit code."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from kb_samples import GUIDE, PROCEDURE, write_kb
 
-from knowledge.lint import lint, old_wording
-from knowledge.loader import REPO_ROOT
+from knowledge.records.lint import lint, old_wording
+from knowledge.records.loader import REPO_ROOT
 
 TODAY = "2026-11-23"
 REFORM_NOTE = (
@@ -20,7 +20,7 @@ REFORM_NOTE = (
 
 def run_lint(*paths: Path, today: str = TODAY) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "knowledge.lint", "--today", today, *map(str, paths)],
+        [sys.executable, "-m", "knowledge.records.lint", "--today", today, *map(str, paths)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

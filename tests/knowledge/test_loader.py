@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from kb_samples import GUIDE, PROCEDURE, write_kb
 
-from knowledge.loader import KNOWLEDGE_ROOT, REPO_ROOT, guide_passages, load_knowledge
-from knowledge.schema import Guide
+from knowledge.records.loader import KNOWLEDGE_ROOT, REPO_ROOT, guide_passages, load_knowledge
+from knowledge.records.schema import Guide
 
 EXAMPLE = KNOWLEDGE_ROOT / "procedures" / "ho-tich-khai-sinh.yml"
 
@@ -129,7 +129,7 @@ def test_guide_without_front_matter(tmp_path: Path) -> None:
 
 
 def test_problem_path_is_relative_to_repo_root() -> None:
-    from knowledge.loader import Problem
+    from knowledge.records.loader import Problem
 
     problem = Problem(REPO_ROOT / "knowledge/procedures/x.yml", 3, "domain", "sai")
     assert str(problem) == "knowledge/procedures/x.yml:3: domain: sai"

@@ -7,8 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.schema import Guide, Procedure
-from knowledge.search import KnowledgeBase, ambiguous_candidates, evaluate, load_questions
+from knowledge.records.schema import Guide, Procedure
+from knowledge.search import KnowledgeBase, ambiguous_candidates
+from knowledge.search.metrics import evaluate, load_questions
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVSET = ROOT / "tests" / "data" / "retrieval_devset.yml"

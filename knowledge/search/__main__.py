@@ -1,0 +1,56 @@
+"""Command line: `python -m knowledge.search "câu hỏi"` (make kb-search) and `--calibrate` (make kb-calibrate)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from knowledge.index.build import index_dir_from_env
+from knowledge.search.engine import CALIBRATION_FILE, KnowledgeBase, _encoder
+from knowledge.search.fit import calibrate
+from knowledge.search.metrics import load_questions
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _print_result(kb: KnowledgeBase, query: str, k: int) -> None:
+    _encoder()  # load the model first so the time shown is the search's own
+    start = time.perf_counter()
+    result = kb.search(query, k=k)
+    took = (time.perf_counter() - start) * 1000
+    print(f"verdict: {result.verdict}   ({took:.0f} ms, index {kb.version})")
+    for i, hit in enumerate(result.hits, 1):
+        print(f"{i}. {hit.score:.3f}  [{hit.kind}] {hit.doc_id} — {hit.title}")
+        print(f"   {hit.passage[:160]}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Search the knowledge base.")
+    parser.add_argument("query", nargs="*", help="question (Vietnamese, with or without diacritics)")
+    parser.add_argument("-k", type=int, default=5)
+    parser.add_argument("--index-dir", type=Path, default=None)
+    parser.add_argument("--calibrate", action="store_true", help="refit knowledge/search/calibration.json")
+    parser.add_argument("--questions", type=Path, default=None, help="calibration questions (YAML)")
+    args = parser.parse_args(argv)
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    kb = KnowledgeBase(index_dir_from_env(args.index_dir), watch=False)
+    if args.calibrate:
+        path = args.questions or ROOT / "tests/data/retrieval_calibration.yml"
+        questions = load_questions(path)
+        cal = calibrate(kb, questions)
+        cal.save(extra={"fitted_on": str(path.name), "questions": len(questions)})
+        print(f"calibration written to {CALIBRATION_FILE} from {len(questions)} questions")
+        print(json.dumps({k: getattr(cal, k) for k in ("weights", "none_below")}, ensure_ascii=False))
+        return 0
+    if not args.query:
+        parser.error("give a question, or --calibrate")
+    _print_result(kb, " ".join(args.query), args.k)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,121 @@
+"""Fitting the search's confidence model and fusion weights on the calibration split (`make kb-calibrate`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from knowledge.search.engine import METHODS, SHORTLIST, Calibration, Candidate, KnowledgeBase, _logistic, verdict
+from knowledge.search.metrics import gold
+from knowledge.text import clean, has_diacritics
+
+
+def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50) -> np.ndarray:
+    """Logistic regression (column 0 = bias) with an L2 penalty, fitted on standardised features so the penalty
+    treats a cosine (spread 0.05) like a BM25 share (spread 0.3); returns coefficients for the raw features."""
+    mu = x[:, 1:].mean(axis=0)
+    sd = x[:, 1:].std(axis=0)
+    sd[sd < 1e-9] = 1.0
+    z = np.hstack([x[:, :1], (x[:, 1:] - mu) / sd])
+    w = _newton_logistic(z, y, l2, iters)
+    raw = np.empty_like(w)
+    raw[1:] = w[1:] / sd
+    raw[0] = w[0] - float(np.dot(w[1:], mu / sd))
+    return raw
+
+
+def _newton_logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int) -> np.ndarray:
+    w = np.zeros(x.shape[1])
+    penalty = np.full(x.shape[1], l2)
+    penalty[0] = 0.0
+    for _ in range(iters):
+        p = 1.0 / (1.0 + np.exp(-np.clip(x @ w, -30, 30)))
+        grad = x.T @ (p - y) + penalty * w
+        hess = (x * (p * (1 - p))[:, None]).T @ x + np.diag(penalty + 1e-9)
+        step = np.linalg.solve(hess, grad)
+        w -= step
+        if np.abs(step).max() < 1e-8:
+            break
+    return w
+
+
+def calibrate(kb: KnowledgeBase, questions: list[dict[str, Any]]) -> Calibration:
+    """Fit fusion weights (grid search on reranked top-1), then per-method confidence models and thresholds."""
+    cal = kb.calibration
+    dense_grid = [0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5]
+    cover_grid = [0.0, 0.25, 0.5, 1.0]
+    for kind in ("accented", "unaccented"):
+        rows = [
+            i for i, r in enumerate(questions) if r["expect"] and has_diacritics(clean(r["q"])) == (kind == "accented")
+        ]
+        best = (-1.0, cal.weights[kind])
+        for w_dense in dense_grid:
+            for w_cov in cover_grid:
+                cal.weights[kind] = [w_dense, 1.0, w_cov]
+                # judged as served: shortlist by the fused score, then ordered by a confidence model fitted for it
+                shortlists = [kb.candidates(r["q"], k=SHORTLIST, rerank=False) for r in questions]
+                coef = _fit_shortlists(kb, questions, shortlists)
+                hits = sum(_reranked_top(kb, shortlists[i], coef) in gold(questions[i]) for i in rows)
+                # ties: prefer the blend closest to equal weights (less tuned to this split)
+                key = hits - 0.001 * (abs(np.log((w_dense + 0.05) / 1.05)) + abs(w_cov - 0.5))
+                if key > best[0]:
+                    best = (key, [w_dense, 1.0, w_cov])
+        cal.weights[kind] = best[1]
+    for method in METHODS:
+        tops = []
+        shortlists = [kb.candidates(r["q"], method=method, k=SHORTLIST, rerank=False) for r in questions]
+        cal.coef[method] = _fit_shortlists(kb, questions, shortlists).round(5).tolist()
+        for r in questions:
+            cands = kb.candidates(r["q"], method=method, k=3)
+            tops.append((r, [c.confidence for c in cands], kb.doc_id_at(cands[0].doc), [c.coverage for c in cands]))
+        none_below = _best_none_threshold(tops)
+        mass = _best_ask_back_mass(Calibration(**{**cal.__dict__, "none_below": none_below}), tops)
+        if method == "combined":
+            cal.none_below, cal.ask_back_mass = none_below, mass
+        else:
+            cal.method_thresholds[method] = [none_below, mass]
+    return cal
+
+
+
+def _fit_shortlists(
+    kb: KnowledgeBase, questions: list[dict[str, Any]], shortlists: list[list[Candidate]]
+) -> np.ndarray:
+    """Confidence model: is this shortlisted record the right answer? (every shortlisted record is one example)"""
+    xs = [c.features for cands in shortlists for c in cands]
+    ys = [float(kb.doc_id_at(c.doc) in gold(r)) for r, cands in zip(questions, shortlists, strict=True) for c in cands]
+    return fit_logistic(np.array(xs), np.array(ys))
+
+
+def _reranked_top(kb: KnowledgeBase, cands: list[Candidate], coef: np.ndarray) -> str:
+    best = max(cands, key=lambda c: _logistic(list(coef), c.features))
+    return kb.doc_id_at(best.doc)
+
+
+Top = tuple[dict[str, Any], list[float], str, list[float]]  # question, confidences, top id, coverages
+
+
+def _best_ask_back_mass(cal: Calibration, tops: list[Top]) -> float:
+    """Largest summed confidence for close candidates that keeps balanced no-answer accuracy at its best."""
+    best = (-1.0, 1.0)
+    for mass in np.arange(0.95, 0.29, -0.05):  # from strict to lenient: ties keep the stricter value
+        trial = Calibration(**{**cal.__dict__, "ask_back_mass": float(mass)})
+        null_ok = [verdict(trial, conf, cov) == "none" for r, conf, _, cov in tops if not r["expect"]]
+        ans_ok = [verdict(trial, conf, cov) != "none" for r, conf, _, cov in tops if r["expect"]]
+        score = (np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0)
+        if score > best[0] + 1e-9:
+            best = (score, float(mass))
+    return round(best[1], 2)
+
+
+def _best_none_threshold(tops: list[Top]) -> float:
+    """Threshold maximising balanced no-answer accuracy on the calibration split."""
+    best = (-1.0, 0.5)
+    for t in np.arange(0.05, 0.95, 0.01):
+        null_ok = [conf[0] < t for r, conf, _, _ in tops if not r["expect"]]
+        ans_ok = [conf[0] >= t for r, conf, _, _ in tops if r["expect"]]
+        score = (np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0)
+        if score > best[0] + 1e-9:
+            best = (score, float(t))
+    return round(best[1], 3)
