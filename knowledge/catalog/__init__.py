@@ -1,0 +1,1 @@
+"""The official national catalogue: import from the portal's sources, the shipped snapshot, and the sync client."""

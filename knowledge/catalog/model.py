@@ -1,0 +1,132 @@
+"""The typed official record: one procedure code of the national catalogue, whatever source it came from.
+
+Every source parser (portal pages, portal API, 2024 pages, title lists) produces these, so the importer,
+the snapshot and the sync client compare and merge like with like.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+Method = Literal["trực tiếp", "trực tuyến", "bưu chính"]
+TimeUnit = Literal["ngày làm việc", "ngày", "giờ", "tuần", "tháng", "năm"]
+# amount: a fixed sum; free: nothing to pay; province: each province's council sets it;
+# described: the portal lists no usable amount but its text states one or several (read `text`).
+FeeKind = Literal["amount", "free", "province", "described"]
+# "huyện" only appears in records marked predates_2025_reform (districts were abolished on 1 July 2025).
+Level = Literal["trung ương", "tỉnh", "xã", "huyện", "khác"]
+Source = Literal[
+    "national-portal-2026",  # full pages crawled from dichvucong.gov.vn, June–July 2026
+    "opengov-api-2026",  # the portal's JSON API, crawled 18 July 2026
+    "catalog-titles-2026",  # the portal's list of every published procedure: titles only
+    "rag4publicsector-2024",  # procedure database pages of 2024, before the reorganisation
+    "portal-api",  # the portal's JSON API, fetched by `make kb-sync-catalog`
+]
+Detail = Literal["full", "titles_only"]
+ProcedureType = Literal["STANDARD", "SPECIFIC", "STANDARD_INTERNAL"]
+Audience = Literal["citizen", "foreigner", "enterprise", "cooperative", "organisation", "official", "party"]
+
+CODE_RE = re.compile(r"^\d+\.\d+$")
+DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")  # a crawl date known to the day, the month or the year
+
+
+class Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProcessingTime(Model):
+    value: float | None = None  # None when the portal gives only prose
+    unit: TimeUnit | None = None  # None when the portal gives a bare number ("see the description")
+    text: str = ""  # as the source wrote it
+
+
+class Fee(Model):
+    kind: FeeKind
+    amount_vnd: int | None = None  # set for kind "amount" in đồng
+    amount: float | None = None  # set for kind "amount" in a foreign currency
+    currency: Literal["VND", "USD"] | None = None
+    text: str = ""  # the fee's own description on the portal
+    listed_vnd: int | None = None  # the portal's own figure, when amount_vnd was restored from the fee's text
+    suspect: bool = False  # an amount in đồng under 1,000 that its own text does not explain: check the portal
+
+    def key(self) -> tuple[str, float | None, str | None]:
+        """What two sources must share to agree on this fee."""
+        return (self.kind, self.amount_vnd if self.currency == "VND" else self.amount, self.currency)
+
+
+class Channel(Model):
+    method: Method
+    time: ProcessingTime | None = None
+    fees: list[Fee] = Field(default_factory=list)  # empty: the source says nothing about the fee
+    note: str = ""
+
+
+class Document(Model):
+    name: str
+    originals: int | None = None  # bản chính; None when the source does not say
+    copies: int | None = None  # bản sao
+    form: str | None = None  # file name of the official form, when the portal attaches one
+    group: str | None = None  # the heading it sits under ("Giấy tờ phải nộp", a case…)
+
+
+class LegalBasis(Model):
+    number: str | None  # "123/2015/NĐ-CP"; None when the source gives a title only
+    title: str = ""
+
+
+class OfficialRecord(Model):
+    code: str
+    name: str
+    levels: list[Level] = Field(default_factory=list)
+    fields: list[str] = Field(default_factory=list)  # lĩnh vực
+    target_groups: list[str] = Field(default_factory=list)  # the portal's own labels
+    audiences: list[Audience] = Field(default_factory=list)  # the same, grouped for filtering
+    agency: str | None = None  # cơ quan thực hiện
+    competent_authority: str | None = None  # cơ quan có thẩm quyền, when it differs
+    where: str | None = None  # địa chỉ tiếp nhận hồ sơ
+    channels: list[Channel] = Field(default_factory=list)
+    documents: list[Document] = Field(default_factory=list)
+    steps: list[str] = Field(default_factory=list)
+    conditions: str | None = None
+    result: list[str] = Field(default_factory=list)
+    legal_basis: list[LegalBasis] = Field(default_factory=list)
+    decision: str | None = None  # the decision that published the procedure
+    portal_url: str | None = None
+    source: Source
+    other_sources: list[Source] = Field(default_factory=list)  # sources that also hold this code
+    crawled: str
+    detail: Detail
+    predates_2025_reform: bool = False
+    type: ProcedureType = "STANDARD"
+    province: str | None = None  # official province name, for SPECIFIC records
+    promulgated_by: str | None = None  # the ministry, or the province for SPECIFIC
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not CODE_RE.match(value):
+            raise ValueError(f"not a procedure code: {value!r}")
+        return value
+
+    @field_validator("crawled")
+    @classmethod
+    def _crawled(cls, value: str) -> str:
+        if not DATE_RE.match(value):
+            raise ValueError(f"crawl date must be YYYY, YYYY-MM or YYYY-MM-DD: {value!r}")
+        return value
+
+    @property
+    def has_details(self) -> bool:
+        return self.detail == "full"
+
+    def offered_in(self, province: str | None) -> bool:
+        """A province's own procedure is offered only to a citizen of that province."""
+        if self.type != "SPECIFIC":
+            return True
+        return province is not None and province == self.province
+
+    def channel(self, method: Method) -> Channel | None:
+        return next((c for c in self.channels if c.method == method), None)

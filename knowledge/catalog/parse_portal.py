@@ -1,0 +1,425 @@
+"""The 2026 pages crawled from dichvucong.gov.vn (`national-portal-2026/raw/<ministry>/<code>.json`).
+
+The crawler stored each table of the page as its text with the cells run together, e.g.
+`Hình thức nộpThời gianPhí, lệ phíMô tảTrực tiếp7 Ngày làm việc70,000 Việt Nam Đồng(…)…`. The parsers
+below cut those strings back into cells using what each cell can look like, and say what they could
+not read so the import report can count it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from knowledge.catalog.common import (
+    METHOD_ORDER,
+    NO_INFO,
+    PORTAL_METHODS,
+    PORTAL_UNITS,
+    audiences_of,
+    clean,
+    fee_from_value,
+    legal_numbers,
+    levels_from_text,
+    one_line,
+    portal_url,
+    split_list,
+    split_steps,
+    time_from_prose,
+)
+from knowledge.catalog.model import Channel, Document, Fee, LegalBasis, OfficialRecord, ProcessingTime
+
+SOURCE = "national-portal-2026"
+
+CHANNEL_HEADER = "Hình thức nộpThời gianPhí, lệ phíMô tả"
+DOCUMENT_HEADER = "Tên giấy tờMẫu đơn, tờ khaiSố lượng"
+LEGAL_HEADER = "Tên văn bản pháp lýMã văn bản"
+
+_METHOD = re.compile("|".join(PORTAL_METHODS))
+# The fee cell: "Miễn phí", the empty-cell placeholder, or an amount the portal formats as 2,000,000.
+_FEE = re.compile(
+    r"Miễn phí|" + NO_INFO + r"|(?P<amount>[1-9]\d{0,2}(?:,\d{3})*(?:\.\d+)?) ?(?P<currency>Việt Nam Đồng|VNĐ|Đồng|USD)"
+)
+_UNIT = re.compile(r"\s*(Ngày làm việc|Ngày|Giờ làm việc|Giờ|Tuần|Tháng|Năm)", re.IGNORECASE)
+_DIGITS = re.compile(r"\d[\d.,]*")
+_TEXT_TIME = re.compile(r"(?s)(?P<time>.{1,300}?)(?=" + _FEE.pattern + ")")
+
+
+@dataclass
+class Row:
+    """One row of the channels table, before it becomes a Channel."""
+
+    method: str
+    time: ProcessingTime | None
+    fee: Fee | None
+    fee_cell: str
+    end: int  # where the fee cell (and its bracketed description) ends
+    ambiguous: bool = False  # the time and the amount ran together in more than one readable way
+    note: str = ""
+
+
+@dataclass
+class ChannelParse:
+    channels: list[Channel]
+    leftover: str = ""  # text before the first row that no rule explained
+    ambiguous: int = 0
+    has_time_cell: bool = False  # some row states a time (not the empty-cell placeholder)
+    has_fee_cell: bool = False
+
+
+def parse_channels(cell: str) -> ChannelParse:
+    text = cell.split(CHANNEL_HEADER, 1)[1] if CHANNEL_HEADER in cell else cell
+    rows: list[tuple[int, Row]] = []
+    pos = 0
+    while (found := _next_row(text, pos)) is not None:
+        start, row = found
+        if rows:
+            rows[-1][1].note = text[rows[-1][1].end : start]
+        rows.append((start, row))
+        pos = row.end
+    if rows:
+        rows[-1][1].note = text[rows[-1][1].end :]
+    leftover = one_line(text[: rows[0][0]]) if rows else one_line(text)
+    channels = sorted((_channel(row) for _, row in rows), key=lambda channel: METHOD_ORDER[channel.method])
+    return ChannelParse(
+        channels=channels,
+        leftover=leftover,
+        ambiguous=sum(row.ambiguous for _, row in rows),
+        has_time_cell=any(row.time is not None for _, row in rows),
+        has_fee_cell=any(row.fee_cell != NO_INFO for _, row in rows),
+    )
+
+
+def _channel(row: Row) -> Channel:
+    return Channel(
+        method=PORTAL_METHODS[row.method],
+        time=row.time,
+        fees=[row.fee] if row.fee else [],
+        note=one_line(row.note),
+    )
+
+
+def _next_row(text: str, pos: int) -> tuple[int, Row] | None:
+    """The next method name that starts a real row: its time cell follows with no space, then a fee cell."""
+    for match in _METHOD.finditer(text, pos):
+        after = text[match.end() : match.end() + 1]
+        if not after or not (after.isdigit() or after.isupper()):
+            continue  # "Trực tiếp tại…", "Trực tuyến: …" are prose inside a description
+        row = _read_row(match.group(0), text, match.end())
+        if row is not None:
+            return match.start(), row
+    return None
+
+
+def _read_row(method: str, text: str, pos: int) -> Row | None:
+    if text[pos].isdigit():
+        row = _numeric_row(method, text, pos)
+        if row is not None:
+            return row
+    found = _TEXT_TIME.match(text, pos)
+    if found is None:
+        return None
+    cell = clean(found.group("time"))
+    time = time_from_prose(cell) if cell else None
+    return _with_fee(method, time, text, found.end())
+
+
+def _numeric_row(method: str, text: str, pos: int) -> Row | None:
+    digits = _DIGITS.match(text, pos)
+    assert digits is not None
+    unit = _UNIT.match(text, digits.end())
+    if unit is not None and _number(digits.group(0)) is not None:
+        # "5 Ngày làm việc" then the fee: the unit separates the two numbers.
+        time = ProcessingTime(value=_number(digits.group(0)), unit=PORTAL_UNITS[unit.group(1).lower()],
+                              text=one_line(text[pos : unit.end()]))  # fmt: skip
+        if _FEE.match(text, unit.end()):
+            return _with_fee(method, time, text, unit.end())
+        return None
+    # No unit: the time ("1") and an amount ("20,000") may have run together ("120,000 VNĐ").
+    candidates = []
+    run = digits.group(0)
+    for cut in range(1, len(run) + 1):
+        value = _number(run[:cut])
+        if value is None or not _FEE.match(text, pos + cut):
+            continue
+        time = ProcessingTime(value=value, unit=None, text=run[:cut])
+        candidates.append(_with_fee(method, time, text, pos + cut))
+    if not candidates:
+        return None
+    best = _most_plausible(candidates)
+    best.ambiguous = len(candidates) > 1
+    return best
+
+
+def _most_plausible(candidates: list[Row]) -> Row:
+    """Prefer the reading whose amount the fee's own description repeats ("(20.000 vnđ/tờ khai)")."""
+    for row in candidates:
+        if row.fee and row.fee.amount_vnd:
+            written = f"{row.fee.amount_vnd:,}".replace(",", ".")
+            if written in row.fee.text or str(row.fee.amount_vnd) in row.fee.text:
+                return row
+    return candidates[0]  # the shortest time: a bare time is a small number
+
+
+def _with_fee(method: str, time: ProcessingTime | None, text: str, pos: int) -> Row:
+    fee_match = _FEE.match(text, pos)
+    assert fee_match is not None
+    end = fee_match.end()
+    description = ""
+    if text.startswith("(", end):
+        close = _closing_bracket(text, end)
+        if close is None:  # unbalanced: the description stops where the next row starts
+            following = _next_row(text, end + 1)
+            close = following[0] if following else len(text)
+            description, end = text[end + 1 : close], close
+        else:
+            description, end = text[end + 1 : close], close + 1
+    cell = fee_match.group(0)
+    fee = _fee(fee_match, description)
+    return Row(method=method, time=time, fee=fee, fee_cell=cell, end=end)
+
+
+def _fee(match: re.Match[str], description: str) -> Fee | None:
+    if match.group(0) == NO_INFO:
+        return None
+    if match.group("amount") is None:  # "Miễn phí"
+        return fee_from_value(0, None, description)
+    amount = float(match.group("amount").replace(",", ""))
+    currency = "USD" if match.group("currency") == "USD" else "VND"
+    return fee_from_value(amount, currency, description)
+
+
+def _closing_bracket(text: str, start: int) -> int | None:
+    """Index of the bracket closing the one at `start` (descriptions nest brackets); None if unbalanced."""
+    depth = 0
+    for index in range(start, len(text)):
+        if text[index] == "(":
+            depth += 1
+        elif text[index] == ")":
+            depth -= 1
+            if depth == 0:
+                return index
+    return None
+
+
+def _number(text: str) -> float | None:
+    text = text.rstrip(".,")
+    if not re.fullmatch(r"\d+(?:[.,]\d+)?", text):
+        return None
+    return float(text.replace(",", "."))
+
+
+# ---------------------------------------------------------------------------------------------- documents
+
+_QUANTITY = re.compile(r"(\d+) bản chính(?:,\s*(\d+) bản sao)?|(\d+) bản sao")
+_FORM_EXT = re.compile(r"\.(?:docx?|pdf|xlsx?|rar|zip|odt|rtf|jpe?g|png)$", re.IGNORECASE)
+
+
+@dataclass
+class DocumentParse:
+    documents: list[Document]
+    unparsed: list[str] = field(default_factory=list)  # table text with no quantity to anchor a row
+
+
+def parse_documents(cell: str) -> DocumentParse:
+    text = clean(cell)
+    if not text:
+        return DocumentParse([])
+    parts = text.split(DOCUMENT_HEADER)
+    heading = _heading(parts[0])
+    documents: list[Document] = []
+    unparsed: list[str] = []
+    if len(parts) == 1:
+        return DocumentParse([], [one_line(text)])
+    for table in parts[1:]:
+        rows, tail = _document_rows(table, heading)
+        documents.extend(rows)
+        heading = _heading(tail)  # text after a table's last row is the next table's heading
+        if not rows and tail:
+            unparsed.append(one_line(tail))
+    return DocumentParse(documents, unparsed)
+
+
+def _document_rows(table: str, heading: str | None) -> tuple[list[Document], str]:
+    rows, pos = [], 0
+    for quantity in _QUANTITY.finditer(table):
+        label = table[pos : quantity.start()]
+        pos = quantity.end()
+        if not label.strip():
+            continue
+        originals, copies = _quantities(quantity)
+        name, form = split_form(label)
+        if name:
+            rows.append(Document(name=name, originals=originals, copies=copies, form=form, group=heading))
+    return rows, table[pos:]
+
+
+def _quantities(match: re.Match[str]) -> tuple[int, int]:
+    # The name's last characters can be digits ("…ngày 24/07/2023" + "1 bản chính"): copies never reach 10.
+    if match.group(3) is not None:
+        return 0, int(match.group(3)[-1])
+    originals = int(match.group(1)[-1])
+    return originals, int(match.group(2)[-1]) if match.group(2) else 0
+
+
+def split_form(label: str) -> tuple[str, str | None]:
+    """Separate "Tờ khai theo mẫuMẫu TP-LS-02.docx" into the document's name and the form's file name."""
+    label = one_line(label)
+    if not _FORM_EXT.search(label):
+        return _strip_digit_tail(label), None
+    start = _form_start(label)
+    name, form = label[:start].strip(), label[start:].strip()
+    return (name or form), form
+
+
+def _form_start(label: str) -> int:
+    """Where the file name begins: the first cell boundary (a word or bracket glued to a capital or digit)."""
+    ext_at = _FORM_EXT.search(label).start()  # type: ignore[union-attr]
+    for index in range(1, ext_at):
+        before, here = label[index - 1], label[index]
+        if not (here.isupper() or here.isdigit()):
+            continue
+        glued_word = before.isalpha() and before.islower()
+        after_sentence = before == "." and index > 1 and (label[index - 2].isalpha() or label[index - 2] in ")]")
+        glued_bracket = before in ")]" or after_sentence
+        if glued_word or glued_bracket:
+            return index
+    # No visible boundary: the file name is the last word(s) without spaces.
+    return label.rfind(" ", 0, ext_at) + 1
+
+
+def _strip_digit_tail(name: str) -> str:
+    return name.strip(" ;,")
+
+
+def _heading(text: str) -> str | None:
+    text = one_line(text).strip(" :-*")
+    return text or None
+
+
+# ----------------------------------------------------------------------------------------------- legal basis
+
+
+@dataclass
+class LegalParse:
+    items: list[LegalBasis]
+    unparsed: str = ""  # text after the last document number
+
+
+def parse_legal(cell: str) -> LegalParse:
+    text = clean(cell)
+    if LEGAL_HEADER in text:
+        text = text.split(LEGAL_HEADER, 1)[1]
+    text = one_line(text)
+    if not text:
+        return LegalParse([])
+    items, pos = [], 0
+    for number, start, end in legal_numbers(text):
+        if start < pos or not _ends_row(text, end):
+            continue  # a number quoted inside a title ("Nghị định số 123/2015/NĐ-CP ngày …")
+        items.append(_legal_item(text[pos:start], number))
+        pos = end
+    leftover = one_line(text[pos:])
+    if leftover and len(leftover) < 300 and not _METHOD.search(leftover):
+        items.append(LegalBasis(number=None, title=leftover))  # a title whose number the page left out
+        leftover = ""
+    return LegalParse(items, leftover)
+
+
+def _ends_row(text: str, end: int) -> bool:
+    rest = text[end:].lstrip()
+    return not rest or rest[0].isupper()
+
+
+_NUMBER_PREFIX = re.compile(r"(?:Luật|Bộ luật|Nghị định|Nghị quyết|Thông tư liên tịch|Thông tư|Quyết định|Pháp lệnh)"
+                            r"(?: số)?\s*$")  # fmt: skip
+
+
+def _legal_item(title: str, number: str) -> LegalBasis:
+    # The number cell sometimes reads "Thông tư số 03/2023/TT-BTP": its words stick to the title's end.
+    prefix = _NUMBER_PREFIX.search(title)
+    if prefix and prefix.start() > 0 and not title[prefix.start() - 1].isspace():
+        title = title[: prefix.start()]
+    return LegalBasis(number=number, title=one_line(title) or number)
+
+
+# ------------------------------------------------------------------------------------------------- the page
+
+
+_INNER_CODE = re.compile(r"Mã thủ tục\s*(\d+\.\d+)")
+_RESULT_CODE = re.compile(r"Mã:\s*KQ[\w.\-]*")
+
+
+@dataclass
+class PageParse:
+    claimed_code: str
+    page_code: str | None
+    record: OfficialRecord | None  # None when the page is another procedure's
+    channels: ChannelParse | None = None
+    documents: DocumentParse | None = None
+    legal: LegalParse | None = None
+
+    @property
+    def mismatched(self) -> bool:
+        return self.record is None
+
+
+def page_code(data: dict) -> str | None:
+    """The code printed on the page itself (raw_text), which is what the page really describes."""
+    found = _INNER_CODE.search(data.get("raw_text") or "")
+    return found.group(1) if found else None
+
+
+def parse_page(data: dict, claimed_code: str, crawled: str) -> PageParse:
+    inner = page_code(data)
+    if inner != claimed_code or clean(data.get("ma_thu_tuc")) != claimed_code:
+        return PageParse(claimed_code, inner, None)  # the crawler saved another procedure's page here
+    channels = parse_channels(data.get("cach_thuc_thuc_hien") or "")
+    documents = parse_documents(data.get("thanh_phan_ho_so") or "")
+    legal = parse_legal(data.get("can_cu_phap_ly") or "")
+    groups = split_list(clean(data.get("doi_tuong_thuc_hien")))
+    record = OfficialRecord(
+        code=claimed_code,
+        name=one_line(data.get("ten_thu_tuc")),
+        levels=levels_from_text(clean(data.get("cap_thuc_hien"))),
+        fields=[one_line(data.get("linh_vuc"))] if one_line(data.get("linh_vuc")) else [],  # names may hold commas
+        target_groups=groups,
+        audiences=audiences_of(groups),
+        agency=one_line(data.get("co_quan_thuc_hien")) or None,
+        competent_authority=one_line(data.get("co_quan_co_tham_quyen")) or None,
+        where=clean(data.get("dia_chi_tiep_nhan")) or None,
+        channels=channels.channels,
+        documents=documents.documents,
+        steps=split_steps(data.get("trinh_tu_thuc_hien") or ""),
+        conditions=clean(data.get("yeu_cau_dieu_kien")) or None,
+        result=parse_results(data.get("ket_qua_xu_ly") or ""),
+        legal_basis=legal.items,
+        decision=one_line(data.get("so_quyet_dinh")) or None,
+        portal_url=_page_url(data),
+        source=SOURCE,
+        crawled=crawled,
+        detail="full",
+    )
+    return PageParse(claimed_code, inner, record, channels, documents, legal)
+
+
+def parse_results(cell: str) -> list[str]:
+    text = clean(cell).split("Từ khóa", 1)[0]
+    return [name for name in (one_line(part) for part in _RESULT_CODE.split(text)) if name]
+
+
+def _page_url(data: dict) -> str | None:
+    url = clean(data.get("detail_url"))
+    uuid = url.rsplit("/", 1)[-1] if url else clean(data.get("formality_id"))
+    return portal_url(uuid)
+
+
+def read_pages(raw_dir: Path) -> list[tuple[str, str, dict]]:
+    """(ministry folder, claimed code, page) for every file, in a stable order."""
+    import json
+
+    pages = []
+    for path in sorted(raw_dir.glob("*/*.json")):
+        pages.append((path.parent.name, path.stem, json.loads(path.read_text(encoding="utf-8"))))
+    return pages
