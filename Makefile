@@ -8,7 +8,7 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: help setup model index train run serve bot chat test test-python test-rasa validate lint kb-calibrate \
-        kb-lint kb-build kb-search kb-import kb-gaps report bench-retrieval bench lock clean
+        kb-lint kb-build kb-search kb-import kb-import-catalog kb-sync-catalog kb-gaps report bench-retrieval bench lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -70,6 +70,12 @@ kb-search: setup  ## search the knowledge base: make kb-search Q="làm căn cư�
 
 kb-import: setup  ## import procedures from a sheet: make kb-import FILE=thu-tuc.xlsx [ARGS=--dry-run]
 	@$(PY) -m knowledge.records.sheet_import "$(FILE)" $(ARGS)
+
+kb-import-catalog:  ## rebuild the official catalogue snapshot from ../shared and print the parse report
+	@$(PY) -m knowledge.catalog.importer $(ARGS)
+
+kb-sync-catalog:  ## refresh the official catalogue from the portal API (review the report, then ARGS=--apply)
+	@$(PY) -m knowledge.catalog.sync $(ARGS)
 
 kb-calibrate: index  ## refit the search confidence on tests/data/retrieval_calibration.yml
 	@$(PY) -m knowledge.search --calibrate

@@ -23,7 +23,7 @@ from pathlib import Path
 
 from knowledge.catalog import parse_2024, parse_api, parse_portal
 from knowledge.catalog.common import audiences_of, one_line, portal_url, split_list, unique
-from knowledge.catalog.model import OfficialRecord, ProcedureType, Source
+from knowledge.catalog.model import FILLABLE, OfficialRecord, ProcedureType, Source
 from knowledge.catalog.provinces import match_province
 from knowledge.catalog.report import ImportReport, compare, coverage, page_rates
 from knowledge.catalog.snapshot import DEFAULT_SNAPSHOT, OFFICIAL_DIR, snapshot_bytes, write_snapshot
@@ -35,9 +35,6 @@ TITLES = "catalog-titles-2026"
 SOURCE_ORDER: tuple[Source, ...] = (
     "portal-api", "opengov-api-2026", "national-portal-2026", "catalog-titles-2026", "rag4publicsector-2024",
 )  # fmt: skip
-# Fields an API answer may leave empty that the 2026 page of the same procedure can fill.
-FILLABLE = ("levels", "fields", "target_groups", "audiences", "agency", "competent_authority", "where",
-            "documents", "steps", "conditions", "result", "legal_basis", "decision", "portal_url")  # fmt: skip
 
 
 class SourcesMissing(RuntimeError):

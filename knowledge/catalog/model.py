@@ -29,6 +29,10 @@ Detail = Literal["full", "titles_only"]
 ProcedureType = Literal["STANDARD", "SPECIFIC", "STANDARD_INTERNAL"]
 Audience = Literal["citizen", "foreigner", "enterprise", "cooperative", "organisation", "official", "party"]
 
+# Fields a fresher API answer may leave empty that an older full record of the same code can fill.
+FILLABLE = ("levels", "fields", "target_groups", "audiences", "agency", "competent_authority", "where",
+            "documents", "steps", "conditions", "result", "legal_basis", "decision", "portal_url")  # fmt: skip
+
 CODE_RE = re.compile(r"^\d+\.\d+$")
 DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")  # a crawl date known to the day, the month or the year
 
