@@ -43,7 +43,8 @@ _DURATION = re.compile(
 _HDND = re.compile(r"Hội đồng nhân dân|HĐND", re.IGNORECASE)
 # A sum written in the fee's text: "2.000.000 đồng", "8.000.000/lần", "25 USD", "10 triệu đồng".
 _SUM_IN_TEXT = re.compile(
-    r"\d{1,3}(?:\.\d{3})+(?!\d)|\d+(?:[.,]\d+)?\s*(?:đồng|đ/|VNĐ|vnđ|USD|triệu)|\d{4,}\s*/\s*\w", re.IGNORECASE
+    r"\d{1,3}(?:\.\d{3})+(?!\d)|\d+(?:[.,]\d+)?\s*(?:đồng|đ/|VNĐ|vnđ|USD|triệu)|\d{4,}\s*/\s*(?:lần|loại|chiếc|bộ|giấy)",
+    re.IGNORECASE,
 )
 
 
@@ -245,7 +246,10 @@ def legal_numbers(text: str) -> list[tuple[str, int, int]]:
             if len(issuer) > len(last) and issuer.startswith(last) and text.startswith(issuer[len(last):], end):
                 number, end = number + issuer[len(last) :], end + len(issuer) - len(last)
                 break
-        found.append((_YEAR_GLUED.sub("", number), match.start(), end))
+        year = _YEAR_GLUED.match(number)
+        if year:  # "Luật Cư trú 2020" + "68/2020/QH14": the year belongs to the title
+            number = number[year.end() :]
+        found.append((number, match.start() + (year.end() if year else 0), end))
     return found
 
 

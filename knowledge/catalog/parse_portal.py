@@ -212,7 +212,8 @@ def _number(text: str) -> float | None:
 
 # ---------------------------------------------------------------------------------------------- documents
 
-_QUANTITY = re.compile(r"(\d+) bản chính(?:,\s*(\d+) bản sao)?|(\d+) bản sao")
+# One digit: the name's last characters can be digits ("…ngày 24/07/2023" + "1 bản chính"); counts stay under 10.
+_QUANTITY = re.compile(r"(\d) bản chính(?:,\s*(\d) bản sao)?|(\d) bản sao")
 _FORM_EXT = re.compile(r"\.(?:docx?|pdf|xlsx?|rar|zip|odt|rtf|jpe?g|png)$", re.IGNORECASE)
 
 
@@ -256,11 +257,9 @@ def _document_rows(table: str, heading: str | None) -> tuple[list[Document], str
 
 
 def _quantities(match: re.Match[str]) -> tuple[int, int]:
-    # The name's last characters can be digits ("…ngày 24/07/2023" + "1 bản chính"): copies never reach 10.
     if match.group(3) is not None:
-        return 0, int(match.group(3)[-1])
-    originals = int(match.group(1)[-1])
-    return originals, int(match.group(2)[-1]) if match.group(2) else 0
+        return 0, int(match.group(3))
+    return int(match.group(1)), int(match.group(2) or 0)
 
 
 def split_form(label: str) -> tuple[str, str | None]:
@@ -386,13 +385,13 @@ def parse_page(data: dict, claimed_code: str, crawled: str) -> PageParse:
         fields=[one_line(data.get("linh_vuc"))] if one_line(data.get("linh_vuc")) else [],  # names may hold commas
         target_groups=groups,
         audiences=audiences_of(groups),
-        agency=one_line(data.get("co_quan_thuc_hien")) or None,
-        competent_authority=one_line(data.get("co_quan_co_tham_quyen")) or None,
-        where=clean(data.get("dia_chi_tiep_nhan")) or None,
+        agency=one_line(strip_chrome(data.get("co_quan_thuc_hien"))) or None,
+        competent_authority=one_line(strip_chrome(data.get("co_quan_co_tham_quyen"))) or None,
+        where=strip_chrome(data.get("dia_chi_tiep_nhan")) or None,
         channels=channels.channels,
         documents=documents.documents,
-        steps=split_steps(data.get("trinh_tu_thuc_hien") or ""),
-        conditions=clean(data.get("yeu_cau_dieu_kien")) or None,
+        steps=split_steps(strip_chrome(data.get("trinh_tu_thuc_hien"))),
+        conditions=strip_chrome(data.get("yeu_cau_dieu_kien")) or None,
         result=parse_results(data.get("ket_qua_xu_ly") or ""),
         legal_basis=legal.items,
         decision=one_line(data.get("so_quyet_dinh")) or None,
@@ -405,8 +404,22 @@ def parse_page(data: dict, claimed_code: str, crawled: str) -> PageParse:
 
 
 def parse_results(cell: str) -> list[str]:
-    text = clean(cell).split("Từ khóa", 1)[0]
+    text = strip_chrome(cell)
     return [name for name in (one_line(part) for part in _RESULT_CODE.split(text)) if name]
+
+
+_CHROME = re.compile(
+    "|".join(re.escape(marker) for marker in (CHANNEL_HEADER, DOCUMENT_HEADER, LEGAL_HEADER, "Chọn cơ quan thực hiện"))
+    + r"|Từ khóa.{0,400}?Mô tả"
+)
+
+
+def strip_chrome(cell: object) -> str:
+    """The cell without what the crawler caught from elsewhere on the page: the page's keyword/description
+    footer and agency picker, or another section's table run into this one."""
+    text = cell if isinstance(cell, str) else ""
+    found = _CHROME.search(text)
+    return clean(text[: found.start()] if found else text)
 
 
 def _page_url(data: dict) -> str | None:

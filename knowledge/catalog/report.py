@@ -10,13 +10,14 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
+from knowledge.catalog.common import UPPER
 from knowledge.catalog.model import Channel, OfficialRecord
 from knowledge.catalog.parse_portal import PageParse
 
 SAMPLE = 8  # failures shown per kind
 
 # A table row marker as the raw text shows it: a method name glued to its next cell.
-_ROW_MARKER = re.compile(r"(Trực tiếp|Trực tuyến|Dịch vụ bưu chính)(?=\d|[A-ZĐÀ-Ỹ])")
+_ROW_MARKER = re.compile(rf"(Trực tiếp|Trực tuyến|Dịch vụ bưu chính)(?=\d|[{UPPER}])")
 _NUMERIC_TIME_MARKER = re.compile(r"(Trực tiếp|Trực tuyến|Dịch vụ bưu chính)\d")
 _FEE_MARKER = re.compile(r"Miễn phí|\d (Việt Nam Đồng|VNĐ|Đồng|USD)")
 
