@@ -42,6 +42,7 @@ DETAIL_PATH = "/api/v1/configuring/formality/get-formality-by-citizen"
 SOURCE = "portal-api"
 USER_AGENT = "TroLyMotCua-catalogue-sync/1.0 (one request at a time; staff-run refresh of public procedures)"
 RETRY_STATUS = {429, 500, 502, 503, 504}
+MIN_LISTED_SHARE = 0.5  # refuse a candidate when the listing holds less than this share of the snapshot
 
 
 class PortalError(RuntimeError):
@@ -286,6 +287,7 @@ def build_candidate(state: State, old: list[OfficialRecord]) -> list[OfficialRec
     records, which were never in the 2026 list."""
     previous = {record.code: record for record in old}
     answers = {code: (fetched, answer) for code, fetched, answer in state.stored_answers()}
+    listed_on = state.load().get("listed_on", "")
     records = []
     for item in state.listing():
         code = one_line(item.get("code"))
@@ -297,7 +299,7 @@ def build_candidate(state: State, old: list[OfficialRecord]) -> list[OfficialRec
         elif code in previous:
             records.append(previous[code])
         else:
-            records.append(_listed_title(item, state.load().get("listed_on", "")))
+            records.append(_listed_title(item, listed_on))
     listed = {record.code for record in records}
     records += [r for r in old if r.code not in listed and r.source == "rag4publicsector-2024"]
     return records
@@ -354,6 +356,12 @@ def sync(client: Client, state: State, snapshot: Path, page_size: int = 100, tod
     if not result.complete:
         return result
     old = load_snapshot(snapshot) if snapshot.is_file() else []
+    still_listed = sum(1 for record in old if record.source != "rag4publicsector-2024")
+    if result.listed < MIN_LISTED_SHARE * still_listed:
+        # A short listing is far likelier a portal fault than half the catalogue withdrawn overnight.
+        result.aborted = (f"the portal listed {result.listed} procedures, the snapshot has {still_listed}: "
+                          "not building a candidate; check the portal, then run again with --restart")  # fmt: skip
+        return result
     candidate = build_candidate(state, old)
     write_snapshot(candidate, state.candidate)
     result.changes = diff(old, candidate, listed=result.listed, fetched=result.stored, failed=result.failed,

@@ -194,3 +194,12 @@ def test_command_line_uses_the_configured_portal_url(portal: ReplayPortal, tmp_p
     out = capsys.readouterr().out
     assert portal.url in out and "New procedures (0)" in out and "ARGS=--apply" in out
     assert sync.main([*args, "--apply"]) == 0
+
+
+def test_a_listing_far_shorter_than_the_snapshot_builds_no_candidate(portal: ReplayPortal, client: Client,
+                                                                     tmp_path: Path) -> None:  # fmt: skip
+    base = fixture_record("1.001193")
+    many = [base.model_copy(update={"code": f"1.{900000 + n}"}) for n in range(30)]
+    result = run(client, tmp_path, old_snapshot(tmp_path, many))
+    assert result.aborted and "listed 10" in result.aborted and result.changes is None
+    assert not (tmp_path / "state" / "candidate.jsonl.gz").exists()
