@@ -11,7 +11,7 @@ from knowledge.catalog.importer import DEFAULT_SHARED, SourcesMissing, build, ca
 from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.report import ImportReport
 from knowledge.catalog.sync import Client
-from tests.catalog.replay_portal import ReplayPortal
+from tests.catalog.replay_portal import FakeTime, ReplayPortal
 
 
 @pytest.fixture(autouse=True)
@@ -25,21 +25,6 @@ def portal() -> Iterator[ReplayPortal]:
     server = ReplayPortal().start()
     yield server
     server.stop()
-
-
-class FakeTime:
-    """A clock that moves only when the client sleeps: pacing and backoff are checked without waiting."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.sleeps: list[float] = []
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
-
-    def clock(self) -> float:
-        return self.now
 
 
 @pytest.fixture

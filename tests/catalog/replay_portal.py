@@ -108,3 +108,18 @@ def _fault(action: str) -> tuple[int, str, bytes]:
     if action == "garbage":
         return 200, "application/json", b'{"code": "OK", "data": '
     return int(action), "text/plain", f"error {action}".encode()
+
+
+class FakeTime:
+    """A clock that moves only when the client sleeps: pacing and backoff are checked without waiting."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+
+    def clock(self) -> float:
+        return self.now

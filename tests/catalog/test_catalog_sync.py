@@ -13,8 +13,7 @@ from knowledge.catalog.model import Fee, OfficialRecord
 from knowledge.catalog.parse_api import parse_detail
 from knowledge.catalog.snapshot import load_snapshot, snapshot_bytes, write_snapshot
 from knowledge.catalog.sync import DETAIL_PATH, LIST_PATH, Client, NotJson, State
-from tests.catalog.conftest import FakeTime
-from tests.catalog.replay_portal import FIXTURES, ReplayPortal
+from tests.catalog.replay_portal import FIXTURES, FakeTime, ReplayPortal
 
 LISTED = sorted(row["code"] for row in json.loads((FIXTURES / "listing.json").read_text("utf-8")))
 
