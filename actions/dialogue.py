@@ -14,8 +14,9 @@ from typing import Any, Protocol
 
 from actions import answers
 from actions.answers import INTENT_TO_ASPECT, Reply
+from knowledge import language
 from knowledge.index.lexical import content_words
-from knowledge.text import clean, expand_teen_code, words
+from knowledge.text import clean, words
 
 ORIGINAL_TEXT = "text_original"  # set by nlu_components/vietnamese.py
 CHOOSE_INTENT = "choose_procedure"
@@ -26,29 +27,6 @@ SHORT_FOLLOWUP_WORDS = 5
 TIE_MARGIN = 0.05
 # Fields of law named in the help message (largest first); the rest are implied by "...".
 HELP_DOMAINS = 6
-
-# Folded syllables that ask about an aspect or hold a question together but never name a procedure.
-# A message made only of these (after knowledge.index.lexical's stop phrases) is a follow-up on the current procedure.
-_SCAFFOLD_TEXT = (
-    "giay to ho so gom mang theo chuan bi ban sao chinh photo nop bo may mau phi le mat tien "
-    "ton mien bao nhieu het dong tra thanh toan chi gia lau thoi gian ngay tuan thang xong nhanh "
-    "nhat han som lay o dau den di noi nao ai cap co quan tham quyen len xuong online truc tuyen "
-    "vneid dich vu cong web trang link dien thoai tai nha qua buu buoc cach lam the thu tuc "
-    "hanh trinh quy bat tiep sau khi roi dieu kien duoc tuong tuoi uy thay nguoi luat nghi "
-    "dinh thong tu van can cu phap ly hieu nhan tri su dung khong k ko gi j vay a nhe thi "
-    "con va voi cho hoi muon dang ky toi minh em anh oi phai hay nua them cai nay kia neu ha xin "
-    "ah u uh vang da ok "
-)
-
-
-def spelling(word: str) -> str:
-    """One spelling for the i/y variants citizens mix ("đăng kí"/"đăng ký", "lí lịch"/"lý lịch"): final y -> i."""
-    if len(word) > 1 and word.endswith("y") and word[-2] not in "aeiouy":
-        return word[:-1] + "i"
-    return word
-
-
-SCAFFOLD: frozenset[str] = frozenset(spelling(w) for w in _SCAFFOLD_TEXT.split())
 
 
 class KnowledgeBaseLike(Protocol):
@@ -116,18 +94,15 @@ def user_text(tracker: Any) -> str:
     return clean(text or latest.get("text") or "")
 
 
-_ORDINALS = {"1": 1, "nhat": 1, "dau": 1, "mot": 1, "tren": 1, "2": 2, "hai": 2, "3": 3, "ba": 3, "4": 4, "bon": 4}
-
-
 def picked_choice(turn: Turn) -> str | None:
-    """A typed choice ("cái thứ hai", "số 1", "cái cuối") among the procedures offered last time."""
+    """A typed choice ("cái thứ hai", "số 1", "cái cuối") among the procedures offered last time; the words are in
+    knowledge/vocabulary/ordinals.yml."""
     if not turn.choices:
         return None
-    tokens = words(turn.text)
-    if "cuoi" in tokens:
+    positions = [language.ordinal(token) for token in words(turn.text)]
+    if -1 in positions:
         return turn.choices[-1]
-    for token in tokens:
-        index = _ORDINALS.get(token)
+    for index in positions:
         if index and index <= len(turn.choices):
             return turn.choices[index - 1]
     return None
@@ -136,32 +111,17 @@ def picked_choice(turn: Turn) -> str | None:
 def distinctive_words(text: str) -> list[str]:
     """Folded words left after question and aspect scaffolding: the words that may name a procedure.
 
-    "kết quả" (result) is scaffolding but "kết hôn" names a procedure, so that one pair is removed as a phrase.
+    Scaffolding is knowledge/vocabulary/stop_phrases.yml and scaffold.yml. Its phrases go whole: "kết quả" (result)
+    is scaffolding but "kết hôn" names a procedure.
     """
-    toks = [spelling(w) for w in content_words(expand_teen_code(text))]
-    out: list[str] = []
-    i = 0
-    while i < len(toks):
-        if toks[i] == "ket" and toks[i + 1 : i + 2] == ["qua"]:
-            i += 2
-            continue
-        if toks[i] not in SCAFFOLD:
-            out.append(toks[i])
-        i += 1
-    return out
+    vocab = language.vocabulary()
+    toks = language.drop_phrases(content_words(language.expand_abbreviations(text)), vocab.scaffold_phrases)
+    return [tok for tok in toks if tok not in vocab.scaffold_words]
 
 
 def names_something(text: str) -> bool:
     """True when the message carries words beyond aspect and question scaffolding, i.e. may name a procedure."""
     return bool(distinctive_words(text))
-
-
-# Words that never distinguish one procedure name from another ("Đăng ký ...", "Thủ tục ...", "... cho con").
-_NAME_STOP_TEXT = (
-    "dang ky thu tuc lam cho cua va voi cac nhung mot co khong toi minh em muon can hoi the thi con sao nao gi "
-    "a nhe oi vay ha xin"
-)
-NAME_STOP: frozenset[str] = frozenset(spelling(w) for w in _NAME_STOP_TEXT.split())
 
 
 def typed_core(text: str) -> frozenset[str]:
@@ -171,7 +131,8 @@ def typed_core(text: str) -> frozenset[str]:
 
 def name_core(name: str) -> frozenset[str]:
     """The distinctive words of a procedure name or alias: "Đăng ký kết hôn" -> {"ket", "hon"}."""
-    return frozenset(spelling(w) for w in words(name) if spelling(w) not in NAME_STOP)
+    filler = language.vocabulary().name_filler  # knowledge/vocabulary/scaffold.yml
+    return frozenset(w for w in language.syllables(name) if w not in filler)
 
 
 def named_procedure(kb: KnowledgeBaseLike, turn: Turn, hits: list[Any], max_extra: int = 2) -> Any | None:
@@ -451,19 +412,15 @@ def confirm(turn: Turn) -> Outcome:
     return Outcome([answers.acknowledge(affirm)], {})
 
 
-_NEGATIVE = {"khong", "sai", "chua", "chang", "vo", "linh", "tinh", "cu", "te"}
-
-
 def feedback_value(turn: Turn) -> str | None:
-    """👍/👎 from the button's entity, else from the typed words ("không hữu ích", "trả lời sai")."""
+    """👍/👎 from the button's entity, else from the typed words, scored with their negations ("không rõ" is 👎,
+    "rất rõ" is 👍; knowledge/vocabulary/feedback.yml)."""
     value = turn.entities.get("feedback")
     if value in ("up", "down"):
         return value
     if turn.is_payload:
         return None
-    if "👎" in turn.text or "👍" in turn.text:
-        return "down" if "👎" in turn.text else "up"
-    return "down" if _NEGATIVE & set(words(expand_teen_code(turn.text))) else "up"
+    return "down" if language.feedback_score(turn.text) < 0 else "up"
 
 
 def feedback(turn: Turn) -> Outcome:

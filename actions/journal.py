@@ -21,7 +21,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from knowledge.text import clean, expand_teen_code, mask_personal_numbers, words
+from knowledge.language import expand_abbreviations
+from knowledge.text import clean, mask_personal_numbers, words
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DB = ROOT / "var" / "journal.db"
@@ -74,7 +75,7 @@ def mask(question: str | None) -> str | None:
 def question_key(question: str | None) -> str | None:
     """Groups spellings of one question: masked, abbreviations expanded, folded, punctuation dropped."""
     masked = mask(question)
-    return " ".join(words(expand_teen_code(masked))) if masked else None
+    return " ".join(words(expand_abbreviations(masked))) if masked else None
 
 
 def record(

@@ -1,45 +1,13 @@
 """Vietnamese text normalisation shared by the Rasa pipeline, the actions, the index and the bot.
 
-Standard library only: this module is imported from both Python environments.
+Standard library only: this module is imported from both Python environments. The rules that read the vocabulary
+staff edit (abbreviations, spelling variants, stop words; knowledge/vocabulary/) are in knowledge.language.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-
-# Chat abbreviations citizens type on phones, mapped to the words they stand for.
-# Keys are compared after diacritics are folded, so "đc" and "dc" are one entry.
-TEEN_CODE: dict[str, str] = {
-    "k": "không",
-    "ko": "không",
-    "kg": "không",
-    "kh": "không",
-    "hok": "không",
-    "dc": "được",
-    "dk": "đăng ký",
-    "j": "gì",
-    "ntn": "như thế nào",
-    "bn": "bao nhiêu",
-    "bnh": "bao nhiêu",
-    "e": "em",
-    "mun": "muốn",
-    "mk": "mình",
-    "mik": "mình",
-    "vs": "với",
-    "z": "vậy",
-    "cmnd": "chứng minh nhân dân",
-    "cccd": "căn cước công dân",
-    "gplx": "giấy phép lái xe",
-    "ubnd": "ủy ban nhân dân",
-    "bhyt": "bảo hiểm y tế",
-    "bhxh": "bảo hiểm xã hội",
-    "hkd": "hộ kinh doanh",
-    "dvc": "dịch vụ công",
-    "sdt": "số điện thoại",
-    "ks": "khai sinh",
-    "tt": "thủ tục",
-}
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPACES = re.compile(r"\s+")
@@ -69,16 +37,6 @@ def fold(text: str) -> str:
 def has_diacritics(text: str) -> bool:
     """True when the text carries any Vietnamese diacritic (or đ)."""
     return fold(text) != text.lower()
-
-
-def expand_teen_code(text: str) -> str:
-    """Replace chat abbreviations ("ko", "dc", "j", "bn") by full words, keeping other words as typed."""
-
-    def replace(match: re.Match[str]) -> str:
-        word = match.group(0)
-        return TEEN_CODE.get(fold(word), word)
-
-    return _WORD.sub(replace, text)
 
 
 def words(text: str) -> list[str]:

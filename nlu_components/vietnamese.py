@@ -17,7 +17,6 @@ so running it from the repository root finds both this package and ``knowledge.t
 
 # No `from __future__ import annotations`: Rasa checks these type hints when it validates the graph.
 import hashlib
-import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional  # noqa: UP035
 
@@ -29,26 +28,18 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+import knowledge.language
 import knowledge.text
-from knowledge.text import clean, expand_teen_code, fold
+from knowledge.language import folded_message, vocabulary_fingerprint
+from knowledge.text import clean
 
 ORIGINAL_TEXT = "text_original"
 
 
-# "đăng kí" and "đăng ký", "lí lịch" and "lý lịch" are both in use: a final y after a consonant is written i.
-_FINAL_Y = re.compile(r"(?<=[b-df-hj-np-tv-xz])y\b")
-
-
-# Thumbs typed as a message rate the last answer, like the 👍/👎 buttons; the tokenizer would drop them.
-_EMOJI_WORDS = {"👍": " hữu ích ", "👎": " không hữu ích "}
-
-
 def normalise(text: str) -> str:
-    """NFC, thumbs as words, abbreviations expanded, lower case without diacritics, one spelling for final i/y."""
-    text = clean(text)
-    for emoji, words in _EMOJI_WORDS.items():
-        text = text.replace(emoji, words)
-    return _FINAL_Y.sub("i", fold(expand_teen_code(clean(text))))
+    """NFC, thumbs typed as a message and abbreviations spelled out, lower case without diacritics, one spelling
+    per syllable (knowledge.language, from knowledge/vocabulary/)."""
+    return folded_message(text)
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
@@ -68,9 +59,10 @@ class VietnameseNormalizer(GraphComponent):
     @classmethod
     def fingerprint_addon(cls, config: Dict[str, Any]) -> Optional[str]:  # noqa: UP006, UP045
         """Rasa caches trained steps by config; the normalising code must be part of the key, or a change to it
-        would reuse featurised training text normalised the old way."""
-        sources = (Path(__file__), Path(knowledge.text.__file__))
-        return hashlib.sha256(b"".join(path.read_bytes() for path in sources)).hexdigest()
+        would reuse featurised training text normalised the old way. So must the vocabulary it reads."""
+        sources = (Path(__file__), Path(knowledge.text.__file__), Path(knowledge.language.__file__))
+        code = b"".join(path.read_bytes() for path in sources)
+        return hashlib.sha256(code + vocabulary_fingerprint().encode()).hexdigest()
 
     @staticmethod
     def _normalise_message(message: Message, keep_original: bool) -> None:

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# Trains the Rasa model only when what it learns from changed (config, domain, data, NLU components).
+# Trains the Rasa model only when what it learns from changed (config, domain, data, NLU components, vocabulary).
 # Knowledge records are not part of it: adding a procedure never needs a retrain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-inputs=$(find config.yml domain.yml data nlu_components knowledge/text.py -type f \( -name '*.yml' -o -name '*.py' \) | sort)
+# The NLU normaliser reads knowledge/language.py and the vocabulary (knowledge/vocabulary/ or MOCUA_VOCABULARY_DIR).
+vocabulary=${MOCUA_VOCABULARY_DIR:-knowledge/vocabulary}
+inputs=$(find config.yml domain.yml data nlu_components knowledge/text.py knowledge/language.py "$vocabulary" \
+    -type f \( -name '*.yml' -o -name '*.py' \) | sort)
 want=$(cat $inputs | sha256sum | cut -c1-16)
 if [ -f models/mocua.tar.gz ] && [ "$(cat var/model.stamp 2>/dev/null)" = "$want" ]; then
     echo "[train] Rasa model is up to date"; exit 0

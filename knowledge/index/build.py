@@ -30,6 +30,7 @@ import numpy as np
 
 from knowledge.index.encoder import model_dir_from_env
 from knowledge.index.lexical import BM25
+from knowledge.language import VocabularyError, vocabulary, vocabulary_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE_DIR = ROOT / "knowledge"
@@ -38,7 +39,7 @@ DEFAULT_INDEX_DIR = ROOT / "var" / "index"
 FORMAT_VERSION = 1
 KEEP_VERSIONS = 3
 # Source files whose change alters the index content even when the knowledge did not change.
-_CODE_FILES = ("index/build.py", "index/lexical.py", "text.py", "records/loader.py")
+_CODE_FILES = ("index/build.py", "index/lexical.py", "text.py", "language.py", "records/loader.py")
 
 
 def index_dir_from_env(index_dir: Path | None = None) -> Path:
@@ -77,6 +78,8 @@ def content_hash(knowledge_dir: Path) -> str:
     digest = hashlib.sha256(f"format:{FORMAT_VERSION};model:{model_fingerprint()}".encode())
     for name in _CODE_FILES:
         digest.update((KNOWLEDGE_DIR / name).read_bytes())
+    # The words the index is made of depend on the vocabulary (abbreviations, spellings, stop phrases).
+    digest.update(vocabulary_fingerprint().encode())
     for path in knowledge_files(knowledge_dir):
         digest.update(str(path.relative_to(knowledge_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
@@ -298,6 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--knowledge-dir", type=Path, default=KNOWLEDGE_DIR, help="default: knowledge/")
     parser.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     args = parser.parse_args(argv)
+    try:
+        vocabulary()  # a mistake in knowledge/vocabulary/ is reported before anything is built
+    except VocabularyError as error:
+        print(f"{error}\nthe index was NOT rebuilt", file=sys.stderr)
+        return 1
     return build(index_dir_from_env(args.index_dir), args.knowledge_dir, force=args.force).status
 
 

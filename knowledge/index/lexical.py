@@ -17,67 +17,18 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.text import TEEN_CODE, fold, words
-
-# Question scaffolding that says nothing about WHICH procedure is meant. Written with diacritics for readability;
-# matched after folding, as whole phrases, so "cần" in "cần giấy tờ gì" goes while "căn cước" stays.
-STOP_PHRASES: tuple[str, ...] = (
-    "cần giấy tờ gì", "cần những giấy tờ gì", "cần chuẩn bị gì", "cần chuẩn bị những gì", "hồ sơ gồm những gì",
-    "hồ sơ gồm gì", "giấy tờ gì", "những giấy tờ gì", "cần những gì", "cần gì", "gồm những gì",
-    "ở đâu", "chỗ nào", "nơi nào", "bao nhiêu tiền", "bao nhiêu", "mất bao lâu", "bao lâu", "bao giờ",
-    "thủ tục", "thủ tục hành chính", "như thế nào", "thế nào", "làm sao", "ra sao", "thì sao", "phải làm gì",
-    "cho tôi hỏi", "cho em hỏi", "cho mình hỏi", "cho hỏi", "xin hỏi", "tôi muốn", "em muốn", "mình muốn",
-    "tôi cần", "em cần", "mình cần", "muốn hỏi", "được không", "có được không", "có phải", "hay không",
-    "có không", "không ạ", "vậy ạ", "ạ", "ơi", "nhé", "gì", "à", "là", "của", "và",
-    "các", "những", "này", "nào", "ở", "tôi", "em", "bạn ơi", "anh chị",
-    "hướng dẫn", "quy trình", "cách nào", "phải", "muốn", "giúp", "với", "cho", "không", "được",
-)
-_STOP_SEQS: tuple[tuple[str, ...], ...] = tuple(
-    sorted({tuple(words(p)) for p in STOP_PHRASES}, key=len, reverse=True)
-)
-_MAX_STOP = max(len(s) for s in _STOP_SEQS)
-_STOP_BY_FIRST: dict[str, list[tuple[str, ...]]] = {}
-for _seq in _STOP_SEQS:
-    _STOP_BY_FIRST.setdefault(_seq[0], []).append(_seq)
-
-
-# Administrative abbreviations seen in records and questions, expanded on both sides so "CCHC" meets
-# "cải cách hành chính". Chat abbreviations (knowledge.text.TEEN_CODE) are expanded the same way.
-ABBREVIATIONS: dict[str, str] = {
-    "cchc": "cải cách hành chính",
-    "cds": "chuyển đổi số",
-    "tthc": "thủ tục hành chính",
-    "hdnd": "hội đồng nhân dân",
-    "qd": "quyết định",
-    "gcn": "giấy chứng nhận",
-    "qsdd": "quyền sử dụng đất",
-    "tnhh": "trách nhiệm hữu hạn",
-    "atvstp": "an toàn vệ sinh thực phẩm",
-    "vssc": "vệ sinh",
-}
-_EXPAND: dict[str, list[str]] = {
-    key: words(value) for key, value in {**TEEN_CODE, **ABBREVIATIONS}.items() if len(key) > 1
-}
-
-
-# Both spellings are in use after these consonants ("kí"/"ký", "lí lịch"/"lý lịch", "công ti"/"công ty").
-_I_TO_Y = {"ki": "ky", "li": "ly", "mi": "my", "ti": "ty", "hi": "hy", "si": "sy"}
+from knowledge.language import drop_phrases, expand_abbreviations, syllables, vocabulary
+from knowledge.text import fold
 
 
 def content_words(text: str) -> list[str]:
-    """Folded syllables, abbreviations expanded, question scaffolding removed (longest stop phrase first)."""
-    toks = [_I_TO_Y.get(w, w) for tok in words(text) for w in _EXPAND.get(tok, (tok,))]
-    out: list[str] = []
-    i = 0
-    while i < len(toks):
-        for seq in _STOP_BY_FIRST.get(toks[i], ()):
-            if tuple(toks[i : i + len(seq)]) == seq:
-                i += len(seq)
-                break
-        else:
-            out.append(toks[i])
-            i += 1
-    return out
+    """Folded syllables in their one spelling, abbreviations expanded, question scaffolding removed.
+
+    The stop phrases (knowledge/vocabulary/stop_phrases.yml) say nothing about WHICH procedure is meant; they are
+    removed as whole phrases, longest first, so "cần" in "cần giấy tờ gì" goes while "căn cước" stays.
+    Abbreviations are expanded as for official texts; a question arrives with its chat abbreviations expanded.
+    """
+    return drop_phrases(syllables(expand_abbreviations(text, documents=True)), vocabulary().stop_phrases)
 
 
 def terms(text: str) -> list[str]:
@@ -187,4 +138,4 @@ class BM25:
         return cls(meta["vocab"], arrays["offsets"], arrays["doc_ids"], arrays["weights"], int(meta["n_docs"]))
 
 
-__all__ = ["BM25", "STOP_PHRASES", "content_words", "fold", "terms"]
+__all__ = ["BM25", "content_words", "fold", "terms"]

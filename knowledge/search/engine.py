@@ -28,8 +28,9 @@ import numpy as np
 
 from knowledge.index.build import current_version, index_dir_from_env
 from knowledge.index.lexical import BM25, content_words
+from knowledge.language import expand_abbreviations
 from knowledge.records.schema import Guide, Procedure
-from knowledge.text import clean, expand_teen_code, has_diacritics
+from knowledge.text import clean, has_diacritics
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 RELOAD_CHECK_SECONDS = 1.0
@@ -193,8 +194,8 @@ class _Snapshot:
 
 
 def prepare_query(query: str) -> str:
-    """NFC, collapsed spaces, chat abbreviations expanded."""
-    return expand_teen_code(clean(query))
+    """NFC, collapsed spaces, symbols and abbreviations expanded (knowledge/vocabulary/abbreviations.yml)."""
+    return clean(expand_abbreviations(query))
 
 
 class KnowledgeBase:

@@ -382,6 +382,41 @@ def test_typed_praise_counts_as_thumbs_up(dispatcher: CollectingDispatcher) -> N
     assert rows("feedback")[0]["value"] == "up"
 
 
+@pytest.mark.parametrize("praise", ["thẻ bảo hiểm y tế rất rõ", "cụ thể lắm", "dễ hiểu", "the bao hiem y te rat ro"])
+def test_typed_praise_with_words_that_look_negative_is_thumbs_up(dispatcher: CollectingDispatcher, praise: str) -> None:
+    # "tế" (y tế) and "cụ" (cụ thể) fold to "te" and "cu", which the old check took for "tệ" and "cũ".
+    events = run(actions.ActionFeedback(), dispatcher, tracker(praise, "feedback", procedure_id=BIRTH))
+    assert events == [], "praise must not offer a person"
+    assert rows("feedback")[0]["value"] == "up"
+
+
+@pytest.mark.parametrize("complaint", ["không rõ", "chưa rõ lắm", "khó hiểu quá", "k ro"])
+def test_typed_complaint_is_thumbs_down_and_offers_a_person(dispatcher: CollectingDispatcher, complaint: str) -> None:
+    events = run(actions.ActionFeedback(), dispatcher, tracker(complaint, "feedback", procedure_id=BIRTH))
+    assert events == [SlotSet("human_offered", True)]
+    assert rows("feedback")[0]["value"] == "down"
+
+
+def test_a_new_abbreviation_in_the_vocabulary_changes_the_answer(
+    dispatcher: CollectingDispatcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No Python edit: a line in a copy of knowledge/vocabulary/abbreviations.yml makes "gks" a birth certificate."""
+    import shutil
+
+    from knowledge.language import VOCABULARY_DIR
+
+    vocabulary = tmp_path / "vocabulary"
+    shutil.copytree(VOCABULARY_DIR, vocabulary)
+    abbreviations = vocabulary / "abbreviations.yml"
+    text = abbreviations.read_text(encoding="utf-8").replace("chat:\n", "chat:\n  gks: giấy khai sinh\n", 1)
+    abbreviations.write_text(text, encoding="utf-8")
+    before = run(actions.ActionAnswer(), CollectingDispatcher(), tracker("lam gks cho con", "ask_procedure"))
+    assert SlotSet("procedure_id", BIRTH) not in before
+    monkeypatch.setenv("MOCUA_VOCABULARY_DIR", str(vocabulary))
+    after = run(actions.ActionAnswer(), dispatcher, tracker("lam gks cho con", "ask_procedure"))
+    assert SlotSet("procedure_id", BIRTH) in after
+
+
 def test_help_counts_the_procedures_and_offers_one_example_per_field(dispatcher: CollectingDispatcher) -> None:
     from knowledge.search import get_knowledge_base
 

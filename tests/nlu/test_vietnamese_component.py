@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import unicodedata
 from pathlib import Path
@@ -22,6 +24,7 @@ component = VietnameseNormalizer()
 live = component.process([Message(data={"text": t}) for t in texts])
 train = component.process_training_data(TrainingData([Message(data={"text": t, "intent": "x"}) for t in texts]))
 print(json.dumps({
+    "fingerprint": VietnameseNormalizer.fingerprint_addon({}),
     "live": [[m.get("text"), m.get("text_original"), m.as_dict(only_output_properties=True).get("text_original")]
              for m in live],
     "train": [m.get("text") for m in train.training_examples],
@@ -29,11 +32,12 @@ print(json.dumps({
 """
 
 
-def run_component(texts: list[str]) -> dict:
+def run_component(texts: list[str], vocabulary: Path | None = None) -> dict:
     if not RASA_PYTHON.exists():
         pytest.fail("the Rasa environment is missing: run `make setup`")
+    env = {**os.environ, **({"MOCUA_VOCABULARY_DIR": str(vocabulary)} if vocabulary else {})}
     result = subprocess.run(
-        [str(RASA_PYTHON), "-c", SCRIPT], input=json.dumps(texts), cwd=ROOT,
+        [str(RASA_PYTHON), "-c", SCRIPT], input=json.dumps(texts), cwd=ROOT, env=env,
         capture_output=True, text=True, timeout=300, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-2000:]
@@ -78,3 +82,21 @@ def test_button_payloads_pass_untouched() -> None:
     payload = '/choose_procedure{"procedure_id":"ho-tich-khai-sinh"}'
     (row,) = run_component([payload])["live"]
     assert row == [payload, None, None]
+
+
+def test_a_new_abbreviation_in_the_vocabulary_is_read_and_retrains_the_model(tmp_path: Path) -> None:
+    """Staff add a line to abbreviations.yml; no Python changes. The normaliser spells it out, and its training
+    fingerprint changes, so Rasa does not reuse text featurised with the old vocabulary (and `make train`, which
+    hashes the same files, retrains)."""
+    vocabulary = tmp_path / "vocabulary"
+    shutil.copytree(ROOT / "knowledge/vocabulary", vocabulary)
+    shipped = run_component(["lam gks cho con"])
+    abbreviations = vocabulary / "abbreviations.yml"
+    abbreviations.write_text(
+        abbreviations.read_text(encoding="utf-8").replace("chat:\n", "chat:\n  gks: giấy khai sinh\n", 1),
+        encoding="utf-8",
+    )
+    extended = run_component(["lam gks cho con"], vocabulary)
+    assert shipped["live"][0][0] == "lam gks cho con"
+    assert extended["live"][0][0] == extended["train"][0] == "lam giay khai sinh cho con"
+    assert extended["fingerprint"] != shipped["fingerprint"]
