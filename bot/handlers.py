@@ -26,7 +26,7 @@ from bot.handoff import Handoff, History
 from bot.rasa_client import RasaClient, RasaError, Stopping, send_with_retry
 from bot.render import CALLBACK_PREFIX, plain_text, render
 from bot.store import Store
-from knowledge.text import nfc
+from knowledge.text import as_typed_text, nfc
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -119,8 +119,9 @@ class Bridge:
         return lock
 
     # ------------------------------------------------------------ talking to Rasa
-    async def ask_rasa(self, bot: Bot, chat_id: int, message: str) -> list[dict[str, Any]] | None:
-        """Rasa's replies, waiting out an outage (the citizen is told once); None when Rasa never came back."""
+    async def ask_rasa(self, bot: Bot, chat_id: int, message: str, payload: bool) -> list[dict[str, Any]] | None:
+        """Rasa's replies, waiting out an outage (the citizen is told once); None when Rasa never came back.
+        An outage includes Rasa up but its action server down (503): nothing was recorded, so sending again is safe."""
 
         async def delayed() -> None:
             self.counters["delayed_notices"] += 1
@@ -130,7 +131,7 @@ class Bridge:
         typing = asyncio.create_task(keep_typing(bot, chat_id))
         try:
             return await send_with_retry(
-                lambda: self.rasa.send(str(chat_id), message),
+                lambda: self.rasa.send(str(chat_id), message, payload=payload),
                 delayed,
                 notice_after=self.config.rasa_notice_after,
                 give_up_after=self.config.rasa_give_up_after,
@@ -143,10 +144,12 @@ class Bridge:
         finally:
             typing.cancel()
 
-    async def converse(self, bot: Bot, chat_id: int, user: User | None, message: str, shown: str) -> None:
-        """Send one citizen message to Rasa and deliver the answer (buttons, parts, handoff)."""
+    async def converse(self, bot: Bot, chat_id: int, user: User | None, message: str, shown: str,
+                       payload: bool) -> None:  # fmt: skip
+        """Send one citizen message (typed text, or a button's payload) to Rasa and deliver the answer (buttons,
+        parts, handoff)."""
         self.history.add(chat_id, "citizen", shown)
-        replies = await self.ask_rasa(bot, chat_id, message)
+        replies = await self.ask_rasa(bot, chat_id, message, payload)
         if replies is None:
             await sending.send(bot, chat_id, GAVE_UP)
             return
@@ -204,31 +207,33 @@ class Bridge:
         if text is None:
             return
         text = nfc(text).strip()
+        typed = as_typed_text(text)  # " /request_human{…}" is words to Rasa, never an intent
         self.counters["messages"] += 1
         log.info("chat %s: message from user %s (%d chars): %s", chat.id, user.id if user else "-", len(text), text)
-        if not text or not await self.allowed(context.bot, chat.id, user):
+        if not typed or not await self.allowed(context.bot, chat.id, user):
             return
         if len(text) > self.config.max_message_chars:
             self.counters["too_long"] += 1
             notice = TOO_LONG.format(length=f"{len(text):,}".replace(",", "."), limit=self.config.max_message_chars)
             await sending.send(context.bot, chat.id, notice)
             return
-        await self.accept(context.bot, chat.id, user, text, shown=text)
+        await self.accept(context.bot, chat.id, user, typed, shown=text)
 
-    async def accept(self, bot: Bot, chat_id: int, user: User | None, message: str, shown: str) -> None:
+    async def accept(self, bot: Bot, chat_id: int, user: User | None, message: str, shown: str,
+                     payload: bool = False) -> None:  # fmt: skip
         """Record the message as pending (it survives a restart), then handle it in this chat's turn."""
-        pending_id = self.store.add_pending(chat_id, user.to_dict() if user else None, message, shown)
-        await self.process(bot, pending_id, chat_id, user, message, shown)
+        pending_id = self.store.add_pending(chat_id, user.to_dict() if user else None, message, shown, payload)
+        await self.process(bot, pending_id, chat_id, user, message, shown, payload)
 
     async def process(self, bot: Bot, pending_id: int, chat_id: int, user: User | None, message: str,
-                      shown: str) -> None:  # fmt: skip
+                      shown: str, payload: bool = False) -> None:  # fmt: skip
         async with self.lock(chat_id):
             try:
                 if self.handoff.active(chat_id):
                     self.counters["relayed_to_staff"] += 1
                     await self.handoff.relay_from_citizen(bot, chat_id, user, shown)
                 else:
-                    await self.converse(bot, chat_id, user, message, shown)
+                    await self.converse(bot, chat_id, user, message, shown, payload)
             except Stopping:
                 log.info("chat %s: shutting down before Rasa answered; the message is replayed at the next start",
                          chat_id)  # fmt: skip
@@ -241,9 +246,9 @@ class Bridge:
     def replay_pending(self, bot: Bot) -> int:
         """Handle messages accepted before the last shutdown but never answered (in their original order)."""
         rows = self.store.pending()
-        for pending_id, chat_id, user, message, shown in rows:
+        for pending_id, chat_id, user, message, shown, payload in rows:
             citizen = User.de_json(user, bot) if user else None
-            task = asyncio.create_task(self.process(bot, pending_id, chat_id, citizen, message, shown))
+            task = asyncio.create_task(self.process(bot, pending_id, chat_id, citizen, message, shown, payload))
             self._replays.add(task)
             task.add_done_callback(self._replays.discard)
         if rows:
@@ -265,7 +270,8 @@ class Bridge:
             await sending.send(context.bot, chat_id, EXPIRED_BUTTON)
             return
         self.counters["buttons"] += 1
-        await self.accept(context.bot, chat_id, query.from_user, button.payload, shown=f"[bấm nút] {button.title}")
+        await self.accept(context.bot, chat_id, query.from_user, button.payload, shown=f"[bấm nút] {button.title}",
+                          payload=True)  # fmt: skip
 
     async def on_staff_message(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -300,7 +306,7 @@ class Bridge:
     async def restart_rasa(self, chat_id: int) -> None:
         """A fresh Rasa conversation for this chat; its own reply is not shown (we say it in our words)."""
         try:
-            await self.rasa.send(str(chat_id), "/restart")
+            await self.rasa.send(str(chat_id), "/restart", payload=True)
         except RasaError as error:
             log.warning("chat %s: could not restart the Rasa conversation: %s", chat_id, error)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Mapping
 
 from knowledge.text import mask_personal_numbers
 
@@ -18,23 +19,32 @@ def redact(text: str, secrets: tuple[str, ...] = ()) -> str:
 
 class PrivacyFilter(logging.Filter):
     """Masks personal numbers (knowledge.text.mask_personal_numbers), bot tokens and the given secrets
-    (the configured token and webhook secret) in every record, including tracebacks."""
+    (the configured token and webhook secret) in every record, including tracebacks.
+
+    Chat and user ids stay readable: they are logged as int arguments ("chat %s", chat.id), which are kept as they
+    are, while text (the message format, string arguments, exceptions) is masked, since a 9- or 10-digit Telegram
+    id looks just like an ID card or a phone number."""
 
     def __init__(self, secrets: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.secrets = tuple(s for s in secrets if s)
 
     def filter(self, record: logging.LogRecord) -> bool:
-        try:
-            message = record.getMessage()
-        except Exception:  # noqa: BLE001 - a broken format string must not lose the record
-            return True
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
-        record.msg, record.args = redact(message, self.secrets), None
+        record.msg = redact(str(record.msg), self.secrets)
+        if isinstance(record.args, Mapping):
+            record.args = {key: self._argument(value) for key, value in record.args.items()}
+        elif record.args:
+            record.args = tuple(self._argument(value) for value in record.args)
         if record.exc_text:
             record.exc_text = redact(record.exc_text, self.secrets)
         return True
+
+    def _argument(self, value: object) -> object:
+        if isinstance(value, int | float):  # ids and counts (bool is an int too)
+            return value
+        return redact(str(value), self.secrets)
 
 
 def setup_logging(level: int = logging.INFO, secrets: tuple[str, ...] = ()) -> None:

@@ -39,12 +39,12 @@ class RasaClient:
     async def close(self) -> None:
         await self._client.aclose()
 
-    async def send(self, sender: str, message: str) -> list[dict[str, Any]]:
-        """One attempt: the bot's replies to `message` from `sender`."""
+    async def send(self, sender: str, message: str, payload: bool = False) -> list[dict[str, Any]]:
+        """One attempt: the bot's replies to `message` from `sender`. With `payload`, `message` is the payload of
+        one of the bot's buttons (`/ask_fee`), which the REST channel accepts only in that field."""
+        body = {"sender": sender, "payload" if payload else "message": message}
         try:
-            response = await self._client.post(
-                f"{self.url}/webhooks/rest/webhook", json={"sender": sender, "message": message}
-            )
+            response = await self._client.post(f"{self.url}/webhooks/rest/webhook", json=body)
         except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError, httpx.ReadError) as error:
             raise RasaUnavailable(f"{type(error).__name__}: {error}") from error
         except httpx.HTTPError as error:  # read timeout etc.: Rasa may have the message, do not re-send

@@ -21,8 +21,11 @@ CREATE TABLE IF NOT EXISTS staff_messages (message_id INTEGER PRIMARY KEY, citiz
                                            created REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS handoffs (chat_id INTEGER PRIMARY KEY, since REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, chat_id INTEGER NOT NULL,
-                                    user_json TEXT, message TEXT NOT NULL, shown TEXT NOT NULL, created REAL NOT NULL);
+                                    user_json TEXT, message TEXT NOT NULL, shown TEXT NOT NULL, created REAL NOT NULL,
+                                    payload INTEGER NOT NULL DEFAULT 0);
 """
+# Columns added after the first release, for databases created before them.
+MIGRATIONS = {("pending", "payload"): "ALTER TABLE pending ADD COLUMN payload INTEGER NOT NULL DEFAULT 0"}
 
 
 class Store:
@@ -31,12 +34,18 @@ class Store:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self._db = sqlite3.connect(str(path), isolation_level=None)  # autocommit: every write is durable
         self._db.executescript(SCHEMA)
+        self._migrate()
         self.max_buttons = max_buttons
         self.max_staff_messages = max_staff_messages
         self._handoffs = {row[0] for row in self._db.execute("SELECT chat_id FROM handoffs")}
 
     def close(self) -> None:
         self._db.close()
+
+    def _migrate(self) -> None:
+        for (table, column), statement in MIGRATIONS.items():
+            if column not in {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}:
+                self._db.execute(statement)
 
     # ------------------------------------------------------------ buttons (bounded, least recently used out)
     def remember_buttons(self, buttons: list[Button]) -> None:
@@ -80,20 +89,23 @@ class Store:
         return row[0] if row else None
 
     # ------------------------------------------------------------ messages accepted but not answered yet
-    def add_pending(self, chat_id: int, user: dict | None, message: str, shown: str) -> int:
+    def add_pending(self, chat_id: int, user: dict | None, message: str, shown: str, payload: bool = False) -> int:
+        """`payload`: `message` is a button's payload, not typed text."""
         cursor = self._db.execute(
-            "INSERT INTO pending(chat_id, user_json, message, shown, created) VALUES (?, ?, ?, ?, ?)",
-            (chat_id, json.dumps(user) if user else None, message, shown, time.time()),
+            "INSERT INTO pending(chat_id, user_json, message, shown, created, payload) VALUES (?, ?, ?, ?, ?, ?)",
+            (chat_id, json.dumps(user) if user else None, message, shown, time.time(), int(payload)),
         )
         return int(cursor.lastrowid or 0)
 
     def done_pending(self, pending_id: int) -> None:
         self._db.execute("DELETE FROM pending WHERE id = ?", (pending_id,))
 
-    def pending(self) -> list[tuple[int, int, dict | None, str, str]]:
-        """(id, chat_id, user dict, message, shown), oldest first."""
-        rows = self._db.execute("SELECT id, chat_id, user_json, message, shown FROM pending ORDER BY id").fetchall()
-        return [(i, c, json.loads(u) if u else None, m, s) for i, c, u, m, s in rows]
+    def pending(self) -> list[tuple[int, int, dict | None, str, str, bool]]:
+        """(id, chat_id, user dict, message, shown, payload), oldest first."""
+        rows = self._db.execute(
+            "SELECT id, chat_id, user_json, message, shown, payload FROM pending ORDER BY id"
+        ).fetchall()
+        return [(i, c, json.loads(u) if u else None, m, s, bool(p)) for i, c, u, m, s, p in rows]
 
     # ------------------------------------------------------------ chats currently served by a person
     def start_handoff(self, chat_id: int) -> None:

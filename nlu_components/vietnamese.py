@@ -31,15 +31,22 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 import knowledge.language
 import knowledge.text
 from knowledge.language import folded_message, vocabulary_fingerprint
-from knowledge.text import clean
+from knowledge.text import MAX_MESSAGE_CHARS, as_typed_text, drop_personal_numbers
 
 ORIGINAL_TEXT = "text_original"
 
 
+def original_text(text: str) -> str:
+    """What the actions read as the citizen's words: cleaned, never an intent payload, without personal numbers
+    (and the words that only introduce them), and at most MAX_MESSAGE_CHARS long — the REST channel refuses longer
+    messages; this cut is the last resort for other ways in (/model/parse), where NLU cost grows with the length."""
+    return drop_personal_numbers(as_typed_text(text[: 2 * MAX_MESSAGE_CHARS])[:MAX_MESSAGE_CHARS])
+
+
 def normalise(text: str) -> str:
-    """NFC, thumbs typed as a message and abbreviations spelled out, lower case without diacritics, one spelling
-    per syllable (knowledge.language, from knowledge/vocabulary/)."""
-    return folded_message(text)
+    """Original text (above) as the model reads it: thumbs typed as a message and abbreviations spelled out, lower
+    case without diacritics, one spelling per syllable (knowledge.language, from knowledge/vocabulary/)."""
+    return folded_message(original_text(text))
 
 
 @DefaultV1Recipe.register([DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER], is_trainable=False)
@@ -71,7 +78,7 @@ class VietnameseNormalizer(GraphComponent):
         if not text or text.startswith("/"):
             return
         if keep_original:
-            message.set(ORIGINAL_TEXT, clean(text), add_to_output=True)
+            message.set(ORIGINAL_TEXT, original_text(text), add_to_output=True)
         message.set(TEXT, normalise(text))
 
     def process_training_data(self, training_data: TrainingData) -> TrainingData:

@@ -1,6 +1,7 @@
 """Chat with the bot in a terminal through Rasa's REST channel, the way a citizen would on Telegram.
 
-Buttons are shown numbered; type the number to press one. `/restart` starts a new conversation.
+Buttons are shown numbered; type the number to press one (sent as the button's payload, the only way the REST
+channel accepts an intent). `/restart` starts a new conversation.
 Run alone against a running server: `.venv/app/bin/python -m scripts.chat [--url http://localhost:5005]`.
 """
 
@@ -16,10 +17,11 @@ import uuid
 from knowledge.text import clean
 
 
-def send(rasa_url: str, sender: str, message: str, timeout: float = 60.0) -> list[dict]:
+def send(rasa_url: str, sender: str, message: str, timeout: float = 60.0, payload: bool = False) -> list[dict]:
+    """The bot's replies to typed text `message`, or with `payload` to a button's payload (`/ask_fee`)."""
     request = urllib.request.Request(
         f"{rasa_url}/webhooks/rest/webhook",
-        data=json.dumps({"sender": sender, "message": message}).encode(),
+        data=json.dumps({"sender": sender, "payload" if payload else "message": message}).encode(),
         headers={"Content-Type": "application/json"},
     )
     with urllib.request.urlopen(request, timeout=timeout) as response:
@@ -53,10 +55,15 @@ def chat(rasa_url: str) -> None:
             return
         if not line:
             continue
-        if line.isdigit() and 1 <= int(line) <= len(buttons):
+        pressed = line.isdigit() and 1 <= int(line) <= len(buttons)
+        if pressed:
             line = buttons[int(line) - 1]["payload"]
+        payload = pressed or line == "/restart"
         try:
-            buttons = show(send(rasa_url, sender, line))
+            buttons = show(send(rasa_url, sender, line, payload=payload))
+        except urllib.error.HTTPError as error:
+            busy = "hệ thống đang khởi động lại, bạn gửi lại sau ít giây" if error.code == 503 else error.reason
+            print(f"\n⚠️  Máy chủ Rasa trả lời {error.code}: {busy}", file=sys.stderr)
         except (urllib.error.URLError, TimeoutError) as error:
             print(f"\n⚠️  Không gửi được tới máy chủ Rasa ({rasa_url}): {error}", file=sys.stderr)
 

@@ -1,25 +1,33 @@
 """Start, watch and stop the servers the bot needs: the action server and the Rasa server.
 
 Used by `make run` / `make serve` (scripts/serve.py) and by the tests' `stack` fixture, so both
-start the system the same way.
+start the system the same way: both servers listen on 127.0.0.1 unless RASA_INTERFACE / ACTION_INTERFACE say
+otherwise, Rasa's HTTP API needs RASA_API_TOKEN, and the action server answers only Rasa, which sends
+ACTION_SERVER_SECRET. Secrets not set in the environment are generated once into var/secrets.env.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from bot.config import load_dotenv
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_PYTHON = ROOT / ".venv/app/bin/python"
 RASA_BIN = ROOT / ".venv/rasa/bin/rasa"
 MODEL = ROOT / "models/mocua.tar.gz"
+SECRET_NAMES = ("RASA_API_TOKEN", "ACTION_SERVER_SECRET")
 
 
 class StackError(RuntimeError):
@@ -42,6 +50,26 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def load_secrets(path: Path) -> dict[str, str]:
+    """RASA_API_TOKEN and ACTION_SERVER_SECRET: from the environment, else from `path`, else new random ones
+    written to `path` (readable by this user only), so that `make chat`, curl or a second start find them."""
+    stored = load_dotenv(path)
+    found = {name: os.environ.get(name) or stored.get(name) or "" for name in SECRET_NAMES}
+    missing = [name for name, value in found.items() if not value]
+    if missing:
+        found.update({name: secrets.token_urlsafe(32) for name in missing})
+        stored.update({name: found[name] for name in missing})
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text("".join(f"{k}={v}\n" for k, v in stored.items()), encoding="utf-8")
+    return found
+
+
+def client_host(interface: str) -> str:
+    """Where a local client reaches a server listening on `interface` (all interfaces: through loopback)."""
+    return "127.0.0.1" if interface in ("0.0.0.0", "::", "") else interface
+
+
 def http_ok(url: str, timeout: float = 2.0) -> bool:
     try:
         with urllib.request.urlopen(url, timeout=timeout) as response:
@@ -60,14 +88,25 @@ class Stack:
     model: Path = MODEL
     extra_env: dict[str, str] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    rasa_interface: str = "127.0.0.1"
+    action_interface: str = "127.0.0.1"
 
     @property
     def rasa_url(self) -> str:
-        return f"http://127.0.0.1:{self.rasa_port}"
+        return f"http://{client_host(self.rasa_interface)}:{self.rasa_port}"
 
     @property
     def action_url(self) -> str:
-        return f"http://127.0.0.1:{self.action_port}"
+        return f"http://{client_host(self.action_interface)}:{self.action_port}"
+
+    @property
+    def secrets(self) -> dict[str, str]:
+        return load_secrets(self.var_dir / "secrets.env")
+
+    def api(self, path: str) -> str:
+        """The URL of a Rasa HTTP API path (`/conversations/u1/tracker`), with the API token."""
+        token = urllib.parse.quote(self.secrets["RASA_API_TOKEN"])
+        return f"{self.rasa_url}{path}{'&' if '?' in path else '?'}token={token}"
 
     @property
     def log_dir(self) -> Path:
@@ -81,6 +120,7 @@ class Stack:
         env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("PYTHONPATH", str(ROOT))
+        env.update(self.secrets)
         env.update(self.extra_env)
         return env
 
@@ -108,26 +148,32 @@ class Stack:
         self.wait_until_ready(timeout)
 
     def _spawn_actions(self) -> None:
-        command = [str(APP_PYTHON), "-m", "rasa_sdk", "--actions", "actions", "--port", str(self.action_port)]
-        self._spawn("actions", command)
+        command = [
+            str(APP_PYTHON), "-m", "actions.server", "--port", str(self.action_port),
+            "--interface", self.action_interface,
+        ]  # fmt: skip
+        self.spawn_command("actions", command)
 
     def _spawn_rasa(self) -> None:
+        # The token is on the command line (Rasa reads it nowhere else): visible to this machine's users in `ps`.
         command = [
-            str(RASA_BIN), "run", "--enable-api", "--model", str(self.model),
-            "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-            "--port", str(self.rasa_port), "--interface", "127.0.0.1",
+            str(RASA_BIN), "run", "--enable-api", "--auth-token", self.secrets["RASA_API_TOKEN"],
+            "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+            "--port", str(self.rasa_port), "--interface", self.rasa_interface,
         ]  # fmt: skip
-        self._spawn("rasa", command)
+        self.spawn_command("rasa", command)
 
-    def _spawn(self, name: str, command: list[str]) -> None:
-        log = open(self.log_dir / f"{name}.log", "ab")  # noqa: SIM115 - the child owns it
-        self.processes[name] = subprocess.Popen(
-            command, cwd=ROOT, env=self.environment(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    def spawn_command(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
+        """Run `command` as child `name` in a session of its own, its output appended to var/log/<name>.log."""
+        with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy of the descriptor
+            self.processes[name] = subprocess.Popen(
+                command, cwd=ROOT, env=env or self.environment(), stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )  # fmt: skip
 
     def wait_until_ready(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
-        checks = {"actions": f"{self.action_url}/health", "rasa": f"{self.rasa_url}/status"}
+        checks = {"actions": f"{self.action_url}/health", "rasa": self.api("/status")}
         pending = {name: url for name, url in checks.items() if name in self.processes}
         while pending:
             for name, url in list(pending.items()):
@@ -145,23 +191,33 @@ class Stack:
             time.sleep(0.5)
 
     def stop_process(self, name: str, grace: float = 10.0) -> None:
+        """Stop a server and everything in its process group (also what it left behind if it already died)."""
         process = self.processes.pop(name, None)
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(grace)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+        if process.poll() is None:
+            signal_group(process.pid, signal.SIGTERM)
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(grace)
+        signal_group(process.pid, signal.SIGKILL)
+        process.wait()
+
+    def spawn(self, name: str) -> None:
+        """Start server `name` ("actions" or "rasa") again without waiting; what it left behind is stopped first."""
+        self.stop_process(name)
+        {"actions": self._spawn_actions, "rasa": self._spawn_rasa}[name]()
+
+    def restart(self, name: str, timeout: float = 180.0) -> None:
+        """Start a server again (after it crashed or was stopped) and wait until it answers."""
+        self.spawn(name)
+        self.wait_until_ready(timeout)
 
     def stop_rasa(self) -> None:
         self.stop_process("rasa")
 
     def start_rasa(self, timeout: float = 180.0) -> None:
         """Start (again) the Rasa server alone and wait until it answers, e.g. after stop_rasa()."""
-        self._spawn_rasa()
-        self.wait_until_ready(timeout)
+        self.restart("rasa", timeout)
 
     def stop(self) -> None:
         for name in list(self.processes):
@@ -173,3 +229,9 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def signal_group(pid: int, signum: int) -> None:
+    """Signal the process group led by `pid` (each server runs in its own session); gone already is fine."""
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signum)

@@ -72,10 +72,11 @@ Say = Callable[..., list[dict]]
 @pytest.fixture
 def say(stack: Stack) -> Say:
     """`say(text)` sends one message as this test's citizen through Rasa's REST channel over real HTTP
-    and returns the bot's replies; each test is its own conversation (pass sender= to share one)."""
+    and returns the bot's replies; each test is its own conversation (pass sender= to share one).
+    `say("/ask_fee", payload=True)` presses a button."""
     default_sender = f"test-{uuid.uuid4().hex[:10]}"
 
-    def send(message: str, sender: str = default_sender, timeout: float = 60.0) -> list[dict]:
-        return rest_send(stack.rasa_url, sender, message, timeout)
+    def send(message: str, sender: str = default_sender, timeout: float = 60.0, payload: bool = False) -> list[dict]:
+        return rest_send(stack.rasa_url, sender, message, timeout, payload=payload)
 
     return send

@@ -42,6 +42,7 @@ def answer(message: str) -> list[dict[str, Any]]:
 class FakeRasa:
     def __init__(self) -> None:
         self.received: list[tuple[str, str]] = []
+        self.payloads: list[tuple[str, str]] = []  # the subset of `received` sent as button payloads
         self.delay = 0.0
         self.port = 0
         self._loop = asyncio.new_event_loop()
@@ -82,10 +83,14 @@ class FakeRasa:
 
     async def _webhook(self, request: web.Request) -> web.Response:
         body = await request.json()
-        if self.delay or "chậm" in body["message"]:
+        # Like our REST channel (channels/guard.py): typed text in "message", a button's payload in "payload".
+        message = body["payload"] if "payload" in body else body["message"]
+        if "payload" in body:
+            self.payloads.append((body["sender"], message))
+        if self.delay or "chậm" in message:
             await asyncio.sleep(self.delay or 3.0)
-        self.received.append((body["sender"], body["message"]))
-        replies = [{"recipient_id": body["sender"], **reply} for reply in answer(body["message"])]
+        self.received.append((body["sender"], message))
+        replies = [{"recipient_id": body["sender"], **reply} for reply in answer(message)]
         return web.json_response(replies)
 
     def messages(self, sender: int | str) -> list[str]:

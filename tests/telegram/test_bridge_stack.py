@@ -27,8 +27,8 @@ def bridge(stack, start_bridge: StartBridge) -> Iterator[RunningBridge]:
 
 
 def user_texts_in_rasa(stack, chat_id: int) -> list[str]:
-    """What Rasa's tracker recorded as this chat's user messages (Rasa's HTTP API)."""
-    with urllib.request.urlopen(f"{stack.rasa_url}/conversations/{chat_id}/tracker", timeout=30) as response:
+    """What Rasa's tracker recorded as this chat's user messages (Rasa's HTTP API, which needs the token)."""
+    with urllib.request.urlopen(stack.api(f"/conversations/{chat_id}/tracker"), timeout=30) as response:
         tracker = json.load(response)
     return [e.get("text") for e in tracker.get("events", []) if e.get("event") == "user"]
 

@@ -1,0 +1,88 @@
+"""The action server: rasa-sdk's app, bound to one interface, answering only Rasa, ready only with the index loaded.
+
+    python -m actions.server [--port 5055] [--interface 127.0.0.1]
+
+Unlike `python -m rasa_sdk` (all interfaces, no authentication, CORS for any origin), it listens on
+`--interface` (env ACTION_INTERFACE, default 127.0.0.1) and runs actions only for requests carrying the shared
+secret ACTION_SERVER_SECRET in the X-Action-Secret header, which Rasa sends (endpoints.yml). A forged tracker
+could otherwise write handoffs and 👎 into the journal. /health stays open, and answers only once the knowledge
+index is loaded, so the first question after a start is not the one that waits for it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+import os
+import sys
+import time
+
+from rasa_sdk import utils
+from rasa_sdk.endpoint import create_app
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+SECRET_HEADER = "X-Action-Secret"
+OPEN_PATHS = frozenset({"/health"})
+
+logger = logging.getLogger("actions.server")
+
+
+def guarded_app(secret: str) -> Sanic:
+    app = create_app("actions", cors_origins=None)  # no CORS: no browser has any business here
+
+    @app.middleware("request")
+    async def require_secret(request: Request) -> HTTPResponse | None:
+        if request.path in OPEN_PATHS:
+            return None
+        given = request.headers.get(SECRET_HEADER, "")
+        if hmac.compare_digest(given.encode(), secret.encode()):
+            return None
+        logger.warning("refused %s %s from %s: %s secret", request.method, request.path, request.ip,
+                       "wrong" if given else "no")  # fmt: skip
+        return response.json({"error": "unauthorized"}, status=401)
+
+    return app
+
+
+def load_knowledge() -> None:
+    """Load the index and the embedding model now, with one search, instead of at the first question."""
+    from actions.actions import knowledge_base
+
+    started = time.monotonic()
+    try:
+        kb = knowledge_base()
+        kb.search("thủ tục đăng ký khai sinh")
+    except FileNotFoundError as error:  # answers that need it say so; `make kb-build` publishes one
+        logger.warning("no knowledge index yet (%s)", error)
+        return
+    except Exception:  # noqa: BLE001 - greetings and handoffs to staff must work even with a broken index
+        logger.exception("the knowledge index could not be loaded; questions will fail until it is fixed")
+        return
+    logger.info("knowledge index %s loaded in %.1fs", getattr(kb, "version", "?"), time.monotonic() - started)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--port", type=int, default=int(os.environ.get("ACTION_PORT", 5055)))
+    parser.add_argument("--interface", default=os.environ.get("ACTION_INTERFACE") or "127.0.0.1")
+    args = parser.parse_args()
+    secret = os.environ.get("ACTION_SERVER_SECRET", "")
+    if not secret:
+        print("ACTION_SERVER_SECRET is not set: the action server would run actions for anyone. `make serve` sets "
+              "it (var/secrets.env); see README.md, 'Deploying for real'.", file=sys.stderr)  # fmt: skip
+        return 2
+    utils.configure_colored_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    utils.update_sanic_log_level()
+    logger.info("action server starting (pid %s)", os.getpid())
+    load_knowledge()
+    app = guarded_app(secret)
+    logger.info("action server listening on %s:%s", args.interface, args.port)
+    app.run(args.interface, args.port, workers=1, access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
