@@ -77,7 +77,7 @@ kb-import-catalog:  ## rebuild the official catalogue snapshot from ../shared an
 kb-sync-catalog:  ## refresh the official catalogue from the portal API (review the report, then ARGS=--apply)
 	@$(PY) -m knowledge.catalog.sync $(ARGS)
 
-kb-calibrate: index  ## refit the search confidence on tests/data/retrieval_calibration.yml
+kb-calibrate: index  ## refit the search confidence on tests/data/questions/calibration.yml (never dev or test)
 	@$(PY) -m knowledge.search --calibrate
 
 kb-gaps:  ## the questions citizens asked that the bot could not answer, most frequent first
@@ -86,14 +86,14 @@ kb-gaps:  ## the questions citizens asked that the bot could not answer, most fr
 report:  ## counts of answered/unanswered questions, feedback and handoffs
 	@$(PY) -m actions.journal report
 
-bench-retrieval: index  ## retrieval accuracy and latency: dense vs lexical vs combined
-	@$(PY) tests/benchmarks/bench_retrieval.py
+bench-retrieval: index  ## retrieval accuracy, dev and frozen test side by side [ARGS=--misses lists dev misses]
+	@$(PY) tests/benchmarks/bench_retrieval.py $(ARGS)
 
 bench: index train  ## end-to-end REST latency p50/p95, throughput and memory on real servers
 	@$(PY) tests/benchmarks/bench_rest.py
 
-bench-dialogue: index train  ## end-to-end answer accuracy on the dev-set questions, through NLU and actions
-	@$(PY) tests/benchmarks/bench_dialogue.py
+bench-dialogue: index train  ## end-to-end answer accuracy on the dev and test questions, through NLU and actions
+	@$(PY) tests/benchmarks/bench_dialogue.py $(ARGS)
 
 lock:  ## re-pin requirements/*.lock from the current envs
 	@(echo "# pip freeze of the Rasa env (Python 3.10). Regenerate: make lock"; .venv/rasa/bin/pip freeze) > requirements/rasa.lock

@@ -4,14 +4,16 @@
     python -m knowledge.records.lint FILE_OR_DIR...  # only these files (cross-file checks among them)
 
 Prints ``file:line: field: [lỗi|cảnh báo] message`` per problem and a summary; exits 1 when any error remains.
-Besides the schema it checks: ids unique and equal to the file name, aliases shared between records, review
-dates, wording from before the 1 July 2025 reorganisation, the reform note, sources and legal references.
+Besides the schema it checks: ids unique and equal to the file name, aliases shared between records, aliases that
+copy a question of the frozen test split, review dates, wording from before the 1 July 2025 reorganisation, the
+reform note, sources and legal references.
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime as dt
+import difflib
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -19,8 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from knowledge.language import expand_abbreviations, syllables
 from knowledge.records.loader import (
     KNOWLEDGE_ROOT,
+    REPO_ROOT,
     ParsedFile,
     Problem,
     display_path,
@@ -32,6 +36,20 @@ from knowledge.records.schema import Guide, Procedure
 from knowledge.text import fold, has_diacritics
 
 STALE_AFTER_MONTHS = 12
+
+# The frozen test split (tests/data/questions/README.md): no alias may copy one of its questions, or its figures
+# would measure the aliases instead of the search.
+TEST_QUESTIONS = REPO_ROOT / "tests" / "data" / "questions" / "test.yml"
+# Near copy: same words after folding and expanding chat abbreviations, or a word-sequence similarity
+# (difflib ratio 2*matches/total over those words) of at least NEAR_COPY. Measured on 2026-11-27, 454 aliases
+# against 381 test questions written without reading them: the closest alias of each question scored median
+# 0.47, p95 0.80, p99 0.89, max 0.90 ("làm mất bằng lái xe máy thì làm lại ở đâu" / "mất bằng lái xe máy làm
+# lại ở đâu": independent writers converge on short stock phrases). Copies simulated from every test question
+# score: one word dropped (first or last) 100 % >= 0.85, two trailing words dropped 88 %, one word replaced or
+# two swapped 96 %, one inserted 100 %. Content-word Jaccard could not separate the two (13 independent pairs at
+# 1.0: "mua bảo hiểm y tế hộ gia đình ở đâu" / "mua bảo hiểm y tế hộ gia đình"). At 0.85, 9 independent
+# questions plus 3 identical ones collided with existing aliases; they were moved to the dev split.
+NEAR_COPY = 0.85
 
 
 @dataclass(frozen=True)
@@ -114,9 +132,10 @@ def old_wording(text: str) -> list[str]:
 
 
 class Linter:
-    def __init__(self, parsed: list[ParsedFile], today: dt.date) -> None:
+    def __init__(self, parsed: list[ParsedFile], today: dt.date, test_questions: list[str] | None = None) -> None:
         self.parsed = parsed
         self.today = today
+        self.test_questions = test_questions or []
         self.problems: list[Problem] = []
 
     def add(self, item: ParsedFile, field: str, message: str, severity: str = "warning") -> None:
@@ -134,6 +153,7 @@ class Linter:
             self.check_source(item)
             self.check_legal_basis(item)
         self.check_aliases(valid)
+        self.check_test_copies(valid)
         return sorted(self.problems, key=lambda p: (display_path(p.file), p.line, p.field))
 
     def check_file_name(self, item: ParsedFile) -> None:
@@ -272,6 +292,52 @@ class Linter:
                 )
 
 
+    def check_test_copies(self, items: list[ParsedFile]) -> None:
+        """An alias that repeats a frozen test question (nearly word for word) is an error: rephrase or drop it."""
+        questions = [(q, _typed_words(q)) for q in self.test_questions]
+        for item in items:
+            for i, alias in enumerate(item.record.aliases):
+                copied = near_copy(_typed_words(alias), questions)
+                if copied is not None:
+                    self.add(
+                        item,
+                        f"aliases[{i + 1}]",
+                        f"«{alias}» gần như chép lại câu hỏi kiểm tra «{copied}» ({display_path(TEST_QUESTIONS)}) — "
+                        "bộ câu hỏi kiểm tra phải độc lập với tên gọi: viết tên gọi theo cách khác hoặc xóa dòng này",
+                        "error",
+                    )
+
+
+def _typed_words(text: str) -> tuple[str, ...]:
+    """Folded words, one spelling each, chat abbreviations spelled out: "ko" and "không" are one word to a copier."""
+    return tuple(syllables(expand_abbreviations(text)))
+
+
+def near_copy(alias: tuple[str, ...], questions: list[tuple[str, tuple[str, ...]]]) -> str | None:
+    """The first test question this alias (as folded words) nearly copies, or None."""
+    matcher = difflib.SequenceMatcher(autojunk=False)
+    matcher.set_seq1(alias)
+    for text, question in questions:
+        if question == alias:
+            return text
+        matcher.set_seq2(question)
+        # cheap upper bounds first: most pairs share almost nothing
+        bounds = matcher.real_quick_ratio() >= NEAR_COPY and matcher.quick_ratio() >= NEAR_COPY
+        if bounds and matcher.ratio() >= NEAR_COPY:
+            return text
+    return None
+
+
+def load_test_questions(path: Path = TEST_QUESTIONS) -> list[str]:
+    """The texts of the frozen test split (blocks of questions with provenance); none when the file is absent."""
+    import yaml
+
+    if not path.is_file():
+        return []
+    blocks = yaml.safe_load(path.read_text(encoding="utf-8")) or []
+    return [str(row["q"]) for block in blocks for row in block.get("questions", [block]) or []]
+
+
 def _months_before(day: dt.date, months: int) -> dt.date:
     year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
     for d in (day.day, 30, 29, 28):
@@ -300,11 +366,13 @@ def collect_files(paths: Iterable[Path]) -> list[Path]:
     return list(dict.fromkeys(files))
 
 
-def lint(paths: Iterable[Path] | None = None, today: dt.date | None = None) -> tuple[list[Problem], list[ParsedFile]]:
+def lint(
+    paths: Iterable[Path] | None = None, today: dt.date | None = None, test_questions: Path = TEST_QUESTIONS
+) -> tuple[list[Problem], list[ParsedFile]]:
     """All problems (errors and warnings) in the given files, or in the whole knowledge base."""
     files = collect_files(paths) if paths else knowledge_files(KNOWLEDGE_ROOT)
     parsed = parse_files(files)
-    return Linter(parsed, today or dt.date.today()).run(), parsed
+    return Linter(parsed, today or dt.date.today(), load_test_questions(test_questions)).run(), parsed
 
 
 def _line(problem: Problem) -> str:
@@ -317,13 +385,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("paths", nargs="*", type=Path, help="file hoặc thư mục (mặc định: cả thư mục knowledge/)")
     parser.add_argument("--today", type=dt.date.fromisoformat, help="ngày dùng để so hạn rà soát (YYYY-MM-DD)")
     parser.add_argument("--errors-only", action="store_true", help="chỉ in lỗi, không in cảnh báo")
+    parser.add_argument(
+        "--test-questions", type=Path, default=TEST_QUESTIONS, help="bộ câu hỏi kiểm tra mà tên gọi không được chép"
+    )
     args = parser.parse_args(argv)
 
     missing = [p for p in args.paths if not p.exists()]
     if missing:
         print(f"Không tìm thấy: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
-    problems, parsed = lint(args.paths, args.today)
+    problems, parsed = lint(args.paths, args.today, args.test_questions)
     for problem in problems:
         if problem.severity == "error" or not args.errors_only:
             print(_line(problem))

@@ -12,9 +12,7 @@ from pathlib import Path
 from knowledge.index.build import index_dir_from_env
 from knowledge.search.engine import CALIBRATION_FILE, KnowledgeBase, _encoder
 from knowledge.search.fit import calibrate
-from knowledge.search.metrics import load_questions
-
-ROOT = Path(__file__).resolve().parents[2]
+from knowledge.search.metrics import load_questions, question_file
 
 
 def _print_result(kb: KnowledgeBase, query: str, k: int) -> None:
@@ -39,7 +37,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     kb = KnowledgeBase(index_dir_from_env(args.index_dir), watch=False)
     if args.calibrate:
-        path = args.questions or ROOT / "tests/data/retrieval_calibration.yml"
+        path = args.questions or question_file("calibration")
         questions = load_questions(path)
         cal = calibrate(kb, questions)
         cal.save(extra={"fitted_on": str(path.name), "questions": len(questions)})

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 
 from knowledge.search.engine import METHODS, SHORTLIST, Calibration, Candidate, KnowledgeBase, _logistic, verdict
-from knowledge.search.metrics import gold
+from knowledge.search.metrics import check_fittable, equivalents, gold, with_equivalents
 from knowledge.text import clean, has_diacritics
 
 
@@ -42,6 +42,8 @@ def _newton_logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int) -> np.
 
 def calibrate(kb: KnowledgeBase, questions: list[dict[str, Any]]) -> Calibration:
     """Fit fusion weights (grid search on reranked top-1), then per-method confidence models and thresholds."""
+    check_fittable(questions)  # calibration.yml only: nothing is fitted on the measured splits
+    questions = with_equivalents(questions, equivalents(kb))  # a curated record and its official codes: one answer
     cal = kb.calibration
     dense_grid = [0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5]
     cover_grid = [0.0, 0.25, 0.5, 1.0]

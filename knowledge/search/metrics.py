@@ -84,6 +84,8 @@ def equivalents(kb: KnowledgeBase) -> dict[str, set[str]]:
     """
     same: dict[str, set[str]] = {}
     for doc_id in kb.doc_ids():
+        if is_official_code(doc_id):  # an official record names no other code
+            continue
         record = kb.procedure(doc_id)
         for code in getattr(record, "official_codes", None) or []:
             same.setdefault(doc_id, set()).add(str(code))
@@ -97,6 +99,11 @@ def gold(row: Row, same: dict[str, set[str]] | None = None) -> set[str]:
     for doc_id in list(want):
         want |= (same or {}).get(doc_id, set())
     return want
+
+
+def with_equivalents(questions: list[Row], same: dict[str, set[str]]) -> list[Row]:
+    """The questions with every equivalent id in ``also``, for code that reads ``gold(row)`` alone (the fitting)."""
+    return [{**r, "also": sorted(gold(r, same) - {r["expect"]})} if r["expect"] else r for r in questions]
 
 
 def check_fittable(questions: list[Row]) -> None:

@@ -1,11 +1,12 @@
-"""Retrieval benchmark: dense only, lexical only, routing, rank fusion and combined, on the same dev-set questions.
+"""Retrieval benchmark: dense, lexical, routing, rank fusion and combined, on the dev and the frozen test split.
 
 routed = e5 for questions with diacritics, BM25 for questions without (the rule measured in /work/shared/README.md);
 rrf = reciprocal-rank fusion of both rankings; combined = the weighted fusion the bot uses (knowledge.search).
 
-Run on purpose: `python tests/benchmarks/bench_retrieval.py [--index-dir DIR] [--devset FILE] [--misses]`
-(make bench-retrieval). Builds the index first if it is missing or stale. The last line is
-`retrieval: top1 X% top3 Y% ascii-top1 Z% noanswer W%` for the combined method.
+Run on purpose: `python tests/benchmarks/bench_retrieval.py [--index-dir DIR] [--split dev|test] [--misses]`
+(make bench-retrieval). Builds the index first if it is missing or stale. Misses are listed for the dev split only:
+the test split (tests/data/questions/test.yml) is frozen, and its questions are never printed. The last lines are
+`retrieval <split>: top1 X% top3 Y% ascii-top1 Z% noanswer W%` for the combined method.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import argparse
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # as in the serving process: one thread for the encoder
 
@@ -22,63 +24,111 @@ sys.path.insert(0, str(ROOT))
 
 from knowledge.index.build import build, index_dir_from_env  # noqa: E402
 from knowledge.search.engine import METHODS, KnowledgeBase  # noqa: E402
-from knowledge.search.metrics import evaluate, load_questions  # noqa: E402
+from knowledge.search.metrics import FROZEN, evaluate, gold, is_official_code, load_questions, question_file  # noqa: E402
 
-DEVSET = ROOT / "tests" / "data" / "retrieval_devset.yml"
+SPLITS = ("dev", FROZEN)
+BENCH_METHODS = ("dense", "lexical", "routed", "rrf", "combined")
 TARGETS = {"top1": 90.0, "top3": 97.0, "ascii_top1": 85.0, "noanswer": 85.0}
+ROWS = [  # label, key, count shown beside the label
+    ("top-1 %", "top1", "answerable"),
+    ("top-3 %", "top3", "answerable"),
+    ("  curated-covered top-1 %", "curated_top1", "curated"),
+    ("  official-only top-1 %", "official_top1", "official"),
+    ("top-1 without diacritics %", "ascii_top1", "ascii"),
+    ("no-answer accuracy %", "noanswer", "questions"),
+    ("  off-topic -> none %", "null_none", "null"),
+    ("latency p50 ms", "p50_ms", ""),
+    ("latency p95 ms", "p95_ms", ""),
+]
 
 
-def table(results: list[dict]) -> str:
-    rows = [
-        ("top-1 %", "top1", "{:.1f}"),
-        ("top-3 %", "top3", "{:.1f}"),
-        ("top-1 without diacritics %", "ascii_top1", "{:.1f}"),
-        ("no-answer accuracy %", "noanswer", "{:.1f}"),
-        ("  of which off-topic -> none %", "null_none", "{:.1f}"),
-        ("latency p50 ms", "p50_ms", "{:.1f}"),
-        ("latency p95 ms", "p95_ms", "{:.1f}"),
-    ]
-    head = f"{'':28}" + "".join(f"{r['method']:>11}" for r in results)
+def table(by_split: dict[str, list[dict[str, Any]]]) -> str:
+    """One column per method, one group of rows per split (n = questions behind each figure)."""
+    methods = [r["method"] for r in next(iter(by_split.values()))]
+    head = f"{'':36}" + "".join(f"{m:>10}" for m in methods)
     lines = [head, "-" * len(head)]
-    for label, key, fmt in rows:
-        lines.append(f"{label:28}" + "".join(f"{fmt.format(r[key]):>11}" for r in results))
+    for split, results in by_split.items():
+        lines.append(f"[{split}]")
+        for label, key, count in ROWS:
+            n = f" (n={results[-1][count]})" if count else ""
+            lines.append(f"{label + n:36}" + "".join(f"{r[key]:>10.1f}" for r in results))
     return "\n".join(lines)
+
+
+def side_by_side(combined: dict[str, dict[str, Any]]) -> str:
+    """The combined method on dev and test; the gap is how much of the dev figure came from tuning on dev."""
+    if set(combined) != set(SPLITS):
+        return ""
+    dev, test = combined["dev"], combined[FROZEN]
+    lines = [f"{'combined':28}{'dev':>8}{'test':>8}{'gap':>8}"]
+    for label, key, count in ROWS[:7]:
+        if not (dev[count] and test[count]):  # e.g. no official-only question measured on a curated-only index
+            lines.append(f"{label.strip():28}{'—':>8}{'—':>8}{'':>8}")
+            continue
+        lines.append(f"{label.strip():28}{dev[key]:>8.1f}{test[key]:>8.1f}{dev[key] - test[key]:>+8.1f}")
+    return "\n".join(lines)
+
+
+def describe(split: str, combined: dict[str, Any]) -> str:
+    unindexed = (
+        f"; {combined['unindexed']} official-only questions left out: their procedures are not in this index"
+        if combined["unindexed"]
+        else ""
+    )
+    return (
+        f"{split}: {combined['questions']} questions measured, {combined['answerable']} answerable "
+        f"({combined['curated']} curated-covered, {combined['official']} official-only, {combined['ascii']} "
+        f"without diacritics), {combined['null']} with no answer in the base{unindexed}"
+    )
+
+
+def print_misses(combined: dict[str, Any]) -> None:
+    print("\ndev misses of the combined method (question | expected | got top-3 | verdict):")
+    for q, want, got, verdict in combined["misses"]:
+        print(f"  {q} | {want} | {', '.join(got)} | {verdict}")
+
+
+def unasked(kb: KnowledgeBase, questions: list[dict[str, Any]]) -> list[str]:
+    """Curated records and guides no question expects: add questions for them to dev.yml."""
+    asked = set().union(*(gold(r) for r in questions))
+    return sorted(d for d in kb.doc_ids() if not is_official_code(d) and d not in asked)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--index-dir", type=Path, default=None)
-    parser.add_argument("--devset", type=Path, default=DEVSET)
-    parser.add_argument("--misses", action="store_true", help="list the questions the combined method gets wrong")
+    parser.add_argument("--split", choices=SPLITS, action="append", help="default: dev and test")
+    parser.add_argument("--misses", action="store_true", help="list the dev questions the combined method gets wrong")
     args = parser.parse_args(argv)
     index_dir = index_dir_from_env(args.index_dir)
     build(index_dir)  # no-op when up to date; with knowledge errors the previous index keeps serving
     kb = KnowledgeBase(index_dir, watch=False)
-    questions = load_questions(args.devset)
     kb.search("khởi động")  # load the encoder before timing
-    results = [evaluate(kb, questions, m) for m in ("dense", "lexical", "routed", "rrf", "combined")]
-    combined = results[-1]
-    print(
-        f"\n{len(questions)} questions: {combined['answerable']} answerable "
-        f"({combined['ascii']} without diacritics), {combined['null']} with no answer in the base"
-    )
-    print(table(results))
-    if args.misses:
-        print("\ncombined misses (question | expected | got top-3 | verdict):")
-        for q, want, got, verdict in combined["misses"]:
-            print(f"  {q} | {want} | {', '.join(got)} | {verdict}")
-    asked = {r["expect"] for r in questions} | {a for r in questions for a in r["also"]}
-    unasked = sorted(set(kb.doc_ids()) - asked)
-    if unasked:
-        print(f"\nrecords without a dev-set question ({len(unasked)}): {', '.join(unasked)}")
-    short = [k for k, target in TARGETS.items() if combined[k] < target]
-    if short:
-        print(f"\nbelow target: {', '.join(short)}")
-    assert set(METHODS) == {r["method"] for r in results}
-    print(
-        f"retrieval: top1 {combined['top1']:.1f}% top3 {combined['top3']:.1f}% "
-        f"ascii-top1 {combined['ascii_top1']:.1f}% noanswer {combined['noanswer']:.1f}%"
-    )
+    by_split, asked = {}, []
+    for split in args.split or SPLITS:
+        questions = load_questions(question_file(split))
+        by_split[split] = [evaluate(kb, questions, m) for m in BENCH_METHODS]
+        asked += questions
+    assert set(METHODS) == set(BENCH_METHODS)
+    combined = {split: results[-1] for split, results in by_split.items()}
+    print()
+    print("\n".join(describe(split, c) for split, c in combined.items()))
+    print(table(by_split))
+    print("\n" + side_by_side(combined) if len(combined) > 1 else "")
+    if args.misses and "dev" in combined:
+        print_misses(combined["dev"])
+    missing = unasked(kb, asked)
+    if missing:
+        print(f"\nrecords no question asks for ({len(missing)}): {', '.join(missing)}")
+    for split, c in combined.items():
+        short = [k for k, target in TARGETS.items() if c[k] < target]
+        if short:
+            print(f"{split} below target: {', '.join(short)}")
+    for split, c in combined.items():
+        print(
+            f"retrieval {split}: top1 {c['top1']:.1f}% top3 {c['top3']:.1f}% "
+            f"ascii-top1 {c['ascii_top1']:.1f}% noanswer {c['noanswer']:.1f}%"
+        )
     return 0
 
 

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from kb_samples import GUIDE, PROCEDURE, write_kb
 
-from knowledge.records.lint import lint, old_wording
+from knowledge.records.lint import lint, load_test_questions, old_wording
 from knowledge.records.loader import REPO_ROOT
+from knowledge.text import fold
 
 TODAY = "2026-11-23"
 REFORM_NOTE = (
@@ -18,7 +20,7 @@ REFORM_NOTE = (
 )
 
 
-def run_lint(*paths: Path, today: str = TODAY) -> subprocess.CompletedProcess[str]:
+def run_lint(*paths: Path | str, today: str = TODAY) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "knowledge.records.lint", "--today", today, *map(str, paths)],
         cwd=REPO_ROOT,
@@ -199,3 +201,42 @@ def test_source_and_legal_basis_warnings(tmp_path: Path) -> None:
 def test_shipped_knowledge_has_no_errors() -> None:
     result = run_lint()
     assert result.returncode == 0, "\n".join(line for line in result.stdout.splitlines() if "[lỗi]" in line)
+
+
+def _with_alias(alias: str) -> str:
+    last = "  - mở quán bán hàng cần giấy phép gì\n"
+    return PROCEDURE.replace(last, f"{last}  - {alias}\n")
+
+
+@pytest.mark.parametrize(
+    "copy",
+    [
+        lambda q: fold(q),  # the same words, typed without diacritics
+        lambda q: " ".join(q.split()[:-1]),  # the last word dropped
+        lambda q: " ".join(q.split()[1:]),  # the first word dropped
+    ],
+)
+def test_alias_copying_a_frozen_test_question_is_an_error(tmp_path: Path, copy: Callable[[str], str]) -> None:
+    question = next(q for q in load_test_questions() if len(q.split()) >= 8)
+    root = write_kb(tmp_path, {"procedures/kinh-doanh-ho.yml": _with_alias(copy(question))})
+    assert ("kinh-doanh-ho.yml", 6, "aliases[3]", "error") in problems_of(root)
+    result = run_lint(root)
+    assert result.returncode == 1
+    assert "kinh-doanh-ho.yml:6: aliases[3]: [lỗi]" in result.stdout
+    assert f"«{question}»" in result.stdout  # names the test question it copies
+
+
+def test_alias_sharing_only_the_topic_with_a_test_question_passes(tmp_path: Path) -> None:
+    question = next(q for q in load_test_questions() if len(q.split()) >= 8)
+    reworded = " ".join(question.split()[:3]) + " thì cần chuẩn bị những loại giấy tờ nào vậy cán bộ"
+    root = write_kb(tmp_path, {"procedures/kinh-doanh-ho.yml": _with_alias(reworded)})
+    assert [p for p in problems_of(root) if p[2] == "aliases[3]"] == []
+
+
+def test_test_split_is_read_from_the_given_file(tmp_path: Path) -> None:
+    questions = tmp_path / "test.yml"
+    questions.write_text("- by: a tester\n  on: 2026-11-27\n  questions:\n    - q: mo quan ban hang can giay phep gi\n")
+    root = write_kb(tmp_path / "kb", {"procedures/kinh-doanh-ho.yml": PROCEDURE})
+    result = run_lint(root, "--test-questions", str(questions))
+    assert result.returncode == 1
+    assert "kinh-doanh-ho.yml:5: aliases[2]: [lỗi]" in result.stdout
