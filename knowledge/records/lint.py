@@ -6,7 +6,9 @@
 Prints ``file:line: field: [lỗi|cảnh báo] message`` per problem and a summary; exits 1 when any error remains.
 Besides the schema it checks: ids unique and equal to the file name, aliases shared between records, aliases that
 copy a question of the frozen test split, review dates, wording from before the 1 July 2025 reorganisation, the
-reform note, sources and legal references.
+reform note, sources and legal references, and every fact a record linked to official codes still sets against the
+official record (knowledge/records/official_check.py: "field: curated says X, official <code> says Y"); a
+`reform_2025: confirmed` needs such a link to a 2026 record with no disagreement left.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from knowledge.records.loader import (
     knowledge_files,
     parse_files,
 )
+from knowledge.records.official_check import official_problems
 from knowledge.records.schema import Guide, Procedure
 from knowledge.text import fold, has_diacritics
 
@@ -152,6 +155,7 @@ class Linter:
             self.check_reform(item)
             self.check_source(item)
             self.check_legal_basis(item)
+            self.problems.extend(official_problems(item))
         self.check_aliases(valid)
         self.check_test_copies(valid)
         return sorted(self.problems, key=lambda p: (display_path(p.file), p.line, p.field))
@@ -255,7 +259,7 @@ class Linter:
     def check_legal_basis(self, item: ParsedFile) -> None:
         if not isinstance(item.record, Procedure):
             return
-        for i, entry in enumerate(item.record.legal_basis):
+        for i, entry in enumerate(item.record.legal_basis or []):
             if not DOCUMENT_NUMBER.search(entry):
                 self.add(
                     item,

@@ -23,7 +23,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from knowledge.records.schema import Guide, Procedure
+from knowledge.records.schema import FACT_FIELDS, Guide, Procedure, UnlinkedProcedure, procedure_model
 from knowledge.text import fold, nfc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -224,8 +224,20 @@ def error_message(error: dict[str, Any], model: type[BaseModel]) -> str:
     name = str(loc[-1]) if loc else ""
     if value is None and kind in _EMPTY_TYPES:
         return "đang để trống — hãy điền nội dung, hoặc xóa hẳn dòng này nếu trường không bắt buộc"
+    if kind == "missing" and model is UnlinkedProcedure and len(loc) == 1 and name in FACT_FIELDS:
+        return (
+            f"thiếu trường bắt buộc — thêm dòng «{name}: ...», hoặc ghi mã thủ tục chính thức vào official_codes "
+            "để trợ lý dùng số liệu chính thức (xem knowledge/README.md)"
+        )
     if kind == "missing":
         return f"thiếu trường bắt buộc — thêm dòng «{name}: ...» (xem knowledge/README.md)"
+    if kind == "string_type" and "official_codes" in loc and isinstance(value, int | float):
+        return (
+            f"YAML hiểu mã này là một con số ({value}) và có thể bỏ mất số 0 ở cuối — đặt mã trong ngoặc kép, "
+            'ví dụ official_codes: ["1.014064", "2.001194"]'
+        )
+    if kind == "value_error":
+        return str(ctx.get("error", error["msg"]))
     if kind == "extra_forbidden":
         parent = _model_at(model, loc[:-1])
         allowed = [f for f in (parent.model_fields if parent else {}) if f != "body"]
@@ -306,7 +318,7 @@ def parse_procedure_file(path: Path) -> ParsedFile:
     data, lines, problems = _parse_yaml(path, text, 0)
     record = None
     if not any(p.field == "YAML" for p in problems):
-        record, more = _validate(path, data, Procedure, lines)
+        record, more = _validate(path, data, procedure_model(data), lines)
         problems += more
     return ParsedFile(path, "procedure", record if not problems else None, problems, lines, data)
 

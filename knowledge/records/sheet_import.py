@@ -3,9 +3,10 @@
     python -m knowledge.records.sheet_import FILE.csv|FILE.xlsx [--out knowledge/procedures] [--dry-run] [--overwrite]
 
 Columns (English name or Vietnamese header, any order; see knowledge/README.md and knowledge/import-template.csv):
-id, name, aliases, domain, level, agency, where, channels, online_available, online_level, portal, documents,
-steps, processing_time, fee, eligibility, result, legal_basis, source, last_reviewed, reform_status, reform_note,
-notes. Lists are separated by ";" or line breaks inside the cell. A document is written "name (n bản) - note".
+id, name, official_codes, aliases, domain, level, agency, where, channels, online_available, online_level, portal,
+documents, steps, processing_time, fee, eligibility, result, legal_basis, source, last_reviewed, reform_status,
+reform_note, notes. Lists are separated by ";" or line breaks inside the cell. A document is written
+"name (n bản) - note". A row with official codes may leave the fact columns empty: the official record supplies them.
 
 Rows are numbered as the spreadsheet shows them (the header is row 1). A row with a problem is not written;
 an existing file is never replaced unless --overwrite is given.
@@ -27,7 +28,7 @@ import yaml
 from pydantic import ValidationError
 
 from knowledge.records.loader import KNOWLEDGE_ROOT, display_path, error_message, field_name
-from knowledge.records.schema import Channel, Domain, Level, OnlineLevel, Procedure
+from knowledge.records.schema import Channel, Domain, Level, OnlineLevel, Procedure, procedure_model
 from knowledge.text import clean, fold
 
 HEADER_COMMENT = "# One procedure per file. Field reference: knowledge/README.md. Check with `make kb-lint`.\n"
@@ -36,6 +37,7 @@ HEADER_COMMENT = "# One procedure per file. Field reference: knowledge/README.md
 COLUMNS: dict[str, list[str]] = {
     "id": ["mã", "mã thủ tục", "mã hồ sơ tri thức"],
     "name": ["tên thủ tục", "tên", "thủ tục", "tên thủ tục hành chính"],
+    "official_codes": ["mã chính thức", "mã thủ tục chính thức", "mã tthc", "mã trên cổng dịch vụ công"],
     "aliases": ["tên gọi khác", "cách gọi khác", "tên khác", "từ khóa", "cách hỏi"],
     "domain": ["lĩnh vực"],
     "level": ["cấp", "cấp thực hiện", "cấp giải quyết"],
@@ -85,6 +87,9 @@ REFORM_STATUS = {
     "chua kiem tra": "unverified",
 }
 _SEP = re.compile(r"\s*(?:;|\n)\s*")
+_CODE_SEP = re.compile(r"[\s;,]+")
+# Columns of the facts an official record supplies; a row naming official codes may leave them all empty.
+SUBMISSION_COLUMNS = ("where", "channels", "online_available", "online_level", "portal")
 _DOCUMENT = re.compile(r"^(?P<name>.+?)(?:\s*\((?P<n>\d+)\s*b[aả]n\))?(?:\s+[-–—]\s+(?P<note>.+))?$", re.DOTALL)
 _DMY = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 
@@ -240,9 +245,11 @@ def row_to_data(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str,
     if text("portal"):
         online["portal"] = text("portal")
 
+    codes = [code for code in _CODE_SEP.split(text("official_codes")) if code]
     data: dict[str, Any] = {
         "id": text("id"),
         "name": text("name"),
+        "official_codes": codes,
         "aliases": items("aliases"),
         "domain": _choice(text("domain"), get_args(Domain)),
         "level": _choice(text("level"), get_args(Level)),
@@ -258,6 +265,8 @@ def row_to_data(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str,
         "source": text("source"),
         "last_reviewed": _date(text("last_reviewed")),
     }
+    if codes:
+        _drop_empty_facts(data, values)
     status_text, note = text("reform_status"), text("reform_note")
     if status_text or note:
         status = REFORM_STATUS.get(fold(status_text).strip(), status_text) if status_text else "unverified"
@@ -265,6 +274,16 @@ def row_to_data(values: dict[str, str]) -> tuple[dict[str, Any], list[tuple[str,
     if text("notes"):
         data["notes"] = text("notes")
     return data, problems
+
+
+def _drop_empty_facts(data: dict[str, Any], values: dict[str, str]) -> None:
+    """A linked row leaves out the facts it does not state (the official record has them); an empty cell of an
+    unlinked row stays, so validation says the cell must be filled."""
+    for key in ("level", "agency", "documents", "processing_time", "fee", "result", "legal_basis"):
+        if not data[key]:
+            del data[key]
+    if not any(clean(values.get(column, "")) for column in SUBMISSION_COLUMNS):
+        del data["submission"]
 
 
 def _column(loc: tuple[str | int, ...]) -> str:
@@ -278,11 +297,12 @@ def _column(loc: tuple[str | int, ...]) -> str:
 def validate_row(row: int, values: dict[str, str]) -> tuple[Procedure | None, list[RowProblem]]:
     data, early = row_to_data(values)
     problems = [RowProblem(row, column, message) for column, message in early]
+    model = procedure_model(data)
     try:
-        record = Procedure.model_validate(data)
+        record = model.model_validate(data)
     except ValidationError as exc:
         for err in exc.errors():
-            message = error_message(err, Procedure)
+            message = error_message(err, model)
             column = _column(err["loc"])
             if err["type"] == "missing" or (err["type"] == "string_too_short" and not err.get("input")):
                 message = "ô này đang trống — cần điền"
@@ -317,10 +337,12 @@ _Dumper.add_representer(
 def to_yaml(record: Procedure) -> str:
     """The record as a readable YAML file, in the field order of knowledge/procedures/ho-tich-khai-sinh.yml."""
     data = record.model_dump(mode="python", exclude_none=True)
-    for key in ("aliases", "steps"):
+    for key in ("aliases", "steps", "official_codes"):
         if not data.get(key):
             data.pop(key, None)
-    data["submission"]["channels"] = _FlowList(data["submission"]["channels"])
+    for key, flow in (("official_codes", data), ("channels", data.get("submission"))):
+        if flow and key in flow:
+            flow[key] = _FlowList(flow[key])
     body = yaml.dump(data, Dumper=_Dumper, allow_unicode=True, sort_keys=False, width=10_000, default_flow_style=False)
     return HEADER_COMMENT + body
 

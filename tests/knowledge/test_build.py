@@ -104,18 +104,19 @@ def test_running_knowledge_base_picks_up_a_rebuild_without_restart(
     monkeypatch.setenv("MOCUA_INDEX_DIR", str(index_dir))
     monkeypatch.setattr(search, "_KB", None)  # a fresh process-wide instance for this index
     kb = search.get_knowledge_base()
-    old_fee = kb.procedure(PROCEDURE).fee
-    new_fee = "Lệ phí thử nghiệm 12.345 đồng cho mỗi lần đăng ký."
+    # The record is linked to an official code, so its fee comes from there; its own result wording is edited.
+    old_result = kb.procedure(PROCEDURE).result
+    new_result = "Giấy khai sinh thử nghiệm, bản chính."
 
     path = knowledge_dir / "procedures" / f"{PROCEDURE}.yml"
     text = path.read_text(encoding="utf-8")
-    path.write_text(re.sub(r"^fee: .*$", f"fee: {new_fee}", text, count=1, flags=re.M), encoding="utf-8")
+    path.write_text(re.sub(r"^result: .*$", f"result: {new_result}", text, count=1, flags=re.M), encoding="utf-8")
     assert run_build(knowledge_dir, index_dir).returncode == 0
 
     deadline = time.monotonic() + 3.0
-    while kb.procedure(PROCEDURE).fee == old_fee and time.monotonic() < deadline:
+    while kb.procedure(PROCEDURE).result == old_result and time.monotonic() < deadline:
         time.sleep(0.1)
     assert search.get_knowledge_base() is kb
-    assert kb.procedure(PROCEDURE).fee == new_fee
+    assert kb.procedure(PROCEDURE).result == new_result
     birth = {PROCEDURE, "ho-tich-lien-thong-khai-sinh-thuong-tru-bhyt"}
     assert kb.search("đăng ký khai sinh cho con").hits[0].doc_id in birth
