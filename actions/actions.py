@@ -130,6 +130,5 @@ class ActionRestart(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]
     ) -> list[EventType]:
-        for reply in dialogue.restart().replies:
-            dispatcher.utter_message(**reply.as_kwargs())
+        deliver(dialogue.restart(), Turn.from_tracker(tracker), dispatcher)
         return [Restarted()]

@@ -2,6 +2,10 @@
 
 No Rasa, no I/O: every function takes records or plain values and returns `Reply` objects, so the wording is
 tested on its own (tests/actions/test_answers.py). Plain text only (no Markdown): the Telegram bridge sends it as is.
+
+The answers built from record fields have their templates here. Fixed replies (greeting, help, fallback, handoff,
+out of scope, restart, feedback thanks...) are `responses` in domain.yml, with their variations and static buttons:
+a `Reply(response="utter_...")` names one, and Rasa renders it.
 """
 
 from __future__ import annotations
@@ -44,22 +48,26 @@ MAX_CHOICES = 4
 
 FEEDBACK_QUESTION = "Câu trả lời có hữu ích không?"
 HUMAN_BUTTON = {"title": "Gặp cán bộ", "payload": "/request_human"}
-NO_HUMAN_BUTTON = {"title": "Không cần", "payload": "/deny"}
 FEE_LOCALITY = "Mức thu (nếu có) do HĐND cấp tỉnh quyết định nên có thể khác nhau giữa các địa phương."
 ONLINE_LOCALITY = "Một số tỉnh còn có cổng dịch vụ công riêng; cách nộp có thể khác đôi chút theo địa phương."
 
 
 @dataclass
 class Reply:
-    """One bot message: text, optional buttons, optional custom JSON for the Telegram bridge."""
+    """One bot message: text or a domain response (`utter_*`, filled with `variables`), optional buttons (after the
+    response's own), optional custom JSON for the Telegram bridge."""
 
     text: str | None = None
     buttons: list[dict[str, str]] = field(default_factory=list)
     custom: dict[str, Any] | None = None
+    response: str | None = None
+    variables: dict[str, Any] = field(default_factory=dict)
 
     def as_kwargs(self) -> dict[str, Any]:
         """Arguments for rasa_sdk's `dispatcher.utter_message`."""
-        kwargs: dict[str, Any] = {}
+        kwargs: dict[str, Any] = dict(self.variables)
+        if self.response is not None:
+            kwargs["response"] = self.response
         if self.text is not None:
             kwargs["text"] = self.text
         if self.buttons:
@@ -67,6 +75,11 @@ class Reply:
         if self.custom is not None:
             kwargs["json_message"] = self.custom
         return kwargs
+
+
+def utter(response: str, **variables: Any) -> Reply:
+    """A fixed reply written in domain.yml `responses`."""
+    return Reply(response=response, variables=variables)
 
 
 # ---------------------------------------------------------------- small pieces
@@ -275,71 +288,18 @@ def not_sure(nearest: list[tuple[str, str]]) -> Reply:
     return Reply(text, [*buttons, HUMAN_BUTTON])
 
 
-# ---------------------------------------------------------------- fallback, handoff, feedback, yes/no
-
-
-def out_of_scope() -> Reply:
-    return Reply(
-        "Xin lỗi, mình chỉ hỗ trợ về thủ tục hành chính (hộ tịch, đất đai, xây dựng, kinh doanh, giao thông, "
-        "bảo hiểm...), nên không trả lời được câu này. Bạn cần hỏi thủ tục nào không?"
-    )
-
-
-def fallback(count: int) -> Reply:
-    """First miss: ask to rephrase. Second miss in a row: offer a person."""
-    if count >= 2:
-        return Reply(
-            "Xin lỗi, mình vẫn chưa hiểu. Bạn có muốn gặp cán bộ để được hỗ trợ trực tiếp không?",
-            [{"title": "Có, gặp cán bộ", "payload": "/request_human"}, NO_HUMAN_BUTTON],
-        )
-    return Reply(
-        "Xin lỗi, mình chưa hiểu ý bạn. Bạn ghi rõ tên thủ tục và điều muốn hỏi giúp mình, "
-        "ví dụ: «đăng ký kết hôn cần giấy tờ gì»."
-    )
+# ---------------------------------------------------------------- handoff and help (their text is in domain.yml)
 
 
 def handoff(question: str | None) -> Reply:
-    """Tell the citizen how a person will contact them; the custom JSON makes the bridge relay to staff."""
-    text = (
-        "Mình đã chuyển câu hỏi của bạn đến cán bộ Bộ phận Một cửa. Cán bộ sẽ nhắn trả lời bạn ngay trong "
-        "cuộc trò chuyện này trong giờ hành chính (thứ Hai đến thứ Sáu); bạn không cần gửi lại câu hỏi."
-    )
-    return Reply(text, custom={"handoff": True, "question": question or ""})
-
-
-def feedback_thanks(value: str | None) -> Reply:
-    if value == "down":
-        return Reply(
-            "Cảm ơn bạn đã góp ý, mình sẽ ghi nhận để cải thiện câu trả lời. "
-            "Bạn có muốn gặp cán bộ để được giải đáp không?",
-            [HUMAN_BUTTON, NO_HUMAN_BUTTON],
-        )
-    return Reply("Cảm ơn bạn đã góp ý! 👍")
-
-
-def human_declined() -> Reply:
-    return Reply("Dạ vâng. Bạn cứ hỏi tiếp về thủ tục cần tìm hiểu nhé.")
-
-
-def acknowledge(affirm: bool) -> Reply:
-    """A bare "có"/"không" with no open question from the bot."""
-    if affirm:
-        return Reply("Dạ. Bạn cần hỏi thêm gì về thủ tục cứ nhắn mình nhé.")
-    return Reply("Dạ vâng. Nếu mình hiểu chưa đúng, bạn ghi rõ tên thủ tục và điều muốn hỏi giúp mình nhé.")
-
-
-def restarted() -> Reply:
-    return Reply("Đã bắt đầu lại cuộc trò chuyện. Bạn cần hỏi về thủ tục nào?")
+    """Tell the citizen a person will answer (utter_handoff); the custom JSON makes the bridge relay to staff."""
+    return Reply(response="utter_handoff", custom={"handoff": True, "question": question or ""})
 
 
 def help_reply(procedure_count: int, domains: list[str], examples: list[tuple[str, str]]) -> Reply:
     """What the bot can do, drawn from the knowledge base itself (grows as staff add procedures)."""
-    topics = f" về {procedure_count} thủ tục" if procedure_count else ""
-    fields = f" ({', '.join(domains)}...)" if domains else ""
-    text = (
-        f"Mình trả lời câu hỏi{topics}{fields}: hồ sơ cần gì, lệ phí, thời gian giải quyết, nộp ở đâu, "
-        "có nộp trực tuyến được không. Bạn cứ gõ tự nhiên, có dấu hay không dấu đều được, ví dụ: "
-        "«làm giấy khai sinh cần gì», «dang ky ket hon o dau». Muốn gặp cán bộ, bạn gõ «gặp cán bộ»."
-    )
     buttons = [{"title": title, "payload": choose_payload(doc_id)} for doc_id, title in examples[:MAX_CHOICES]]
-    return Reply(text, [*buttons, HUMAN_BUTTON])
+    if not procedure_count:  # no index yet: still explain what to ask
+        return Reply(response="utter_help_no_index", buttons=[HUMAN_BUTTON])
+    variables = {"procedure_count": procedure_count, "fields": ", ".join(domains)}
+    return Reply(response="utter_help", buttons=[*buttons, HUMAN_BUTTON], variables=variables)

@@ -363,7 +363,7 @@ def out_of_scope(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
             outcome = _doc_outcome(kb, turn, result.hits[0], None)
             if outcome:
                 return outcome
-    return Outcome([answers.out_of_scope()], {"fallback_count": 0})
+    return Outcome([answers.utter("utter_out_of_scope")], {"fallback_count": 0})
 
 
 def fallback(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
@@ -380,7 +380,9 @@ def fallback(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
     if not turn.is_payload and words(turn.text):
         journal = {"kind": "unanswered", "question": turn.text, "procedure_id": turn.procedure_id,
                    "intent": FALLBACK_INTENT}
-    return Outcome([answers.fallback(count)], slots, journal)
+    # First miss: ask to rephrase. Second miss in a row: offer a person (yes/no buttons in the response).
+    reply = answers.utter("utter_offer_human" if count >= 2 else "utter_ask_rephrase")
+    return Outcome([reply], slots, journal)
 
 
 # ---------------------------------------------------------------- handoff, yes/no, feedback
@@ -408,8 +410,9 @@ def confirm(turn: Turn) -> Outcome:
     if turn.human_offered:
         if affirm:
             return handoff(turn)
-        return Outcome([answers.human_declined()], {"human_offered": False, "fallback_count": 0})
-    return Outcome([answers.acknowledge(affirm)], {})
+        return Outcome([answers.utter("utter_human_declined")], {"human_offered": False, "fallback_count": 0})
+    # A bare "có"/"không" with no open question from the bot.
+    return Outcome([answers.utter("utter_acknowledge" if affirm else "utter_acknowledge_no")], {})
 
 
 def feedback_value(turn: Turn) -> str | None:
@@ -428,11 +431,13 @@ def feedback(turn: Turn) -> Outcome:
     slots: dict[str, Any] = {"human_offered": True} if value == "down" else {}
     journal = {"kind": "feedback", "question": turn.last_question, "procedure_id": turn.procedure_id,
                "intent": turn.intent, "value": value}
-    return Outcome([answers.feedback_thanks(value)], slots, journal if value else None)
+    # 👎 also offers a person (buttons in utter_feedback_sorry).
+    reply = answers.utter("utter_feedback_sorry" if value == "down" else "utter_feedback_thanks")
+    return Outcome([reply], slots, journal if value else None)
 
 
 def restart() -> Outcome:
-    return Outcome([answers.restarted()], {})
+    return Outcome([answers.utter("utter_restart")], {})
 
 
 

@@ -10,7 +10,7 @@ import pytest
 from rasa_sdk import Tracker
 from rasa_sdk.events import Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
-from trackers import buttons, texts, tracker
+from trackers import buttons, responses, texts, tracker
 
 from actions import actions, answers, dialogue, journal
 from knowledge.search import Hit, SearchResult
@@ -299,7 +299,7 @@ def test_ambiguous_question_naming_one_candidate_answers_it(
 def test_first_fallback_asks_to_rephrase_and_logs(dispatcher: CollectingDispatcher) -> None:
     events = run(actions.ActionFallback(), dispatcher, tracker("asdkjh qwe", "nlu_fallback"))
     assert events == [SlotSet("fallback_count", 1), SlotSet("last_question", "asdkjh qwe")]
-    assert texts(dispatcher) == [answers.fallback(1).text]
+    assert responses(dispatcher) == ["utter_ask_rephrase"]
     assert [r["question"] for r in rows("unanswered")] == ["asdkjh qwe"]
 
 
@@ -307,7 +307,7 @@ def test_second_fallback_in_a_row_offers_a_person(dispatcher: CollectingDispatch
     trk = tracker("zxq vbn", "nlu_fallback", previous_intents=["nlu_fallback"], fallback_count=1)
     events = run(actions.ActionFallback(), dispatcher, trk)
     assert events == [SlotSet("fallback_count", 2), SlotSet("last_question", "zxq vbn"), SlotSet("human_offered", True)]
-    assert buttons(dispatcher, 0) == ["/request_human", "/deny"]
+    assert responses(dispatcher) == ["utter_offer_human"]  # its yes/no buttons are in domain.yml
 
 
 def test_fallback_after_an_understood_message_starts_counting_again(dispatcher: CollectingDispatcher) -> None:
@@ -329,7 +329,7 @@ def test_handoff_relays_the_last_question_to_staff(dispatcher: CollectingDispatc
     assert events == [SlotSet("human_offered", False), SlotSet("fallback_count", 0)]
     (message,) = dispatcher.messages
     assert message["custom"] == {"handoff": True, "question": "kết hôn với người nước ngoài cần gì"}
-    assert message["text"] == answers.handoff("").text
+    assert message["response"] == "utter_handoff"
     (row,) = rows("handoff")
     assert (row["question"], row["procedure_id"]) == ("kết hôn với người nước ngoài cần gì", MARRIAGE)
 
@@ -353,7 +353,7 @@ def test_yes_without_any_earlier_question_relays_no_bare_yes(dispatcher: Collect
 def test_no_to_an_offered_person_closes_the_offer(dispatcher: CollectingDispatcher) -> None:
     events = run(actions.ActionConfirm(), dispatcher, tracker("không cần", "deny", human_offered=True))
     assert events == [SlotSet("human_offered", False), SlotSet("fallback_count", 0)]
-    assert texts(dispatcher) == [answers.human_declined().text]
+    assert responses(dispatcher) == ["utter_human_declined"]
     assert rows("handoff") == []
 
 
@@ -361,7 +361,7 @@ def test_bare_yes_without_an_offer_does_not_hand_off(dispatcher: CollectingDispa
     events = run(actions.ActionConfirm(), dispatcher, tracker("ok", "affirm"))
     assert events == []
     assert not dispatcher.messages[0].get("custom")
-    assert texts(dispatcher) == [answers.acknowledge(True).text]
+    assert responses(dispatcher) == ["utter_acknowledge"]
 
 
 def test_thumbs_down_is_stored_with_question_and_procedure(dispatcher: CollectingDispatcher) -> None:
@@ -369,7 +369,7 @@ def test_thumbs_down_is_stored_with_question_and_procedure(dispatcher: Collectin
                   procedure_id=MARRIAGE, last_question="mất phí không?")
     events = run(actions.ActionFeedback(), dispatcher, trk)
     assert events == [SlotSet("human_offered", True)]
-    assert buttons(dispatcher, 0) == ["/request_human", "/deny"]
+    assert responses(dispatcher) == ["utter_feedback_sorry"]  # it offers a person, with buttons in domain.yml
     (row,) = rows("feedback")
     assert (row["value"], row["procedure_id"], row["question"]) == ("down", MARRIAGE, "mất phí không?")
     assert journal.stats()["feedback_by_procedure"] == {MARRIAGE: {"up": 0, "down": 1}}
@@ -378,7 +378,7 @@ def test_thumbs_down_is_stored_with_question_and_procedure(dispatcher: Collectin
 def test_typed_praise_counts_as_thumbs_up(dispatcher: CollectingDispatcher) -> None:
     events = run(actions.ActionFeedback(), dispatcher, tracker("thông tin hữu ích lắm", "feedback"))
     assert events == []
-    assert texts(dispatcher) == ["Cảm ơn bạn đã góp ý! 👍"]
+    assert responses(dispatcher) == ["utter_feedback_thanks"]
     assert rows("feedback")[0]["value"] == "up"
 
 
@@ -424,9 +424,9 @@ def test_help_counts_the_procedures_and_offers_one_example_per_field(dispatcher:
     count = sum(1 for d in kb.doc_ids() if kb.procedure(d))
     events = run(actions.ActionHelp(), dispatcher, tracker("bạn làm được gì", "help"))
     assert events == []
-    text = texts(dispatcher)[0]
-    assert text.startswith(f"Mình trả lời câu hỏi về {count} thủ tục (")
-    assert "hộ tịch" in text.split(")")[0]  # the largest field is named
+    (message,) = dispatcher.messages
+    assert (message["response"], message["procedure_count"]) == ("utter_help", count)
+    assert message["fields"].startswith("hộ tịch, ")  # the largest field first
     offered = buttons(dispatcher, 0)
     assert offered[-1] == "/request_human"
     assert 2 <= len(offered) - 1 <= answers.MAX_CHOICES
@@ -441,7 +441,7 @@ def test_typed_thumbs_down_counts_as_thumbs_down(dispatcher: CollectingDispatche
 def test_restart_confirms_and_resets(dispatcher: CollectingDispatcher) -> None:
     events = run(actions.ActionRestart(), dispatcher, tracker("/restart", "restart", procedure_id=BIRTH))
     assert events == [Restarted()]
-    assert texts(dispatcher) == ["Đã bắt đầu lại cuộc trò chuyện. Bạn cần hỏi về thủ tục nào?"]
+    assert responses(dispatcher) == ["utter_restart"]
 
 
 def test_journal_cli_groups_spellings_of_the_same_gap(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -471,7 +471,7 @@ def test_off_topic_by_nlu_but_a_fact_in_a_guide_is_answered(dispatcher: Collecti
 @pytest.mark.parametrize("question", ["giá vàng hôm nay bao nhiêu", "asdkjh qwe zxc"])
 def test_really_off_topic_gets_the_polite_refusal(dispatcher: CollectingDispatcher, question: str) -> None:
     run(actions.ActionOutOfScope(), dispatcher, tracker(question, "out_of_scope"))
-    assert texts(dispatcher) == [answers.out_of_scope().text]
+    assert responses(dispatcher) == ["utter_out_of_scope"]
 
 
 def test_a_fragment_of_a_name_does_not_pick_a_low_ranked_procedure(dispatcher: CollectingDispatcher) -> None:

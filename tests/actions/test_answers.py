@@ -134,18 +134,10 @@ def test_not_sure_is_honest_and_offers_nearest_topics_and_a_person() -> None:
     assert reply.buttons[0]["title"] == "Đăng ký tạm trú"
 
 
-def test_second_fallback_offers_a_person_with_yes_no_buttons() -> None:
-    assert answers.fallback(1).buttons == []
-    second = answers.fallback(2)
-    assert second.text.startswith("Xin lỗi, mình vẫn chưa hiểu.")
-    assert [b["payload"] for b in second.buttons] == ["/request_human", "/deny"]
-
-
 def test_handoff_carries_the_question_for_the_telegram_bridge() -> None:
     reply = answers.handoff("lệ phí đăng ký kết hôn")
     assert reply.custom == {"handoff": True, "question": "lệ phí đăng ký kết hôn"}
-    assert "cán bộ" in reply.text and "giờ hành chính" in reply.text
-    assert reply.as_kwargs()["json_message"] == reply.custom
+    assert reply.as_kwargs() == {"response": "utter_handoff", "json_message": reply.custom}
 
 
 def test_guide_answer_quotes_the_passage_with_source_and_date() -> None:
@@ -185,5 +177,16 @@ def test_guide_passage_does_not_repeat_the_title() -> None:
 
 def test_help_without_an_index_still_explains_what_to_ask() -> None:
     reply = answers.help_reply(0, [], [])
-    assert reply.text.startswith("Mình trả lời câu hỏi: hồ sơ cần gì, lệ phí")
+    assert reply.response == "utter_help_no_index"
     assert reply.buttons == [answers.HUMAN_BUTTON]
+
+
+def test_help_fills_its_response_with_counts_and_offers_examples() -> None:
+    reply = answers.help_reply(50, ["hộ tịch", "đất đai"], [("ho-tich-khai-sinh", "Đăng ký khai sinh")])
+    assert reply.as_kwargs() == {
+        "response": "utter_help",
+        "procedure_count": 50,
+        "fields": "hộ tịch, đất đai",
+        "buttons": [{"title": "Đăng ký khai sinh", "payload": answers.choose_payload("ho-tich-khai-sinh")},
+                    answers.HUMAN_BUTTON],
+    }

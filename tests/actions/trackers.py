@@ -48,6 +48,11 @@ def tracker(
     return Tracker.from_dict(state)
 
 
+def responses(dispatcher: CollectingDispatcher) -> list[str | None]:
+    """The domain responses (`utter_*`, written in domain.yml) the action sent, in order."""
+    return [m.get("response") for m in dispatcher.messages]
+
+
 def texts(dispatcher: CollectingDispatcher) -> list[str | None]:
     return [m.get("text") for m in dispatcher.messages]
 
