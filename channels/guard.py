@@ -104,14 +104,15 @@ def read_content(data: dict) -> tuple[str, int]:
 
 def checked_payload(payload: object) -> str:
     """The payload if one of the bot's own buttons could have sent it."""
-    match = _PAYLOAD.match(payload) if isinstance(payload, str) else None
+    text = payload if isinstance(payload, str) else ""
+    match = _PAYLOAD.match(text)
     if match is None or match.group(1) not in BUTTON_INTENTS:
         raise Rejected(400, "'payload' is not one of the bot's buttons")
     entities = parse_entities(match.group(2))
     allowed = BUTTON_INTENTS[match.group(1)]
     if set(entities) - allowed or any(not _ENTITY_VALUES[k].match(v) for k, v in entities.items()):
         raise Rejected(400, "'payload' carries entities its button never sends")
-    return payload
+    return text
 
 
 def parse_entities(text: str | None) -> dict[str, str]:

@@ -129,7 +129,9 @@ def _fmt(value: float, unit: TimeUnit | None) -> str:
 
 def split_list(text: str) -> list[str]:
     """Split "A, B (x, y), C" at top-level commas and line breaks, keeping bracketed commas."""
-    items, depth, current = [], 0, []
+    items: list[str] = []
+    current: list[str] = []
+    depth = 0
     for ch in text:
         if ch in "([":
             depth += 1

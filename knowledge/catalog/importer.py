@@ -23,7 +23,7 @@ from pathlib import Path
 
 from knowledge.catalog import parse_2024, parse_api, parse_portal
 from knowledge.catalog.common import audiences_of, one_line, portal_url, split_list, unique
-from knowledge.catalog.model import FILLABLE, OfficialRecord, ProcedureType, Source
+from knowledge.catalog.model import FILLABLE, OfficialRecord, ProcedureType, Source, procedure_type
 from knowledge.catalog.provinces import match_province
 from knowledge.catalog.report import ImportReport, compare, coverage, page_rates
 from knowledge.catalog.snapshot import DEFAULT_SNAPSHOT, OFFICIAL_DIR, snapshot_bytes, write_snapshot
@@ -31,7 +31,7 @@ from knowledge.catalog.snapshot import DEFAULT_SNAPSHOT, OFFICIAL_DIR, snapshot_
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SHARED = ROOT.parent / "shared"
 REPORT_PATH = OFFICIAL_DIR / "import-report.txt"
-TITLES = "catalog-titles-2026"
+TITLES: Source = "catalog-titles-2026"
 SOURCE_ORDER: tuple[Source, ...] = (
     "portal-api", "opengov-api-2026", "national-portal-2026", "catalog-titles-2026", "rag4publicsector-2024",
 )  # fmt: skip
@@ -148,7 +148,7 @@ def read_catalogue(path: Path, crawled: str) -> dict[str, Title]:
         code = one_line(row.get("code"))
         if not re.fullmatch(r"\d+\.\d+", code):
             continue
-        kind = row.get("type") if row.get("type") in ("STANDARD", "SPECIFIC", "STANDARD_INTERNAL") else "STANDARD"
+        kind = procedure_type(row.get("type"))
         titles[code] = Title(
             code=code,
             name=one_line(row.get("name")),
@@ -224,9 +224,10 @@ def merge(inputs: Inputs) -> list[OfficialRecord]:
 def _merge_one(code: str, inputs: Inputs) -> OfficialRecord | None:
     page, api, old = inputs.pages.get(code), inputs.api.get(code), inputs.old.get(code)
     title = inputs.catalogue.get(code) or inputs.lists.get(code)
-    held: list[Source] = [source for source, present in (
+    candidates: tuple[tuple[Source, object], ...] = (
         ("opengov-api-2026", api), ("national-portal-2026", page), (TITLES, title), ("rag4publicsector-2024", old),
-    ) if present]  # fmt: skip
+    )  # fmt: skip
+    held = [source for source, present in candidates if present]
     if api is not None:
         record = _fill(api, page) if page else api
     elif page is not None:

@@ -33,6 +33,14 @@ Audience = Literal["citizen", "foreigner", "enterprise", "cooperative", "organis
 FILLABLE = ("levels", "fields", "target_groups", "audiences", "agency", "competent_authority", "where",
             "documents", "steps", "conditions", "result", "legal_basis", "decision", "portal_url")  # fmt: skip
 
+PROCEDURE_TYPES: tuple[ProcedureType, ...] = ("STANDARD", "SPECIFIC", "STANDARD_INTERNAL")
+
+
+def procedure_type(value: object) -> ProcedureType:
+    """The portal's type of a procedure; STANDARD when it gives none or one we do not know."""
+    return next((known for known in PROCEDURE_TYPES if known == value), "STANDARD")
+
+
 CODE_RE = re.compile(r"^\d+\.\d+$")
 DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")  # a crawl date known to the day, the month or the year
 

@@ -23,9 +23,9 @@ from knowledge.catalog.common import (
     split_steps,
     time_from_prose,
 )
-from knowledge.catalog.model import Channel, Document, Fee, LegalBasis, OfficialRecord
+from knowledge.catalog.model import Channel, Document, Fee, LegalBasis, OfficialRecord, Source
 
-SOURCE = "rag4publicsector-2024"
+SOURCE: Source = "rag4publicsector-2024"
 CRAWLED = "2024"  # the pages carry no date; the collection was made during 2024
 
 LABELS = (

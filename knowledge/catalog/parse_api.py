@@ -23,10 +23,10 @@ from knowledge.catalog.common import (
     time_from_value,
     unique,
 )
-from knowledge.catalog.model import Channel, Document, Fee, LegalBasis, Level, OfficialRecord, Source
+from knowledge.catalog.model import Channel, Document, Fee, LegalBasis, Level, OfficialRecord, Source, procedure_type
 from knowledge.catalog.provinces import match_province
 
-SOURCE = "opengov-api-2026"
+SOURCE: Source = "opengov-api-2026"
 USD_CURRENCY_ID = "019b3fb2-dee2-76ab-aa53-22d4d903a2bb"  # the portal's id for USD (its name is given beside it)
 
 
@@ -70,7 +70,7 @@ def _with_case_units(record: OfficialRecord, data: dict) -> OfficialRecord:
 
 def _record(data: dict, crawled: str, source: Source) -> OfficialRecord:
     groups = unique(one_line(item.get("name")) for item in data.get("subjectTypesDetails") or [])
-    proc_type = data.get("type") if data.get("type") in ("STANDARD", "SPECIFIC", "STANDARD_INTERNAL") else "STANDARD"
+    proc_type = procedure_type(data.get("type"))
     promulgated_by = one_line(data.get("departmentPromulgateName")) or None
     return OfficialRecord(
         code=clean(data["code"]),

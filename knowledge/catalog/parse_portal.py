@@ -28,9 +28,9 @@ from knowledge.catalog.common import (
     split_steps,
     time_from_prose,
 )
-from knowledge.catalog.model import Channel, Document, Fee, LegalBasis, OfficialRecord, ProcessingTime
+from knowledge.catalog.model import Channel, Document, Fee, LegalBasis, OfficialRecord, ProcessingTime, Source
 
-SOURCE = "national-portal-2026"
+SOURCE: Source = "national-portal-2026"
 
 CHANNEL_HEADER = "Hình thức nộpThời gianPhí, lệ phíMô tả"
 DOCUMENT_HEADER = "Tên giấy tờMẫu đơn, tờ khaiSố lượng"

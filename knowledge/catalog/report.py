@@ -11,7 +11,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from knowledge.catalog.common import UPPER
-from knowledge.catalog.model import Channel, OfficialRecord
+from knowledge.catalog.model import Channel, Method, OfficialRecord
 from knowledge.catalog.parse_portal import PageParse
 
 SAMPLE = 8  # failures shown per kind
@@ -189,10 +189,10 @@ def _compare_documents(agreement: Agreement, page: OfficialRecord, api: Official
             agreement.forms.add(ours.form == theirs.form, f"{page.code}: {ours.form!r} ≠ {theirs.form!r}")
 
 
-def _differences(page: OfficialRecord, api: OfficialRecord, methods: list[str]) -> list[str]:
+def _differences(page: OfficialRecord, api: OfficialRecord, methods: list[Method]) -> list[str]:
     lines = []
     for method in methods:
-        ours, theirs = page.channel(method), api.channel(method)  # type: ignore[arg-type]
+        ours, theirs = page.channel(method), api.channel(method)
         if _time_key(ours) != _time_key(theirs) or _fee_keys(ours, True) != _fee_keys(theirs, True):
             lines.append(f"{page.code} {method}: page {_time_key(ours)} {_fee_keys(ours, True)}"
                          f" | API {_time_key(theirs)} {_fee_keys(theirs, True)}")  # fmt: skip

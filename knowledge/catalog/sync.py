@@ -28,7 +28,7 @@ from typing import Any
 
 from knowledge.catalog.changes import ChangeReport, diff
 from knowledge.catalog.common import audiences_of, one_line, portal_url, unique
-from knowledge.catalog.model import FILLABLE, OfficialRecord
+from knowledge.catalog.model import FILLABLE, OfficialRecord, Source, procedure_type
 from knowledge.catalog.parse_api import NotAProcedure, parse_detail, unwrap
 from knowledge.catalog.provinces import match_province
 from knowledge.catalog.snapshot import DEFAULT_SNAPSHOT, load_snapshot, write_snapshot
@@ -39,7 +39,7 @@ URL_ENV = "MOCUA_PORTAL_URL"
 DEFAULT_URL = "https://dichvucong.gov.vn"
 LIST_PATH = "/api/v1/submitting/formality/list-all-public-formality-by-citizen"
 DETAIL_PATH = "/api/v1/configuring/formality/get-formality-by-citizen"
-SOURCE = "portal-api"
+SOURCE: Source = "portal-api"
 USER_AGENT = "TroLyMotCua-catalogue-sync/1.0 (one request at a time; staff-run refresh of public procedures)"
 RETRY_STATUS = {429, 500, 502, 503, 504}
 MIN_LISTED_SHARE = 0.5  # refuse a candidate when the listing holds less than this share of the snapshot
@@ -315,7 +315,7 @@ def _complete(fresh: OfficialRecord, before: OfficialRecord | None) -> OfficialR
 
 def _listed_title(item: dict, listed_on: str) -> OfficialRecord:
     groups = unique(one_line(t) for t in item.get("formalityTargetType") or [] if one_line(t))
-    kind = item.get("type") if item.get("type") in ("STANDARD", "SPECIFIC", "STANDARD_INTERNAL") else "STANDARD"
+    kind = procedure_type(item.get("type"))
     promulgated_by = one_line(item.get("departmentPromulgate")) or None
     return OfficialRecord(
         code=one_line(item.get("code")),

@@ -161,7 +161,7 @@ class Linter:
         return sorted(self.problems, key=lambda p: (display_path(p.file), p.line, p.field))
 
     def check_file_name(self, item: ParsedFile) -> None:
-        record = item.record
+        record = _record(item)
         expected = f"{record.id}.md" if isinstance(record, Guide) else f"{record.id}.yml"
         if item.path.name != expected:
             self.add(
@@ -172,7 +172,7 @@ class Linter:
             )
 
     def check_review_date(self, item: ParsedFile) -> None:
-        reviewed = item.record.last_reviewed
+        reviewed = _record(item).last_reviewed
         if reviewed > self.today:
             self.add(
                 item,
@@ -189,7 +189,7 @@ class Linter:
             )
 
     def check_reform(self, item: ParsedFile) -> None:
-        reform = item.record.reform_2025
+        reform = _record(item).reform_2025
         if reform is not None and reform.status == "unverified":
             self.add(
                 item,
@@ -247,7 +247,7 @@ class Linter:
         self.problems.append(Problem(item.path, line, field, message, severity))  # type: ignore[arg-type]
 
     def check_source(self, item: ParsedFile) -> None:
-        source = item.record.source
+        source = _record(item).source
         if not (URL.search(source) or DOCUMENT_NUMBER.search(source) or DOCUMENT_WORDS.search(fold(source))):
             self.add(
                 item,
@@ -272,10 +272,11 @@ class Linter:
         """Two records answering to the same words make the bot guess: each alias should belong to one record."""
         groups: dict[str, list[tuple[ParsedFile, str, str]]] = {}  # folded text -> (file, field, text as written)
         for item in items:
-            name = item.record.name if isinstance(item.record, Procedure) else item.record.title
+            record = _record(item)
+            name = record.name if isinstance(record, Procedure) else record.title
             seen = {fold(name): "tên chính"}
             groups.setdefault(fold(name), []).append((item, "name", name))
-            for i, alias in enumerate(item.record.aliases):
+            for i, alias in enumerate(record.aliases):
                 key, field = fold(alias), f"aliases[{i + 1}]"
                 if key in seen:
                     self.add(item, field, f"«{alias}» bị lặp trong cùng file (trùng {seen[key]}) — xóa dòng này")
@@ -288,7 +289,7 @@ class Linter:
             for item, field, text in entries:
                 if field == "name":
                     continue
-                others = ", ".join(f"{o.record.id} ({display_path(o.path)})" for o, _, _ in entries if o is not item)
+                others = ", ".join(f"{_record(o).id} ({display_path(o.path)})" for o, _, _ in entries if o is not item)
                 self.add(
                     item,
                     field,
@@ -300,7 +301,7 @@ class Linter:
         """An alias that repeats a frozen test question (nearly word for word) is an error: rephrase or drop it."""
         questions = [(q, _typed_words(q)) for q in self.test_questions]
         for item in items:
-            for i, alias in enumerate(item.record.aliases):
+            for i, alias in enumerate(_record(item).aliases):
                 copied = near_copy(_typed_words(alias), questions)
                 if copied is not None:
                     self.add(
@@ -310,6 +311,12 @@ class Linter:
                         "bộ câu hỏi kiểm tra phải độc lập với tên gọi: viết tên gọi theo cách khác hoặc xóa dòng này",
                         "error",
                     )
+
+
+def _record(item: ParsedFile) -> Procedure | Guide:
+    """The record of a file that parsed: the checks of single records run on those only."""
+    assert item.record is not None, item.path
+    return item.record
 
 
 def _typed_words(text: str) -> tuple[str, ...]:

@@ -18,10 +18,11 @@ import typing
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import yaml
 from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
 
 from knowledge.records.schema import FACT_FIELDS, Guide, Procedure, UnlinkedProcedure, procedure_model
 from knowledge.text import fold, nfc
@@ -218,7 +219,7 @@ def _line_for(loc: tuple[str | int, ...], lines: dict[str, int]) -> int:
 _EMPTY_TYPES = {"string_type", "list_type", "model_type", "dict_type", "bool_type", "int_type", "date_type"}
 
 
-def error_message(error: dict[str, Any], model: type[BaseModel]) -> str:
+def error_message(error: ErrorDetails, model: type[BaseModel]) -> str:
     kind, loc, ctx = error["type"], error["loc"], error.get("ctx") or {}
     value = error.get("input")
     name = str(loc[-1]) if loc else ""
@@ -248,10 +249,10 @@ def error_message(error: dict[str, Any], model: type[BaseModel]) -> str:
         expected = str(ctx.get("expected", "")).replace(" or ", ", ")
         choices = re.findall(r"'([^']*)'", expected)
         folded = {fold(c): c for c in choices}
-        close = folded.get(fold(str(value))) or next(
+        nearest = folded.get(fold(str(value))) or next(
             iter(difflib.get_close_matches(fold(str(value)), list(folded), n=1)), None
         )
-        guess = f"có phải là «{folded.get(close, close)}»? " if close else ""
+        guess = f"có phải là «{folded.get(nearest, nearest)}»? " if nearest else ""
         return f"giá trị «{value}» không được chấp nhận — {guess}chọn một trong: {expected}"
     if kind.startswith("date"):
         return f"«{value}» không phải ngày hợp lệ — ghi theo dạng NĂM-THÁNG-NGÀY, ví dụ 2025-07-01"
@@ -284,9 +285,12 @@ def error_message(error: dict[str, Any], model: type[BaseModel]) -> str:
     return error["msg"]
 
 
+Model = TypeVar("Model", bound=BaseModel)
+
+
 def _validate(
-    path: Path, data: Any, model: type[BaseModel], lines: dict[str, int]
-) -> tuple[BaseModel | None, list[Problem]]:
+    path: Path, data: Any, model: type[Model], lines: dict[str, int]
+) -> tuple[Model | None, list[Problem]]:
     if not isinstance(data, dict):
         return None, [Problem(path, 1, "file", "file trống hoặc không phải dạng «tên_trường: giá trị» — xem file mẫu")]
     try:
@@ -441,7 +445,8 @@ def _plain(line: str) -> str:
 def _blocks(body: str) -> list[tuple[str, str]]:
     """(heading, paragraph) pairs; list items and table rows each end with a full stop so they read as sentences."""
     blocks: list[tuple[str, str]] = []
-    heading, lines = "", []
+    heading = ""
+    lines: list[str] = []
 
     def flush() -> None:
         text = " ".join(lines).strip()

@@ -91,7 +91,8 @@ def _fit_shortlists(
 
 
 def _reranked_top(kb: KnowledgeBase, cands: list[Candidate], coef: np.ndarray) -> str:
-    best = max(cands, key=lambda c: _logistic(list(coef), c.features))
+    # A candidate without features cannot be scored by the confidence model: it ranks last.
+    best = max(cands, key=lambda c: _logistic(list(coef), c.features) if c.features is not None else -np.inf)
     return kb.doc_id_at(best.doc)
 
 
@@ -105,7 +106,7 @@ def _best_ask_back_mass(cal: Calibration, tops: list[Top]) -> float:
         trial = Calibration(**{**cal.__dict__, "ask_back_mass": float(mass)})
         null_ok = [verdict(trial, conf, cov) == "none" for r, conf, _, cov in tops if not r["expect"]]
         ans_ok = [verdict(trial, conf, cov) != "none" for r, conf, _, cov in tops if r["expect"]]
-        score = (np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0)
+        score = float((np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0))
         if score > best[0] + 1e-9:
             best = (score, float(mass))
     return round(best[1], 2)
@@ -117,7 +118,7 @@ def _best_none_threshold(tops: list[Top]) -> float:
     for t in np.arange(0.05, 0.95, 0.01):
         null_ok = [conf[0] < t for r, conf, _, _ in tops if not r["expect"]]
         ans_ok = [conf[0] >= t for r, conf, _, _ in tops if r["expect"]]
-        score = (np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0)
+        score = float((np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0))
         if score > best[0] + 1e-9:
             best = (score, float(t))
     return round(best[1], 3)
