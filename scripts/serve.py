@@ -3,7 +3,9 @@
     serve.py --front auto   Telegram bridge when TELEGRAM_BOT_TOKEN is set, else a terminal chat (make run)
     serve.py --front none   only the servers, until Ctrl-C (make serve)
 
-Ctrl-C (or SIGTERM) stops every process it started. Logs: var/log/.
+A child that crashes is started again, after 1 s, then 2 s, 4 s… up to a minute if it keeps crashing.
+Ctrl-C (or SIGTERM) stops every process it started; a second one during the shutdown changes nothing.
+Logs: var/log/.
 """
 
 from __future__ import annotations
@@ -11,35 +13,121 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 from bot.config import load_dotenv
 from scripts.chat import chat
 from scripts.stack import APP_PYTHON, ROOT, Stack, StackError
 
-
-def start_bridge(stack: Stack) -> subprocess.Popen:
-    env = stack.environment() | {"RASA_URL": stack.rasa_url}
-    log = open(stack.log_dir / "bot.log", "ab")  # noqa: SIM115 - the child owns it
-    return subprocess.Popen(
-        [str(APP_PYTHON), "-m", "bot"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
+FIRST_BACKOFF, MAX_BACKOFF = 1.0, 60.0
+STABLE_AFTER = 120.0  # a child up this long is healthy again: its next crash waits FIRST_BACKOFF
 
 
-def wait_forever(stack: Stack, bridge: subprocess.Popen | None) -> None:
-    while True:
-        for name, process in [*stack.processes.items(), *([("bot", bridge)] if bridge else [])]:
-            if process.poll() is not None:
-                log = stack.log_dir / f"{name}.log"
-                raise StackError(f"The {name} process stopped (exit {process.returncode}); see {log}")
-        time.sleep(1)
+@dataclass
+class Supervisor:
+    """Restarts crashed children of the stack with exponential backoff instead of giving up on everything."""
+
+    stack: Stack
+    spawners: dict[str, Callable[[], None]]
+    clock: Callable[[], float] = time.monotonic
+    backoff: dict[str, float] = field(default_factory=dict)
+    started: dict[str, float] = field(default_factory=dict)
+    retry_at: dict[str, float] = field(default_factory=dict)
+
+    def check(self) -> None:
+        """One look at every child: schedule a restart for those that stopped, and start those that are due."""
+        now = self.clock()
+        for name, spawn in self.spawners.items():
+            process = self.stack.processes.get(name)
+            if process is not None and process.poll() is None:
+                if now - self.started.setdefault(name, now) >= STABLE_AFTER:
+                    self.backoff.pop(name, None)
+                continue
+            if name not in self.retry_at:
+                self.retry_at[name] = now + self._next_backoff(name, process)
+            elif now >= self.retry_at[name]:
+                del self.retry_at[name]
+                spawn()
+                self.started[name] = now
+                say(f"Restarted the {name} process; its log: {self.stack.log_dir / (name + '.log')}")
+
+    def _next_backoff(self, name: str, process: object) -> float:
+        delay = self.backoff.get(name, FIRST_BACKOFF)
+        self.backoff[name] = min(MAX_BACKOFF, delay * 2)
+        code = getattr(process, "returncode", None)
+        say(f"The {name} process stopped (exit {code}); restarting it in {delay:.0f} s.")
+        return delay
+
+
+def say(text: str) -> None:
+    print(text, flush=True)
+
+
+def supervise_in_background(supervisor: Supervisor) -> Callable[[], None]:
+    """For the terminal chat, which holds the main thread: supervise from a thread; returns its stop function."""
+    stopped = threading.Event()
+
+    def loop() -> None:
+        while not stopped.wait(1.0):
+            supervisor.check()
+
+    thread = threading.Thread(target=loop, name="supervisor", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        stopped.set()
+        thread.join(30)
+
+    return stop
 
 
 def stop_like_ctrl_c(signum: int, frame: object) -> None:
-    """SIGTERM (from systemd or a test harness) unwinds like Ctrl-C, so every child is stopped."""
+    """SIGTERM (systemd, a test harness) and Ctrl-C unwind to the shutdown, which then ignores both: a second
+    signal must not interrupt it half-way and leave servers running."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
     raise KeyboardInterrupt
+
+
+def stack_from_env() -> Stack:
+    return Stack(
+        rasa_port=int(os.environ.get("RASA_PORT", 5005)),
+        action_port=int(os.environ.get("ACTION_PORT", 5055)),
+        rasa_interface=os.environ.get("RASA_INTERFACE") or "127.0.0.1",
+        action_interface=os.environ.get("ACTION_INTERFACE") or "127.0.0.1",
+    )
+
+
+def spawners(stack: Stack, front: str) -> dict[str, Callable[[], None]]:
+    found: dict[str, Callable[[], None]] = {name: (lambda name=name: stack.spawn(name)) for name in ("actions", "rasa")}
+    if front == "telegram":
+        env = stack.environment() | {"RASA_URL": stack.rasa_url}
+        found["bot"] = lambda: stack.spawn_command("bot", [str(APP_PYTHON), "-m", "bot"], env)
+    return found
+
+
+def serve(stack: Stack, front: str) -> None:
+    say(f"Starting the action server (:{stack.action_port}) and Rasa (:{stack.rasa_port})…")
+    stack.start()
+    say(f"Ready. REST channel: {stack.rasa_url}/webhooks/rest/webhook — logs in {stack.log_dir}")
+    supervisor = Supervisor(stack, spawners(stack, front))
+    if front == "telegram":
+        supervisor.spawners["bot"]()
+        say("Telegram bridge started (long polling unless TELEGRAM_WEBHOOK_URL is set).")
+    if front == "chat":
+        stop_supervising = supervise_in_background(supervisor)
+        try:
+            chat(stack.rasa_url)
+        finally:
+            stop_supervising()
+        return
+    while True:
+        supervisor.check()
+        time.sleep(1)
 
 
 def main() -> int:
@@ -52,35 +140,23 @@ def main() -> int:
     front = args.front
     if front == "auto":
         front = "telegram" if os.environ.get("TELEGRAM_BOT_TOKEN") else "chat"
-
-    stack = Stack(
-        rasa_port=int(os.environ.get("RASA_PORT", 5005)), action_port=int(os.environ.get("ACTION_PORT", 5055))
-    )
-    signal.signal(signal.SIGTERM, stop_like_ctrl_c)
-    bridge = None
+    stack = stack_from_env()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, stop_like_ctrl_c)
+    code = 0
     try:
-        print(f"Starting the action server (:{stack.action_port}) and Rasa (:{stack.rasa_port})…", flush=True)
-        stack.start()
-        print(f"Ready. REST channel: {stack.rasa_url}/webhooks/rest/webhook — logs in {stack.log_dir}", flush=True)
-        if front == "chat":
-            chat(stack.rasa_url)
-        else:
-            if front == "telegram":
-                bridge = start_bridge(stack)
-                print("Telegram bridge started (long polling unless TELEGRAM_WEBHOOK_URL is set).", flush=True)
-            wait_forever(stack, bridge)
+        serve(stack, front)
     except StackError as error:
         print(f"ERROR: {error}", file=sys.stderr)
-        return 1
+        code = 1
     except KeyboardInterrupt:
         pass
     finally:
-        print("Stopping…", flush=True)
-        if bridge is not None and bridge.poll() is None:
-            os.killpg(bridge.pid, signal.SIGTERM)
-            bridge.wait(10)
+        for sig in (signal.SIGINT, signal.SIGTERM):  # also after an error or the end of the chat
+            signal.signal(sig, signal.SIG_IGN)
+        say("Stopping…")
         stack.stop()
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -142,10 +142,14 @@ class Stack:
         """Start the action server and (unless with_rasa is False) the Rasa server; wait until both answer."""
         self.check_ready_to_start()
         self.log_dir.mkdir(parents=True, exist_ok=True)
-        self._spawn_actions()
-        if with_rasa:
-            self._spawn_rasa()
-        self.wait_until_ready(timeout)
+        try:
+            self._spawn_actions()
+            if with_rasa:
+                self._spawn_rasa()
+            self.wait_until_ready(timeout)
+        except BaseException:  # also Ctrl-C: a half-started stack must not leave a server running
+            self.stop()
+            raise
 
     def _spawn_actions(self) -> None:
         command = [
