@@ -11,6 +11,7 @@ Logs: var/log/.
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import signal
 import sys
@@ -103,7 +104,7 @@ def stack_from_env() -> Stack:
 
 
 def spawners(stack: Stack, front: str) -> dict[str, Callable[[], None]]:
-    found: dict[str, Callable[[], None]] = {name: (lambda name=name: stack.spawn(name)) for name in ("actions", "rasa")}
+    found: dict[str, Callable[[], None]] = {name: functools.partial(stack.spawn, name) for name in ("actions", "rasa")}
     if front == "telegram":
         env = stack.environment() | {"RASA_URL": stack.rasa_url}
         found["bot"] = lambda: stack.spawn_command("bot", [str(APP_PYTHON), "-m", "bot"], env)
