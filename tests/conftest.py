@@ -38,10 +38,21 @@ class KnowledgeCopy:
 
 
 @pytest.fixture(scope="session")
+def shipped_index() -> Path:
+    """The index of the shipped knowledge, official catalogue included, built once per run: `make test` builds
+    var/index first, so this is normally a no-op check; tests read it and never write to it."""
+    from knowledge.index.build import DEFAULT_INDEX_DIR, KNOWLEDGE_DIR, build
+
+    report = build(DEFAULT_INDEX_DIR, KNOWLEDGE_DIR)
+    assert report.version is not None, report.problems
+    return DEFAULT_INDEX_DIR
+
+
+@pytest.fixture(scope="session")
 def knowledge_copy() -> KnowledgeCopy:
     copy = KnowledgeCopy(TEST_VAR / "knowledge", TEST_VAR / "index")
     shutil.rmtree(copy.knowledge_dir, ignore_errors=True)
-    for part in ("procedures", "guides"):
+    for part in ("procedures", "guides", "official"):
         shutil.copytree(ROOT / "knowledge" / part, copy.knowledge_dir / part)
     shipped_cache = ROOT / "var/index/cache"
     if shipped_cache.is_dir() and not (copy.index_dir / "cache").exists():

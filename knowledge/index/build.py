@@ -18,6 +18,7 @@ import fcntl
 import hashlib
 import json
 import os
+import pickle
 import shutil
 import sys
 import time
@@ -28,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from knowledge.index.documents import OfficialDoc, View, documents_and_views, official_documents
 from knowledge.index.encoder import model_dir_from_env
 from knowledge.index.lexical import BM25
 from knowledge.language import VocabularyError, vocabulary, vocabulary_fingerprint
@@ -39,7 +41,10 @@ DEFAULT_INDEX_DIR = ROOT / "var" / "index"
 FORMAT_VERSION = 1
 KEEP_VERSIONS = 3
 # Source files whose change alters the index content even when the knowledge did not change.
-_CODE_FILES = ("index/build.py", "index/lexical.py", "text.py", "language.py", "records/loader.py")
+_CODE_FILES = (
+    "index/build.py", "index/documents.py", "index/lexical.py", "text.py", "language.py", "records/loader.py"
+)
+OFFICIAL_SNAPSHOT = Path("official/catalog.jsonl.gz")
 
 
 def index_dir_from_env(index_dir: Path | None = None) -> Path:
@@ -80,52 +85,50 @@ def content_hash(knowledge_dir: Path) -> str:
         digest.update((KNOWLEDGE_DIR / name).read_bytes())
     # The words the index is made of depend on the vocabulary (abbreviations, spellings, stop phrases).
     digest.update(vocabulary_fingerprint().encode())
-    for path in knowledge_files(knowledge_dir):
-        digest.update(str(path.relative_to(knowledge_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
+    for path in [*knowledge_files(knowledge_dir), official_snapshot(knowledge_dir)]:
+        if path.is_file():
+            digest.update(str(path.relative_to(knowledge_dir)).encode() + b"\0" + path.read_bytes() + b"\0")
     return digest.hexdigest()
 
 
-# ---------------------------------------------------------------- documents and their views
+# ---------------------------------------------------------------- the official catalogue beside the curated records
 
 
-@dataclass(frozen=True)
-class View:
-    doc: int  # index into the document list
-    kind: str  # name | alias | synopsis | title | passage
-    text: str
+def official_snapshot(knowledge_dir: Path) -> Path:
+    return knowledge_dir / OFFICIAL_SNAPSHOT
 
 
-def _values(items: Any) -> list[Any]:
-    return list(items.values()) if isinstance(items, dict) else list(items)
+def load_official(knowledge_dir: Path, cache_dir: Path | None = None) -> list[OfficialDoc]:
+    """The shipped snapshot of the national catalogue as documents (none when a knowledge copy has no snapshot).
 
+    Reading and preparing 7,500 records takes seconds while a staff edit touches one curated file: the prepared
+    documents are cached under the snapshot's and the preparing code's hash, so an edit is live within seconds.
+    """
+    path = official_snapshot(knowledge_dir)
+    if not path.is_file():
+        return []
+    digest = hashlib.sha256(path.read_bytes())
+    for name in ("index/documents.py", "catalog/model.py"):
+        digest.update((KNOWLEDGE_DIR / name).read_bytes())
+    cached = cache_dir / f"official-{digest.hexdigest()[:16]}.pickle" if cache_dir else None
+    if cached and cached.is_file():
+        try:
+            with cached.open("rb") as f:
+                return pickle.load(f)  # noqa: S301 - our own cache file, written below
+        except (OSError, pickle.UnpicklingError, EOFError, AttributeError):
+            pass  # a damaged cache only costs time
+    from knowledge.catalog.snapshot import load_snapshot
 
-def procedure_views(doc: int, proc: Any) -> list[View]:
-    synopsis = f"{proc.name}. Lĩnh vực {proc.domain}. Cơ quan giải quyết: {proc.agency}"
-    views = [View(doc, "name", proc.name), *(View(doc, "alias", a) for a in proc.aliases)]
-    extra = [f"{proc.name}: {text}" for text in (proc.eligibility, proc.result) if text]
-    return [*views, View(doc, "synopsis", synopsis), *(View(doc, "detail", t) for t in extra)]
-
-
-def guide_views(doc: int, guide: Any, passages: Iterable[str]) -> list[View]:
-    views = [View(doc, "title", guide.title), *(View(doc, "alias", a) for a in guide.aliases)]
-    return [*views, *(View(doc, "passage", p) for p in passages if p.strip())]
-
-
-def documents_and_views(knowledge: Any) -> tuple[list[dict[str, Any]], list[View]]:
-    """Records as JSON-ready dicts plus every text the search matches against."""
-    from knowledge.records.loader import guide_passages
-
-    docs: list[dict[str, Any]] = []
-    views: list[View] = []
-    for proc in sorted(_values(knowledge.procedures), key=lambda p: p.id):
-        views += procedure_views(len(docs), proc)
-        docs.append({"id": proc.id, "kind": "procedure", "title": proc.name, "data": proc.model_dump(mode="json")})
-    for guide in sorted(_values(knowledge.guides), key=lambda g: g.id):
-        views += guide_views(len(docs), guide, guide_passages(guide))
-        data = guide.model_dump(mode="json")
-        data["body"] = guide.body  # excluded from dumps by the schema; the bot needs it
-        docs.append({"id": guide.id, "kind": "guide", "title": guide.title, "data": data})
-    return docs, views
+    prepared = official_documents(load_snapshot(path))
+    if cached:
+        cached.parent.mkdir(parents=True, exist_ok=True)
+        for old in cached.parent.glob("official-*.pickle"):
+            old.unlink(missing_ok=True)
+        tmp = cached.with_suffix(".tmp")
+        with tmp.open("wb") as f:
+            pickle.dump(prepared, f, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, cached)
+    return prepared
 
 
 def format_problem(problem: Any) -> str:
@@ -261,7 +264,7 @@ def _build_locked(index_dir: Path, knowledge_dir: Path, force: bool) -> BuildRep
         print(f"{len(problems)} error(s): index NOT replaced; {current.name} keeps serving", file=sys.stderr)
         return BuildReport(1, current.name, published=False, problems=problems)
 
-    docs, views = documents_and_views(knowledge)
+    docs, views = documents_and_views(knowledge, load_official(knowledge_dir, index_dir / "cache"))
     fingerprint = model_fingerprint()
     cache = EmbeddingCache(index_dir / "cache", fingerprint)
     texts = [v.text for v in views]
@@ -285,9 +288,10 @@ def _build_locked(index_dir: Path, knowledge_dir: Path, force: bool) -> BuildRep
     version = write_version(index_dir, docs, views, vectors, meta)
     publish(index_dir, version)
     prune_versions(index_dir)
-    n_proc = sum(d["kind"] == "procedure" for d in docs)
+    kinds = {kind: sum(d["kind"] == kind for d in docs) for kind in ("procedure", "official", "guide")}
     print(
-        f"published {version.name}: {n_proc} procedures, {len(docs) - n_proc} guides, {len(views)} views; "
+        f"published {version.name}: {kinds['procedure']} procedures, {kinds['official']} official records, "
+        f"{kinds['guide']} guides, {len(views)} views; "
         f"embedded {embedded}, reused {reused} ({time.perf_counter() - start:.1f} s)"
     )
     if problems:

@@ -31,10 +31,13 @@ def content_words(text: str) -> list[str]:
     return drop_phrases(syllables(expand_abbreviations(text, documents=True)), vocabulary().stop_phrases)
 
 
-def terms(text: str) -> list[str]:
-    """Index terms: content syllables plus adjacent-syllable bigrams."""
-    toks = content_words(text)
+def terms(text: str | list[str]) -> list[str]:
+    """Index terms: content syllables plus adjacent-syllable bigrams (of a text, or of its content words)."""
+    toks = content_words(text) if isinstance(text, str) else text
     return toks + [f"{a}_{b}" for a, b in itertools.pairwise(toks)]
+
+
+Query = str | list[str]  # a question, or its content words computed once by the caller
 
 
 UNKNOWN_PERCENTILE = 75
@@ -74,7 +77,7 @@ class BM25:
             offsets.append(len(ids))
         return cls(vocab, np.array(offsets, np.int64), np.array(ids, np.int32), np.array(wts, np.float32), n)
 
-    def scores(self, query: str) -> np.ndarray:
+    def scores(self, query: Query) -> np.ndarray:
         """BM25 score of every indexed text for the query (zeros when no term matches)."""
         out = np.zeros(self.n_docs, dtype=np.float32)
         for term in set(terms(query)):
@@ -84,7 +87,7 @@ class BM25:
                 np.add.at(out, self.doc_ids[lo:hi], self.weights[lo:hi])
         return out
 
-    def coverage(self, query: str, groups: np.ndarray, n_groups: int) -> np.ndarray:
+    def coverage(self, query: Query, groups: np.ndarray, n_groups: int) -> np.ndarray:
         """Per group of texts (a document's views): share of the query's weight found anywhere in the group.
 
         Rewards a document that holds every word of the question across its views, e.g. "Quảng Nam" in one
@@ -99,7 +102,7 @@ class BM25:
         reach = self.query_weight(query)
         return out / reach if reach > 0 else out
 
-    def query_weight(self, query: str) -> float:
+    def query_weight(self, query: Query) -> float:
         """What a text matching every query term would score: the per-query scale for normalising to 0..1.
 
         A query syllable the index has never seen counts as a rare matched term would ("nghĩa vụ quân sự"), so

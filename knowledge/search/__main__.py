@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 
 from knowledge.index.build import index_dir_from_env
-from knowledge.search.engine import CALIBRATION_FILE, KnowledgeBase, _encoder
+from knowledge.search.engine import CALIBRATION_FILE, Calibration, KnowledgeBase, _encoder
 from knowledge.search.fit import calibrate
 from knowledge.search.metrics import load_questions, question_file
 
@@ -35,8 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--questions", type=Path, default=None, help="calibration questions (YAML)")
     args = parser.parse_args(argv)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    kb = KnowledgeBase(index_dir_from_env(args.index_dir), watch=False)
-    if args.calibrate:
+    if args.calibrate:  # refit from scratch: the shipped weights may be for another feature set
+        kb = KnowledgeBase(index_dir_from_env(args.index_dir), Calibration.load(check=False), watch=False)
         path = args.questions or question_file("calibration")
         questions = load_questions(path)
         cal = calibrate(kb, questions)
@@ -44,6 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"calibration written to {CALIBRATION_FILE} from {len(questions)} questions")
         print(json.dumps({k: getattr(cal, k) for k in ("weights", "none_below")}, ensure_ascii=False))
         return 0
+    kb = KnowledgeBase(index_dir_from_env(args.index_dir), watch=False)
     if not args.query:
         parser.error("give a question, or --calibrate")
     _print_result(kb, " ".join(args.query), args.k)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import threading
 import time
@@ -26,9 +27,12 @@ from typing import Any
 
 import numpy as np
 
+from knowledge.catalog.model import OfficialRecord
+from knowledge.catalog.provinces import match_province
 from knowledge.index.build import current_version, index_dir_from_env
 from knowledge.index.lexical import BM25, content_words
 from knowledge.language import expand_abbreviations
+from knowledge.records.facts import ProcedureFacts, from_curated, from_official
 from knowledge.records.schema import Guide, Procedure
 from knowledge.text import clean, has_diacritics
 
@@ -38,14 +42,17 @@ PASSAGE_CHARS = 400
 # "combined" is what the bot uses; the others are measured beside it by the benchmark.
 METHODS = ("combined", "dense", "lexical", "routed", "rrf")
 RRF_K = 60
-SHORTLIST = 5  # candidates scored by the confidence model
+SHORTLIST = 8  # candidates scored by the confidence model (a family's common case and its variants fit in)
+MAX_VARIANTS = 3
+NAME_VIEWS = frozenset({"name", "alias", "official_name", "title"})
+SIGNALS = ("curated", "current", "citizen", "local", "details")  # per-document signals written by the index build
 FULL_COVERAGE = 0.999  # every word of the question is somewhere in the record
 
 
 @dataclass(frozen=True)
 class Hit:
-    doc_id: str  # procedure id or guide id
-    kind: str  # "procedure" | "guide"
+    doc_id: str  # curated procedure id, official procedure code, or guide id
+    kind: str  # "procedure" (curated) | "official" (national catalogue only) | "guide"
     title: str  # procedure name or guide title
     score: float  # calibrated confidence 0..1
     passage: str  # matched text (for guides: the passage chunk, short)
@@ -56,6 +63,9 @@ class SearchResult:
     query: str
     hits: list[Hit]  # best first, one per doc_id
     verdict: str  # "sure" | "ambiguous" | "none"
+    # Other cases of the best hit's family ("Đăng ký khai sinh" → "… lưu động", "… có yếu tố nước ngoài"), most
+    # likely first: offered as "which case?" when the question did not say.
+    variants: list[Hit] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------- calibration parameters
@@ -69,8 +79,8 @@ class Calibration:
     weights: dict[str, list[float]] = field(
         default_factory=lambda: {"accented": [0.5, 1.0, 0.5], "unaccented": [0.2, 1.0, 0.5]}
     )
-    # logistic regression over FEATURES, per method
-    coef: dict[str, list[float]] = field(default_factory=dict)
+    # logistic regression per method: {feature name: weight}, exactly the names in FEATURES
+    coef: dict[str, dict[str, float]] = field(default_factory=dict)
     none_below: float = 0.35  # best hit less likely than this: verdict "none"
     # A runner-up at least this fraction of the best's confidence: "ambiguous". A product choice, not fitted: the
     # calibration split has too few wrong first answers to fit it (a fit there drifted to 0.9).
@@ -88,12 +98,27 @@ class Calibration:
     dense_scale: float = 0.06
 
     @classmethod
-    def load(cls, path: Path = CALIBRATION_FILE) -> Calibration:
+    def load(cls, path: Path = CALIBRATION_FILE, check: bool = True) -> Calibration:
         if not path.is_file():
             return cls()
         data = json.loads(path.read_text(encoding="utf-8"))
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**known)
+        cal = cls(**known)
+        if check:
+            cal.check_features(path)
+        else:  # refitting: start from the thresholds, not from weights of another feature set
+            cal.coef = {}
+        return cal
+
+    def check_features(self, path: Path = CALIBRATION_FILE) -> None:
+        """The confidence model must have been fitted on the features the search computes, by name."""
+        for method, coef in self.coef.items():
+            if not isinstance(coef, dict) or set(coef) != set(FEATURES):
+                got = sorted(coef) if isinstance(coef, dict) else f"{len(coef)} unnamed weights"
+                raise CalibrationMismatch(
+                    f"{path}: the '{method}' confidence model was fitted on features {got}, but the search computes "
+                    f"{list(FEATURES)}. Refit it: make kb-calibrate"
+                )
 
     def save(self, path: Path = CALIBRATION_FILE, extra: dict[str, Any] | None = None) -> None:
         data = {k: getattr(self, k) for k in self.__dataclass_fields__}
@@ -101,7 +126,17 @@ class Calibration:
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-FEATURES = ("bias", "score", "lead", "dense", "lexical", "agree", "accented_dense", "coverage", "query_weight")
+class CalibrationMismatch(RuntimeError):
+    """calibration.json does not match the features the search computes; the message says what to run."""
+
+
+# What the confidence model sees of each shortlisted record, by name (calibration.json stores weights by name).
+FEATURES = (
+    "bias", "score", "lead", "dense", "lexical", "agree", "accented_dense", "coverage", "query_weight",
+    # the data's own signals: how much of the record's name the question says (a rare variant adds words the
+    # question lacks), curated (the few hundred procedures citizens ask most), for citizens, local level, detailed
+    "name_cover", "curated", "current", "citizen", "local", "details",
+)  # fmt: skip
 
 
 # ---------------------------------------------------------------- encoder (process-wide, loaded once)
@@ -157,40 +192,92 @@ class _Snapshot:
         self.view_text = [v["text"] for v in views]
         self.is_passage = np.array([v["kind"] == "passage" for v in views], dtype=bool)
         self.index = faiss.read_index(str(version_dir / "dense.faiss"))
+        # Every view is scored for every question (the fusion needs all of them), so read the flat index's vectors
+        # once and score with one matrix product: faiss's search would also sort all views (30 ms at 13k views).
+        self.vectors = faiss.rev_swig_ptr(self.index.get_xb(), self.index.ntotal * self.index.d).reshape(
+            self.index.ntotal, self.index.d
+        )
+        # views are written document by document: each document's views form one run
+        self.doc_start = np.searchsorted(self.view_doc, np.arange(len(self.docs)))
         self.bm25 = BM25.load(version_dir)
         self.by_id = {d["id"]: i for i, d in enumerate(self.docs)}
-        self._records: dict[str, Procedure | Guide] = {}
+        self.signals = np.array(
+            [[float(d.get("signals", {}).get(name, True)) for name in SIGNALS] for d in self.docs], dtype=np.float64
+        ).reshape(len(self.docs), len(SIGNALS))
+        # the words of every name a document goes by (its name, official names, aliases, a guide's title)
+        self.names: list[list[frozenset[str]]] = [[] for _ in self.docs]
+        for v in views:
+            if v["kind"] in NAME_VIEWS:
+                self.names[v["doc"]].append(frozenset(content_words(v["text"])))
+        # a province's own procedures: offered only when the citizen names that province (or it is deployed there)
+        self.province = [d.get("province") for d in self.docs]
+        self.has_provincial = any(self.province)
+        self._records: dict[str, Any] = {}
 
-    def record(self, doc_id: str) -> Procedure | Guide | None:
+    def record(self, doc_id: str) -> Procedure | Guide | OfficialRecord | None:
         if doc_id not in self._records:
             i = self.by_id.get(doc_id)
             if i is None:
                 return None
-            doc = self.docs[i]
-            model = Procedure if doc["kind"] == "procedure" else Guide
-            self._records[doc_id] = model.model_validate(doc["data"])
+            self._records[doc_id] = _parse_record(self.docs[i])
         return self._records[doc_id]
+
+    def facts(self, doc_id: str) -> ProcedureFacts | None:
+        """What the citizen may act on for a procedure document (None for guides and unknown ids)."""
+        i = self.by_id.get(doc_id)
+        if i is None or self.docs[i]["kind"] == "guide":
+            return None
+        key = f"facts:{doc_id}"
+        if key not in self._records:
+            doc, record = self.docs[i], self.record(doc_id)
+            if doc["kind"] == "official":
+                self._records[key] = from_official(record)
+            else:
+                linked = [OfficialRecord.model_validate(r) for r in doc["data"].get("official", [])]
+                self._records[key] = from_curated(record, linked)
+        return self._records[key]
+
+    def allowed(self, provinces: set[str]) -> np.ndarray:
+        """Which documents may be offered to a citizen of these provinces."""
+        if not self.has_provincial:
+            return np.ones(len(self.docs), dtype=bool)
+        return np.array([p is None or p in provinces for p in self.province], dtype=bool)
 
     # -- channel scores per view, then max per document
 
     def dense_views(self, query_vec: np.ndarray) -> np.ndarray:
-        n = self.index.ntotal
-        out = np.full(n, -1.0, dtype=np.float32)
-        if n:
-            scores, ids = self.index.search(query_vec.reshape(1, -1).astype(np.float32), n)
-            out[ids[0]] = scores[0]
-        return out
+        if not len(self.vectors):
+            return np.zeros(0, dtype=np.float32)
+        return self.vectors @ query_vec.astype(np.float32)
 
     def per_doc_max(self, view_scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Max over each document's views, and which view gave it."""
-        best = np.full(len(self.docs), -np.inf, dtype=np.float32)
-        np.maximum.at(best, self.view_doc, view_scores)
-        order = np.lexsort((-view_scores, self.view_doc))  # per doc, best view first
-        first = np.ones(len(order), dtype=bool)
-        first[1:] = self.view_doc[order][1:] != self.view_doc[order][:-1]
+        """Max over each document's views, and which view gave it (the first such view)."""
+        best = np.maximum.reduceat(view_scores, self.doc_start).astype(np.float32)
+        hits = np.flatnonzero(view_scores >= best[self.view_doc])[::-1]  # reversed: the first view is written last
         best_view = np.zeros(len(self.docs), dtype=np.int64)
-        best_view[self.view_doc[order][first]] = order[first]
+        best_view[self.view_doc[hits]] = hits
         return best, best_view
+
+
+def _parse_record(doc: dict[str, Any]) -> Procedure | Guide | OfficialRecord:
+    if doc["kind"] == "official":
+        return OfficialRecord.model_validate(doc["data"])
+    if doc["kind"] == "guide":
+        return Guide.model_validate(doc["data"])
+    return Procedure.model_validate({k: v for k, v in doc["data"].items() if k != "official"})
+
+
+def query_provinces(query: str) -> set[str]:
+    """Provinces the question names, plus the deployment's own (MOCUA_PROVINCE)."""
+    found = {match_province(query), match_province(os.environ.get("MOCUA_PROVINCE"))}
+    return {p for p in found if p}
+
+
+def name_cover(names: list[frozenset[str]], query_words: set[str]) -> float:
+    """How much of a record's best-fitting name the question says: 1.0 for "đăng ký khai sinh" on "Đăng ký khai
+    sinh", 0.5 on "Đăng ký khai sinh có yếu tố nước ngoài" (the variant adds words the question does not have).
+    Typing a record's whole name or alias is strong evidence; a fragment shared by many names is weak."""
+    return max((len(n & query_words) / len(n) for n in names if n), default=0.0)
 
 
 def prepare_query(query: str) -> str:
@@ -244,8 +331,23 @@ class KnowledgeBase:
     # -- records
 
     def procedure(self, doc_id: str) -> Procedure | None:
+        """The curated record (None for official-only procedures: use facts())."""
         record = self._fresh().record(doc_id)
         return record if isinstance(record, Procedure) else None
+
+    def facts(self, doc_id: str) -> ProcedureFacts | None:
+        """Official facts with curated wording, for a curated or official-only procedure."""
+        return self._fresh().facts(doc_id)
+
+    def kind(self, doc_id: str) -> str | None:
+        snap = self._fresh()
+        i = snap.by_id.get(doc_id)
+        return None if i is None else snap.docs[i]["kind"]
+
+    def title(self, doc_id: str) -> str | None:
+        snap = self._fresh()
+        i = snap.by_id.get(doc_id)
+        return None if i is None else snap.docs[i]["title"]
 
     def guide(self, doc_id: str) -> Guide | None:
         record = self._fresh().record(doc_id)
@@ -271,11 +373,12 @@ class KnowledgeBase:
         accented = has_diacritics(clean(query))  # as typed: expanding "ko" to "không" must not count
         n_docs = len(snap.docs)
         reach = 0.0  # how much the question's own words can say (low for "ko", "thủ tục", "cho em hỏi")
-        if content_words(text):
-            lex_views = snap.bm25.scores(text)
-            reach = snap.bm25.query_weight(text)
+        query_words = content_words(text)
+        if query_words:
+            lex_views = snap.bm25.scores(query_words)
+            reach = snap.bm25.query_weight(query_words)
             lex_views = lex_views / reach if reach > 0 else lex_views
-            cover = snap.bm25.coverage(text, snap.view_doc, n_docs)
+            cover = snap.bm25.coverage(query_words, snap.view_doc, n_docs)
         else:
             lex_views = np.zeros(len(snap.view_text), dtype=np.float32)
             cover = np.zeros(n_docs, dtype=np.float32)
@@ -297,12 +400,16 @@ class KnowledgeBase:
         # A guide may match on its title or an alias; the answer should still quote its best body passage.
         _, best_passage = snap.per_doc_max(np.where(snap.is_passage, fused_views, -np.inf))
         fused = fused + w_cov * cover
+        fused[~snap.allowed(query_provinces(query))] = -np.inf
         dense_doc, _ = snap.per_doc_max(dense_views)
         lex_doc, _ = snap.per_doc_max(lex_views)
         if method == "rrf":  # reciprocal-rank fusion of the two channels' document rankings
             fused = (1.0 / (RRF_K + _ranks(dense_doc)) + 1.0 / (RRF_K + _ranks(lex_doc))) * RRF_K
         order = np.argsort(-fused, kind="stable")[: max(k, SHORTLIST)]
+        order = order[np.isfinite(fused[order])]
         top_dense, top_lex = int(np.argmax(dense_doc)), int(np.argmax(lex_doc))
+        query_set = set(query_words)
+        coef = coef_vector(cal.coef.get(method))
         out: list[Candidate] = []
         for rank, d in enumerate(order):
             other = fused[order[1]] if rank == 0 and len(order) > 1 else fused[order[0]]
@@ -314,10 +421,11 @@ class KnowledgeBase:
             dense_feat = cand.dense if method not in ("lexical", "routed") or accented else 0.0
             cand.features = np.array(
                 [1.0, cand.score, cand.score - float(other), dense_feat, cand.lexical, agree,
-                 float(accented) * dense_feat, cand.coverage, float(np.log1p(reach))],
+                 float(accented) * dense_feat, cand.coverage, float(np.log1p(reach)),
+                 name_cover(snap.names[d], query_set), *snap.signals[d]],
                 dtype=np.float64,
             )
-            cand.confidence = _logistic(cal.coef.get(method), cand.features)
+            cand.confidence = _logistic(coef, cand.features)
             out.append(cand)
         # The fused score picks the shortlist; the calibrated confidence orders it, so hits read best first and
         # their scores decrease (measured: same top-1 within one question, and it lifts the single-channel methods).
@@ -331,7 +439,15 @@ class KnowledgeBase:
         hits = [self._hit(snap, c) for c in cands[:k]]
         cal = self.calibration.for_method(method)
         confidences, coverages = [c.confidence for c in cands], [c.coverage for c in cands]
-        return SearchResult(clean(query), hits, verdict(cal, confidences, coverages))
+        decided = verdict(cal, confidences, coverages)
+        variants = self._variants(snap, cands, hits[0].doc_id) if hits and decided != "none" else []
+        return SearchResult(clean(query), hits, decided, variants)
+
+    def _variants(self, snap: _Snapshot, cands: list[Candidate], best_id: str) -> list[Hit]:
+        """The other cases of the best hit's family in this question's shortlist, most likely first."""
+        doc = snap.docs[snap.by_id[best_id]]
+        family = {doc.get("family"), *doc.get("variants", ()), *_siblings(snap, doc)} - {None, best_id}
+        return [self._hit(snap, c) for c in cands if snap.docs[c.doc]["id"] in family][:MAX_VARIANTS]
 
     def _hit(self, snap: _Snapshot, cand: Candidate) -> Hit:
         doc = snap.docs[cand.doc]
@@ -341,6 +457,13 @@ class KnowledgeBase:
         return Hit(doc["id"], doc["kind"], doc["title"], round(cand.confidence, 4), passage)
 
 
+def _siblings(snap: _Snapshot, doc: dict[str, Any]) -> list[str]:
+    head = doc.get("family")
+    if head is None or head not in snap.by_id:
+        return []
+    return list(snap.docs[snap.by_id[head]].get("variants", ()))
+
+
 def _ranks(scores: np.ndarray) -> np.ndarray:
     """1-based rank of each entry, best (highest) first."""
     ranks = np.empty(len(scores), dtype=np.float64)
@@ -348,10 +471,14 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
     return ranks
 
 
-def _logistic(coef: list[float] | None, features: np.ndarray) -> float:
-    if not coef or len(coef) != len(features):  # missing or fitted for another feature set: refit with --calibrate
-        return float(1.0 / (1.0 + np.exp(-(features[1] - 2.0))))  # uncalibrated fallback: squash the score
-    z = float(np.dot(np.asarray(coef), features))
+def coef_vector(coef: dict[str, float] | None) -> np.ndarray | None:
+    return None if not coef else np.array([coef[name] for name in FEATURES], dtype=np.float64)
+
+
+def _logistic(coef: np.ndarray | None, features: np.ndarray) -> float:
+    if coef is None:  # not fitted yet (only while `make kb-calibrate` fits the first model): squash the score
+        return float(1.0 / (1.0 + np.exp(-(features[1] - 2.0))))
+    z = float(np.dot(coef, features))
     return float(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
 
 

@@ -6,7 +6,16 @@ from typing import Any
 
 import numpy as np
 
-from knowledge.search.engine import METHODS, SHORTLIST, Calibration, Candidate, KnowledgeBase, _logistic, verdict
+from knowledge.search.engine import (
+    FEATURES,
+    METHODS,
+    SHORTLIST,
+    Calibration,
+    Candidate,
+    KnowledgeBase,
+    _logistic,
+    verdict,
+)
 from knowledge.search.metrics import check_fittable, equivalents, gold, with_equivalents
 from knowledge.text import clean, has_diacritics
 
@@ -67,7 +76,8 @@ def calibrate(kb: KnowledgeBase, questions: list[dict[str, Any]]) -> Calibration
     for method in METHODS:
         tops = []
         shortlists = [kb.candidates(r["q"], method=method, k=SHORTLIST, rerank=False) for r in questions]
-        cal.coef[method] = _fit_shortlists(kb, questions, shortlists).round(5).tolist()
+        weights = _fit_shortlists(kb, questions, shortlists).round(5).tolist()
+        cal.coef[method] = dict(zip(FEATURES, weights, strict=True))
         for r in questions:
             cands = kb.candidates(r["q"], method=method, k=3)
             tops.append((r, [c.confidence for c in cands], kb.doc_id_at(cands[0].doc), [c.coverage for c in cands]))
@@ -92,7 +102,7 @@ def _fit_shortlists(
 
 def _reranked_top(kb: KnowledgeBase, cands: list[Candidate], coef: np.ndarray) -> str:
     # A candidate without features cannot be scored by the confidence model: it ranks last.
-    best = max(cands, key=lambda c: _logistic(list(coef), c.features) if c.features is not None else -np.inf)
+    best = max(cands, key=lambda c: _logistic(coef, c.features) if c.features is not None else -np.inf)
     return kb.doc_id_at(best.doc)
 
 

@@ -125,7 +125,7 @@ class _Tally:
 
     top1: dict[str, list[bool]] = field(default_factory=lambda: {"curated": [], "official": []})
     top3: dict[str, list[bool]] = field(default_factory=lambda: {"curated": [], "official": []})
-    ascii1: list[bool] = field(default_factory=list)
+    ascii1: dict[str, list[bool]] = field(default_factory=lambda: {"curated": [], "official": []})
     noanswer: list[bool] = field(default_factory=list)
     null_none: list[bool] = field(default_factory=list)
     times: list[float] = field(default_factory=list)
@@ -145,18 +145,20 @@ class _Tally:
         self.top1[group].append(right)
         self.top3[group].append(bool(want & set(ids[:3])))
         if not has_diacritics(row["q"]):
-            self.ascii1.append(right)
+            self.ascii1[group].append(right)
         if not right:
             self.misses.append((row["q"], row["expect"], ids[:3], result.verdict))
 
     def summary(self, method: str, frozen: bool) -> dict[str, Any]:
         top1 = self.top1["curated"] + self.top1["official"]
         top3 = self.top3["curated"] + self.top3["official"]
+        ascii1 = self.ascii1["curated"] + self.ascii1["official"]
         return {
             "method": method,
             "top1": _pct(top1),
             "top3": _pct(top3),
-            "ascii_top1": _pct(self.ascii1),
+            "ascii_top1": _pct(ascii1),
+            **{f"{g}_ascii_top1": _pct(self.ascii1[g]) for g in ("curated", "official")},
             "noanswer": _pct(self.noanswer),
             "null_none": _pct(self.null_none),
             **{f"{g}_top{k}": _pct(getattr(self, f"top{k}")[g]) for g in ("curated", "official") for k in (1, 3)},
@@ -166,7 +168,7 @@ class _Tally:
             "answerable": len(top1),
             "curated": len(self.top1["curated"]),
             "official": len(self.top1["official"]),
-            "ascii": len(self.ascii1),
+            "ascii": len(ascii1),
             "null": len(self.null_none),
             "unindexed": self.unindexed,
             "frozen": frozen,

@@ -1,15 +1,12 @@
 """Fixtures for the custom actions: the real knowledge index, a private journal, trackers from JSON.
 
-The index is the shipped knowledge built by knowledge.index.build into a temporary directory (or MOCUA_INDEX_DIR
+The index is the shipped knowledge with the official catalogue (the session's `shipped_index`, or MOCUA_INDEX_DIR
 when it points at a published index), so these tests see exactly what citizens would see.
 """
 
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,20 +18,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="session")
-def index_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def index_dir(shipped_index: Path) -> Path:
     given = os.environ.get("MOCUA_INDEX_DIR")
     if given and (Path(given) / "current").exists():
         return Path(given)
-    target = tmp_path_factory.mktemp("index")
-    shipped_cache = ROOT / "var/index/cache"
-    if shipped_cache.is_dir():
-        shutil.copytree(shipped_cache, target / "cache")  # same embeddings, no re-encoding
-    result = subprocess.run(
-        [sys.executable, "-m", "knowledge.index.build", "--index-dir", str(target)],
-        cwd=ROOT, capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
-    assert result.returncode == 0, result.stdout + result.stderr
-    return target
+    return shipped_index
 
 
 @pytest.fixture(autouse=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.index.build import KNOWLEDGE_DIR, build, current_version
+from knowledge.index.build import KNOWLEDGE_DIR, current_version
 from knowledge.index.encoder import model_dir_from_env
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -19,16 +19,11 @@ def _require_model() -> None:
 
 
 @pytest.fixture(scope="session")
-def built_index(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Index of the shipped knowledge in a private directory (embeddings reused from var/index when present)."""
+def built_index(shipped_index: Path) -> Path:
+    """Index of the shipped knowledge, official catalogue included (read only)."""
     _require_model()
-    index_dir = tmp_path_factory.mktemp("index")
-    shipped_cache = ROOT / "var" / "index" / "cache"
-    if shipped_cache.is_dir():
-        shutil.copytree(shipped_cache, index_dir / "cache")
-    report = build(index_dir, KNOWLEDGE_DIR)
-    assert report.version is not None and current_version(index_dir) is not None
-    return index_dir
+    assert current_version(shipped_index) is not None
+    return shipped_index
 
 
 def copy_knowledge(target: Path) -> Path:

@@ -13,7 +13,11 @@ from knowledge.search.metrics import evaluate, load_questions, question_file
 
 ROOT = Path(__file__).resolve().parents[2]
 DEVSET = question_file("dev")  # never the frozen test split: its misses must not be printed
-TARGETS = {"top1": 90.0, "top3": 97.0, "ascii_top1": 85.0, "noanswer": 85.0}
+# With the whole catalogue indexed: the curated questions keep the figures they had on the curated-only index, and
+# the official-only ones (hundreds of rarely asked procedures beside them) must at least reach the top three.
+TARGETS = {
+    "curated_top1": 90.0, "curated_top3": 97.0, "curated_ascii_top1": 85.0, "noanswer": 85.0, "official_top3": 80.0,
+}  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +74,7 @@ def test_clear_question_is_sure_and_hits_follow_the_contract(kb: KnowledgeBase) 
     scores = [h.score for h in result.hits]
     assert all(0.0 <= s <= 1.0 for s in scores) and scores == sorted(scores, reverse=True)
     assert len({h.doc_id for h in result.hits}) == len(result.hits)
-    assert all(h.kind in ("procedure", "guide") and h.title and h.passage for h in result.hits)
+    assert all(h.kind in ("procedure", "official", "guide") and h.title and h.passage for h in result.hits)
 
 
 def test_guides_are_found_and_records_come_back_typed(kb: KnowledgeBase) -> None:
