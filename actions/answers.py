@@ -15,7 +15,8 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from knowledge.records.schema import Guide, Procedure, Reform2025
+from knowledge.records.facts import ProcedureFacts, format_date
+from knowledge.records.schema import Guide, Reform2025
 from knowledge.text import fold
 
 
@@ -85,10 +86,6 @@ def utter(response: str, **variables: Any) -> Reply:
 # ---------------------------------------------------------------- small pieces
 
 
-def format_date(day: dt.date) -> str:
-    return day.strftime("%d/%m/%Y")
-
-
 def footer(source: str, last_reviewed: dt.date) -> str:
     return f"Nguồn: {source} · cập nhật {format_date(last_reviewed)}"
 
@@ -134,66 +131,41 @@ def _pointer(skip: str | None) -> str:
 
 # ---------------------------------------------------------------- procedure aspects
 
+ASSUMED_NOTE = "(Mình hiểu là bạn hỏi tiếp về thủ tục này; nếu không phải, bạn gõ rõ tên thủ tục giúp mình nhé.)"
+PAGE_SIZE = 6  # list items (documents, steps, legal texts) per message: a phone screen, not a wall of text
+NO_DETAILS = (
+    "Danh mục thủ tục chính thức có thủ tục này nhưng mình chưa có chi tiết (hồ sơ, thời gian, lệ phí). "
+    "Bạn xem đầy đủ trên Cổng Dịch vụ công hoặc hỏi Bộ phận Một cửa."
+)
 
-def _documents(proc: Procedure) -> list[str]:
-    lines = []
-    for i, doc in enumerate(proc.documents, 1):
-        line = f"{i}. {doc.name}"
-        if doc.copies > 1:
-            line += f" ({doc.copies} bản)"
+
+def _page(items: list[str], page: int) -> tuple[list[str], bool]:
+    """Items of one page, numbered across pages, and whether more follow."""
+    start = (page - 1) * PAGE_SIZE
+    shown = [f"{start + i}. {item}" for i, item in enumerate(items[start : start + PAGE_SIZE], 1)]
+    return shown, start + PAGE_SIZE < len(items)
+
+
+def _document_items(facts: ProcedureFacts) -> list[str]:
+    items = []
+    for doc in facts.documents:
+        item = doc.name.lstrip("-–• ").strip()  # the portal's cells often start with a dash of their own
+        if doc.copies:
+            item += f" ({doc.copies})"
         if doc.note:
-            line += f" — {doc.note}"
-        lines.append(line)
-    return lines
+            item += f" — {doc.note}"
+        items.append(item)
+    return items
 
 
-def _place(proc: Procedure) -> list[str]:
-    return [
-        proc.submission.where,
-        f"Cơ quan giải quyết: {proc.agency}.",
-        "Cách nộp: " + ", ".join(proc.submission.channels) + ".",
-    ]
-
-
-def _online(proc: Procedure) -> list[str]:
-    online = proc.submission.online
-    if not online.available or online.level == "không":
-        return [f"Thủ tục này chưa nộp trực tuyến được; bạn nộp tại: {proc.submission.where}."]
-    level = "toàn trình (không phải đến nộp giấy)" if online.level == "toàn trình" else "một phần"
-    lines = [f"Có, nộp trực tuyến được — mức {level}."]
-    if online.portal:
-        lines.append(f"Nộp tại: {online.portal}.")
-    return lines
-
-
-def _steps(proc: Procedure) -> list[str]:
-    if not proc.steps:
-        return [f"Chưa có hướng dẫn từng bước cho thủ tục này. Nơi nộp: {proc.submission.where}."]
-    return [f"{i}. {step}" for i, step in enumerate(proc.steps, 1)]
-
-
-def _eligibility(proc: Procedure) -> list[str]:
-    if not proc.eligibility:
-        return ["Hồ sơ thủ tục không nêu điều kiện riêng; người có nhu cầu nộp hồ sơ theo hướng dẫn."]
-    return [proc.eligibility]
-
-
-def _overview(proc: Procedure) -> list[str]:
-    return [
-        f"Nơi nộp: {proc.submission.where}.",
-        f"Thời gian: {proc.processing_time}",
-        f"Lệ phí: {proc.fee}",
-        f"Hồ sơ: {len(proc.documents)} loại giấy tờ — bấm «{ASPECTS['documents'].button}» để xem.",
-        f"Trực tuyến: {_online_summary(proc)}.",
-        f"Căn cứ: {proc.legal_basis[0]}" + (" và văn bản liên quan." if len(proc.legal_basis) > 1 else "."),
-    ]
-
-
-def _online_summary(proc: Procedure) -> str:
-    online = proc.submission.online
-    if not online.available or online.level == "không":
-        return "chưa nộp trực tuyến được"
-    return f"có, mức {online.level}"
+def _by_channel(facts: ProcedureFacts, value: str) -> list[str]:
+    """One line per way of submitting, or a single line when every way says the same."""
+    pairs = [(c.method, getattr(c, value)) for c in facts.channels if getattr(c, value)]
+    if not pairs:
+        return []
+    if len({v for _, v in pairs}) == 1:
+        return [pairs[0][1]]
+    return [f"• {method.capitalize()}: {v}" for method, v in pairs]
 
 
 def fee_varies_by_locality(fee: str) -> bool:
@@ -201,49 +173,123 @@ def fee_varies_by_locality(fee: str) -> bool:
     return any(marker in fold(fee) for marker in ("hdnd", "tinh quy dinh", "dia phuong", "dia ban", "moi tinh"))
 
 
-def aspect_lines(proc: Procedure, aspect: str | None) -> list[str]:
-    """The body of an answer about one aspect (or an overview when no aspect was asked)."""
-    if aspect == "documents":
-        return _documents(proc)
-    if aspect == "fee":
-        return [proc.fee, FEE_LOCALITY] if fee_varies_by_locality(proc.fee) else [proc.fee]
-    if aspect == "time":
-        return [proc.processing_time]
-    if aspect == "place":
-        return _place(proc)
-    if aspect == "online":
-        return _online(proc) + [ONLINE_LOCALITY]
-    if aspect == "steps":
-        return _steps(proc)
-    if aspect == "eligibility":
-        return _eligibility(proc)
-    if aspect == "legal_basis":
-        return ["• " + item for item in proc.legal_basis]
-    if aspect == "result":
-        return [proc.result]
-    return _overview(proc)
+def _fee(facts: ProcedureFacts) -> list[str]:
+    lines = _by_channel(facts, "fee") or ["Hồ sơ thủ tục không ghi lệ phí; bạn hỏi lại nơi nộp giúp mình nhé."]
+    if facts.fee_by_province or any(fee_varies_by_locality(c.fee or "") for c in facts.channels):
+        lines.append(FEE_LOCALITY)
+    return lines
 
 
-ASSUMED_NOTE = "(Mình hiểu là bạn hỏi tiếp về thủ tục này; nếu không phải, bạn gõ rõ tên thủ tục giúp mình nhé.)"
+def _time(facts: ProcedureFacts) -> list[str]:
+    return _by_channel(facts, "time") or ["Hồ sơ thủ tục không ghi thời hạn giải quyết."]
 
 
-def procedure_answer(proc: Procedure, aspect: str | None, assumed: bool = False) -> list[Reply]:
-    """Procedure name and the asked aspect first, one line pointing to the rest, caution, source; then feedback.
+def _place(facts: ProcedureFacts) -> list[str]:
+    lines = [f"Nơi nộp: {facts.where}."] if facts.where else []
+    if facts.agency:
+        # the level only when the agency's name does not already say it ("Ủy ban nhân dân cấp xã")
+        level = f" ({facts.level_text})" if facts.level_text and "cấp" not in facts.agency.lower() else ""
+        lines.append(f"Cơ quan giải quyết: {facts.agency}{level}.")
+    if facts.channels:
+        lines.append("Cách nộp: " + ", ".join(c.method for c in facts.channels) + ".")
+    return lines or ["Hồ sơ thủ tục không ghi nơi nộp; bạn hỏi Bộ phận Một cửa cấp xã gần nhất giúp mình nhé."]
+
+
+def _online(facts: ProcedureFacts) -> list[str]:
+    if not facts.online:
+        where = f" Bạn nộp tại: {facts.where}." if facts.where else ""
+        return [f"Thủ tục này chưa nộp trực tuyến được.{where}"]
+    level = {"toàn trình": " — toàn trình (không phải đến nộp giấy)", "một phần": " — một phần"}
+    lines = [f"Có, nộp trực tuyến được{level.get(facts.online_note or '', '')}."]
+    if facts.online_where:
+        lines.append(f"Nộp tại: {facts.online_where}")
+    return [*lines, ONLINE_LOCALITY]
+
+
+def _overview(facts: ProcedureFacts) -> list[str]:
+    lines = _place(facts)[:2]
+    time, fee = _time(facts), _fee(facts)
+    lines.append("Thời gian: " + ("; ".join(t.lstrip("• ") for t in time)))
+    lines.append("Lệ phí: " + ("; ".join(f.lstrip("• ") for f in fee if f != FEE_LOCALITY)))
+    if facts.documents:
+        lines.append(f"Hồ sơ: {len(facts.documents)} loại giấy tờ — bấm «{ASPECTS['documents'].button}» để xem.")
+    online = "chưa nộp trực tuyến được"
+    if facts.online:
+        online = f"có, tại {facts.online_where}"
+        if facts.portal_url:  # the link closes the answer; not twice
+            online = "có, trên Cổng Dịch vụ công (đường dẫn bên dưới)"
+    lines.append(f"Trực tuyến: {online}")
+    if facts.legal_basis:
+        more = " và văn bản liên quan." if len(facts.legal_basis) > 1 else "."
+        lines.append(f"Căn cứ: {facts.legal_basis[0]}{more}")
+    return lines
+
+
+def aspect_lines(facts: ProcedureFacts, aspect: str | None, page: int = 1) -> tuple[list[str], bool]:
+    """The body of an answer about one aspect (or an overview), and whether a list goes on to another page."""
+    lists = {"documents": _document_items(facts), "steps": list(facts.steps), "legal_basis": list(facts.legal_basis)}
+    if aspect in lists and lists[aspect]:
+        return _page(lists[aspect], page)
+    simple = {
+        "fee": _fee, "time": _time, "place": _place, "online": _online,
+        "documents": lambda f: ["Hồ sơ thủ tục không liệt kê giấy tờ; bạn hỏi lại nơi nộp giúp mình nhé."],
+        "steps": lambda f: [f"Chưa có hướng dẫn từng bước cho thủ tục này. Nơi nộp: {f.where or 'Bộ phận Một cửa'}."],
+        "legal_basis": lambda f: ["Hồ sơ thủ tục không ghi căn cứ pháp lý."],
+        "eligibility": lambda f: [f.eligibility or "Hồ sơ thủ tục không nêu điều kiện riêng."],
+        "result": lambda f: [f.result or "Hồ sơ thủ tục không ghi kết quả."],
+    }  # fmt: skip
+    return (simple[aspect](facts) if aspect in simple else _overview(facts)), False
+
+
+def procedure_title(facts: ProcedureFacts) -> str:
+    code = f" (mã {facts.code})" if facts.code else ""
+    return f"📄 {facts.name}{code}"
+
+
+def more_button(aspect: str, page: int) -> dict[str, str]:
+    payload = f"/{ASPECTS[aspect].intent}" + json.dumps({"page": str(page + 1)}, separators=(",", ":"))
+    return {"title": f"Xem tiếp ({ASPECTS[aspect].heading})", "payload": payload}
+
+
+def variant_buttons(variants: list[tuple[str, str]]) -> list[dict[str, str]]:
+    return [{"title": f"Trường hợp: {title}", "payload": choose_payload(doc_id)} for doc_id, title in variants]
+
+
+def procedure_answer(
+    facts: ProcedureFacts,
+    aspect: str | None,
+    assumed: bool = False,
+    page: int = 1,
+    variants: list[tuple[str, str]] | None = None,
+) -> list[Reply]:
+    """Name and code, the asked aspect, a pointer to the rest, caution, source and portal link; then feedback.
 
     `assumed`: the message named nothing the search recognised and was read as a follow-up; say so.
+    `variants`: other cases of the same procedure (doc_id, title), offered as buttons ("which case?").
     """
-    title = f"📄 {proc.name}"
+    title = procedure_title(facts)
+    if not facts.has_details:
+        lines = [title, NO_DETAILS]
+        if facts.portal_url:
+            lines.append(f"Xem trên Cổng: {facts.portal_url}")
+        lines.append(facts.source_line)
+        return [Reply("\n".join(lines), [HUMAN_BUTTON]), feedback_prompt()]
     if aspect in ASPECTS:
-        title += f" — {ASPECTS[aspect].heading}:"
-    lines = [title, *aspect_lines(proc, aspect)]
+        title += f" — {ASPECTS[aspect].heading}" + (f" (trang {page})" if page > 1 else "") + ":"
+    body, more = aspect_lines(facts, aspect, page)
+    lines = [title, *body]
     if assumed:
         lines.append(ASSUMED_NOTE)
+    if variants:
+        lines.append("Nếu bạn thuộc trường hợp khác, chọn ở nút bên dưới.")
     lines.append(_pointer(aspect))
-    caution = reform_caution(proc.reform_2025)
-    if caution:
-        lines.append(caution)
-    lines.append(footer(proc.source, proc.last_reviewed))
-    return [Reply("\n".join(lines), aspect_buttons(aspect)), feedback_prompt()]
+    lines += [line for line in (facts.caution,) if line]
+    if facts.portal_url:
+        lines.append(f"Xem trên Cổng: {facts.portal_url}")
+    lines.append(facts.source_line)
+    buttons = [more_button(aspect, page)] if more and aspect else []
+    buttons += variant_buttons((variants or [])[:MAX_CHOICES - 1]) + aspect_buttons(aspect)
+    return [Reply("\n".join(lines), buttons), feedback_prompt()]
 
 
 # ---------------------------------------------------------------- guides, choices, not sure

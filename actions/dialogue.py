@@ -23,15 +23,13 @@ CHOOSE_INTENT = "choose_procedure"
 FALLBACK_INTENT = "nlu_fallback"
 # At most this many words and an open procedure: a short message is read as a follow-up.
 SHORT_FOLLOWUP_WORDS = 5
-# Two procedures whose calibrated confidences differ by less than this are a tie: ask the citizen.
-TIE_MARGIN = 0.05
 # Fields of law named in the help message (largest first); the rest are implied by "...".
 HELP_DOMAINS = 6
 
 
 class KnowledgeBaseLike(Protocol):
     def search(self, query: str, k: int = 5) -> Any: ...
-    def procedure(self, doc_id: str) -> Any: ...
+    def facts(self, doc_id: str) -> Any: ...
     def guide(self, doc_id: str) -> Any: ...
 
 
@@ -124,50 +122,6 @@ def names_something(text: str) -> bool:
     return bool(distinctive_words(text))
 
 
-def typed_core(text: str) -> frozenset[str]:
-    """The distinctive words of a message: "tôi muốn đăng ký kết hôn" -> {"ket", "hon"}, "sổ đỏ" -> {"do"}."""
-    return frozenset(distinctive_words(text))
-
-
-def name_core(name: str) -> frozenset[str]:
-    """The distinctive words of a procedure name or alias: "Đăng ký kết hôn" -> {"ket", "hon"}."""
-    filler = language.vocabulary().name_filler  # knowledge/vocabulary/scaffold.yml
-    return frozenset(w for w in language.syllables(name) if w not in filler)
-
-
-def named_procedure(kb: KnowledgeBaseLike, turn: Turn, hits: list[Any], max_extra: int = 2) -> Any | None:
-    """The one candidate whose name or alias the citizen typed (give or take `max_extra` words), else None.
-
-    Calibrated confidences are per record, so "tôi muốn đăng ký kết hôn" can come back "ambiguous" beside
-    "trích lục kết hôn"; typing a procedure's own name settles it. Several equally close names settle nothing.
-    """
-    typed = typed_core(turn.text)
-    if not typed:
-        return None
-    records = [(hit, kb.procedure(hit.doc_id)) for hit in hits[:5] if hit.kind == "procedure"]
-    # Names as written first; only if none matches, names filtered like the typed text (where "sổ" in
-    # "sang tên sổ đỏ" is dropped as it is from what was typed, since "số"/"sổ" fold alike).
-    for core_of in (name_core, typed_core):
-        scored: list[tuple[int, Any]] = []
-        for hit, record in records:
-            if record is None:
-                continue
-            cores = [core_of(n) for n in (record.name, *record.aliases)]
-            # Every word of a name typed, plus up to max_extra more. (A fragment of a name is weak evidence:
-            # "bảo hiểm xã hội" is part of many names, and must not pick a low-ranked one.)
-            extras = [len(typed - core) for core in cores if core and core <= typed]
-            if extras and min(extras) <= max_extra:
-                scored.append((min(extras), hit))
-        if scored:
-            break
-    if not scored:
-        return None
-    scored.sort(key=lambda pair: pair[0])
-    if len(scored) > 1 and scored[1][0] == scored[0][0]:
-        return None
-    return scored[0][1]
-
-
 def is_followup(turn: Turn) -> bool:
     return turn.intent in INTENT_TO_ASPECT or len(words(turn.text)) <= SHORT_FOLLOWUP_WORDS
 
@@ -183,17 +137,34 @@ class Outcome:
 
 
 def _procedure_outcome(
-    kb: KnowledgeBaseLike, turn: Turn, doc_id: str, aspect: str | None, assumed: bool = False
+    kb: KnowledgeBaseLike,
+    turn: Turn,
+    doc_id: str,
+    aspect: str | None,
+    assumed: bool = False,
+    variants: list[Any] | None = None,
 ) -> Outcome | None:
-    proc = kb.procedure(doc_id)
-    if proc is None:
+    facts = kb.facts(doc_id)
+    if facts is None:
         return None
+    page = _page(turn) if turn.is_payload else 1
+    slots = {"procedure_id": facts.doc_id, "aspect": aspect, "last_question": _question(turn), "fallback_count": 0,
+             "human_offered": False}  # fmt: skip
+    if variants:  # offered as buttons: a typed "cái thứ hai" picks one
+        slots["choices"] = [h.doc_id for h in variants]
     return Outcome(
-        answers.procedure_answer(proc, aspect, assumed=assumed),
-        {"procedure_id": proc.id, "aspect": aspect, "last_question": _question(turn), "fallback_count": 0,
-         "human_offered": False},
-        {"kind": "answered", "question": _question(turn), "procedure_id": proc.id, "intent": turn.intent},
+        answers.procedure_answer(
+            facts, aspect, assumed=assumed, page=page, variants=[(h.doc_id, h.title) for h in variants or []]
+        ),
+        slots,
+        {"kind": "answered", "question": _question(turn), "procedure_id": facts.doc_id, "intent": turn.intent},
     )
+
+
+def _page(turn: Turn) -> int:
+    """Which page of a long list a "Xem tiếp" button asks for (1 otherwise)."""
+    value = turn.entities.get("page", "1")
+    return int(value) if value.isdigit() and 0 < int(value) < 100 else 1
 
 
 def _guide_outcome(kb: KnowledgeBaseLike, turn: Turn, doc_id: str, passage: str | None) -> Outcome | None:
@@ -222,10 +193,12 @@ def _question(turn: Turn) -> str | None:
     return turn.last_question if turn.is_payload else turn.text
 
 
-def _doc_outcome(kb: KnowledgeBaseLike, turn: Turn, hit: Any, aspect: str | None) -> Outcome | None:
+def _doc_outcome(
+    kb: KnowledgeBaseLike, turn: Turn, hit: Any, aspect: str | None, variants: list[Any] | None = None
+) -> Outcome | None:
     if hit.kind == "guide":
         return _guide_outcome(kb, turn, hit.doc_id, hit.passage)
-    return _procedure_outcome(kb, turn, hit.doc_id, aspect)
+    return _procedure_outcome(kb, turn, hit.doc_id, aspect, variants=variants)
 
 
 def _not_sure(turn: Turn, result: Any) -> Outcome:
@@ -241,22 +214,14 @@ def _not_sure(turn: Turn, result: Any) -> Outcome:
 
 
 def _choices(result: Any) -> list[Any]:
-    try:
-        from knowledge.search import ambiguous_candidates
+    from knowledge.search import ambiguous_candidates
 
-        close = ambiguous_candidates(result)
-    except ImportError:  # pragma: no cover - search module always ships with the actions
-        close = result.hits[:3]
+    close = ambiguous_candidates(result)
     return close if len(close) >= 2 else result.hits[:3]
 
 
-def near_ties(result: Any) -> list[Any]:
-    """Procedure hits scoring within TIE_MARGIN of the best one (confidences are per record, not exclusive)."""
-    procs = [h for h in result.hits[: answers.MAX_CHOICES] if h.kind == "procedure"]
-    if not procs or result.hits[0].kind != "procedure":
-        return []
-    best = max(h.score for h in procs)
-    return [h for h in procs if best - h.score <= TIE_MARGIN]
+def _is_procedure(hit: Any) -> bool:
+    return hit.kind in ("procedure", "official")
 
 
 def answer(kb: KnowledgeBaseLike, turn: Turn, searched: Any = None) -> Outcome:
@@ -288,25 +253,15 @@ def answer(kb: KnowledgeBaseLike, turn: Turn, searched: Any = None) -> Outcome:
 
     result = result or kb.search(turn.text)
     top = result.hits[0] if result.hits else None
+
     # Switching procedure without asking an aspect keeps the aspect asked before.
     def aspect_for(doc_id: str) -> str | None:
         return asked or (turn.aspect if doc_id != current else None)
 
+    # The search decides which procedure (knowledge/search): sure, ambiguous between a few, or none.
     verdict, choices = result.verdict, _choices(result)
-    tied = near_ties(result)
-    if verdict == "sure" and len(tied) > 1:
-        # The search is sure *a* procedure is meant but scores several alike ("kết hôn": in-country or foreign).
-        verdict, choices = "ambiguous", tied
-    # The citizen typed one candidate's own name or alias ("đăng ký khai sinh ... bao nhiêu"): that settles it,
-    # even over a "sure" for a sibling ("đăng ký lại khai sinh"). A near match only settles an ambiguous result.
-    named = named_procedure(kb, turn, result.hits, max_extra=0)
-    if named is None and verdict == "ambiguous":
-        named = named_procedure(kb, turn, result.hits, max_extra=2)
-    if named is not None:
-        verdict, top = "sure", named
-
     if verdict == "sure" and top is not None:
-        outcome = _doc_outcome(kb, turn, top, aspect_for(top.doc_id))
+        outcome = _doc_outcome(kb, turn, top, aspect_for(top.doc_id), variants=result.variants)
         if outcome:
             return outcome
 
@@ -315,7 +270,7 @@ def answer(kb: KnowledgeBaseLike, turn: Turn, searched: Any = None) -> Outcome:
             outcome = _procedure_outcome(kb, turn, current, asked)
             if outcome:
                 return outcome
-        if current and asked and not any(h.kind == "procedure" for h in choices):
+        if current and asked and not any(_is_procedure(h) for h in choices):
             # Only general guides come close: the aspect question is still about the procedure under discussion.
             outcome = _procedure_outcome(kb, turn, current, asked, assumed=True)
             if outcome:
@@ -342,16 +297,15 @@ def try_search_rescue(kb: KnowledgeBaseLike, turn: Turn) -> Outcome | None:
     result = kb.search(turn.text)
     if not names_something(turn.text) and result.verdict != "sure":
         return None
-    top = named_procedure(kb, turn, result.hits, max_extra=0)
-    if top is None and result.verdict == "ambiguous" and len(_choices(result)) > 1:
+    if result.verdict == "ambiguous" and len(_choices(result)) > 1:
         # A real question the search half-recognises ("ai là trưởng ban chỉ đạo … Quảng Nam"): offer the
         # candidates rather than "I did not understand".
         return answer(kb, replace(turn, intent="ask_procedure"), searched=result)
-    if top is None and (result.verdict != "sure" or not result.hits or near_ties(result)[1:]):
+    if result.verdict != "sure" or not result.hits:
         return None
-    top = top or result.hits[0]
+    top = result.hits[0]
     aspect = turn.aspect if top.doc_id != turn.procedure_id else None
-    return _doc_outcome(kb, turn, top, aspect)
+    return _doc_outcome(kb, turn, top, aspect, variants=result.variants)
 
 
 def out_of_scope(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
@@ -359,8 +313,8 @@ def out_of_scope(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
     too: answer when the search is sure of one record, otherwise refuse politely."""
     if not turn.is_payload:
         result = kb.search(turn.text)
-        if result.verdict == "sure" and result.hits and len(near_ties(result)) <= 1:
-            outcome = _doc_outcome(kb, turn, result.hits[0], None)
+        if result.verdict == "sure" and result.hits:
+            outcome = _doc_outcome(kb, turn, result.hits[0], None, variants=result.variants)
             if outcome:
                 return outcome
     return Outcome([answers.utter("utter_out_of_scope")], {"fallback_count": 0})
@@ -444,9 +398,11 @@ def restart() -> Outcome:
 def help_outcome(kb: Any) -> Outcome:
     """Counts and fields from the index, one example procedure per field (the first four fields met)."""
     try:
-        records = [p for p in (kb.procedure(d) for d in kb.doc_ids()) if p is not None]
+        ids = kb.doc_ids()
+        records = [p for p in (kb.procedure(d) for d in ids) if p is not None]
+        count = sum(kb.kind(d) in ("procedure", "official") for d in ids)
     except (AttributeError, OSError):  # no index yet: still explain what the bot does
-        records = []
+        records, count = [], 0
     by_domain: dict[str, list[Any]] = {}
     for record in records:
         by_domain.setdefault(record.domain, []).append(record)
@@ -456,4 +412,4 @@ def help_outcome(kb: Any) -> Outcome:
     # The shortest name in a field is usually an everyday procedure ("Đăng ký tạm trú"): a fair example.
     common = [min(procs, key=lambda p: (len(p.name), p.id)) for _, procs in ranked[: answers.MAX_CHOICES]]
     examples = [(p.id, p.name) for p in common]
-    return Outcome([answers.help_reply(len(records), domains, examples)], {})
+    return Outcome([answers.help_reply(count, domains, examples)], {})

@@ -31,7 +31,7 @@ BUTTON_INTENTS: dict[str, frozenset[str]] = {
     "choose_procedure": frozenset({"procedure_id"}),
     "feedback": frozenset({"feedback"}),
     **{
-        intent: frozenset()
+        intent: frozenset({"page"})  # "Xem tiếp" under a long list (documents, steps, legal texts)
         for intent in (
             "ask_documents", "ask_fee", "ask_time", "ask_place", "ask_online", "ask_steps", "ask_eligibility",
             "ask_legal_basis", "ask_result",
@@ -39,8 +39,9 @@ BUTTON_INTENTS: dict[str, frozenset[str]] = {
     },
 }  # fmt: skip
 _ENTITY_VALUES: dict[str, re.Pattern[str]] = {
-    "procedure_id": re.compile(r"^[a-z0-9-]{1,100}$"),
+    "procedure_id": re.compile(r"^[a-z0-9.-]{1,100}$"),  # a curated id or an official code ("1.014064")
     "feedback": re.compile(r"^(up|down)$"),
+    "page": re.compile(r"^[1-9][0-9]?$"),
 }
 _PAYLOAD = re.compile(r"^/([a-z_]+)(\{.*\})?$", re.DOTALL)
 

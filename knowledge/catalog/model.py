@@ -45,6 +45,18 @@ CODE_RE = re.compile(r"^\d+\.\d+$")
 DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")  # a crawl date known to the day, the month or the year
 
 
+_LEADING_THU_TUC = re.compile(r"^\s*(thủ tục|tthc)\s*[:\-–]?\s*", re.IGNORECASE)
+
+
+def display_name(name: str) -> str:
+    """The portal's name as a citizen should read it: no "Thủ tục" prefix, no trailing dot, no SHOUTING."""
+    text = _LEADING_THU_TUC.sub("", name.strip()).rstrip(" .")
+    letters = [c for c in text if c.isalpha()]
+    if letters and sum(c.isupper() for c in letters) > 0.8 * len(letters):
+        text = text.lower()
+    return text[:1].upper() + text[1:] if text else name
+
+
 class Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 

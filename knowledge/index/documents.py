@@ -8,17 +8,16 @@ the official name as one more view. Official records nobody linked are documents
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from knowledge.catalog.model import display_name
 from knowledge.index.lexical import content_words
 
 # Who a citizen's everyday question is about; an enterprise- or organisation-only procedure is rarely meant.
 CITIZEN_AUDIENCES = frozenset({"citizen", "foreigner"})
 LOCAL_LEVELS = frozenset({"xã", "tỉnh", "huyện"})
-_LEADING_THU_TUC = re.compile(r"^\s*(thủ tục|tthc)\s*[:\-–]?\s*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -30,15 +29,6 @@ class View:
 
 def _values(items: Any) -> list[Any]:
     return list(items.values()) if isinstance(items, dict) else list(items)
-
-
-def display_name(name: str) -> str:
-    """The portal's name as a citizen should read it: no "Thủ tục" prefix, no trailing dot, no SHOUTING."""
-    text = _LEADING_THU_TUC.sub("", name.strip()).rstrip(" .")
-    letters = [c for c in text if c.isalpha()]
-    if letters and sum(c.isupper() for c in letters) > 0.8 * len(letters):
-        text = text.lower()
-    return text[:1].upper() + text[1:] if text else name
 
 
 def procedure_views(doc: int, proc: Any, official_names: Iterable[str] = ()) -> list[View]:

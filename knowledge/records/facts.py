@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from knowledge.catalog.model import Channel, Fee, OfficialRecord, ProcessingTime
+from knowledge.catalog.model import Channel, Fee, OfficialRecord, ProcessingTime, display_name
 from knowledge.records.schema import Procedure
 
 PORTAL_NAME = "Cổng Dịch vụ công quốc gia"
@@ -163,7 +163,7 @@ def from_official(record: OfficialRecord, doc_id: str | None = None) -> Procedur
     online = any(c.method == "trực tuyến" for c in record.channels)
     return ProcedureFacts(
         doc_id=doc_id or record.code,
-        name=record.name,
+        name=display_name(record.name),
         codes=(record.code,),
         levels=tuple(record.levels),
         fields=tuple(record.fields),

@@ -31,7 +31,7 @@ from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.provinces import match_province
 from knowledge.index.build import current_version, index_dir_from_env
 from knowledge.index.lexical import BM25, content_words
-from knowledge.language import expand_abbreviations
+from knowledge.language import expand_abbreviations, vocabulary
 from knowledge.records.facts import ProcedureFacts, from_curated, from_official
 from knowledge.records.schema import Guide, Procedure
 from knowledge.text import clean, has_diacritics
@@ -194,9 +194,8 @@ class _Snapshot:
         self.index = faiss.read_index(str(version_dir / "dense.faiss"))
         # Every view is scored for every question (the fusion needs all of them), so read the flat index's vectors
         # once and score with one matrix product: faiss's search would also sort all views (30 ms at 13k views).
-        self.vectors = faiss.rev_swig_ptr(self.index.get_xb(), self.index.ntotal * self.index.d).reshape(
-            self.index.ntotal, self.index.d
-        )
+        n = self.index.ntotal
+        self.vectors = self.index.reconstruct_n(0, n) if n else np.zeros((0, self.index.d), dtype=np.float32)
         # views are written document by document: each document's views form one run
         self.doc_start = np.searchsorted(self.view_doc, np.arange(len(self.docs)))
         self.bm25 = BM25.load(version_dir)
@@ -205,10 +204,12 @@ class _Snapshot:
             [[float(d.get("signals", {}).get(name, True)) for name in SIGNALS] for d in self.docs], dtype=np.float64
         ).reshape(len(self.docs), len(SIGNALS))
         # the words of every name a document goes by (its name, official names, aliases, a guide's title)
+        # ("Đăng ký …", "Thủ tục …" say nothing about which: knowledge/vocabulary/scaffold.yml name_filler)
+        filler = vocabulary().name_filler
         self.names: list[list[frozenset[str]]] = [[] for _ in self.docs]
         for v in views:
             if v["kind"] in NAME_VIEWS:
-                self.names[v["doc"]].append(frozenset(content_words(v["text"])))
+                self.names[v["doc"]].append(frozenset(w for w in content_words(v["text"]) if w not in filler))
         # a province's own procedures: offered only when the citizen names that province (or it is deployed there)
         self.province = [d.get("province") for d in self.docs]
         self.has_provincial = any(self.province)
@@ -230,9 +231,9 @@ class _Snapshot:
         key = f"facts:{doc_id}"
         if key not in self._records:
             doc, record = self.docs[i], self.record(doc_id)
-            if doc["kind"] == "official":
+            if isinstance(record, OfficialRecord):
                 self._records[key] = from_official(record)
-            else:
+            elif isinstance(record, Procedure):
                 linked = [OfficialRecord.model_validate(r) for r in doc["data"].get("official", [])]
                 self._records[key] = from_curated(record, linked)
         return self._records[key]
@@ -438,8 +439,10 @@ class KnowledgeBase:
         cands = self._candidates(snap, query, method, k, rerank=True)
         hits = [self._hit(snap, c) for c in cands[:k]]
         cal = self.calibration.for_method(method)
-        confidences, coverages = [c.confidence for c in cands], [c.coverage for c in cands]
-        decided = verdict(cal, confidences, coverages)
+        # The common case is not in competition with its own variants: they are offered beside it instead.
+        own_variants = set(snap.docs[cands[0].doc].get("variants", ())) if cands else set()
+        rivals = [c for c in cands if snap.docs[c.doc]["id"] not in own_variants]
+        decided = verdict(cal, [c.confidence for c in rivals], [c.coverage for c in rivals])
         variants = self._variants(snap, cands, hits[0].doc_id) if hits and decided != "none" else []
         return SearchResult(clean(query), hits, decided, variants)
 

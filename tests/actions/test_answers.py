@@ -1,41 +1,56 @@
-"""Wording of replies (actions/answers.py), on the shipped birth-registration record."""
+"""Wording of replies (actions/answers.py), on the shipped birth-registration record and official records."""
 
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 import yaml
 
 from actions import answers
-from knowledge.records.schema import Guide, Procedure, Reform2025
+from knowledge.catalog.snapshot import Catalog, load_catalog, load_snapshot
+from knowledge.records.facts import (
+    PRE_REFORM_CAUTION,
+    PROVINCE_FEE,
+    ChannelFacts,
+    ProcedureFacts,
+    from_curated,
+    from_official,
+)
+from knowledge.records.schema import Guide, Procedure
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def birth() -> Procedure:
+def catalog() -> Catalog:
+    return load_catalog()
+
+
+@pytest.fixture(scope="module")
+def birth_record() -> Procedure:
     data = yaml.safe_load((ROOT / "knowledge/procedures/ho-tich-khai-sinh.yml").read_text(encoding="utf-8"))
     return Procedure.model_validate(data)
 
 
-@pytest.fixture
-def unverified(birth: Procedure) -> Procedure:
-    return birth.model_copy(
-        update={"reform_2025": Reform2025(status="unverified", note="Chưa rõ cơ quan tiếp nhận sau sáp nhập.")}
-    )
+@pytest.fixture(scope="module")
+def birth(birth_record: Procedure, catalog: Catalog) -> ProcedureFacts:
+    """The shipped birth-registration record with its official record, as the bot answers it."""
+    return from_curated(birth_record, [catalog.get(code) for code in birth_record.official_codes])
 
 
-def test_fee_answer_puts_the_fee_first_then_the_locality_reminder_and_source(birth: Procedure) -> None:
-    set_by_province = birth.model_copy(update={"fee": "Lệ phí do HĐND tỉnh quy định (khác nhau giữa các tỉnh)."})
-    main, rating = answers.procedure_answer(set_by_province, "fee")
+@pytest.fixture(scope="module")
+def id_card(catalog: Catalog) -> ProcedureFacts:
+    """Re-issuing a lost citizen ID card: official record only (1.014064)."""
+    return from_official(catalog.get("1.014064"))
+
+
+def test_title_names_the_procedure_and_its_official_code(birth: ProcedureFacts) -> None:
+    main, rating = answers.procedure_answer(birth, "fee")
     lines = main.text.split("\n")
-    assert lines[0] == "📄 Đăng ký khai sinh — lệ phí:"
-    assert lines[1] == set_by_province.fee
-    assert lines[2] == answers.FEE_LOCALITY
-    assert lines[3].startswith("👉 Xem thêm hồ sơ cần chuẩn bị, thời gian giải quyết, nơi nộp hồ sơ")
-    assert lines[-1] == "Nguồn: https://dichvucong.gov.vn (thủ tục \"Đăng ký khai sinh\") · cập nhật 23/11/2026"
+    assert lines[0] == "📄 Đăng ký khai sinh (mã 1.001193) — lệ phí:"
     assert rating.text == "Câu trả lời có hữu ích không?"
     assert rating.buttons == [
         {"title": "👍", "payload": '/feedback{"feedback":"up"}'},
@@ -43,7 +58,40 @@ def test_fee_answer_puts_the_fee_first_then_the_locality_reminder_and_source(bir
     ]
 
 
-def test_buttons_offer_the_next_questions_but_not_the_one_just_answered(birth: Procedure) -> None:
+def test_fee_comes_from_the_official_record(birth: ProcedureFacts, id_card: ProcedureFacts) -> None:
+    # birth registration is free (1.001193); re-issuing a lost ID card costs 70,000 đ (1.014064)
+    assert answers.procedure_answer(birth, "fee")[0].text.split("\n")[1] == "Không mất phí"
+    assert answers.procedure_answer(id_card, "fee")[0].text.split("\n")[1] == "70.000 đồng"
+
+
+def test_time_per_channel_collapses_when_every_channel_says_the_same(id_card: ProcedureFacts) -> None:
+    lines = answers.procedure_answer(id_card, "time")[0].text.split("\n")
+    assert lines[1] == "7 ngày làm việc"
+
+
+def test_fees_that_differ_by_channel_are_listed_per_channel() -> None:
+    facts = ProcedureFacts(
+        doc_id="x", name="Thủ tục thử", codes=("9.000001",),
+        channels=(ChannelFacts("trực tiếp", "5 ngày làm việc", "100.000 đồng"),
+                  ChannelFacts("trực tuyến", "5 ngày làm việc", "50.000 đồng")),
+    )  # fmt: skip
+    lines = answers.procedure_answer(facts, "fee")[0].text.split("\n")
+    assert lines[1:3] == ["• Trực tiếp: 100.000 đồng", "• Trực tuyến: 50.000 đồng"]
+
+
+def test_a_fee_set_by_each_province_says_so() -> None:
+    facts = ProcedureFacts(
+        doc_id="x", name="Thủ tục thử", channels=(ChannelFacts("trực tiếp", None, PROVINCE_FEE, fee_by_province=True),)
+    )
+    lines = answers.procedure_answer(facts, "fee")[0].text.split("\n")
+    assert lines[1] == PROVINCE_FEE and lines[2] == answers.FEE_LOCALITY
+
+
+def test_national_fee_gets_no_province_reminder(id_card: ProcedureFacts) -> None:
+    assert answers.FEE_LOCALITY not in answers.procedure_answer(id_card, "fee")[0].text
+
+
+def test_buttons_offer_the_next_questions_but_not_the_one_just_answered(birth: ProcedureFacts) -> None:
     main, _ = answers.procedure_answer(birth, "fee")
     assert main.buttons == [
         {"title": "Hồ sơ cần gì", "payload": "/ask_documents"},
@@ -57,52 +105,66 @@ def test_buttons_offer_the_next_questions_but_not_the_one_just_answered(birth: P
     ]
 
 
-def test_documents_are_numbered_with_their_notes(birth: Procedure) -> None:
-    main, _ = answers.procedure_answer(birth, "documents")
-    lines = main.text.split("\n")
-    assert lines[0] == "📄 Đăng ký khai sinh — hồ sơ cần chuẩn bị:"
-    assert lines[1] == "1. Tờ khai đăng ký khai sinh theo mẫu"
-    assert lines[2].startswith("2. Giấy chứng sinh do cơ sở y tế cấp — Không có giấy chứng sinh")
-    assert len([line for line in lines if line[:2] in {"1.", "2.", "3.", "4.", "5."}]) == len(birth.documents)
+def test_long_document_lists_come_in_pages_with_a_more_button(birth: ProcedureFacts) -> None:
+    assert len(birth.documents) > answers.PAGE_SIZE
+    first, _ = answers.procedure_answer(birth, "documents")
+    lines = first.text.split("\n")
+    assert lines[0] == "📄 Đăng ký khai sinh (mã 1.001193) — hồ sơ cần chuẩn bị:"
+    numbered = [line for line in lines if line.split(".")[0].isdigit()]
+    assert [int(line.split(".")[0]) for line in numbered] == list(range(1, answers.PAGE_SIZE + 1))
+    assert not any(line.startswith(("1. -", "2. -")) for line in numbered)  # the portal's own dashes are dropped
+    assert first.buttons[0] == {"title": "Xem tiếp (hồ sơ cần chuẩn bị)", "payload": '/ask_documents{"page":"2"}'}
+    second, _ = answers.procedure_answer(birth, "documents", page=2)
+    assert second.text.split("\n")[0].endswith("(trang 2):")
+    assert second.text.split("\n")[1].startswith(f"{answers.PAGE_SIZE + 1}. ")
+    last_page = -(-len(birth.documents) // answers.PAGE_SIZE)
+    last, _ = answers.procedure_answer(birth, "documents", page=last_page)
+    assert "Xem tiếp" not in last.buttons[0]["title"]
 
 
-def test_national_fee_gets_no_province_reminder(birth: Procedure) -> None:
-    national = birth.model_copy(update={"fee": "50.000 đồng/thẻ theo biểu phí của Bộ Tài chính."})
-    main, _ = answers.procedure_answer(national, "fee")
-    assert answers.FEE_LOCALITY not in main.text
-
-
-def test_overview_names_place_time_fee_documents_online_and_legal_basis(birth: Procedure) -> None:
+def test_overview_names_place_time_fee_documents_online_legal_basis_and_the_portal(birth: ProcedureFacts) -> None:
     main, _ = answers.procedure_answer(birth, None)
     lines = main.text.split("\n")
-    assert lines[0] == "📄 Đăng ký khai sinh"
+    assert lines[0] == "📄 Đăng ký khai sinh (mã 1.001193)"
     assert lines[1].startswith("Nơi nộp: Bộ phận Một cửa")
-    assert lines[2] == f"Thời gian: {birth.processing_time}"
-    assert lines[3] == f"Lệ phí: {birth.fee}"
-    assert lines[4] == "Hồ sơ: 4 loại giấy tờ — bấm «Hồ sơ cần gì» để xem."
-    assert lines[5] == "Trực tuyến: có, mức toàn trình."
-    assert lines[6] == "Căn cứ: Luật Hộ tịch số 60/2014/QH13 và văn bản liên quan."
+    assert lines[2] == "Cơ quan giải quyết: Ủy ban nhân dân cấp xã."
+    assert lines[3] == "Thời gian: 1 ngày làm việc"
+    assert lines[4] == "Lệ phí: Không mất phí"
+    assert lines[5] == f"Hồ sơ: {len(birth.documents)} loại giấy tờ — bấm «Hồ sơ cần gì» để xem."
+    assert lines[6].startswith("Trực tuyến: có")
+    assert lines[7].startswith("Căn cứ: ")
+    assert f"Xem trên Cổng: {birth.portal_url}" in lines
+    assert lines[-1].startswith("Theo Cổng Dịch vụ công quốc gia, cập nhật ")
 
 
-def test_online_answer_says_full_online_and_where(birth: Procedure) -> None:
-    main, _ = answers.procedure_answer(birth, "online")
-    lines = main.text.split("\n")
-    assert lines[1] == "Có, nộp trực tuyến được — mức toàn trình (không phải đến nộp giấy)."
-    assert lines[2].startswith("Nộp tại: Cổng Dịch vụ công quốc gia")
+def test_online_answer_says_where(birth: ProcedureFacts) -> None:
+    lines = answers.procedure_answer(birth, "online")[0].text.split("\n")
+    assert lines[1] == "Có, nộp trực tuyến được."
+    assert lines[2] == f"Nộp tại: {birth.online_where}"
 
 
-def test_no_online_service_sends_the_citizen_to_the_counter(birth: Procedure) -> None:
-    offline = birth.model_copy(
-        update={"submission": birth.submission.model_copy(
-            update={"online": birth.submission.online.model_copy(update={"available": False, "level": "không"})}
-        )}
-    )
+def test_no_online_service_sends_the_citizen_to_the_counter(birth: ProcedureFacts) -> None:
+    offline = replace(birth, online=False, online_where=None)
     main, _ = answers.procedure_answer(offline, "online")
-    assert main.text.split("\n")[1].startswith("Thủ tục này chưa nộp trực tuyến được; bạn nộp tại: Bộ phận Một cửa")
+    assert main.text.split("\n")[1].startswith("Thủ tục này chưa nộp trực tuyến được. Bạn nộp tại: Bộ phận Một cửa")
 
 
-def test_unverified_reform_status_shows_a_caution_before_the_source(unverified: Procedure) -> None:
-    main, _ = answers.procedure_answer(unverified, "place")
+def test_a_record_from_2024_carries_the_pre_reform_caution(catalog: Catalog) -> None:
+    old = next(r for r in load_snapshot() if r.predates_2025_reform and r.has_details)
+    main, _ = answers.procedure_answer(from_official(old), "place")
+    assert PRE_REFORM_CAUTION in main.text.split("\n")
+    assert main.text.split("\n")[-1].startswith("Theo Cơ sở dữ liệu thủ tục hành chính (dữ liệu năm 2024)")
+
+
+def test_unverified_curated_record_shows_a_caution_before_the_source(birth_record: Procedure) -> None:
+    unverified = Procedure.model_validate(
+        birth_record.model_dump()
+        | {"official_codes": [], "level": "xã", "agency": "Ủy ban nhân dân cấp xã",
+           "documents": [{"name": "Tờ khai đăng ký khai sinh"}], "processing_time": "Trong ngày",
+           "fee": "Miễn lệ phí", "legal_basis": ["Luật Hộ tịch 2014"],
+           "reform_2025": {"status": "unverified", "note": "Chưa rõ cơ quan tiếp nhận sau sáp nhập."}}
+    )  # fmt: skip
+    main, _ = answers.procedure_answer(from_curated(unverified), "place")
     lines = main.text.split("\n")
     assert lines[-2] == (
         "⚠️ Thông tin này chưa được xác minh lại sau sắp xếp chính quyền hai cấp (từ 1/7/2025): "
@@ -112,9 +174,25 @@ def test_unverified_reform_status_shows_a_caution_before_the_source(unverified: 
     assert lines[-1].startswith("Nguồn: ")
 
 
-def test_confirmed_reform_status_shows_no_caution(birth: Procedure) -> None:
-    main, _ = answers.procedure_answer(birth, "place")
-    assert "⚠️" not in main.text
+def test_confirmed_reform_status_shows_no_caution(birth: ProcedureFacts) -> None:
+    assert "⚠️" not in answers.procedure_answer(birth, "place")[0].text
+
+
+def test_a_titles_only_record_is_named_and_linked_without_details() -> None:
+    bare = next(r for r in load_snapshot() if r.detail == "titles_only" and r.portal_url)
+    main, _ = answers.procedure_answer(from_official(bare), "fee")
+    lines = main.text.split("\n")
+    assert lines[0] == f"📄 {from_official(bare).name} (mã {bare.code})"
+    assert lines[1] == answers.NO_DETAILS
+    assert lines[2] == f"Xem trên Cổng: {bare.portal_url}"
+    assert main.buttons == [answers.HUMAN_BUTTON]
+
+
+def test_variants_are_offered_as_which_case_buttons(birth: ProcedureFacts) -> None:
+    main, _ = answers.procedure_answer(birth, None, variants=[("1.000689", "Đăng ký khai sinh lưu động")])
+    assert {"title": "Trường hợp: Đăng ký khai sinh lưu động",
+            "payload": answers.choose_payload("1.000689")} in main.buttons  # fmt: skip
+    assert "Nếu bạn thuộc trường hợp khác, chọn ở nút bên dưới." in main.text
 
 
 def test_clarify_offers_one_choice_button_per_candidate_and_a_person() -> None:
@@ -160,10 +238,10 @@ def test_every_choice_payload_is_valid_json_after_the_intent() -> None:
     assert json.loads(payload[len("/choose_procedure"):]) == {"procedure_id": "dat-dai-cap-giay-chung-nhan-lan-dau"}
 
 
-def test_an_assumed_follow_up_says_so_after_the_answer(birth: Procedure) -> None:
+def test_an_assumed_follow_up_says_so_after_the_answer(birth: ProcedureFacts) -> None:
     main, _ = answers.procedure_answer(birth, "time", assumed=True)
     lines = main.text.split("\n")
-    assert lines[1] == birth.processing_time
+    assert lines[1] == "1 ngày làm việc"
     assert lines[2] == answers.ASSUMED_NOTE
     plain, _ = answers.procedure_answer(birth, "time")
     assert answers.ASSUMED_NOTE not in plain.text

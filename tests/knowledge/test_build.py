@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from knowledge.catalog.model import display_name
 from knowledge.catalog.snapshot import load_snapshot
 from knowledge.index.build import KNOWLEDGE_DIR, build, current_version
-from knowledge.index.documents import display_name
 from knowledge.records.loader import load_knowledge
 from knowledge.search import engine as search
 
