@@ -436,9 +436,9 @@ class KnowledgeBase:
 
     def search(self, query: str, k: int = 5, method: str = "combined") -> SearchResult:
         snap = self._fresh()  # one snapshot for the whole search, even if a new index is swapped in meanwhile
-        cands = self._candidates(snap, query, method, k, rerank=True)
-        hits = [self._hit(snap, c) for c in cands[:k]]
         cal = self.calibration.for_method(method)
+        cands = _common_case_first(snap, self._candidates(snap, query, method, k, rerank=True), cal)
+        hits = [self._hit(snap, c) for c in cands[:k]]
         # The common case is not in competition with its own variants: they are offered beside it instead.
         own_variants = set(snap.docs[cands[0].doc].get("variants", ())) if cands else set()
         rivals = [c for c in cands if snap.docs[c.doc]["id"] not in own_variants]
@@ -458,6 +458,18 @@ class KnowledgeBase:
         if len(passage) > PASSAGE_CHARS:
             passage = passage[: PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
         return Hit(doc["id"], doc["kind"], doc["title"], round(cand.confidence, 4), passage)
+
+
+def _common_case_first(snap: _Snapshot, cands: list[Candidate], cal: Calibration) -> list[Candidate]:
+    """A rare variant ("Đăng ký lại kết hôn") ahead of its family's common case ("Đăng ký kết hôn") by a close call
+    gives way to it: the question did not say which case, and the variants are offered beside the common one."""
+    if len(cands) < 2:
+        return cands
+    head = snap.docs[cands[0].doc].get("family")
+    for i, cand in enumerate(cands[1:], 1):
+        if snap.docs[cand.doc]["id"] == head and cand.confidence >= cal.close_ratio * cands[0].confidence:
+            return [cand, *cands[:i], *cands[i + 1 :]]
+    return cands
 
 
 def _siblings(snap: _Snapshot, doc: dict[str, Any]) -> list[str]:
