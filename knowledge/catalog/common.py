@@ -40,6 +40,11 @@ API_UNITS: dict[str, TimeUnit | None] = {
 _DURATION = re.compile(
     r"(\d+(?:[.,]\d+)?)\s*(?:\([^)]{1,12}\)\s*)?(ngày làm việc|ngày|giờ làm việc|giờ|tuần|tháng|năm)\b", re.IGNORECASE
 )
+# "Miễn phí", "không thu phí", "trường hợp … được miễn lệ phí": the free case of a fee (its amount is 0 on the portal).
+_FREE = re.compile(
+    r"(?i)^\s*(miễn|không thu|không mất|không phải (nộp|trả)|không có phí|không phí|0\s*(đồng|đ)\b)"
+    r"|miễn (thu )?(phí|lệ phí)|không (thu|mất|phải nộp) (phí|lệ phí|tiền)"
+)
 _HDND = re.compile(r"Hội đồng nhân dân|HĐND", re.IGNORECASE)
 # A sum written in the fee's text: "2.000.000 đồng", "8.000.000/lần", "25 USD", "10 triệu đồng".
 _SUM_IN_TEXT = re.compile(
@@ -74,12 +79,15 @@ def fee_from_value(value: float | None, currency: str | None, text: str) -> Fee:
         if currency == "USD":
             return Fee(kind="amount", amount=float(value), currency="USD", text=text)
         return _fee_in_dong(round(value), text)
-    # Zero on the portal means "no fixed amount": free, left to the province, or stated only in words.
+    # Zero on the portal means "no fixed amount": free, left to the province, or stated only in words. Only a
+    # blank or an explicit "miễn / không thu" is free: "Theo quy định của Luật phí và lệ phí" cites a fee.
     if _HDND.search(text):
         return Fee(kind="province", text=text)
     if _SUM_IN_TEXT.search(text) and not re.match(r"(?i)\s*(miễn|không thu)", text):
-        return Fee(kind="described", text=text)
-    return Fee(kind="free", text=text)
+        return Fee(kind="described", text=text)  # the amounts are in the words
+    if not text or _FREE.search(text):
+        return Fee(kind="free", text=text)
+    return Fee(kind="described", text=text)
 
 
 def _fee_in_dong(amount: int, text: str) -> Fee:

@@ -13,6 +13,7 @@ Plain data, no I/O: the answer templates (actions/answers.py) and the linter ren
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass, field
 
 from knowledge.catalog.model import Channel, Fee, OfficialRecord, ProcessingTime, display_name
@@ -29,6 +30,7 @@ UNVERIFIED_CAUTION = (
     "⚠️ Thông tin này chưa được xác minh lại sau sắp xếp chính quyền hai cấp (từ 1/7/2025): "
     "bạn nên hỏi lại Bộ phận Một cửa nơi nộp trước khi đi."
 )
+_MONEY = re.compile(r"(?i)\d{1,3}(?:\.\d{3})+(?!\d)|\d+(?:[.,]\d+)?\s*(?:đồng|đ\b|vnđ|usd|triệu)")
 PROVINCE_FEE = "theo mức thu do Hội đồng nhân dân tỉnh quy định (khác nhau giữa các tỉnh)"
 
 
@@ -125,13 +127,17 @@ def fee_text(fees: list[Fee]) -> tuple[str | None, bool]:
             part = format_vnd(fee.amount_vnd)
         elif fee.kind == "amount" and fee.amount is not None:
             part = f"{fee.amount:g} {fee.currency or ''}".strip()
-        else:
-            part = fee.text
+        else:  # the amount is stated in words, or only the regulation that sets it is cited
+            part = _shorten(fee.text) if _MONEY.search(fee.text) else f"Có thu phí, theo: {_shorten(fee.text)}"
         if fee.text and fee.kind == "amount" and len(fee.text) <= 80:
             part += f" ({fee.text})"
         if part and part not in parts:
             parts.append(part)
     return ("; ".join(parts) or None), by_province
+
+
+def _shorten(text: str, limit: int = 220) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " …"
 
 
 def channel_facts(channel: Channel) -> ChannelFacts:
