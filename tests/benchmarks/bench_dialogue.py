@@ -31,7 +31,8 @@ MISTAKES = ("WRONG", "answered unanswerable")
 
 
 def answered_title(replies: list[dict]) -> str | None:
-    """The procedure or guide the bot answered with (its title line), or None for a question back or a refusal."""
+    """The procedure or guide the bot answered with (its title line: "Name (mã code)" or a guide's title), or None
+    for a question back or a refusal."""
     for reply in replies:
         first = (reply.get("text") or "").split("\n", 1)[0]
         for mark in ANSWER_MARKS:
@@ -41,31 +42,39 @@ def answered_title(replies: list[dict]) -> str | None:
 
 
 def title_of(kb: Any, doc_id: str) -> str | None:
-    """The title the bot answers with: a curated name, a guide title, or an official record's name."""
-    procedure, guide = kb.procedure(doc_id), kb.guide(doc_id)
-    if procedure or guide:
-        return procedure.name if procedure else guide.title
-    facts = kb.facts(doc_id) if hasattr(kb, "facts") else None  # official records, once the catalogue is indexed
-    return facts.name if facts else None
+    """The title line the bot answers with: a procedure's name and code, or a guide's title."""
+    guide = kb.guide(doc_id)
+    if guide:
+        return guide.title
+    facts = kb.facts(doc_id)
+    if facts is None:
+        return None
+    return f"{facts.name} (mã {facts.code})" if facts.code else facts.name
 
 
 def offered(replies: list[dict]) -> set[str]:
+    """Titles of the buttons offered ("which of these?", "which case?")."""
     return {button["title"] for reply in replies for button in reply.get("buttons", [])}
 
 
-def outcome(want: set[str], replies: list[dict], titles: dict[str, str | None]) -> tuple[str, str | None]:
+Titles = dict[str, tuple[str | None, str | None]]  # doc id -> (the answer's title line, its button's title)
+
+
+def outcome(want: set[str], replies: list[dict], titles: Titles) -> tuple[str, str | None]:
     title = answered_title(replies)
-    expected = {titles.get(doc_id) for doc_id in want} - {None}
+    answers = {titles[d][0] for d in want if d in titles} - {None}
+    buttons = {titles[d][1] for d in want if d in titles} - {None}
     if not want:
         return ("refused ok" if title is None else "answered unanswerable"), title
     if title is None:
-        return ("asked back, right one offered" if expected & offered(replies) else "asked back / refused"), title
-    return ("right" if title in expected else "WRONG"), title
+        return ("asked back, right one offered" if buttons & offered(replies) else "asked back / refused"), title
+    return ("right" if title in answers else "WRONG"), title
 
 
 def run_split(rasa_url: str, kb: Any, split: str) -> None:
     same, indexed = equivalents(kb), set(kb.doc_ids())
-    titles = {doc_id: title_of(kb, doc_id) for doc_id in indexed}
+    # (the answer's title line, the title on a button offering it)
+    titles = {doc_id: (title_of(kb, doc_id), kb.title(doc_id)) for doc_id in indexed}
     tallies: dict[str, Counter] = {"all": Counter(), "with diacritics": Counter(), "without diacritics": Counter()}
     wrong: list[str] = []
     asked, unindexed = [], 0
