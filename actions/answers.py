@@ -241,9 +241,15 @@ def aspect_lines(facts: ProcedureFacts, aspect: str | None, page: int = 1) -> tu
     return (simple[aspect](facts) if aspect in simple else _overview(facts)), False
 
 
+TITLE_CHARS = 160  # some official names run to several hundred characters: a phone shows the start
+
+
 def procedure_title(facts: ProcedureFacts) -> str:
     code = f" (mã {facts.code})" if facts.code else ""
-    return f"📄 {facts.name}{code}"
+    name = facts.name
+    if len(name) > TITLE_CHARS:
+        name = name[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"
+    return f"📄 {name}{code}"
 
 
 def more_button(aspect: str, page: int) -> dict[str, str]:

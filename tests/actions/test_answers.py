@@ -268,3 +268,10 @@ def test_help_fills_its_response_with_counts_and_offers_examples() -> None:
         "buttons": [{"title": "Đăng ký khai sinh", "payload": answers.choose_payload("ho-tich-khai-sinh")},
                     answers.HUMAN_BUTTON],
     }
+
+
+def test_a_very_long_official_name_is_cut_in_the_title_but_keeps_its_code() -> None:
+    long_name = "Đăng ký thuế để cấp mã số thuế nộp thay " + "đối với tổ chức, cá nhân khấu trừ nộp thay " * 10
+    title = answers.procedure_title(ProcedureFacts(doc_id="1.008494", name=long_name, codes=("1.008494",)))
+    assert title.endswith(" … (mã 1.008494)")
+    assert len(title) <= answers.TITLE_CHARS + len("📄  … (mã 1.008494)")

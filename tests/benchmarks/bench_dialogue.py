@@ -19,6 +19,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from actions.answers import procedure_title  # noqa: E402
 from knowledge.search import get_knowledge_base  # noqa: E402
 from knowledge.search.metrics import FROZEN, equivalents, gold, load_questions, question_file  # noqa: E402
 from knowledge.text import has_diacritics  # noqa: E402
@@ -49,7 +50,7 @@ def title_of(kb: Any, doc_id: str) -> str | None:
     facts = kb.facts(doc_id)
     if facts is None:
         return None
-    return f"{facts.name} (mã {facts.code})" if facts.code else facts.name
+    return procedure_title(facts).removeprefix("📄 ")
 
 
 def offered(replies: list[dict]) -> set[str]:
