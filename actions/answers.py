@@ -207,7 +207,8 @@ def _online(facts: ProcedureFacts) -> list[str]:
 
 
 def _overview(facts: ProcedureFacts) -> list[str]:
-    lines = _place(facts)[:2]
+    lines = [f"Tên chính thức: {_cut(facts.official_name)}"] if facts.official_name else []
+    lines += _place(facts)[:2]
     time, fee = _time(facts), _fee(facts)
     lines.append("Thời gian: " + ("; ".join(t.lstrip("• ") for t in time)))
     lines.append("Lệ phí: " + ("; ".join(f.lstrip("• ") for f in fee if f != FEE_LOCALITY)))
@@ -246,10 +247,11 @@ TITLE_CHARS = 160  # some official names run to several hundred characters: a ph
 
 def procedure_title(facts: ProcedureFacts) -> str:
     code = f" (mã {facts.code})" if facts.code else ""
-    name = facts.name
-    if len(name) > TITLE_CHARS:
-        name = name[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"
-    return f"📄 {name}{code}"
+    return f"📄 {_cut(facts.name)}{code}"
+
+
+def _cut(name: str) -> str:
+    return name if len(name) <= TITLE_CHARS else name[:TITLE_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"
 
 
 def more_button(aspect: str, page: int) -> dict[str, str]:

@@ -53,8 +53,9 @@ class DocumentFacts:
 @dataclass(frozen=True)
 class ProcedureFacts:
     doc_id: str
-    name: str
+    name: str  # our plain name for a curated record, the official one otherwise
     codes: tuple[str, ...] = ()
+    official_name: str | None = None  # the official name, when a curated record words it differently
     levels: tuple[str, ...] = ()
     fields: tuple[str, ...] = ()
     agency: str | None = None
@@ -254,6 +255,8 @@ def from_curated(proc: Procedure, linked: list[OfficialRecord] | None = None) ->
             **official.__dict__,
             **filled,
             "has_details": True,  # the curated record always adds its own wording
+            "name": proc.name,
+            "official_name": official.name if official.name != proc.name else None,
             "caution": official.caution or curated.caution,
             "codes": tuple(r.code for r in linked),
             "steps": tuple(proc.steps) or official.steps,
