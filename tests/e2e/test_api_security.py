@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 import urllib.error
 import urllib.request
@@ -103,6 +104,6 @@ def test_the_action_server_is_ready_only_with_the_index_loaded(stack: Stack) -> 
     # The index used to load at the first question (about 10 s for that citizen); now before /health answers.
     log = (stack.log_dir / "actions.log").read_text(encoding="utf-8", errors="replace")
     last_start = log.rsplit("action server starting", 1)[-1]
-    loaded = last_start.find("knowledge index")
+    loaded = re.search(r"knowledge index \S+ loaded in", last_start)
     listening = last_start.find("action server listening")
-    assert 0 <= loaded < listening, "index loaded before the server started listening"
+    assert loaded is not None and 0 <= loaded.start() < listening, "index loaded before the server started listening"
