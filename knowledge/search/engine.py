@@ -135,7 +135,7 @@ FEATURES = (
     "bias", "score", "lead", "dense", "lexical", "agree", "accented_dense", "coverage", "query_weight",
     # the data's own signals: how much of the record's name the question says (a rare variant adds words the
     # question lacks), curated (the few hundred procedures citizens ask most), for citizens, local level, detailed
-    "name_cover", "curated", "current", "citizen", "local", "details",
+    "name_cover", "whole_name", "curated", "current", "citizen", "local", "details",
 )  # fmt: skip
 
 
@@ -414,6 +414,7 @@ class KnowledgeBase:
         out: list[Candidate] = []
         for rank, d in enumerate(order):
             other = fused[order[1]] if rank == 0 and len(order) > 1 else fused[order[0]]
+            named = name_cover(snap.names[d], query_set)  # typing a whole name is strong evidence: a step too
             cand = Candidate(
                 int(d), float(fused[d]), float(dense_doc[d]), float(lex_doc[d]), int(best_view[d]), float(cover[d]),
                 passage_view=int(best_passage[d]) if snap.is_passage[best_passage[d]] else -1,
@@ -423,7 +424,7 @@ class KnowledgeBase:
             cand.features = np.array(
                 [1.0, cand.score, cand.score - float(other), dense_feat, cand.lexical, agree,
                  float(accented) * dense_feat, cand.coverage, float(np.log1p(reach)),
-                 name_cover(snap.names[d], query_set), *snap.signals[d]],
+                 named, float(named >= FULL_COVERAGE), *snap.signals[d]],
                 dtype=np.float64,
             )
             cand.confidence = _logistic(coef, cand.features)
@@ -442,6 +443,9 @@ class KnowledgeBase:
         # The common case is not in competition with its own variants: they are offered beside it instead.
         own_variants = set(snap.docs[cands[0].doc].get("variants", ())) if cands else set()
         rivals = [c for c in cands if snap.docs[c.doc]["id"] not in own_variants]
+        # A close call is settled when the citizen typed the best record's whole name and not the rival's.
+        if rivals and _whole_name(rivals[0]):
+            rivals = [rivals[0], *(c for c in rivals[1:] if _whole_name(c))]
         decided = verdict(cal, [c.confidence for c in rivals], [c.coverage for c in rivals])
         variants = self._variants(snap, cands, hits[0].doc_id) if hits and decided != "none" else []
         return SearchResult(clean(query), hits, decided, variants)
@@ -458,6 +462,13 @@ class KnowledgeBase:
         if len(passage) > PASSAGE_CHARS:
             passage = passage[: PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
         return Hit(doc["id"], doc["kind"], doc["title"], round(cand.confidence, 4), passage)
+
+
+_WHOLE_NAME = FEATURES.index("whole_name")
+
+
+def _whole_name(cand: Candidate) -> bool:
+    return cand.features is not None and cand.features[_WHOLE_NAME] > 0.5
 
 
 def _common_case_first(snap: _Snapshot, cands: list[Candidate], cal: Calibration) -> list[Candidate]:

@@ -12,7 +12,7 @@ from tests.helpers import reply_text
 
 pytestmark = pytest.mark.stack
 
-FEE_QUESTION = "đăng ký khai sinh mất phí bao nhiêu"
+NEW_WORDING = "thủ tục zorblax quaxy"  # no record answers it until staff add it as an alias
 RECORD = "procedures/ho-tich-khai-sinh.yml"
 
 
@@ -29,17 +29,19 @@ def wait_for_answer_containing(say, question: str, expected: str, seconds: float
         time.sleep(0.5)
 
 
-def test_edited_fee_is_answered_after_kb_build_without_restart(say, knowledge_copy, stack) -> None:
+def test_alias_added_by_staff_is_answered_after_kb_build_without_restart(say, knowledge_copy, stack) -> None:
+    # The facts of a linked record come from the official catalogue; what staff write is the curated layer, such
+    # as a new way citizens name the procedure.
     record = knowledge_copy.knowledge_dir / RECORD
     original = record.read_text(encoding="utf-8")
-    new_fee = "Lệ phí thử nghiệm 12.345 đồng cho mọi trường hợp"
-    assert new_fee not in ask_fresh(say, FEE_QUESTION)
+    assert "(mã 1.001193)" not in ask_fresh(say, NEW_WORDING)
     servers_before = {name: process.pid for name, process in stack.processes.items()}
-    record.write_text(re.sub(r"^fee: .*$", f"fee: {new_fee}.", original, flags=re.M), encoding="utf-8")
+    record.write_text(original.replace("aliases:\n", f"aliases:\n  - {NEW_WORDING}\n", 1), encoding="utf-8")
     try:
         result = knowledge_copy.rebuild()
         assert result.returncode == 0, result.stdout + result.stderr
-        assert new_fee in wait_for_answer_containing(say, FEE_QUESTION, new_fee)
+        answer = wait_for_answer_containing(say, NEW_WORDING, "(mã 1.001193)")
+        assert answer.startswith("📄 Đăng ký khai sinh (mã 1.001193)")
         assert {name: process.pid for name, process in stack.processes.items()} == servers_before
     finally:
         record.write_text(original, encoding="utf-8")
