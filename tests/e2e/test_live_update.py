@@ -12,7 +12,7 @@ from tests.helpers import reply_text
 
 pytestmark = pytest.mark.stack
 
-NEW_WORDING = "thủ tục zorblax quaxy"  # no record answers it until staff add it as an alias
+NEW_WORDING = "giấy chào đời cho bé"  # the bot is not sure of it until staff add it as an alias
 RECORD = "procedures/ho-tich-khai-sinh.yml"
 
 
