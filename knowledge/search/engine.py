@@ -281,6 +281,12 @@ def name_cover(names: list[frozenset[str]], query_words: set[str]) -> float:
     return max((len(n & query_words) / len(n) for n in names if n), default=0.0)
 
 
+def whole_name_typed(names: list[frozenset[str]], query_words: set[str]) -> bool:
+    """The question holds every word of one of the record's names, a name of two words or more ("cưới" alone, a
+    one-word alias, is no evidence when "cười" folds to the same letters)."""
+    return any(len(n) >= 2 and n <= query_words for n in names)
+
+
 def prepare_query(query: str) -> str:
     """NFC, collapsed spaces, symbols and abbreviations expanded (knowledge/vocabulary/abbreviations.yml)."""
     return clean(expand_abbreviations(query))
@@ -424,7 +430,7 @@ class KnowledgeBase:
             cand.features = np.array(
                 [1.0, cand.score, cand.score - float(other), dense_feat, cand.lexical, agree,
                  float(accented) * dense_feat, cand.coverage, float(np.log1p(reach)),
-                 named, float(named >= FULL_COVERAGE), *snap.signals[d]],
+                 named, float(whole_name_typed(snap.names[d], query_set)), *snap.signals[d]],
                 dtype=np.float64,
             )
             cand.confidence = _logistic(coef, cand.features)
