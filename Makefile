@@ -8,7 +8,8 @@ export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
 .PHONY: help setup model index train run serve bot chat test test-python test-rasa validate lint typecheck kb-calibrate \
-        kb-lint kb-build kb-search kb-import kb-import-catalog kb-sync-catalog kb-gaps report bench-retrieval bench lock clean
+        kb-lint kb-build kb-search kb-import kb-import-catalog kb-sync-catalog kb-gaps report bench-retrieval bench-scale \
+        bench lock clean
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -93,8 +94,11 @@ kb-gaps:  ## the questions citizens asked that the bot could not answer, most fr
 report:  ## counts of answered/unanswered questions, feedback and handoffs
 	@$(PY) -m actions.journal report
 
-bench-retrieval: index  ## retrieval accuracy, dev and frozen test side by side [ARGS=--misses lists dev misses]
+bench-retrieval: index  ## retrieval accuracy, dev and test, curated-only and full index [ARGS=--misses: dev misses]
 	@$(PY) tests/benchmarks/bench_retrieval.py $(ARGS)
+
+bench-scale: index  ## full build, one edit live, search p95, server RSS vs targets (~10 min; ARGS=--reuse-cache)
+	@$(PY) tests/benchmarks/bench_scale.py $(ARGS)
 
 bench: index train  ## end-to-end REST latency p50/p95, throughput and memory on real servers
 	@$(PY) tests/benchmarks/bench_rest.py
