@@ -61,7 +61,7 @@ class Hit:
 @dataclass(frozen=True)
 class SearchResult:
     query: str
-    hits: list[Hit]  # best first, one per doc_id
+    hits: list[Hit]  # best first (a family's common case may precede a closely scored variant), one per doc_id
     verdict: str  # "sure" | "ambiguous" | "none"
     # Other cases of the best hit's family ("Đăng ký khai sinh" → "… lưu động", "… có yếu tố nước ngoài"), most
     # likely first: offered as "which case?" when the question did not say.
@@ -211,8 +211,8 @@ class _Snapshot:
             if v["kind"] in NAME_VIEWS:
                 self.names[v["doc"]].append(frozenset(w for w in content_words(v["text"]) if w not in filler))
         # a province's own procedures: offered only when the citizen names that province (or it is deployed there)
-        self.province = [d.get("province") for d in self.docs]
-        self.has_provincial = any(self.province)
+        self.province = np.array([d.get("province") or "" for d in self.docs], dtype=object)
+        self.national = self.province == ""  # computed once: the mask below runs on every question
         self._records: dict[str, Any] = {}
 
     def record(self, doc_id: str) -> Procedure | Guide | OfficialRecord | None:
@@ -240,9 +240,10 @@ class _Snapshot:
 
     def allowed(self, provinces: set[str]) -> np.ndarray:
         """Which documents may be offered to a citizen of these provinces."""
-        if not self.has_provincial:
-            return np.ones(len(self.docs), dtype=bool)
-        return np.array([p is None or p in provinces for p in self.province], dtype=bool)
+        mask = self.national.copy()
+        for province in provinces:
+            mask |= self.province == province
+        return mask
 
     # -- channel scores per view, then max per document
 

@@ -138,3 +138,10 @@ def test_guide_hit_quotes_a_body_passage_even_when_an_alias_matched(kb: Knowledg
     assert top.kind == "guide" and guide is not None
     assert top.passage not in (guide.title, *guide.aliases)
     assert top.passage.split(": ", 1)[-1][:40] in guide.body
+
+
+def test_a_provinces_own_procedure_is_offered_only_when_that_province_is_named(kb: KnowledgeBase) -> None:
+    # 1.014590 is Bắc Ninh's own support for children's heart surgery (type SPECIFIC in the catalogue)
+    question = "hỗ trợ phẫu thuật tim cho trẻ em bị bệnh tim bẩm sinh"
+    assert "1.014590" not in [h.doc_id for h in kb.search(question).hits]
+    assert kb.search(f"{question} ở bắc ninh").hits[0].doc_id == "1.014590"
