@@ -89,10 +89,10 @@ kb-calibrate: index  ## refit the search confidence on tests/data/questions/cali
 	@$(PY) -m knowledge.search --calibrate
 
 kb-gaps:  ## the questions citizens asked that the bot could not answer, most frequent first
-	@$(PY) -m actions.journal gaps
+	@$(PY) -m journal gaps
 
 report:  ## counts of answered/unanswered questions, feedback and handoffs
-	@$(PY) -m actions.journal report
+	@$(PY) -m journal report
 
 bench-retrieval: index  ## retrieval accuracy, dev and test, curated-only and full index [ARGS=--misses: dev misses]
 	@$(PY) tests/benchmarks/bench_retrieval.py $(ARGS)

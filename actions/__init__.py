@@ -3,6 +3,6 @@
 actions.py      thin Action classes (tracker in, events out)
 dialogue.py     decisions: which procedure, which reply (no rasa_sdk)
 answers.py      wording of every reply (pure functions)
-journal.py      SQLite journal of unanswered questions, feedback and handoffs
+(the journal of unanswered questions, feedback and handoffs is the top-level `journal` package)
 server.py       the server: loopback only, needs Rasa's shared secret, index loaded before it is ready
 """

@@ -10,7 +10,8 @@ from rasa_sdk import Action, Tracker
 from rasa_sdk.events import EventType, Restarted, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import dialogue, journal
+import journal
+from actions import dialogue
 from actions.dialogue import Outcome, Turn
 
 logger = logging.getLogger(__name__)

@@ -133,7 +133,7 @@ def is_followup(turn: Turn) -> bool:
 class Outcome:
     replies: list[Reply]
     slots: dict[str, Any]
-    journal: dict[str, Any] | None = None  # keyword arguments for actions.journal.record
+    journal: dict[str, Any] | None = None  # keyword arguments for journal.record
 
 
 # ---------------------------------------------------------------- answering

@@ -372,9 +372,9 @@ async def keep_typing(bot: Bot, chat_id: int) -> None:
 
 
 def journal_report() -> str | None:
-    """The dialogue journal's counts (actions/journal.py), if that module and its database are there."""
+    """The dialogue journal's counts (the journal package), if that module and its database are there."""
     try:
-        from actions import journal
+        import journal
     except ImportError:
         return None
     try:
@@ -396,7 +396,7 @@ def stats_text(counters: Counter[str], store: Store, started: float, journal: st
         f"bị chặn vì gửi nhanh: {counters['flood_dropped']} · lỗi: {counters['errors']}",
         "",
         "📒 Nhật ký hội thoại",
-        journal or "Chưa có số liệu nhật ký (actions/journal.py hoặc var/journal.db chưa có).",
+        journal or "Chưa có số liệu nhật ký (nhật ký chưa có).",
     ]
     return "\n".join(lines)
 

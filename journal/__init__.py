@@ -1,0 +1,136 @@
+"""Journal of what the bot answered and could not answer, feedback and handoff requests.
+
+Stored through journal.store: SQLite (var/journal.db, env MOCUA_JOURNAL_DB) by default, or any SQLAlchemy URL
+in MOCUA_JOURNAL_URL (PostgreSQL in the production profile). Question text is stored with ID and phone numbers
+masked; senders are stored as a salted hash (env MOCUA_JOURNAL_SALT), never as Telegram ids.
+
+CLI:
+    python -m journal gaps [--limit N]   most frequent unanswered questions (grouped after folding)
+    python -m journal report             answered/unanswered, feedback per procedure, handoffs
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+from typing import Any
+
+import sqlalchemy as sa
+
+from journal.store import KINDS, db_path, engine, entries
+from knowledge.language import expand_abbreviations
+from knowledge.text import clean, mask_personal_numbers, words
+
+__all__ = ["KINDS", "db_path", "engine", "entries", "format_report", "gaps", "record", "stats"]
+
+
+def hash_sender(sender: str | None) -> str | None:
+    if not sender:
+        return None
+    salt = os.environ.get("MOCUA_JOURNAL_SALT", "mocua")
+    return hashlib.sha256(f"{salt}:{sender}".encode()).hexdigest()[:16]
+
+
+def mask(question: str | None) -> str | None:
+    return mask_personal_numbers(clean(question)) if question else None
+
+
+def question_key(question: str | None) -> str | None:
+    """Groups spellings of one question: masked, abbreviations expanded, folded, punctuation dropped."""
+    masked = mask(question)
+    return " ".join(words(expand_abbreviations(masked))) if masked else None
+
+
+def record(
+    kind: str,
+    *,
+    sender: str | None = None,
+    question: str | None = None,
+    procedure_id: str | None = None,
+    intent: str | None = None,
+    value: str | None = None,
+) -> None:
+    if kind not in KINDS:
+        raise ValueError(f"unknown journal kind {kind!r}")
+    now = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    row = {
+        "ts": now, "kind": kind, "sender": hash_sender(sender), "question": mask(question),
+        "question_key": question_key(question), "procedure_id": procedure_id, "intent": intent, "value": value,
+    }  # fmt: skip
+    with engine().begin() as con:
+        con.execute(entries.insert().values(**row))
+
+
+# ---------------------------------------------------------------- reading
+
+
+# Messages NLU did not understand that are this short are mostly noise ("hmm", "asdf"), not knowledge gaps.
+MIN_FALLBACK_WORDS = 3
+
+
+def _count_where(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
+    """SUM(condition) that PostgreSQL accepts too (it has no boolean sum)."""
+    return sa.func.sum(sa.case((condition, 1), else_=0))
+
+
+def gaps(limit: int = 20) -> list[tuple[str, int, str]]:
+    """Most frequent unanswered questions: (grouping key, count, one example as asked)."""
+    n = sa.func.count().label("n")
+    only_fallback = sa.func.min(sa.case((entries.c.intent == "nlu_fallback", 1), else_=0))
+    query = (
+        sa.select(entries.c.question_key, n, sa.func.max(entries.c.question), only_fallback)
+        .where(entries.c.kind == "unanswered", entries.c.question_key.is_not(None), entries.c.question_key != "")
+        .group_by(entries.c.question_key)
+        .order_by(n.desc(), sa.func.max(entries.c.ts).desc())
+    )
+    with engine().connect() as con:
+        rows = con.execute(query).all()
+    kept = [
+        (key, int(count), example)
+        for key, count, example, fallback in rows
+        if not fallback or len(key.split()) >= MIN_FALLBACK_WORDS
+    ]
+    return kept[:limit]
+
+
+def stats() -> dict[str, Any]:
+    """Counts for the bot's /stats, the admin endpoint and the report."""
+    procedure = sa.func.coalesce(entries.c.procedure_id, "-")
+    up, down = _count_where(entries.c.value == "up"), _count_where(entries.c.value == "down")
+    with engine().connect() as con:
+        per_kind = sa.select(entries.c.kind, sa.func.count()).group_by(entries.c.kind)
+        kinds: dict[str, int] = dict(con.execute(per_kind).all())
+        feedback = sa.select(entries.c.value, sa.func.count()).where(entries.c.kind == "feedback")
+        votes: dict[str, int] = dict(con.execute(feedback.group_by(entries.c.value)).all())
+        per_proc = con.execute(
+            sa.select(procedure, up, down)
+            .where(entries.c.kind == "feedback")
+            .group_by(procedure)
+            .order_by(down.desc(), procedure)
+        ).all()
+    answered, unanswered = kinds.get("answered", 0), kinds.get("unanswered", 0)
+    total = answered + unanswered
+    return {
+        "answered": answered,
+        "unanswered": unanswered,
+        "answered_share": round(answered / total, 3) if total else None,
+        "feedback_up": votes.get("up", 0),
+        "feedback_down": votes.get("down", 0),
+        "feedback_by_procedure": {p: {"up": int(u or 0), "down": int(d or 0)} for p, u, d in per_proc},
+        "handoffs": kinds.get("handoff", 0),
+    }
+
+
+def format_report(s: dict[str, Any]) -> str:
+    share = f"{s['answered_share']:.0%}" if s["answered_share"] is not None else "-"
+    lines = [
+        f"Câu hỏi đã trả lời: {s['answered']}",
+        f"Câu hỏi chưa trả lời được: {s['unanswered']}",
+        f"Tỉ lệ trả lời được: {share}",
+        f"Đánh giá 👍 {s['feedback_up']} · 👎 {s['feedback_down']}",
+    ]
+    for proc, votes in s["feedback_by_procedure"].items():
+        lines.append(f"  {proc}: 👍 {votes['up']} · 👎 {votes['down']}")
+    lines.append(f"Yêu cầu gặp cán bộ: {s['handoffs']}")
+    return "\n".join(lines)

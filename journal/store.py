@@ -1,0 +1,83 @@
+"""Where the journal lives: one SQLAlchemy table, in SQLite by default or PostgreSQL in production.
+
+MOCUA_JOURNAL_URL (any SQLAlchemy URL, e.g. postgresql+psycopg://mocua:…@db/mocua) wins; otherwise the SQLite
+file MOCUA_JOURNAL_DB, default var/journal.db. Every process that writes or reads the journal (action servers,
+the staff console) opens it through here, so replicas on several hosts share one journal.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DB = ROOT / "var" / "journal.db"
+KINDS = ("answered", "unanswered", "feedback", "handoff")
+
+metadata = sa.MetaData()
+entries = sa.Table(
+    "entries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.Text, nullable=False),  # ISO 8601, UTC, to the second
+    sa.Column("kind", sa.Text, nullable=False),
+    sa.Column("sender", sa.Text),  # salted hash, never a Telegram id
+    sa.Column("question", sa.Text),  # masked
+    sa.Column("question_key", sa.Text),
+    sa.Column("procedure_id", sa.Text),
+    sa.Column("intent", sa.Text),
+    sa.Column("value", sa.Text),
+    sa.CheckConstraint("kind IN ('answered', 'unanswered', 'feedback', 'handoff')", name="entries_kind_known"),
+    sa.Index("entries_kind", "kind", "question_key"),
+)
+
+_engines: dict[str, sa.Engine] = {}
+_lock = threading.Lock()
+
+
+def db_path() -> Path:
+    return Path(os.environ.get("MOCUA_JOURNAL_DB") or DEFAULT_DB)
+
+
+def url() -> str:
+    """The journal's SQLAlchemy URL, from the environment at call time (tests point it elsewhere)."""
+    explicit = os.environ.get("MOCUA_JOURNAL_URL", "").strip()
+    if explicit:
+        return explicit
+    path = db_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def engine() -> sa.Engine:
+    """One engine per URL, its table created on first use."""
+    key = url()
+    with _lock:
+        found = _engines.get(key)
+        if found is None:
+            found = _create(key)
+            _engines[key] = found
+        return found
+
+
+def _create(key: str) -> sa.Engine:
+    if key.startswith("sqlite"):
+        created = sa.create_engine(key, connect_args={"timeout": 10})
+    else:  # a dead database must not hold a citizen's answer for long; pre_ping survives a PostgreSQL restart
+        created = sa.create_engine(key, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5)
+    try:
+        metadata.create_all(created, checkfirst=True)
+    except sa.exc.DBAPIError:  # two replicas created it at the same moment: the other one won
+        metadata.create_all(created, checkfirst=True)
+    return created
+
+
+def dispose() -> None:
+    """Forget every engine (tests that move the journal, processes after fork)."""
+    with _lock:
+        for found in _engines.values():
+            found.dispose()
+        _engines.clear()
