@@ -1,0 +1,234 @@
+"""Throw-away PostgreSQL, Redis and HAProxy servers on localhost, from Debian's packages.
+
+The production profile's tests, fault suite and benchmark start these; a real deployment runs its own servers
+and gives their URLs (docs/deploy.md). Each server lives in a private directory under /tmp (short paths: it
+also holds PostgreSQL's socket) and is gone after stop().
+"""
+
+from __future__ import annotations
+
+import contextlib
+import glob
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+RUNNING_AS_ROOT = os.geteuid() == 0
+
+
+class ServiceError(RuntimeError):
+    """A server did not start; the message says which and where its log is."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return True
+    return False
+
+
+def wait_for_port(port: int, what: str, log: Path, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not port_open(port):
+        if time.monotonic() > deadline:
+            raise ServiceError(f"{what} did not open port {port} within {timeout:.0f}s; see {log}")
+        time.sleep(0.1)
+
+
+def private_dir(name: str) -> Path:
+    base = Path("/tmp") / f"mocua-{name}-{uuid.uuid4().hex[:8]}"
+    base.mkdir(mode=0o755)
+    return base
+
+
+def pg_bin(tool: str) -> str:
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{tool}"))
+    if not found:
+        raise ServiceError("PostgreSQL server not installed: run scripts/install-test-services.sh (as root)")
+    return found[-1]
+
+
+def as_postgres(*command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    # PostgreSQL refuses to run as root; Debian's package provides the `postgres` user.
+    prefix = ["runuser", "-u", "postgres", "--"] if RUNNING_AS_ROOT else []
+    return subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=timeout, check=True)
+
+
+@dataclass
+class Postgres:
+    """A PostgreSQL cluster of its own: `url(db)` for SQLAlchemy (psycopg 3) or Rasa (psycopg2)."""
+
+    port: int = field(default_factory=free_port)
+    password: str = field(default_factory=lambda: secrets.token_hex(12))
+    base: Path | None = None
+
+    @property
+    def data(self) -> Path:
+        assert self.base is not None, "start() first"
+        return self.base / "data"
+
+    @property
+    def log(self) -> Path:
+        assert self.base is not None, "start() first"
+        return self.base / "server.log"
+
+    def url(self, database: str = "mocua", driver: str = "postgresql") -> str:
+        return f"{driver}://mocua:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def start(self, databases: tuple[str, ...] = ("mocua",)) -> Postgres:
+        self.base = private_dir("pg")
+        if RUNNING_AS_ROOT:
+            shutil.chown(self.base, "postgres")
+        pwfile = self.base / "pw"
+        pwfile.write_text(self.password)
+        if RUNNING_AS_ROOT:
+            shutil.chown(pwfile, "postgres")
+        as_postgres(
+            pg_bin("initdb"), "-D", str(self.data), "-A", "scram-sha-256", "-U", "mocua", "--pwfile", str(pwfile),
+            "--no-sync", "-E", "UTF8", "--locale", "C.UTF-8",
+        )  # fmt: skip
+        pwfile.unlink()
+        self._ctl("start")
+        env = {**os.environ, "PGPASSWORD": self.password}
+        for database in databases:
+            subprocess.run(
+                [pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "mocua", database],
+                env=env, capture_output=True, text=True, timeout=60, check=True,
+            )  # fmt: skip
+        return self
+
+    def _ctl(self, action: str, *extra: str) -> None:
+        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off"
+        as_postgres(pg_bin("pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.log), "-o", options, *extra, action)
+
+    def restart(self) -> None:
+        """A fast restart, as an operator's upgrade would do: every open connection is cut."""
+        self._ctl("restart", "-m", "fast")
+
+    def stop(self) -> None:
+        if self.base is None:
+            return
+        with contextlib.suppress(subprocess.SubprocessError):
+            as_postgres(pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+        shutil.rmtree(self.base, ignore_errors=True)
+        self.base = None
+
+
+@dataclass
+class ChildServer:
+    """A server run in the foreground as our child, in its own session, its output in a log file."""
+
+    name: str
+    port: int = field(default_factory=free_port)
+    process: subprocess.Popen | None = None
+    base: Path | None = None
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    @property
+    def log(self) -> Path:
+        assert self.base is not None
+        return self.base / f"{self.name}.log"
+
+    def prepare(self) -> None:
+        """Write what the server reads before it starts (a config file)."""
+
+    def start(self, timeout: float = 30.0) -> ChildServer:
+        if self.base is None:
+            self.base = private_dir(self.name)
+            self.prepare()
+        with open(self.log, "ab") as log:
+            self.process = subprocess.Popen(
+                self.command(), cwd=self.base, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        wait_for_port(self.port, self.name, self.log, timeout)
+        return self
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would."""
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+    def restart(self) -> None:
+        self.kill()
+        self.start()
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        if self.base is not None:
+            shutil.rmtree(self.base, ignore_errors=True)
+            self.base = None
+
+
+@dataclass
+class Redis(ChildServer):
+    """Redis with a password and no persistence: Rasa's lock store only needs short-lived locks."""
+
+    name: str = "redis"
+    password: str = field(default_factory=lambda: secrets.token_hex(12))
+
+    def command(self) -> list[str]:
+        return [
+            shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
+            "--requirepass", self.password, "--save", "", "--appendonly", "no", "--daemonize", "no",
+        ]  # fmt: skip
+
+    def url(self, db: int = 1) -> str:
+        return f"redis://:{self.password}@127.0.0.1:{self.port}/{db}"
+
+
+@dataclass
+class HAProxy(ChildServer):
+    """HAProxy with a configuration text written by scripts.production (the port is in the text)."""
+
+    name: str = "haproxy"
+    config: str = ""
+    ports: tuple[int, ...] = ()
+
+    @property
+    def config_path(self) -> Path:
+        assert self.base is not None
+        return self.base / "haproxy.cfg"
+
+    def prepare(self) -> None:
+        self.config_path.write_text(self.config, encoding="utf-8")
+        check = subprocess.run([haproxy_bin(), "-c", "-f", str(self.config_path)], capture_output=True, text=True)
+        if check.returncode != 0:
+            raise ServiceError(f"HAProxy refused its configuration {self.config_path}:\n{check.stdout}{check.stderr}")
+
+    def command(self) -> list[str]:
+        return [haproxy_bin(), "-db", "-f", str(self.config_path)]
+
+    def start(self, timeout: float = 30.0) -> ChildServer:
+        super().start(timeout)
+        for port in self.ports:
+            wait_for_port(port, self.name, self.log, timeout)
+        return self
+
+
+def haproxy_bin() -> str:
+    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
+    if found is None:
+        raise ServiceError("HAProxy not installed: run scripts/install-test-services.sh (as root)")
+    return found
