@@ -7,6 +7,9 @@ Unlike `python -m rasa_sdk` (all interfaces, no authentication, CORS for any ori
 secret ACTION_SERVER_SECRET in the X-Action-Secret header, which Rasa sends (endpoints.yml). A forged tracker
 could otherwise write handoffs and 👎 into the journal. /health stays open, and answers only once the knowledge
 index is loaded, so the first question after a start is not the one that waits for it.
+
+/admin/* (statistics, index rebuild: actions/admin.py) is for staff tools such as the Telegram bridge, with its own
+token ADMIN_API_TOKEN as `Authorization: Bearer …`; without that variable the admin paths answer 404.
 """
 
 from __future__ import annotations
@@ -24,19 +27,23 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from actions import admin
+
 SECRET_HEADER = "X-Action-Secret"
 OPEN_PATHS = frozenset({"/health"})
 
 logger = logging.getLogger("actions.server")
 
 
-def guarded_app(secret: str) -> Sanic:
+def guarded_app(secret: str, admin_token: str = "") -> Sanic:
     app = create_app("actions", cors_origins=None)  # no CORS: no browser has any business here
 
     @app.middleware("request")
     async def require_secret(request: Request) -> HTTPResponse | None:
         if request.path in OPEN_PATHS:
             return None
+        if admin.is_admin_path(request.path):  # the admin token only: Rasa's secret must not open these
+            return admin.refusal(request, admin_token)
         given = request.headers.get(SECRET_HEADER, "")
         if hmac.compare_digest(given.encode(), secret.encode()):
             return None
@@ -44,6 +51,9 @@ def guarded_app(secret: str) -> Sanic:
                        "wrong" if given else "no")  # fmt: skip
         return response.json({"error": "unauthorized"}, status=401)
 
+    admin.watch_index(app)
+    if admin_token:
+        admin.install(app)
     return app
 
 
@@ -78,8 +88,10 @@ def main() -> int:
     utils.update_sanic_log_level()
     logger.info("action server starting (pid %s)", os.getpid())
     load_knowledge()
-    app = guarded_app(secret)
-    logger.info("action server listening on %s:%s", args.interface, args.port)
+    admin_token = os.environ.get("ADMIN_API_TOKEN", "")
+    app = guarded_app(secret, admin_token)
+    logger.info("action server listening on %s:%s (admin API %s)", args.interface, args.port,
+                "on" if admin_token else "off: ADMIN_API_TOKEN is not set")  # fmt: skip
     app.run(args.interface, args.port, workers=1, access_log=False)
     return 0
 

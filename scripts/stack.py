@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 APP_PYTHON = ROOT / ".venv/app/bin/python"
 RASA_BIN = ROOT / ".venv/rasa/bin/rasa"
 MODEL = ROOT / "models/mocua.tar.gz"
-SECRET_NAMES = ("RASA_API_TOKEN", "ACTION_SERVER_SECRET")
+SECRET_NAMES = ("RASA_API_TOKEN", "ACTION_SERVER_SECRET", "ADMIN_API_TOKEN")
 
 
 class StackError(RuntimeError):
@@ -115,6 +115,7 @@ class Stack:
     def environment(self) -> dict[str, str]:
         env = dict(os.environ)
         env.setdefault("ACTION_ENDPOINT_URL", f"{self.action_url}/webhook")
+        env.setdefault("ACTION_ADMIN_URL", self.action_url)  # the Telegram bridge's /stats and /reload
         env.setdefault("TRACKER_DB_URL", f"sqlite:///{self.var_dir / 'tracker.db'}")
         env.setdefault("MOCUA_JOURNAL_DB", str(self.var_dir / "journal.db"))
         env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")

@@ -317,6 +317,11 @@ class KnowledgeBase:
     def version(self) -> str:
         return self._snapshot.version_dir.name
 
+    def refresh(self) -> str:
+        """Swap in a newly published index now if there is one, and return the loaded version. The action server
+        calls it every second, so an idle replica is up to date before its next question instead of at it."""
+        return self._fresh().version_dir.name
+
     def _fresh(self) -> _Snapshot:
         """The current snapshot, swapped for a newly published one if the pointer moved (checked ≤ once a second)."""
         now = time.monotonic()

@@ -1,0 +1,182 @@
+"""The action server's admin API, for the Telegram bridge's /stats and /reload and for operators.
+
+    GET  /admin/stats   {"journal": journal.stats(), "journal_report": text, "index_version": loaded here,
+                         "published_version": in MOCUA_INDEX_DIR, "uptime_seconds", "pid", ...}
+    POST /admin/reload  runs `python -m knowledge.index.build` (with --knowledge-dir MOCUA_KNOWLEDGE_DIR when set)
+                        and answers {"ok", "returncode", "version", "loaded_version", "output"} (the output's tail).
+                        One build at a time per action server: a second request meanwhile gets 409 at once
+                        ({"ok": false, "error": "busy"}); builds from several servers on one index directory
+                        also take turns (the build locks the directory). A build that fails still answers 200,
+                        with "ok": false: the previous index keeps serving.
+
+Every request needs `Authorization: Bearer <ADMIN_API_TOKEN>` (401 otherwise). Without ADMIN_API_TOKEN the admin
+paths do not exist (404): the action secret, which Rasa holds, never opens them, and the admin token never runs
+actions.
+
+Every action server also checks MOCUA_INDEX_DIR once a second in the background and loads a newly published index
+at once, so all replicas serve it within seconds of a build, whichever replica ran it, even with no traffic.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN_PREFIX = "/admin"
+RELOAD_TIMEOUT = float(os.environ.get("ADMIN_RELOAD_TIMEOUT") or 1200)  # a full build with no cache: ~6 min
+TAIL_LINES = 20
+WATCH_EVERY = 1.0
+PROCESS_STARTED = time.time()  # imported as the server starts, before the index loads
+
+logger = logging.getLogger("actions.admin")
+
+
+def is_admin_path(path: str) -> bool:
+    return path == ADMIN_PREFIX or path.startswith(ADMIN_PREFIX + "/")
+
+
+def bearer_token(request: Request) -> str | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def refusal(request: Request, token: str) -> HTTPResponse | None:
+    """None when the request may use the admin API, else the answer that refuses it."""
+    if not token:
+        return response.json({"error": "admin API disabled: ADMIN_API_TOKEN is not set"}, status=404)
+    given = bearer_token(request)
+    if given is not None and hmac.compare_digest(given.encode(), token.encode()):
+        return None
+    logger.warning("refused %s %s from %s: %s admin token", request.method, request.path, request.ip,
+                   "wrong" if given else "no")  # fmt: skip
+    return response.json({"error": "unauthorized"}, status=401, headers={"WWW-Authenticate": "Bearer"})
+
+
+# ---------------------------------------------------------------- what the endpoints report
+
+
+def journal_snapshot() -> dict[str, Any]:
+    import journal
+
+    try:
+        counts = journal.stats()
+    except Exception as error:  # noqa: BLE001 - the journal database may be down; the rest of the stats is not
+        logger.warning("journal statistics unavailable: %s", error)
+        return {"journal": None, "journal_report": None, "journal_error": str(error).splitlines()[0]}
+    return {"journal": counts, "journal_report": journal.format_report(counts), "journal_error": None}
+
+
+def loaded_version() -> str | None:
+    """The index version this process serves (loading it now if none is loaded yet)."""
+    from knowledge.search import get_knowledge_base
+
+    try:
+        return get_knowledge_base().refresh()
+    except FileNotFoundError:  # nothing published yet
+        return None
+
+
+def published_version() -> str | None:
+    from knowledge.index.build import current_version, index_dir_from_env
+
+    found = current_version(index_dir_from_env())
+    return found.name if found is not None else None
+
+
+def build_command() -> list[str]:
+    command = [sys.executable, "-m", "knowledge.index.build"]
+    knowledge_dir = os.environ.get("MOCUA_KNOWLEDGE_DIR", "").strip()
+    return command + (["--knowledge-dir", knowledge_dir] if knowledge_dir else [])
+
+
+async def run_build(timeout: float = RELOAD_TIMEOUT) -> dict[str, Any]:
+    """Build and publish the index in a child process, then load it here at once."""
+    started = time.monotonic()
+    process = await asyncio.create_subprocess_exec(
+        *build_command(), cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
+    )
+    try:
+        output, _ = await asyncio.wait_for(process.communicate(), timeout)
+    except asyncio.TimeoutError:
+        process.kill()
+        await process.wait()
+        output, returncode = f"build stopped after {timeout:.0f} s".encode(), None
+    else:
+        returncode = process.returncode
+    tail = "\n".join(output.decode("utf-8", "replace").strip().splitlines()[-TAIL_LINES:])
+    loaded = await asyncio.to_thread(loaded_version)
+    logger.info("index build finished with code %s in %.0fs; serving %s", returncode, time.monotonic() - started,
+                loaded)  # fmt: skip
+    return {
+        "ok": returncode == 0, "returncode": returncode, "version": await asyncio.to_thread(published_version),
+        "loaded_version": loaded, "output": tail,
+    }  # fmt: skip
+
+
+# ---------------------------------------------------------------- routes and the index watcher
+
+
+def install(app: Sanic) -> None:
+    """Add the admin routes (call only when ADMIN_API_TOKEN is set; the middleware checks the token)."""
+    app.ctx.reload_task = None
+    # A build may take minutes; Sanic would cut the answer after its default 60 s.
+    app.config.RESPONSE_TIMEOUT = max(app.config.RESPONSE_TIMEOUT, int(RELOAD_TIMEOUT) + 60)
+
+    @app.get("/admin/stats")
+    async def stats(request: Request) -> HTTPResponse:
+        body = await asyncio.to_thread(journal_snapshot)
+        body.update(
+            index_version=await asyncio.to_thread(loaded_version),
+            published_version=await asyncio.to_thread(published_version),
+            uptime_seconds=round(time.time() - PROCESS_STARTED, 1),
+            started_at=PROCESS_STARTED,
+            pid=os.getpid(),
+        )
+        return response.json(body)
+
+    @app.post("/admin/reload")
+    async def reload(request: Request) -> HTTPResponse:
+        running = request.app.ctx.reload_task
+        if running is not None and not running.done():
+            return response.json({"ok": False, "error": "busy", "detail": "an index build is already running"},
+                                 status=409)  # fmt: skip
+        task = request.app.ctx.reload_task = asyncio.ensure_future(run_build())
+        # Shielded: a client that gives up does not stop a half-done build (a new request meanwhile gets 409).
+        return response.json(await asyncio.shield(task))
+
+
+def watch_index(app: Sanic) -> None:
+    """Load a newly published index within about a second, in every replica, even with no question coming in."""
+
+    async def watch() -> None:
+        reported = ""
+        while True:
+            await asyncio.sleep(WATCH_EVERY)
+            try:
+                await asyncio.to_thread(loaded_version)
+            except Exception as error:  # noqa: BLE001 - a damaged index is reported by the build; keep watching
+                if str(error) != reported:  # once per problem, not once a second
+                    logger.exception("could not check for a new knowledge index")
+                reported = str(error)
+
+    @app.after_server_start
+    async def start_watching(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
+        app.ctx.index_watcher = loop.create_task(watch())
+
+    @app.before_server_stop
+    async def stop_watching(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
+        app.ctx.index_watcher.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app.ctx.index_watcher
