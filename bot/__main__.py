@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from urllib.parse import urlsplit
 
 from bot.config import Config, ConfigError
 from bot.privacy import setup_logging
@@ -14,7 +15,8 @@ def main() -> int:
     except ConfigError as error:
         print(f"Cannot start the Telegram bridge: {error}", file=sys.stderr)
         return 2
-    setup_logging(secrets=(config.token, config.webhook_secret or ""))
+    db_password = urlsplit(config.db_url).password if config.db_url else None
+    setup_logging(secrets=(config.token, config.webhook_secret or "", config.admin_api_token, db_password or ""))
     from telegram.error import InvalidToken
 
     from bot.app import run  # imported late so a config error is reported without loading telegram

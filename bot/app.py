@@ -23,6 +23,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.admin_client import AdminClient
 from bot.config import Config
 from bot.handlers import Bridge
 from bot.rasa_client import RasaClient
@@ -40,7 +41,12 @@ COMMANDS = [
 
 
 def build_application(config: Config) -> tuple[Application, Bridge]:
-    bridge = Bridge(config, RasaClient(config.rasa_url, config.rasa_timeout), Store(config.db_path))
+    bridge = Bridge(
+        config,
+        RasaClient(config.rasa_url, config.rasa_timeout),
+        Store(config.db_target),  # opened at the first use: a database down at start is not fatal
+        AdminClient(config.action_admin_url, config.admin_api_token),
+    )
     application = (
         Application.builder()
         .token(config.token)
@@ -77,7 +83,7 @@ def add_handlers(application: Application, bridge: Bridge, config: Config) -> No
 
 
 async def on_started(application: Application, bridge: Bridge) -> None:
-    """Polling mode, after connecting: commands menu, our own stop signals, replay of pending messages."""
+    """Polling mode, after connecting: commands menu, our own stop signals, pending messages looked after."""
     await announce_commands(application)
 
     def stop() -> None:
@@ -88,7 +94,7 @@ async def on_started(application: Application, bridge: Bridge) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError, RuntimeError):
             loop.add_signal_handler(signum, stop)
-    bridge.replay_pending(application.bot)
+    bridge.start_background(application.bot)
 
 
 async def announce_commands(application: Application) -> None:
@@ -100,8 +106,7 @@ async def announce_commands(application: Application) -> None:
 
 
 async def close(bridge: Bridge) -> None:
-    await bridge.rasa.close()
-    bridge.store.close()
+    await bridge.close()
 
 
 def run_polling(config: Config) -> None:
@@ -176,7 +181,7 @@ async def serve_webhook(config: Config, stop: asyncio.Event | None = None) -> No
             await runner.cleanup()
             return
         await application.start()
-        bridge.replay_pending(application.bot)
+        bridge.start_background(application.bot)
         log.info(
             "webhook %s registered; listening on %s:%s%s (Rasa at %s)",
             config.webhook_url, config.webhook_listen, config.webhook_port, config.webhook_path, config.rasa_url,

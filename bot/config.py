@@ -71,6 +71,10 @@ class Config:
     staff_chat_id: int | None = None
     admin_user_ids: frozenset[int] = field(default_factory=frozenset)
     db_path: Path = ROOT / "var/bot.db"
+    db_url: str | None = None  # any SQLAlchemy URL; wins over db_path (PostgreSQL, shared by replicas)
+    # The action server's admin API, for /stats and /reload (actions/admin.py).
+    action_admin_url: str = "http://127.0.0.1:5055"
+    admin_api_token: str = ""
     # Rasa outage handling: tell the citizen after `rasa_notice_after` s, keep retrying for `rasa_give_up_after` s.
     rasa_notice_after: float = 8.0
     rasa_give_up_after: float = 300.0
@@ -79,6 +83,11 @@ class Config:
     flood_limit: int = 20  # messages per user per `flood_window` seconds
     flood_window: float = 60.0
     poll_timeout: float = 10.0
+
+    @property
+    def db_target(self) -> str:
+        """What the store opens: the URL if one is set, else the SQLite file."""
+        return self.db_url or str(self.db_path)
 
     @property
     def webhook_path(self) -> str:
@@ -114,6 +123,9 @@ class Config:
             staff_chat_id=_optional_int(env.get("STAFF_CHAT_ID", ""), "STAFF_CHAT_ID"),
             admin_user_ids=_int_list(env.get("ADMIN_USER_IDS", ""), "ADMIN_USER_IDS"),
             db_path=Path(env.get("MOCUA_BOT_DB", "").strip() or ROOT / "var/bot.db"),
+            db_url=env.get("MOCUA_BOT_DB_URL", "").strip() or None,
+            action_admin_url=(env.get("ACTION_ADMIN_URL", "").strip() or "http://127.0.0.1:5055").rstrip("/"),
+            admin_api_token=env.get("ADMIN_API_TOKEN", "").strip(),
             rasa_notice_after=_float(env, "BOT_RASA_NOTICE_AFTER", 8.0),
             rasa_give_up_after=_float(env, "BOT_RASA_GIVE_UP_AFTER", 300.0),
             rasa_timeout=_float(env, "BOT_RASA_TIMEOUT", 120.0),

@@ -1,7 +1,10 @@
-"""Telegram update handlers: small functions around one `Bridge` holding the shared state.
+"""Telegram update handlers: small functions around one `Bridge`; the state they share lives in the Store.
 
-Per chat, updates are handled one at a time and in order (an asyncio lock per chat); different chats run
-concurrently (the Application is built with concurrent_updates).
+Per chat, updates are counted and queued in arrival order (an intake lock), then handled one at a time and in order
+(an asyncio lock per chat, plus, on PostgreSQL, an advisory lock so that two replicas do not answer one chat's
+messages side by side); different chats run concurrently (the Application is built with concurrent_updates).
+Several replicas may run against one database: whichever receives an update finds the chat's buttons, handoff,
+flood count and recent turns there, and each pending message is answered by exactly one of them.
 """
 
 from __future__ import annotations
@@ -9,10 +12,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import sys
 import time
 import weakref
-from collections import Counter, deque
+from collections import Counter
+from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,11 +24,12 @@ from telegram.constants import ChatAction, ChatType
 from telegram.ext import ContextTypes
 
 from bot import sending
-from bot.config import ROOT, Config
+from bot.admin_client import AdminClient, AdminUnavailable
+from bot.config import Config
 from bot.handoff import Handoff, History
 from bot.rasa_client import RasaClient, RasaError, Stopping, send_with_retry
-from bot.render import CALLBACK_PREFIX, plain_text, render
-from bot.store import Store
+from bot.render import CALLBACK_PREFIX, Button, plain_text, render
+from bot.store import Pending, Store, StoreUnavailable
 from knowledge.text import as_typed_text, nfc
 
 log = logging.getLogger(__name__)
@@ -68,32 +72,31 @@ FLOOD = "Bạn gửi tin nhắn hơi nhanh. Bạn đợi khoảng một phút r�
 EXPIRED_BUTTON = "Nút này đã cũ, mình không còn nhớ nội dung của nó. Bạn nhắn lại câu hỏi giúp mình nhé."
 UNKNOWN_COMMAND = "Mình không có lệnh này. Gõ /help để xem hướng dẫn, hoặc nhắn câu hỏi của bạn."
 NOT_ADMIN = "Bạn không có quyền dùng lệnh này."
+STORE_DOWN = (
+    "Xin lỗi, hệ thống đang gặp sự cố tạm thời nên mình chưa xử lý được tin nhắn này. "
+    "Bạn vui lòng gửi lại sau ít phút nhé."
+)
+STAFF_STORE_DOWN = (
+    "⚠️ Cầu nối tạm thời không truy cập được cơ sở dữ liệu nên chưa xử lý được tin nhắn này. "
+    "Vui lòng gửi lại sau ít phút."
+)
+RELOADING = "Đang dựng lại chỉ mục tri thức trên máy chủ hành động (python -m knowledge.index.build)…"
+CHAT_LOCK_WAIT = 30.0  # seconds to wait for another replica to finish with a chat before going ahead anyway
 
 
 class FloodGuard:
-    """At most `limit` messages per user per `window` seconds; the first extra one gets a polite notice."""
+    """At most `limit` messages per user per `window` seconds, counted in the shared store (so a user spread over
+    several replicas is counted once); the first extra message gets a polite notice, the rest are dropped."""
 
-    def __init__(self, limit: int, window: float) -> None:
-        self.limit, self.window = limit, window
-        self._seen: dict[int, deque[float]] = {}
-        self._warned: set[int] = set()
+    def __init__(self, store: Store, limit: int, window: float) -> None:
+        self.store, self.limit, self.window = store, limit, window
 
     def check(self, user_id: int, now: float | None = None) -> str:
-        """'ok', 'warn' (drop, and tell the user once) or 'drop'."""
-        now = time.monotonic() if now is None else now
-        if len(self._seen) > 50_000:  # forget users quiet for a whole window, so memory stays bounded
-            self._seen = {u: s for u, s in self._seen.items() if s and now - s[-1] <= self.window}
-        seen = self._seen.setdefault(user_id, deque())
-        while seen and now - seen[0] > self.window:
-            seen.popleft()
-        if len(seen) < self.limit:
-            seen.append(now)
-            self._warned.discard(user_id)
+        """'ok', 'warn' (drop, and tell the user once) or 'drop'. Runs in the store's thread pool."""
+        hits = self.store.flood_hits(user_id, self.window, now)
+        if hits <= self.limit:
             return "ok"
-        if user_id in self._warned:
-            return "drop"
-        self._warned.add(user_id)
-        return "warn"
+        return "warn" if hits == self.limit + 1 else "drop"
 
 
 @dataclass
@@ -101,22 +104,58 @@ class Bridge:
     config: Config
     rasa: RasaClient
     store: Store
-    history: History = field(default_factory=History)
-    counters: Counter[str] = field(default_factory=Counter)
+    admin: AdminClient
+    counters: Counter[str] = field(default_factory=Counter)  # this replica's traffic since it started
     started: float = field(default_factory=time.time)
 
     def __post_init__(self) -> None:
+        self.history = History(self.store)
         self.handoff = Handoff(self.store, self.history, self.config.staff_chat_id)
-        self.flood = FloodGuard(self.config.flood_limit, self.config.flood_window)
+        self.flood = FloodGuard(self.store, self.config.flood_limit, self.config.flood_window)
         self._locks: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._intakes: weakref.WeakValueDictionary[int, asyncio.Lock] = weakref.WeakValueDictionary()
         self.stopping = asyncio.Event()  # set on SIGTERM/SIGINT: waits for Rasa end at once, messages stay pending
-        self._replays: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task] = set()
+        self._inflight: set[int] = set()  # pending messages this replica is answering right now
 
     def lock(self, chat_id: int) -> asyncio.Lock:
-        lock = self._locks.get(chat_id)
-        if lock is None:
-            lock = self._locks[chat_id] = asyncio.Lock()
-        return lock
+        """Held while one message of the chat is handled (asyncio locks are FIFO: the chat stays in order)."""
+        return _lock_for(self._locks, chat_id)
+
+    def intake(self, chat_id: int) -> asyncio.Lock:
+        """Held while a new message of the chat is counted and recorded, so the store sees them in arrival order."""
+        return _lock_for(self._intakes, chat_id)
+
+    @contextlib.asynccontextmanager
+    async def turn(self, chat_id: int) -> AsyncIterator[None]:
+        """One message of a chat at a time: in this replica, and across replicas where the store can lock."""
+        async with self.lock(chat_id):
+            locked = await self._lock_across_replicas(chat_id)
+            try:
+                yield
+            finally:
+                if locked:
+                    with contextlib.suppress(StoreUnavailable):
+                        await self.store.run(self.store.unlock_chat, chat_id)
+
+    async def _lock_across_replicas(self, chat_id: int) -> bool:
+        """Wait (polling, so no thread is held) for the chat's advisory lock; go ahead without it when the
+        database does not answer or another replica keeps the chat longer than CHAT_LOCK_WAIT."""
+        if not self.store.postgres:
+            return False  # SQLite: one bridge only, the asyncio lock is enough
+        deadline, pause = time.monotonic() + CHAT_LOCK_WAIT, 0.05
+        while True:
+            try:
+                if await self.store.run(self.store.try_lock_chat, chat_id):
+                    return True
+            except StoreUnavailable as error:
+                log.warning("chat %s: going ahead without the cross-replica lock: %s", chat_id, error)
+                return False
+            if time.monotonic() > deadline or self.stopping.is_set():
+                log.warning("chat %s: another replica is still busy with this chat; going ahead", chat_id)
+                return False
+            await asyncio.sleep(pause)
+            pause = min(0.5, pause * 2)
 
     # ------------------------------------------------------------ talking to Rasa
     async def ask_rasa(self, bot: Bot, chat_id: int, message: str, payload: bool) -> list[dict[str, Any]] | None:
@@ -148,7 +187,7 @@ class Bridge:
                        payload: bool) -> None:  # fmt: skip
         """Send one citizen message (typed text, or a button's payload) to Rasa and deliver the answer (buttons,
         parts, handoff)."""
-        self.history.add(chat_id, "citizen", shown)
+        await self.history.add(chat_id, "citizen", shown)
         replies = await self.ask_rasa(bot, chat_id, message, payload)
         if replies is None:
             await sending.send(bot, chat_id, GAVE_UP)
@@ -159,18 +198,29 @@ class Bridge:
             await sending.send(bot, chat_id, NO_REPLY)
             return
         for outgoing in rendered.messages:
-            self.store.remember_buttons([b for row in outgoing.keyboard for b in row])
+            await self.remember_buttons(chat_id, [b for row in outgoing.keyboard for b in row])
             await sending.send(bot, chat_id, outgoing)
         self.counters["answered"] += 1
-        self.history.add(chat_id, "bot", plain_text(replies))
+        await self.history.add(chat_id, "bot", plain_text(replies))
         if rendered.handoff is not None:
             question = str(rendered.handoff.get("question") or shown)
             if await self.handoff.open(bot, chat_id, user, question):
                 self.counters["handoffs"] += 1
 
+    async def remember_buttons(self, chat_id: int, buttons: list[Button]) -> None:
+        """Best effort: with the database down the answer still goes out; a press later gets EXPIRED_BUTTON."""
+        try:
+            await self.store.run(self.store.remember_buttons, buttons)
+        except StoreUnavailable as error:
+            log.warning("chat %s: buttons not stored: %s", chat_id, error)
+
     # ------------------------------------------------------------ guards
     async def allowed(self, bot: Bot, chat_id: int, user: User | None) -> bool:
-        verdict = self.flood.check(user.id if user else chat_id)
+        try:
+            verdict = await self.store.run(self.flood.check, user.id if user else chat_id)
+        except StoreUnavailable as error:  # better an unlimited citizen for a minute than an unanswered one
+            log.warning("chat %s: flood counter unavailable, message let through: %s", chat_id, error)
+            return True
         if verdict == "ok":
             return True
         self.counters["flood_dropped"] += 1
@@ -210,50 +260,122 @@ class Bridge:
         typed = as_typed_text(text)  # " /request_human{…}" is words to Rasa, never an intent
         self.counters["messages"] += 1
         log.info("chat %s: message from user %s (%d chars): %s", chat.id, user.id if user else "-", len(text), text)
-        if not typed or not await self.allowed(context.bot, chat.id, user):
+        if not typed:
             return
-        if len(text) > self.config.max_message_chars:
-            self.counters["too_long"] += 1
-            notice = TOO_LONG.format(length=f"{len(text):,}".replace(",", "."), limit=self.config.max_message_chars)
-            await sending.send(context.bot, chat.id, notice)
-            return
-        await self.accept(context.bot, chat.id, user, typed, shown=text)
-
-    async def accept(self, bot: Bot, chat_id: int, user: User | None, message: str, shown: str,
-                     payload: bool = False) -> None:  # fmt: skip
-        """Record the message as pending (it survives a restart), then handle it in this chat's turn."""
-        pending_id = self.store.add_pending(chat_id, user.to_dict() if user else None, message, shown, payload)
-        await self.process(bot, pending_id, chat_id, user, message, shown, payload)
-
-    async def process(self, bot: Bot, pending_id: int, chat_id: int, user: User | None, message: str,
-                      shown: str, payload: bool = False) -> None:  # fmt: skip
-        async with self.lock(chat_id):
-            try:
-                if self.handoff.active(chat_id):
-                    self.counters["relayed_to_staff"] += 1
-                    await self.handoff.relay_from_citizen(bot, chat_id, user, shown)
-                else:
-                    await self.converse(bot, chat_id, user, message, shown, payload)
-            except Stopping:
-                log.info("chat %s: shutting down before Rasa answered; the message is replayed at the next start",
-                         chat_id)  # fmt: skip
+        async with self.intake(chat.id):
+            if not await self.allowed(context.bot, chat.id, user):
                 return
-            except Exception:
-                self.store.done_pending(pending_id)  # a failing message must not be replayed forever
-                raise
-            self.store.done_pending(pending_id)
+            if len(text) > self.config.max_message_chars:
+                self.counters["too_long"] += 1
+                notice = TOO_LONG.format(length=f"{len(text):,}".replace(",", "."), limit=self.config.max_message_chars)
+                await sending.send(context.bot, chat.id, notice)
+                return
+            item = await self.admit(chat.id, user, typed, shown=text)
+        await self.process(context.bot, item, user)
 
-    def replay_pending(self, bot: Bot) -> int:
-        """Handle messages accepted before the last shutdown but never answered (in their original order)."""
-        rows = self.store.pending()
-        for pending_id, chat_id, user, message, shown, payload in rows:
-            citizen = User.de_json(user, bot) if user else None
-            task = asyncio.create_task(self.process(bot, pending_id, chat_id, citizen, message, shown, payload))
-            self._replays.add(task)
-            task.add_done_callback(self._replays.discard)
+    async def admit(self, chat_id: int, user: User | None, message: str, shown: str,
+                    payload: bool = False) -> Pending:  # fmt: skip
+        """Record the message as pending: it survives a restart, and this replica owns it until it is answered."""
+        user_dict = user.to_dict() if user else None
+        pending_id = await self.store.run(self.store.add_pending, chat_id, user_dict, message, shown, payload)
+        return Pending(pending_id, chat_id, user_dict, message, shown, payload)
+
+    async def process(self, bot: Bot, item: Pending, user: User | None) -> None:
+        """Answer one pending message in the chat's turn, then forget it (also when it failed: a failing message
+        must not be replayed forever). On shutdown it stays pending, for the next start or another replica."""
+        self._inflight.add(item.id)
+        try:
+            async with self.turn(item.chat_id):
+                await self._answer(bot, item, user)
+        finally:
+            self._inflight.discard(item.id)
+
+    async def _answer(self, bot: Bot, item: Pending, user: User | None) -> None:
+        try:
+            if await self.handoff.active(item.chat_id):
+                self.counters["relayed_to_staff"] += 1
+                await self.handoff.relay_from_citizen(bot, item.chat_id, user, item.shown)
+            else:
+                await self.converse(bot, item.chat_id, user, item.message, item.shown, item.payload)
+        except Stopping:
+            log.info("chat %s: shutting down before Rasa answered; the message is answered after the restart",
+                     item.chat_id)  # fmt: skip
+            return
+        except Exception:  # not CancelledError: a message cut off by a shutdown stays pending
+            await self.forget_pending(item.id)
+            raise
+        await self.forget_pending(item.id)
+
+    async def forget_pending(self, pending_id: int, attempts: int = 3) -> None:
+        """Delete an answered message, retrying a database that blinked (otherwise it would be answered again)."""
+        for attempt in range(1, attempts + 1):
+            try:
+                await self.store.run(self.store.done_pending, pending_id)
+                return
+            except StoreUnavailable as error:
+                if attempt == attempts:
+                    log.error("pending message %s answered but not removed: %s", pending_id, error)
+                    return
+                await asyncio.sleep(attempt)
+
+    # ------------------------------------------------------------ pending messages of any replica
+    def start_background(self, bot: Bot) -> None:
+        """Answer at once what waits in the store, then keep this replica's claims alive and take over messages
+        another replica left (shut down, or died and its lease ran out)."""
+        self._spawn(self._look_after_pending(bot))
+
+    async def _look_after_pending(self, bot: Bot) -> None:
+        every = max(1.0, self.store.lease / 3)
+        while not self.stopping.is_set():
+            try:
+                await self.store.run(self.store.renew_leases)
+                await self.replay_pending(bot)
+            except StoreUnavailable as error:
+                log.warning("pending messages not checked: %s", error)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), every)
+
+    async def replay_pending(self, bot: Bot) -> int:
+        """Claim the messages nobody is answering and answer them, each chat in its original order."""
+        rows = [p for p in await self.store.run(self.store.claim_pending) if p.id not in self._inflight]
+        for item in rows:
+            self._inflight.add(item.id)  # now, not when its task starts: the next claim must not take it again
+            citizen = User.de_json(item.user, bot) if item.user else None
+            self._spawn(self._replay(bot, item, citizen))
         if rows:
-            log.info("replaying %d message(s) received before the restart", len(rows))
+            log.info("answering %d message(s) left unanswered (before a restart, or by another replica)", len(rows))
         return len(rows)
+
+    async def _replay(self, bot: Bot, item: Pending, citizen: User | None) -> None:
+        try:
+            await self.process(bot, item, citizen)
+        except StoreUnavailable as error:
+            log.warning("chat %s: replayed message failed: %s", item.chat_id, error)
+            await self.tell_store_down(bot, item.chat_id)
+        except Exception:
+            log.exception("chat %s: replayed message failed", item.chat_id)
+
+    def _spawn(self, coroutine: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def close(self) -> None:
+        """Stop the background work, hand unanswered messages back to the other replicas, close the clients."""
+        self.stopping.set()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=5)
+            for task in late:
+                task.cancel()
+        try:
+            released = await self.store.run(self.store.release_pending)
+            if released:
+                log.info("%d message(s) left for the next start or another replica", released)
+        except StoreUnavailable as error:
+            log.warning("pending messages not released (another replica takes them when the lease ends): %s", error)
+        await self.rasa.close()
+        await self.admin.close()
+        self.store.close()
 
     async def on_button(self, update: Update, context: Context) -> None:
         query = update.callback_query
@@ -262,16 +384,18 @@ class Bridge:
         with contextlib.suppress(Exception):  # a late answer (query too old) must not stop the payload
             await sending.call_with_retry(query.answer, what="answerCallbackQuery")
         chat_id = query.message.chat.id if query.message is not None else query.from_user.id
-        button = self.store.button((query.data or "").removeprefix(CALLBACK_PREFIX))
         log.info("chat %s: button %s pressed", chat_id, query.data)
-        if not await self.allowed(context.bot, chat_id, query.from_user):
-            return
-        if button is None:
-            await sending.send(context.bot, chat_id, EXPIRED_BUTTON)
-            return
-        self.counters["buttons"] += 1
-        await self.accept(context.bot, chat_id, query.from_user, button.payload, shown=f"[bấm nút] {button.title}",
-                          payload=True)  # fmt: skip
+        async with self.intake(chat_id):
+            button = await self.store.run(self.store.button, (query.data or "").removeprefix(CALLBACK_PREFIX))
+            if not await self.allowed(context.bot, chat_id, query.from_user):
+                return
+            if button is None:
+                await sending.send(context.bot, chat_id, EXPIRED_BUTTON)
+                return
+            self.counters["buttons"] += 1
+            item = await self.admit(chat_id, query.from_user, button.payload, shown=f"[bấm nút] {button.title}",
+                                    payload=True)  # fmt: skip
+        await self.process(context.bot, item, query.from_user)
 
     async def on_staff_message(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -298,8 +422,8 @@ class Bridge:
         chat = update.effective_chat
         if chat is None:
             return
-        async with self.lock(chat.id):
-            self.store.end_handoff(chat.id)
+        async with self.turn(chat.id):
+            await self.store.run(self.store.end_handoff, chat.id)
             await sending.send(context.bot, chat.id, WELCOME)
             await self.restart_rasa(chat.id)
 
@@ -318,8 +442,8 @@ class Bridge:
         chat = update.effective_chat
         if chat is None:
             return
-        async with self.lock(chat.id):
-            self.store.end_handoff(chat.id)
+        async with self.turn(chat.id):
+            await self.store.run(self.store.end_handoff, chat.id)
             await self.restart_rasa(chat.id)
             await sending.send(context.bot, chat.id, RESET_DONE)
 
@@ -342,24 +466,55 @@ class Bridge:
     async def on_stats(self, update: Update, context: Context) -> None:
         if await self.refuse_non_admin(update, context) or update.effective_chat is None:
             return
-        text = stats_text(self.counters, self.store, self.started, await asyncio.to_thread(journal_report))
+        try:
+            server: dict[str, Any] | str = await self.admin.stats()
+        except AdminUnavailable as error:
+            server = str(error)
+        try:
+            open_handoffs: int | None = await self.store.run(self.store.handoff_count)
+        except StoreUnavailable:
+            open_handoffs = None
+        text = stats_text(self.counters, open_handoffs, self.started, server)
         await sending.send(context.bot, update.effective_chat.id, text)
 
     async def on_reload(self, update: Update, context: Context) -> None:
         if await self.refuse_non_admin(update, context) or update.effective_chat is None:
             return
         chat_id = update.effective_chat.id
-        await sending.send(context.bot, chat_id, "Đang dựng lại chỉ mục tri thức (python -m knowledge.index.build)…")
-        await sending.send(context.bot, chat_id, await rebuild_index())
+        await sending.send(context.bot, chat_id, RELOADING)
+        try:
+            text = reload_text(await self.admin.reload())
+        except AdminUnavailable as error:
+            text = f"❌ Chưa dựng lại được chỉ mục: {error}"
+        await sending.send(context.bot, chat_id, text)
 
     async def on_error(self, update: object, context: Context) -> None:
-        """Log and carry on: one bad update must never stop the bridge."""
+        """Log and carry on: one bad update must never stop the bridge. A database that is down gets the person
+        a polite reply."""
         self.counters["errors"] += 1
         update_id = update.update_id if isinstance(update, Update) else None
         chat = update.effective_chat if isinstance(update, Update) else None
+        if isinstance(context.error, StoreUnavailable):
+            log.error("update %s (chat %s): database unavailable: %s", update_id, chat.id if chat else "-",
+                      context.error)  # fmt: skip
+            if chat is not None and chat.type != ChatType.CHANNEL:
+                await self.tell_store_down(context.bot, chat.id)
+            return
         log.error(
             "error while handling update %s (chat %s)", update_id, chat.id if chat else "-", exc_info=context.error
         )
+
+    async def tell_store_down(self, bot: Bot, chat_id: int) -> None:
+        text = STAFF_STORE_DOWN if chat_id == self.config.staff_chat_id else STORE_DOWN
+        with contextlib.suppress(Exception):  # Telegram down as well: nothing more to do
+            await sending.send(bot, chat_id, text)
+
+
+def _lock_for(locks: weakref.WeakValueDictionary[int, asyncio.Lock], chat_id: int) -> asyncio.Lock:
+    lock = locks.get(chat_id)
+    if lock is None:
+        lock = locks[chat_id] = asyncio.Lock()
+    return lock
 
 
 async def keep_typing(bot: Bot, chat_id: int) -> None:
@@ -371,48 +526,44 @@ async def keep_typing(bot: Bot, chat_id: int) -> None:
             await asyncio.sleep(4.5)
 
 
-def journal_report() -> str | None:
-    """The dialogue journal's counts (the journal package), if that module and its database are there."""
-    try:
-        import journal
-    except ImportError:
-        return None
-    try:
-        return journal.format_report(journal.stats())
-    except Exception as error:  # noqa: BLE001 - statistics are best effort
-        log.warning("journal statistics unavailable: %s", error)
-        return None
-
-
-def stats_text(counters: Counter[str], store: Store, started: float, journal: str | None) -> str:
+def stats_text(counters: Counter[str], open_handoffs: int | None, started: float, server: dict[str, Any] | str) -> str:
+    """This replica's counters, then what the action server reports (or why it could not)."""
     hours = (time.time() - started) / 3600
     lines = [
         f"📊 Cầu nối Telegram (chạy {hours:.1f} giờ)",
         f"Tin nhắn nhận: {counters['messages']} · nút bấm: {counters['buttons']}",
         f"Đã trả lời: {counters['answered']} · Rasa không trả lời được: {counters['rasa_failures']}",
         f"Báo trả lời chậm: {counters['delayed_notices']} · chuyển cán bộ: {counters['handoffs']}",
-        f"Đang gặp cán bộ: {store.handoff_count()} · tin chuyển cán bộ: {counters['relayed_to_staff']}",
+        f"Đang gặp cán bộ: {'?' if open_handoffs is None else open_handoffs} · "
+        f"tin chuyển cán bộ: {counters['relayed_to_staff']}",
         f"Không phải chữ: {counters['non_text']} · quá dài: {counters['too_long']} · "
         f"bị chặn vì gửi nhanh: {counters['flood_dropped']} · lỗi: {counters['errors']}",
         "",
         "📒 Nhật ký hội thoại",
-        journal or "Chưa có số liệu nhật ký (nhật ký chưa có).",
+    ]
+    if isinstance(server, str):
+        return "\n".join([*lines, f"Không lấy được số liệu từ máy chủ hành động: {server}"])
+    journal = server.get("journal_report") or (
+        f"Chưa đọc được nhật ký ({server['journal_error']})." if server.get("journal_error") else "Chưa có số liệu."
+    )
+    uptime = float(server.get("uptime_seconds") or 0) / 3600
+    lines += [
+        journal,
+        "",
+        f"🗂 Chỉ mục tri thức đang dùng: {server.get('index_version') or 'chưa có'}",
+        f"Máy chủ hành động chạy {uptime:.1f} giờ (pid {server.get('pid', '?')})",
     ]
     return "\n".join(lines)
 
 
-async def rebuild_index(timeout: float = 900.0) -> str:
-    """Run `python -m knowledge.index.build` with this interpreter and report the outcome in Vietnamese."""
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "knowledge.index.build", cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-    )  # fmt: skip
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), timeout)
-    except asyncio.TimeoutError:
-        process.kill()
-        return f"❌ Dựng chỉ mục quá {timeout:.0f} giây nên đã dừng."
-    tail = "\n".join(output.decode("utf-8", "replace").strip().splitlines()[-15:])
-    if process.returncode == 0:
-        return f"✅ Đã dựng lại chỉ mục; trợ lý dùng dữ liệu mới sau vài giây.\n\n{tail}".strip()
-    return f"❌ Dựng chỉ mục thất bại (mã {process.returncode}); chỉ mục cũ vẫn được dùng.\n\n{tail}".strip()
+def reload_text(result: dict[str, Any]) -> str:
+    """The outcome of POST /admin/reload, in Vietnamese, with the build's last lines."""
+    tail = str(result.get("output") or "").strip()
+    if result.get("ok"):
+        head = (f"✅ Đã dựng lại chỉ mục tri thức (phiên bản {result.get('version')}); "
+                "trợ lý dùng dữ liệu mới sau vài giây.")  # fmt: skip
+    elif result.get("returncode") is None:
+        head = "❌ Dựng chỉ mục quá thời gian cho phép nên đã dừng; chỉ mục cũ vẫn được dùng."
+    else:
+        head = f"❌ Dựng chỉ mục thất bại (mã {result.get('returncode')}); chỉ mục cũ vẫn được dùng."
+    return f"{head}\n\n{tail}".strip()

@@ -8,18 +8,15 @@ the bot. Only messages in the configured staff chat are ever treated as staff me
 from __future__ import annotations
 
 import logging
-from collections import OrderedDict, deque
-from dataclasses import dataclass
 
 from telegram import Bot, Message, User
 
 from bot import sending
 from bot.render import split_text
-from bot.store import Store
+from bot.store import Store, StoreUnavailable, Turn
 
 log = logging.getLogger(__name__)
 
-HISTORY_TURNS = 10
 WHO = {"citizen": "👤 Công dân", "bot": "🤖 Trợ lý", "staff": "👩‍💼 Cán bộ"}
 
 TO_CITIZEN_PREFIX = "👩‍💼 Cán bộ Một cửa: "
@@ -35,31 +32,27 @@ DONE_HINT = "Hãy trả lời (Reply) /done vào tin nhắn của công dân c�
 STAFF_HOW_TO = "↩️ Trả lời (Reply) tin nhắn này để nhắn cho công dân; trả lời /done để trả công dân về trợ lý."
 
 
-@dataclass(frozen=True)
-class Turn:
-    who: str  # "citizen" | "bot" | "staff"
-    text: str
-
-
 class History:
-    """The last few turns per chat, in memory only (it is just context for staff); the least recently
-    active chats are forgotten beyond `max_chats`."""
+    """The last few turns per chat, kept in the shared store (whichever replica opens the handoff shows them). It is
+    only context for staff: when the database does not answer, a turn is lost rather than the message."""
 
-    def __init__(self, turns: int = HISTORY_TURNS, max_chats: int = 10_000) -> None:
-        self._turns: OrderedDict[int, deque[Turn]] = OrderedDict()
-        self.size = 2 * turns  # a turn is a citizen message and the bot's answer
-        self.max_chats = max_chats
+    def __init__(self, store: Store) -> None:
+        self.store = store
 
-    def add(self, chat_id: int, who: str, text: str) -> None:
+    async def add(self, chat_id: int, who: str, text: str) -> None:
         if not text.strip():
             return
-        self._turns.setdefault(chat_id, deque(maxlen=self.size)).append(Turn(who, text.strip()))
-        self._turns.move_to_end(chat_id)
-        while len(self._turns) > self.max_chats:
-            self._turns.popitem(last=False)
+        try:
+            await self.store.run(self.store.add_turn, chat_id, who, text.strip())
+        except StoreUnavailable as error:
+            log.warning("chat %s: conversation excerpt not stored: %s", chat_id, error)
 
-    def recent(self, chat_id: int) -> list[Turn]:
-        return list(self._turns.get(chat_id, ()))
+    async def recent(self, chat_id: int) -> list[Turn]:
+        try:
+            return await self.store.run(self.store.recent_turns, chat_id)
+        except StoreUnavailable as error:
+            log.warning("chat %s: conversation excerpt unavailable: %s", chat_id, error)
+            return []
 
 
 def describe_citizen(chat_id: int, user: User | None) -> str:
@@ -91,14 +84,14 @@ class Handoff:
         self.history = history
         self.staff_chat_id = staff_chat_id
 
-    def active(self, chat_id: int) -> bool:
-        return self.store.in_handoff(chat_id)
+    async def active(self, chat_id: int) -> bool:
+        return await self.store.run(self.store.in_handoff, chat_id)
 
     async def _to_staff(self, bot: Bot, citizen_chat: int, text: str) -> None:
         assert self.staff_chat_id is not None
         for part in split_text(text):
             sent = await sending.send(bot, self.staff_chat_id, part)
-            self.store.link_staff_message(sent.message_id, citizen_chat)
+            await self.store.run(self.store.link_staff_message, sent.message_id, citizen_chat)
 
     async def open(self, bot: Bot, chat_id: int, user: User | None, question: str) -> bool:
         """Forward the request to staff and route the citizen's next messages there. False if no staff chat."""
@@ -106,13 +99,14 @@ class Handoff:
             log.warning("handoff requested by chat %s but STAFF_CHAT_ID is not set", chat_id)
             await sending.send(bot, chat_id, NO_STAFF_CHANNEL)
             return False
-        await self._to_staff(bot, chat_id, staff_request_text(chat_id, user, question, self.history.recent(chat_id)))
-        self.store.start_handoff(chat_id)
+        turns = await self.history.recent(chat_id)
+        await self._to_staff(bot, chat_id, staff_request_text(chat_id, user, question, turns))
+        await self.store.run(self.store.start_handoff, chat_id)
         log.info("handoff opened for chat %s", chat_id)
         return True
 
     async def relay_from_citizen(self, bot: Bot, chat_id: int, user: User | None, text: str) -> None:
-        self.history.add(chat_id, "citizen", text)
+        await self.history.add(chat_id, "citizen", text)
         await self._to_staff(bot, chat_id, staff_relay_text(chat_id, user, text))
 
     async def from_staff(self, bot: Bot, message: Message) -> bool:
@@ -124,12 +118,12 @@ class Handoff:
                 await sending.send(bot, self.staff_chat_id, DONE_HINT, reply_to=message.message_id)
                 return True
             return False
-        citizen = self.store.citizen_for(message.reply_to_message.message_id)
+        citizen = await self.store.run(self.store.citizen_for, message.reply_to_message.message_id)
         if citizen is None:
             return False
         text = (message.text or "").strip()
         if text.split("@")[0].lower() == "/done" or text.lower().startswith("/done "):
-            was_open = self.store.end_handoff(citizen)
+            was_open = await self.store.run(self.store.end_handoff, citizen)
             await sending.send(bot, citizen, CITIZEN_BACK_TO_BOT)
             note = "✅ Đã trả công dân về trợ lý tự động." if was_open else "Công dân này đang được trợ lý phục vụ."
             await sending.send(bot, self.staff_chat_id, f"{note} (chat {citizen})", reply_to=message.message_id)
@@ -140,10 +134,10 @@ class Handoff:
                 bot, self.staff_chat_id, "Hiện chỉ chuyển được tin nhắn chữ cho công dân.", reply_to=message.message_id
             )
             return True
-        self.store.start_handoff(citizen)  # a staff reply (re)opens the conversation with a person
+        await self.store.run(self.store.start_handoff, citizen)  # a staff reply (re)opens the talk with a person
         for part in split_text(TO_CITIZEN_PREFIX + text):
             await sending.send(bot, citizen, part)
-        self.history.add(citizen, "staff", text)
-        self.store.link_staff_message(message.message_id, citizen)
+        await self.history.add(citizen, "staff", text)
+        await self.store.run(self.store.link_staff_message, message.message_id, citizen)
         log.info("staff reply relayed to chat %s", citizen)
         return True

@@ -1,126 +1,461 @@
-"""The bridge's small persistent state (SQLite): button payloads, staff-message links, open handoffs.
+"""The bridge's shared state, in one SQL database that every bridge replica uses (SQLAlchemy Core).
 
-Kept on disk so a restart neither breaks buttons citizens still have on screen nor forgets who is talking
-to a person.
+SQLite file MOCUA_BOT_DB (default var/bot.db) for one bridge; any SQLAlchemy URL in MOCUA_BOT_DB_URL (PostgreSQL
+in production, where two or more replicas behind a load balancer may each receive any update). Everything a
+replica must know about a chat lives here, never only in a process's memory:
+
+- buttons: the payload behind each button's short id (bounded, least recently used out), so a button works
+  whichever replica the press reaches, and after a restart;
+- staff-message links: which citizen a message in the staff group is about, so a staff reply finds its citizen;
+- handoffs: the chats served by a person (read from the database at each message: no per-process cache);
+- pending: messages accepted but not answered yet, each owned by one replica under a lease it renews, so a message
+  is answered exactly once even when two replicas start together or one of them dies;
+- flood counters: messages per user in a window that starts at the user's first message, counted atomically;
+- history: the last turns of each chat, shown to staff when a citizen asks for a person.
+
+The methods are synchronous and short; the bridge calls them through `Store.run`, in a small thread pool, so the
+event loop never waits for the database. Tables are created on first use (two replicas doing it at once is fine).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import hashlib
 import json
-import sqlite3
+import logging
+import os
+import socket
+import threading
 import time
+import uuid
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, ParamSpec, TypeVar
 
-from bot.render import Button
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.pool import StaticPool
 
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS buttons (id TEXT PRIMARY KEY, title TEXT NOT NULL, payload TEXT NOT NULL,
-                                    used REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS buttons_used ON buttons(used);
-CREATE TABLE IF NOT EXISTS staff_messages (message_id INTEGER PRIMARY KEY, citizen_chat INTEGER NOT NULL,
-                                           created REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS handoffs (chat_id INTEGER PRIMARY KEY, since REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS pending (id INTEGER PRIMARY KEY AUTOINCREMENT, chat_id INTEGER NOT NULL,
-                                    user_json TEXT, message TEXT NOT NULL, shown TEXT NOT NULL, created REAL NOT NULL,
-                                    payload INTEGER NOT NULL DEFAULT 0);
-"""
+from bot.render import CALLBACK_PREFIX, Button
+
+log = logging.getLogger(__name__)
+P = ParamSpec("P")
+T = TypeVar("T")
+
+metadata = sa.MetaData()
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")  # SQLite: INTEGER PRIMARY KEY is the rowid
+
+buttons = sa.Table(
+    "bot_buttons", metadata,
+    sa.Column("id", sa.Text, primary_key=True),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("used", sa.Float, nullable=False),
+    sa.Index("bot_buttons_used", "used"),
+)  # fmt: skip
+staff_messages = sa.Table(
+    "bot_staff_messages", metadata,
+    sa.Column("message_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("citizen_chat", sa.BigInteger, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Index("bot_staff_messages_created", "created"),
+)  # fmt: skip
+handoffs = sa.Table(
+    "bot_handoffs", metadata,
+    sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("since", sa.Float, nullable=False),
+)  # fmt: skip
+pending = sa.Table(
+    "bot_pending", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("user_json", sa.Text),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("shown", sa.Text, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("payload", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("owner", sa.Text),  # the replica answering it; NULL: anyone may claim it
+    sa.Column("lease_until", sa.Float, nullable=False, server_default="0"),  # the owner's claim ends then
+    sa.Index("bot_pending_claimable", "lease_until"),
+    sqlite_autoincrement=True,
+)  # fmt: skip
+flood = sa.Table(
+    "bot_flood", metadata,
+    sa.Column("user_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("window_start", sa.Float, nullable=False),
+    sa.Column("hits", sa.Integer, nullable=False),
+    sa.Index("bot_flood_window_start", "window_start"),
+)  # fmt: skip
+history = sa.Table(
+    "bot_history", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),
+    sa.Column("who", sa.Text, nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("bot_history_chat", "chat_id", "id"),
+    sa.Index("bot_history_at", "at"),
+)  # fmt: skip
+
+# Tables of the first releases (SQLite only), renamed once: the prefix keeps a shared PostgreSQL database tidy.
+LEGACY_TABLES = {"buttons": "bot_buttons", "staff_messages": "bot_staff_messages", "handoffs": "bot_handoffs",
+                 "pending": "bot_pending"}  # fmt: skip
+LEGACY_INDEXES = ("buttons_used",)
 # Columns added after the first release, for databases created before them.
-MIGRATIONS = {("pending", "payload"): "ALTER TABLE pending ADD COLUMN payload INTEGER NOT NULL DEFAULT 0"}
+ADDED_COLUMNS = {
+    ("bot_pending", "payload"): "INTEGER NOT NULL DEFAULT 0",
+    ("bot_pending", "owner"): "TEXT",
+    ("bot_pending", "lease_until"): "FLOAT NOT NULL DEFAULT 0",
+}
+SCHEMA_LOCK = 0x6D6F637561  # PostgreSQL advisory lock key while creating tables ("mocua")
+HOUSEKEEPING_EVERY = 600.0  # seconds between purges of stale flood counters and old history, per replica
+HISTORY_KEEP_SECONDS = 7 * 86400  # context for staff is about today's conversation; a week is plenty
+
+
+class StoreUnavailable(RuntimeError):
+    """The database did not answer (down, restarting, unreachable): the caller tells the citizen politely."""
+
+
+@dataclass(frozen=True)
+class Turn:
+    who: str  # "citizen" | "bot" | "staff"
+    text: str
+
+
+@dataclass(frozen=True)
+class Pending:
+    """A message accepted but not answered yet."""
+
+    id: int
+    chat_id: int
+    user: dict | None
+    message: str
+    shown: str
+    payload: bool  # `message` is a button's payload, not typed text
+
+
+def replica_id() -> str:
+    """Unique per process: a restarted or second replica never mistakes another's pending messages for its own."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+def chat_lock_key(chat_id: int) -> int:
+    """A signed 64-bit advisory-lock key for a chat, unlikely to collide with other users of the database."""
+    digest = hashlib.sha256(f"mocua-bot-chat:{chat_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def make_engine(target: str) -> sa.Engine:
+    """An engine for a SQLAlchemy URL, or for a SQLite file path (":memory:" for tests)."""
+    if "://" not in target:
+        if target == ":memory:":  # one shared connection, or each thread would see its own empty database
+            return sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
+        Path(target).parent.mkdir(parents=True, exist_ok=True)
+        target = sa.URL.create("sqlite", database=target).render_as_string()
+    if target.startswith("sqlite"):
+        return sa.create_engine(target, connect_args={"timeout": 10, "check_same_thread": False})
+    # A dead database must answer quickly (the citizen gets a polite reply, not a long wait); pre_ping survives a
+    # PostgreSQL restart. Statements here are tiny: anything slower than 10 s is a database in trouble.
+    return sa.create_engine(
+        target, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=5,
+        connect_args={"connect_timeout": 5, "options": "-c statement_timeout=10000 -c lock_timeout=5000"},
+    )  # fmt: skip
 
 
 class Store:
-    def __init__(self, path: Path | str, max_buttons: int = 5000, max_staff_messages: int = 20000) -> None:
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), isolation_level=None)  # autocommit: every write is durable
-        self._db.executescript(SCHEMA)
-        self._migrate()
+    def __init__(self, target: Path | str, max_buttons: int = 5000, max_staff_messages: int = 20000,
+                 history_turns: int = 20, lease: float = 30.0, owner: str | None = None) -> None:  # fmt: skip
+        """`target`: a SQLite file path or any SQLAlchemy URL. `lease`: seconds a replica's claim on a pending
+        message lasts without renewal (`renew_leases`), i.e. how long a dead replica's messages wait for another."""
+        self.engine = make_engine(str(target))
+        self.postgres = self.engine.dialect.name == "postgresql"
         self.max_buttons = max_buttons
         self.max_staff_messages = max_staff_messages
-        self._handoffs = {row[0] for row in self._db.execute("SELECT chat_id FROM handoffs")}
+        self.history_turns = history_turns
+        self.lease = lease
+        self.owner = owner or replica_id()
+        self._schema_ready = False
+        self._schema_lock = threading.Lock()
+        self._lock_connection: sa.Connection | None = None  # holds this replica's advisory locks on chats
+        self._lock_guard = threading.Lock()
+        self._housekept = 0.0
+        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-store")
 
     def close(self) -> None:
-        self._db.close()
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        with self._lock_guard:
+            if self._lock_connection is not None:
+                with contextlib.suppress(Exception):  # closing a connection that is probably dead already
+                    self._lock_connection.close()
+                self._lock_connection = None
+        self.engine.dispose()
 
-    def _migrate(self) -> None:
-        for (table, column), statement in MIGRATIONS.items():
-            if column not in {row[1] for row in self._db.execute(f"PRAGMA table_info({table})")}:
-                self._db.execute(statement)
+    async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
+        """Call one of the methods below in the store's thread pool; database errors become StoreUnavailable."""
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
+        except sa.exc.SQLAlchemyError as error:
+            raise StoreUnavailable(f"{type(error).__name__}: {str(error).splitlines()[0]}") from error
+
+    # ------------------------------------------------------------ schema, created on first use
+    def _begin(self) -> Any:
+        self._ensure_schema()
+        return self.engine.begin()
+
+    def _ensure_schema(self) -> None:
+        if self._schema_ready:
+            return
+        with self._schema_lock:
+            for attempt in range(1, 6):
+                try:
+                    self._create_schema()
+                    break
+                except sa.exc.DBAPIError:  # another replica created a table at the same moment: look again
+                    if attempt == 5:
+                        raise
+                    time.sleep(0.2 * attempt)
+            self._schema_ready = True
+
+    def _create_schema(self) -> None:
+        with self.engine.begin() as con:
+            if self.postgres:  # replicas starting together take turns; the lock ends with the transaction
+                con.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK)))
+            else:
+                _rename_legacy_tables(con)
+            metadata.create_all(con, checkfirst=True)
+            _add_missing_columns(con, self.postgres)
+            for table in metadata.sorted_tables:  # tables renamed from a first release lack the new indexes
+                for index in table.indexes:
+                    index.create(con, checkfirst=True)
 
     # ------------------------------------------------------------ buttons (bounded, least recently used out)
-    def remember_buttons(self, buttons: list[Button]) -> None:
-        now = time.time()
-        self._db.executemany(
-            "INSERT INTO buttons(id, title, payload, used) VALUES (?, ?, ?, ?)"
-            " ON CONFLICT(id) DO UPDATE SET used = excluded.used, title = excluded.title",
-            [(b.callback_data.removeprefix("b:"), b.title, b.payload, now) for b in buttons],
+    def remember_buttons(self, new: list[Button], now: float | None = None) -> None:
+        if not new:
+            return
+        now = time.time() if now is None else now
+        rows = {b.callback_data.removeprefix(CALLBACK_PREFIX): b for b in new}  # one row per id, or the upsert refuses
+        statement = self._insert(buttons).values([
+            {"id": key, "title": b.title, "payload": b.payload, "used": now} for key, b in rows.items()
+        ])  # fmt: skip
+        statement = statement.on_conflict_do_update(
+            index_elements=["id"], set_={"used": statement.excluded.used, "title": statement.excluded.title}
         )
-        self._db.execute(
-            "DELETE FROM buttons WHERE id NOT IN (SELECT id FROM buttons ORDER BY used DESC LIMIT ?)",
-            (self.max_buttons,),
-        )
+        keep = sa.select(buttons.c.id).order_by(buttons.c.used.desc()).limit(self.max_buttons)
+        with self._begin() as con:
+            con.execute(statement)
+            con.execute(buttons.delete().where(buttons.c.id.not_in(keep.scalar_subquery())))
 
     def button(self, button_id: str) -> Button | None:
-        row = self._db.execute("SELECT title, payload FROM buttons WHERE id = ?", (button_id,)).fetchone()
-        if row is None:
-            return None
-        self._db.execute("UPDATE buttons SET used = ? WHERE id = ?", (time.time(), button_id))
-        return Button(row[0], row[1])
+        with self._begin() as con:
+            row = con.execute(sa.select(buttons.c.title, buttons.c.payload).where(buttons.c.id == button_id)).first()
+            if row is None:
+                return None
+            con.execute(buttons.update().where(buttons.c.id == button_id).values(used=time.time()))
+        return Button(row.title, row.payload)
 
     def button_count(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM buttons").fetchone()[0]
+        with self._begin() as con:
+            return int(con.execute(sa.select(sa.func.count()).select_from(buttons)).scalar_one())
 
     # ------------------------------------------------------------ staff group message -> citizen chat
     def link_staff_message(self, message_id: int, citizen_chat: int) -> None:
-        self._db.execute(
-            "INSERT OR REPLACE INTO staff_messages(message_id, citizen_chat, created) VALUES (?, ?, ?)",
-            (message_id, citizen_chat, time.time()),
+        statement = self._insert(staff_messages).values(
+            message_id=message_id, citizen_chat=citizen_chat, created=time.time()
         )
-        self._db.execute(
-            "DELETE FROM staff_messages WHERE message_id NOT IN"
-            " (SELECT message_id FROM staff_messages ORDER BY created DESC LIMIT ?)",
-            (self.max_staff_messages,),
+        statement = statement.on_conflict_do_update(
+            index_elements=["message_id"],
+            set_={"citizen_chat": statement.excluded.citizen_chat, "created": statement.excluded.created},
         )
+        keep = sa.select(staff_messages.c.message_id).order_by(staff_messages.c.created.desc())
+        with self._begin() as con:
+            con.execute(statement)
+            con.execute(staff_messages.delete().where(
+                staff_messages.c.message_id.not_in(keep.limit(self.max_staff_messages).scalar_subquery())
+            ))  # fmt: skip
 
     def citizen_for(self, staff_message_id: int) -> int | None:
-        row = self._db.execute(
-            "SELECT citizen_chat FROM staff_messages WHERE message_id = ?", (staff_message_id,)
-        ).fetchone()
-        return row[0] if row else None
+        query = sa.select(staff_messages.c.citizen_chat).where(staff_messages.c.message_id == staff_message_id)
+        with self._begin() as con:
+            found = con.execute(query).scalar()
+        return int(found) if found is not None else None
 
     # ------------------------------------------------------------ messages accepted but not answered yet
     def add_pending(self, chat_id: int, user: dict | None, message: str, shown: str, payload: bool = False) -> int:
-        """`payload`: `message` is a button's payload, not typed text."""
-        cursor = self._db.execute(
-            "INSERT INTO pending(chat_id, user_json, message, shown, created, payload) VALUES (?, ?, ?, ?, ?, ?)",
-            (chat_id, json.dumps(user) if user else None, message, shown, time.time(), int(payload)),
-        )
-        return int(cursor.lastrowid or 0)
+        """Keep the message until it is answered; this replica owns it (under a lease) from the start."""
+        now = time.time()
+        values = {"chat_id": chat_id, "user_json": json.dumps(user) if user else None, "message": message,
+                  "shown": shown, "created": now, "payload": int(payload), "owner": self.owner,
+                  "lease_until": now + self.lease}  # fmt: skip
+        with self._begin() as con:
+            return int(con.execute(pending.insert().values(**values).returning(pending.c.id)).scalar_one())
 
     def done_pending(self, pending_id: int) -> None:
-        self._db.execute("DELETE FROM pending WHERE id = ?", (pending_id,))
+        with self._begin() as con:
+            con.execute(pending.delete().where(pending.c.id == pending_id))
 
-    def pending(self) -> list[tuple[int, int, dict | None, str, str, bool]]:
-        """(id, chat_id, user dict, message, shown, payload), oldest first."""
-        rows = self._db.execute(
-            "SELECT id, chat_id, user_json, message, shown, payload FROM pending ORDER BY id"
-        ).fetchall()
-        return [(i, c, json.loads(u) if u else None, m, s, bool(p)) for i, c, u, m, s, p in rows]
+    def pending(self) -> list[Pending]:
+        """Every message waiting for an answer, whoever owns it, oldest first."""
+        with self._begin() as con:
+            rows = con.execute(sa.select(*_PENDING_COLUMNS).order_by(pending.c.id)).all()
+        return [_pending(row) for row in rows]
+
+    def claim_pending(self, now: float | None = None) -> list[Pending]:
+        """Take the messages nobody answers (released at a shutdown, or their owner's lease ran out), oldest first.
+        A chat's messages are claimed together, and each row by one replica only: the UPDATE re-checks the
+        condition on the row it locks, so two replicas claiming at once never both get it."""
+        now = time.time() if now is None else now
+        claimable = sa.or_(pending.c.owner.is_(None), pending.c.lease_until < now)
+        claimed: list[Pending] = []
+        with self._begin() as con:
+            chats = con.execute(sa.select(pending.c.chat_id).where(claimable).distinct()).scalars().all()
+        for chat_id in chats:
+            take = (
+                pending.update()
+                .where(pending.c.chat_id == chat_id, claimable)
+                .values(owner=self.owner, lease_until=now + self.lease)
+                .returning(*_PENDING_COLUMNS)
+            )
+            with self._begin() as con:
+                claimed += [_pending(row) for row in con.execute(take).all()]
+        return sorted(claimed, key=lambda p: p.id)
+
+    def renew_leases(self, now: float | None = None) -> int:
+        """Extend this replica's claim on the messages it is answering; call well within `lease`."""
+        now = time.time() if now is None else now
+        with self._begin() as con:
+            result = con.execute(pending.update().where(pending.c.owner == self.owner)
+                                 .values(lease_until=now + self.lease))  # fmt: skip
+        return int(result.rowcount or 0)
+
+    def release_pending(self) -> int:
+        """At a clean shutdown: let another replica (or the next start) answer what this one could not."""
+        with self._begin() as con:
+            result = con.execute(pending.update().where(pending.c.owner == self.owner)
+                                 .values(owner=None, lease_until=0.0))  # fmt: skip
+        return int(result.rowcount or 0)
 
     # ------------------------------------------------------------ chats currently served by a person
     def start_handoff(self, chat_id: int) -> None:
-        self._db.execute("INSERT OR REPLACE INTO handoffs(chat_id, since) VALUES (?, ?)", (chat_id, time.time()))
-        self._handoffs.add(chat_id)
+        statement = self._insert(handoffs).values(chat_id=chat_id, since=time.time())
+        with self._begin() as con:
+            con.execute(statement.on_conflict_do_nothing(index_elements=["chat_id"]))
 
     def end_handoff(self, chat_id: int) -> bool:
         """True when the chat was in handoff."""
-        self._db.execute("DELETE FROM handoffs WHERE chat_id = ?", (chat_id,))
-        was = chat_id in self._handoffs
-        self._handoffs.discard(chat_id)
-        return was
+        with self._begin() as con:
+            return bool(con.execute(handoffs.delete().where(handoffs.c.chat_id == chat_id)).rowcount)
 
     def in_handoff(self, chat_id: int) -> bool:
-        return chat_id in self._handoffs
+        with self._begin() as con:
+            return con.execute(sa.select(handoffs.c.chat_id).where(handoffs.c.chat_id == chat_id)).first() is not None
 
     def handoff_count(self) -> int:
-        return len(self._handoffs)
+        with self._begin() as con:
+            return int(con.execute(sa.select(sa.func.count()).select_from(handoffs)).scalar_one())
+
+    # ------------------------------------------------------------ flood counters, shared by replicas
+    def flood_hits(self, user_id: int, window: float, now: float | None = None) -> int:
+        """Count one more message from `user_id` and return the count in the current window, which starts at the
+        user's first message and lasts `window` seconds. Atomic: replicas counting at once never lose a hit."""
+        now = time.time() if now is None else now
+        self._housekeep(now, window)
+        expired = flood.c.window_start <= now - window
+        statement = self._insert(flood).values(user_id=user_id, window_start=now, hits=1)
+        statement = statement.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={
+                "window_start": sa.case((expired, now), else_=flood.c.window_start),
+                "hits": sa.case((expired, 1), else_=flood.c.hits + 1),
+            },
+        ).returning(flood.c.hits)
+        with self._begin() as con:
+            return int(con.execute(statement).scalar_one())
+
+    # ------------------------------------------------------------ recent conversation, for staff at a handoff
+    def add_turn(self, chat_id: int, who: str, text: str, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        newest = sa.select(history.c.id).where(history.c.chat_id == chat_id).order_by(history.c.id.desc())
+        with self._begin() as con:
+            con.execute(history.insert().values(chat_id=chat_id, who=who, text=text, at=now))
+            con.execute(history.delete().where(
+                history.c.chat_id == chat_id,
+                history.c.id.not_in(newest.limit(self.history_turns).scalar_subquery()),
+            ))  # fmt: skip
+
+    def recent_turns(self, chat_id: int) -> list[Turn]:
+        query = (sa.select(history.c.who, history.c.text).where(history.c.chat_id == chat_id)
+                 .order_by(history.c.id.desc()).limit(self.history_turns))  # fmt: skip
+        with self._begin() as con:
+            rows = con.execute(query).all()
+        return [Turn(row.who, row.text) for row in reversed(rows)]
+
+    # ------------------------------------------------------------ ordering of one chat across replicas
+    def try_lock_chat(self, chat_id: int) -> bool:
+        """Try to take the cross-replica lock of a chat (PostgreSQL advisory lock; always granted on SQLite, where
+        one bridge runs). All of this replica's chat locks live on one dedicated connection."""
+        if not self.postgres:
+            return True
+        return self._on_lock_connection(sa.func.pg_try_advisory_lock(chat_lock_key(chat_id)))
+
+    def unlock_chat(self, chat_id: int) -> None:
+        if self.postgres:
+            self._on_lock_connection(sa.func.pg_advisory_unlock(chat_lock_key(chat_id)))
+
+    def _on_lock_connection(self, call: sa.FunctionElement[Any]) -> bool:
+        with self._lock_guard:
+            try:
+                if self._lock_connection is None:
+                    self._lock_connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
+                return bool(self._lock_connection.execute(sa.select(call)).scalar())
+            except sa.exc.SQLAlchemyError:
+                # The connection died, and with it every lock it held: start afresh at the next call.
+                if self._lock_connection is not None:
+                    with contextlib.suppress(Exception):  # closing a connection that is probably dead already
+                        self._lock_connection.invalidate()
+                self._lock_connection = None
+                raise
+
+    # ------------------------------------------------------------ helpers
+    def _insert(self, table: sa.Table) -> Any:
+        """INSERT … ON CONFLICT for this database (PostgreSQL's and SQLite's spell it the same way)."""
+        return (postgresql.insert if self.postgres else sqlite.insert)(table)
+
+    def _housekeep(self, now: float, window: float) -> None:
+        """Now and then, forget flood counters of quiet users and old history, so the tables stay small."""
+        if now - self._housekept < HOUSEKEEPING_EVERY:
+            return
+        self._housekept = now
+        with self._begin() as con:
+            con.execute(flood.delete().where(flood.c.window_start < now - window))
+            con.execute(history.delete().where(history.c.at < now - HISTORY_KEEP_SECONDS))
+
+
+_PENDING_COLUMNS = (pending.c.id, pending.c.chat_id, pending.c.user_json, pending.c.message, pending.c.shown,
+                    pending.c.payload)  # fmt: skip
+
+
+def _pending(row: sa.Row) -> Pending:
+    user = json.loads(row.user_json) if row.user_json else None
+    return Pending(int(row.id), int(row.chat_id), user, row.message, row.shown, bool(row.payload))
+
+
+def _rename_legacy_tables(con: sa.Connection) -> None:
+    existing = set(sa.inspect(con).get_table_names())
+    for old, new in LEGACY_TABLES.items():
+        if old in existing and new not in existing:
+            con.exec_driver_sql(f"ALTER TABLE {old} RENAME TO {new}")
+    for index in LEGACY_INDEXES:
+        con.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
+
+
+def _add_missing_columns(con: sa.Connection, postgres: bool) -> None:
+    inspector = sa.inspect(con)
+    for (table, column), definition in ADDED_COLUMNS.items():
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            guard = "IF NOT EXISTS " if postgres else ""
+            con.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {guard}{column} {definition}")

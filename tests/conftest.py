@@ -70,7 +70,9 @@ def stack(knowledge_copy: KnowledgeCopy) -> Iterator[Stack]:
         rasa_port=free_port(),
         action_port=free_port(),
         var_dir=TEST_VAR,
-        extra_env={"MOCUA_INDEX_DIR": str(knowledge_copy.index_dir)},
+        # MOCUA_KNOWLEDGE_DIR: an index rebuilt through the admin API (/reload) is made from the copy too.
+        extra_env={"MOCUA_INDEX_DIR": str(knowledge_copy.index_dir),
+                   "MOCUA_KNOWLEDGE_DIR": str(knowledge_copy.knowledge_dir)},  # fmt: skip
     )
     servers.start()
     yield servers

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from scripts.stack import free_port
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.fake_rasa import FakeRasa
 
@@ -61,10 +62,12 @@ StartBridge = Callable[..., RunningBridge]
 @pytest.fixture
 def start_bridge(emulator: BotApiEmulator, tmp_path: Path) -> Iterator[StartBridge]:
     """start_bridge(rasa_url, **env) runs `python -m bot` against the emulator and waits until it polls
-    (or, in webhook mode, until it registered its webhook)."""
+    (or, in webhook mode, until it registered its webhook). A setting given as None is removed from the
+    environment; `cwd` runs the bridge from another directory."""
     running: list[RunningBridge] = []
+    no_admin_api = f"http://127.0.0.1:{free_port()}"  # nothing listens there: the admin endpoint is dead
 
-    def start(rasa_url: str, wait: bool = True, **extra: str) -> RunningBridge:
+    def start(rasa_url: str, wait: bool = True, cwd: Path = ROOT, **extra: str | None) -> RunningBridge:
         env = dict(os.environ)
         env.update({
             "PYTHONPATH": str(ROOT),
@@ -76,14 +79,19 @@ def start_bridge(emulator: BotApiEmulator, tmp_path: Path) -> Iterator[StartBrid
             "STAFF_CHAT_ID": str(STAFF_CHAT),
             "ADMIN_USER_IDS": str(ADMIN_ID),
             "MOCUA_BOT_DB": str(tmp_path / "bot.db"),
+            "MOCUA_BOT_DB_URL": "",
+            "ACTION_ADMIN_URL": no_admin_api,
+            "ADMIN_API_TOKEN": "test-admin-token",
             "BOT_POLL_TIMEOUT": "1",
             "BOT_RASA_NOTICE_AFTER": "2",
             "BOT_RASA_GIVE_UP_AFTER": "240",
         })  # fmt: skip
-        env.update(extra)
+        env.update({key: value for key, value in extra.items() if value is not None})
+        for key in [key for key, value in extra.items() if value is None]:
+            env.pop(key, None)
         log_path = tmp_path / f"bot-{len(running)}.log"
         process = subprocess.Popen(
-            [sys.executable, "-m", "bot"], cwd=ROOT, env=env, start_new_session=True,
+            [sys.executable, "-m", "bot"], cwd=cwd, env=env, start_new_session=True,
             stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
         )  # fmt: skip
         bridge = RunningBridge(process, log_path, env)

@@ -362,6 +362,11 @@ def test_admin_stats_counts_the_bridge_traffic(emulator: BotApiEmulator, fake_ra
     assert "Đã trả lời: 1" in stats
     assert "Không phải chữ: 1" in stats
     assert "Nhật ký hội thoại" in stats
+    assert "Không kết nối được máy chủ hành động" in stats, "a dead admin endpoint is said plainly"
+
+    emulator.send_text(ADMIN_ID, "/reload")
+    failed = emulator.wait_for_text(ADMIN_ID, "Chưa dựng lại được chỉ mục")["text"]
+    assert "Không kết nối được máy chủ hành động" in failed
 
 
 # ---------------------------------------------------------------- start-up and privacy

@@ -166,24 +166,37 @@ def test_admin_commands_from_a_non_admin_are_refused(emulator: BotApiEmulator, b
     assert texts(emulator, chat) == ["Bạn không có quyền dùng lệnh này."] * 2
 
 
-def test_admin_stats_and_reload(emulator: BotApiEmulator, stack, knowledge_copy, start_bridge: StartBridge,
-                                tmp_path) -> None:  # fmt: skip
-    import shutil
+def admin_api(stack, path: str, method: str = "GET", timeout: float = 600) -> dict:
+    request = urllib.request.Request(f"{stack.action_url}{path}", method=method, headers={
+        "Authorization": f"Bearer {stack.secrets['ADMIN_API_TOKEN']}"})  # fmt: skip
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return json.load(response)
 
-    index = tmp_path / "index"
-    shutil.copytree(knowledge_copy.index_dir / "cache", index / "cache")  # reuse embeddings: fast rebuild
-    journal = stack.environment()["MOCUA_JOURNAL_DB"]  # the journal the action server writes
-    start_bridge(stack.rasa_url, MOCUA_INDEX_DIR=str(index), MOCUA_JOURNAL_DB=journal)
+
+def test_admin_stats_and_reload_through_the_admin_api_with_only_urls_and_tokens(
+    emulator: BotApiEmulator, stack, start_bridge: StartBridge, tmp_path
+) -> None:
+    """The bridge has no index, no journal and not even the project as its working directory: /stats and /reload
+    are answered by the action server's admin API, as when the bridge runs on another host."""
+    start_bridge(
+        stack.rasa_url, cwd=tmp_path, ACTION_ADMIN_URL=stack.action_url,
+        ADMIN_API_TOKEN=stack.secrets["ADMIN_API_TOKEN"],
+        MOCUA_INDEX_DIR=None, MOCUA_KNOWLEDGE_DIR=None, MOCUA_JOURNAL_DB=None, MOCUA_JOURNAL_URL=None,
+    )  # fmt: skip
     emulator.send_text(81009, BIRTH_QUESTION)
     emulator.wait_for_text(81009, "khai sinh", timeout=60)
     emulator.wait_quiet(81009)  # the whole turn (answer, buttons, feedback question) was delivered
 
     emulator.send_text(ADMIN_ID, "/stats")
     stats = emulator.wait_for_text(ADMIN_ID, "Cầu nối Telegram", timeout=30)["text"]
+    server = admin_api(stack, "/admin/stats")
     assert "Đã trả lời: 1" in stats
-    assert "Câu hỏi đã trả lời:" in stats, "the dialogue journal's counts are included"
+    assert server["journal_report"] in stats, "the dialogue journal's counts, as the action server reads them"
+    assert f"Chỉ mục tri thức đang dùng: {server['index_version']}" in stats
 
     emulator.send_text(ADMIN_ID, "/reload")
-    report = emulator.wait_for_text(ADMIN_ID, "Đã dựng lại chỉ mục", timeout=300)["text"]
-    assert "procedures" in report or "thủ tục" in report
-    assert (index / "current").exists()
+    report = emulator.wait_for_text(ADMIN_ID, "Đã dựng lại chỉ mục", timeout=600)["text"]
+    after = admin_api(stack, "/admin/stats")
+    assert f"phiên bản {after['published_version']}" in report
+    assert after["index_version"] == after["published_version"], "the action server serves what was published"
+    assert "index up to date" in report or "published" in report, "the build's own output closes the report"

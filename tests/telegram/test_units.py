@@ -199,7 +199,7 @@ def test_bot_api_retry_waits_retry_after_and_does_not_retry_bad_requests(monkeyp
 
 
 def test_flood_guard_warns_once_then_drops_until_the_window_passes() -> None:
-    guard = FloodGuard(limit=2, window=60)
+    guard = FloodGuard(Store(":memory:"), limit=2, window=60)
     assert [guard.check(1, now=t) for t in (0, 1, 2, 3)] == ["ok", "ok", "warn", "drop"]
     assert guard.check(2, now=3) == "ok", "other users are not affected"
     assert guard.check(1, now=61.5) == "ok"
