@@ -1,0 +1,477 @@
+"""The console's pages and forms (FastAPI + Jinja2, server-rendered HTML).
+
+Reading pages need a signed-in account; every form posts a CSRF token and every change needs the editor role.
+Changes are logged in the audit log (console.audit) and, when they touch the knowledge, published by a background
+index build (console.builds).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import yaml
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from console import audit, catalog_review, conversations, dashboard, gaps, preview, records, svg
+from console.accounts import authenticate, locked_out
+from console.builds import Builder
+from console.config import Settings
+from console.db import engine
+from console.svg import Series
+from console.web import (
+    Forbidden,
+    NotSignedIn,
+    SecurityHeadersMiddleware,
+    SessionMiddleware,
+    checked_form,
+    current_user,
+    editor_form,
+    flash,
+    replace_session,
+    session,
+    signed_in,
+    take_flashes,
+)
+from knowledge.catalog.model import display_name
+from knowledge.records.facts import from_official
+from knowledge.text import clean
+
+HERE = Path(__file__).resolve().parent
+CONVERSATION_KEY = re.compile(r"^[0-9a-f]{16}$")
+MAX_WORDING = 200
+
+NAV = (
+    ("dashboard", "/dashboard", "Tổng quan"),
+    ("unanswered", "/unanswered", "Câu hỏi chưa trả lời"),
+    ("records", "/records", "Kho tri thức"),
+    ("catalog", "/catalog", "Đồng bộ danh mục"),
+    ("conversations", "/conversations", "Hội thoại"),
+    ("handoffs", "/handoffs", "Gặp cán bộ"),
+    ("audit", "/audit", "Nhật ký thay đổi"),
+    ("publish", "/publish", "Xuất bản"),
+)
+
+
+def create_app(settings: Settings, secret: str) -> FastAPI:
+    app = FastAPI(title="Bảng điều khiển cán bộ", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.settings = settings
+    app.state.db = engine(settings.db_url)
+    app.state.builder = Builder(settings)
+    app.state.rasa_token = ""
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.globals.update(show_time=dashboard.show_time, NAV=NAV, percent=_percent)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    app.add_middleware(SessionMiddleware, secret=secret, secure=settings.secure_cookies)
+    app.add_middleware(SecurityHeadersMiddleware)
+
+    def page(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+        builder: Builder = request.app.state.builder
+        context.update(
+            request=request, user=current_user(request), csrf=session(request).get("csrf", ""),
+            flashes=take_flashes(request), building=builder.running,
+            last_build=builder.history[0] if builder.history else None,
+        )  # fmt: skip
+        return templates.TemplateResponse(request, template, context, status_code=status)
+
+    def back(path: str) -> RedirectResponse:
+        return RedirectResponse(path, status_code=303)
+
+    # ------------------------------------------------------------ errors
+
+    @app.exception_handler(NotSignedIn)
+    async def to_sign_in(request: Request, exc: NotSignedIn) -> Response:
+        return back(f"/?next={quote(request.url.path)}")
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden) -> Response:
+        return page(request, "error.html", 403, title="Không được phép", message=str(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if exc.status_code == 404:
+            return page(request, "error.html", 404, title="Không tìm thấy", message="Trang hoặc bản ghi này không có.")
+        return page(request, "error.html", exc.status_code, title="Có lỗi", message=str(exc.detail))
+
+    @app.exception_handler(records.RecordNotFound)
+    async def no_record(request: Request, exc: records.RecordNotFound) -> Response:
+        return page(request, "error.html", 404, title="Không tìm thấy", message="Không có thủ tục với mã này.")
+
+    # ------------------------------------------------------------ sign-in
+
+    @app.get("/health", include_in_schema=False)
+    async def health() -> PlainTextResponse:
+        return PlainTextResponse("ok")
+
+    @app.get("/", response_class=HTMLResponse)
+    async def sign_in_page(request: Request, next: str = "") -> Response:
+        if current_user(request):
+            return back("/dashboard")
+        return page(request, "login.html", next=_safe_next(next))
+
+    @app.post("/login", response_class=HTMLResponse)
+    async def login(request: Request) -> Response:
+        form = await checked_form(request)
+        username = clean(str(form.get("username") or "")).lower()[:64]
+        password = str(form.get("password") or "")
+        ip = request.client.host if request.client else "?"
+        db = request.app.state.db
+        target = _safe_next(str(form.get("next") or ""))
+        if await run_in_threadpool(locked_out, db, username, ip):
+            message = "Bạn đã nhập sai mật khẩu quá nhiều lần. Vui lòng thử lại sau 15 phút."
+            return page(request, "login.html", 429, error=message, username=username, next=target)
+        user = await run_in_threadpool(authenticate, db, username, password, ip)
+        if user is None:
+            return page(request, "login.html", 401, error="Tên đăng nhập hoặc mật khẩu không đúng.",
+                        username=username, next=target)  # fmt: skip
+        replace_session(request, {"uid": user.id})
+        return back(target or "/dashboard")
+
+    @app.post("/logout")
+    async def logout(request: Request) -> Response:
+        await checked_form(request)
+        replace_session(request, {})
+        return back("/")
+
+    # ------------------------------------------------------------ dashboard
+
+    @app.get("/dashboard", response_class=HTMLResponse)
+    def dashboard_page(request: Request) -> Response:
+        signed_in(request)
+        board = dashboard.build(settings, request.app.state.db)
+        labels = [d.label for d in board.days]
+        charts = {
+            "per_day": svg.stacked_bars("Số câu hỏi mỗi ngày", labels, [
+                Series("Trả lời được", [d.answered for d in board.days], "s1"),
+                Series("Chưa trả lời được", [d.unanswered for d in board.days], "s2"),
+            ]),
+            "satisfaction": svg.share_line("Tỉ lệ đánh giá hữu ích mỗi ngày", labels, [d.up_share for d in board.days],
+                                           board.target, "mục tiêu 90 %"),
+            "procedures": svg.horizontal_bars("Thủ tục được hỏi nhiều nhất",
+                                              [(title, n) for _, title, n in board.top_procedures]),
+            "gaps": svg.horizontal_bars("Câu hỏi chưa trả lời được nhiều nhất",
+                                        [(g.example, g.count) for g in board.top_gaps], css="s2"),
+        }  # fmt: skip
+        return page(request, "dashboard.html", board=board, charts=charts, active="dashboard")
+
+    # ------------------------------------------------------------ unanswered questions
+
+    @app.get("/unanswered", response_class=HTMLResponse)
+    def unanswered_page(request: Request) -> Response:
+        signed_in(request)
+        groups = gaps.unanswered_groups(request.app.state.db)
+        procedures = [r for r in records.curated_rows(settings) if r.kind == "procedure"]
+        return page(request, "unanswered.html", groups=groups, procedures=procedures, active="unanswered")
+
+    @app.post("/unanswered/attach")
+    async def attach(request: Request) -> Response:
+        user, form = await editor_form(request)
+        return await run_in_threadpool(_attach, request, user.username, form)
+
+    def _attach(request: Request, username: str, form: FormData) -> Response:
+        group = gaps.find_group(request.app.state.db, str(form.get("group") or ""))
+        if group is None:
+            flash(request, "error", "Nhóm câu hỏi này không còn trong danh sách (đã được xử lý?).")
+            return back("/unanswered")
+        wording = clean(str(form.get("wording") or "")) or group.example
+        target = str(form.get("procedure") or "").strip()
+        how = str(form.get("as") or "alias")
+        problem = _wording_problem(wording)
+        if problem:
+            flash(request, "error", problem)
+            return back("/unanswered")
+        if how == "dev":
+            return _attach_dev(request, username, group, wording, target)
+        return _attach_alias(request, username, group, wording, target)
+
+    def _attach_alias(request: Request, username: str, group: gaps.Group, wording: str, target: str) -> Response:
+        path = records.record_path(settings, target)  # anything else: 404, never another file
+        original = path.read_text(encoding="utf-8")
+        if records.has_alias(original, wording):
+            flash(request, "error", f"Thủ tục {target} đã có tên gọi «{wording}».")
+            return back("/unanswered")
+        text = records.with_alias(original, wording)
+        refused = records.errors(records.lint_candidate(settings, target, text))
+        if refused:
+            lines = "; ".join(f"{p.field}: {p.message}" for p in refused)
+            flash(request, "error", f"Chưa thêm tên gọi «{wording}» vào {target}. Bộ kiểm tra báo lỗi: {lines}")
+            return back("/unanswered")
+        records.write_text(path, text)
+        marks = audit.mark_gap(request.app.state.db, username, group.keys, "attached", target)
+        summary = f"Thêm tên gọi «{wording}» vào thủ tục {target} (từ câu hỏi chưa trả lời được)"
+        audit.log_file_change(request.app.state.db, settings, username, "alias.add", target, summary, path,
+                              original, text, marks)  # fmt: skip
+        request.app.state.builder.request(summary)
+        flash(request, "ok", f"Đã thêm tên gọi «{wording}» vào {target}. Đang dựng lại chỉ mục để trợ lý trả lời "
+                             "được câu này (xem trang Xuất bản).")  # fmt: skip
+        return back("/unanswered")
+
+    def _attach_dev(request: Request, username: str, group: gaps.Group, wording: str, target: str) -> Response:
+        known = {r.id for r in records.curated_rows(settings)}
+        if target not in known and not (records.OFFICIAL_CODE.match(target) and target in records.catalog(settings)):
+            raise StarletteHTTPException(400, "Mã thủ tục không hợp lệ.")
+        split = records.split_holding(settings, wording)
+        if split:
+            why = {
+                "test": "bộ câu hỏi kiểm tra (test.yml) được giữ cố định, không ai thêm hay sửa từ đây",
+                "calibration": "một câu hỏi chỉ được nằm trong một bộ (calibration.yml đã có)",
+                "dev": "dev.yml đã có câu này",
+            }[split]
+            flash(request, "error", f"Chưa thêm «{wording}» vào bộ câu hỏi dev: {why}.")
+            return back("/unanswered")
+        path = settings.dev_questions
+        original = path.read_text(encoding="utf-8") if path.is_file() else ""
+        today = dt.datetime.now(dashboard.VIETNAM).date()
+        text = records.with_dev_question(original, wording, target, username, today)
+        records.write_text(path, text)
+        marks = audit.mark_gap(request.app.state.db, username, group.keys, "attached", target)
+        summary = f"Thêm câu hỏi «{wording}» → {target} vào bộ câu hỏi dev"
+        audit.log_file_change(request.app.state.db, settings, username, "dev_question.add", target, summary, path,
+                              original or None, text, marks)  # fmt: skip
+        flash(request, "ok", f"Đã thêm «{wording}» vào bộ câu hỏi dev ({path.name}), đáp án {target}.")
+        return back("/unanswered")
+
+    @app.post("/unanswered/out-of-scope")
+    async def out_of_scope(request: Request) -> Response:
+        user, form = await editor_form(request)
+        return await run_in_threadpool(_out_of_scope, request, user.username, form)
+
+    def _out_of_scope(request: Request, username: str, form: FormData) -> Response:
+        db = request.app.state.db
+        group = gaps.find_group(db, str(form.get("group") or ""))
+        if group is None:
+            flash(request, "error", "Nhóm câu hỏi này không còn trong danh sách (đã được xử lý?).")
+            return back("/unanswered")
+        keys, previous = audit.mark_gap(db, username, group.keys, "out_of_scope", None)
+        summary = f"Đánh dấu ngoài phạm vi: «{group.example}» ({group.count} lượt hỏi)"
+        audit.log(db, username, "gap.out_of_scope", group.example, summary, {"marks": previous},
+                  {"mark_keys": keys})  # fmt: skip
+        flash(request, "ok", f"Đã đánh dấu «{group.example}» là ngoài phạm vi.")
+        return back("/unanswered")
+
+    # ------------------------------------------------------------ knowledge editor
+
+    @app.get("/records", response_class=HTMLResponse)
+    def records_page(request: Request, q: str = "") -> Response:
+        signed_in(request)
+        query = clean(q)[:100]
+        curated, official = records.search(settings, query) if query else (records.curated_rows(settings), [])
+        return page(request, "records.html", q=query, curated=curated, official=official, active="records")
+
+    @app.get("/records/{record_id}", response_class=HTMLResponse)
+    def record_page(request: Request, record_id: str) -> Response:
+        signed_in(request)
+        if records.OFFICIAL_CODE.match(record_id):
+            record = records.catalog(settings).get(record_id)
+            if record is None:
+                raise records.RecordNotFound(record_id)
+            linked = [r.id for r in records.curated_rows(settings) if record_id in r.codes]
+            return page(request, "official.html", record=record, facts=from_official(record), linked=linked,
+                        name=display_name(record.name), active="records")  # fmt: skip
+        text = records.record_path(settings, record_id).read_text(encoding="utf-8")
+        problems = records.lint_candidate(settings, record_id, text)
+        return _editor(request, record_id, text, records.form_values(yaml.safe_load(text)), problems)
+
+    def _editor(request: Request, record_id: str, original: str, values: dict[str, Any], problems: list,
+                status: int = 200, **extra: Any) -> HTMLResponse:  # fmt: skip
+        by_field: dict[str, list] = {}
+        for problem in problems:
+            by_field.setdefault(records.form_field(problem.field), []).append(problem)
+        return page(request, "record_edit.html", status, record_id=record_id, values=values, form=records.FORM,
+                    problems=by_field, errors=len(records.errors(problems)), version=_version(original),
+                    aspects=preview.ASPECTS, active="records", **extra)  # fmt: skip
+
+    @app.post("/records/{record_id}", response_class=HTMLResponse)
+    async def record_save(request: Request, record_id: str) -> Response:
+        user, form = await editor_form(request)
+        return await run_in_threadpool(_record_save, request, user.username, form, record_id)
+
+    def _record_save(request: Request, username: str, form: FormData, record_id: str) -> Response:
+        path = records.record_path(settings, record_id)
+        original = path.read_text(encoding="utf-8")
+        values = _form_values(form)
+        text = records.apply_form(original, values)
+        problems = records.lint_candidate(settings, record_id, text)
+        if form.get("action") == "preview":
+            result = preview.preview(settings, yaml.safe_load(text), str(form.get("question") or ""),
+                                     str(form.get("aspect") or ""), request.app.state.rasa_token)  # fmt: skip
+            return _editor(request, record_id, original, values, problems, preview=result,
+                           question=str(form.get("question") or ""), aspect=str(form.get("aspect") or ""))
+        if form.get("version") != _version(original):
+            flash(request, "error", "Thủ tục vừa được sửa ở nơi khác; trang đã tải lại bản mới nhất, hãy sửa lại.")
+            return back(f"/records/{record_id}")
+        if records.errors(problems):
+            return _editor(request, record_id, original, values, problems, 422, refused=True)
+        if text == original:
+            flash(request, "info", "Không có thay đổi nào để lưu.")
+            return back(f"/records/{record_id}")
+        records.write_text(path, text)
+        changed = records.changed_fields(original, text)
+        summary = f"Sửa thủ tục {record_id}: " + "; ".join(f"{k}: «{a}» → «{b}»" for k, a, b in changed)
+        audit.log_file_change(request.app.state.db, settings, username, "record.edit", record_id, summary, path,
+                              original, text)  # fmt: skip
+        request.app.state.builder.request(f"Sửa thủ tục {record_id}")
+        flash(request, "ok", "Đã lưu. Đang dựng lại và xuất bản chỉ mục; trợ lý trả lời theo nội dung mới sau vài "
+                             "giây.")  # fmt: skip
+        return back(f"/records/{record_id}")
+
+    # ------------------------------------------------------------ catalogue sync review
+
+    def linked_codes() -> dict[str, list[str]]:
+        found: dict[str, list[str]] = {}
+        for row in records.curated_rows(settings):
+            for code in row.codes:
+                found.setdefault(code, []).append(row.id)
+        return found
+
+    @app.get("/catalog", response_class=HTMLResponse)
+    def catalog_page(request: Request) -> Response:
+        signed_in(request)
+        found = catalog_review.review(settings, linked_codes())
+        return page(request, "catalog.html", review=found, active="catalog")
+
+    @app.post("/catalog/apply")
+    async def catalog_apply(request: Request) -> Response:
+        user, _ = await editor_form(request)
+        return await run_in_threadpool(_catalog_apply, request, user.username)
+
+    def _catalog_apply(request: Request, username: str) -> Response:
+        found = catalog_review.review(settings, linked_codes())
+        if found is None:
+            flash(request, "error", "Không có bản đồng bộ nào đang chờ duyệt.")
+            return back("/catalog")
+        old_digest = catalog_review.file_digest(settings.snapshot)
+        try:
+            backup, digest, _output = catalog_review.apply_candidate(settings)
+        except RuntimeError as error:
+            flash(request, "error", f"Chưa áp dụng được: {error}")
+            return back("/catalog")
+        r = found.report
+        summary = (f"Áp dụng đồng bộ danh mục ngày {r.day}: {len(r.new)} thủ tục mới, {len(r.withdrawn)} bãi bỏ, "
+                   f"{len(r.changes)} thay đổi")  # fmt: skip
+        audit.log(request.app.state.db, username, "catalog.apply", "knowledge/official/catalog.jsonl.gz",
+                  summary, {"backup": backup, "sha256": old_digest}, {"sha256": digest})  # fmt: skip
+        request.app.state.builder.request(summary)
+        flash(request, "ok", "Đã áp dụng bản đồng bộ. Đang dựng lại chỉ mục với danh mục mới.")
+        return back("/publish")
+
+    # ------------------------------------------------------------ publishing
+
+    @app.get("/publish", response_class=HTMLResponse)
+    def publish_page(request: Request) -> Response:
+        signed_in(request)
+        builder: Builder = request.app.state.builder
+        return page(request, "publish.html", current=builder.current, history=builder.history,
+                    queued=builder.queued, version=builder.index_version, active="publish")  # fmt: skip
+
+    @app.post("/publish")
+    async def publish(request: Request) -> Response:
+        user, _ = await editor_form(request)
+        request.app.state.builder.request(f"Xuất bản theo yêu cầu của {user.username}")
+        flash(request, "info", "Đã bắt đầu dựng lại chỉ mục.")
+        return back("/publish")
+
+    # ------------------------------------------------------------ conversations and handoffs
+
+    @app.get("/conversations", response_class=HTMLResponse)
+    def conversations_page(request: Request) -> Response:
+        signed_in(request)
+        found = conversations.conversations(settings.tracker_url)
+        return page(request, "conversations.html", conversations=found, active="conversations")
+
+    @app.get("/conversations/{key}", response_class=HTMLResponse)
+    def conversation_page(request: Request, key: str) -> Response:
+        signed_in(request)
+        turns = conversations.transcript(settings.tracker_url, key) if CONVERSATION_KEY.match(key) else None
+        if turns is None:
+            raise StarletteHTTPException(404)
+        return page(request, "conversation.html", key=key, turns=turns, active="conversations")
+
+    @app.get("/handoffs", response_class=HTMLResponse)
+    def handoffs_page(request: Request) -> Response:
+        signed_in(request)
+        queue = conversations.handoffs(request.app.state.db)
+        names = records.titles(settings) if any(h.procedure_id for h in queue) else {}
+        return page(request, "handoffs.html", queue=queue, names=names, active="handoffs")
+
+    @app.post("/handoffs/{entry_id}/take")
+    async def take_handoff(request: Request, entry_id: int) -> Response:
+        user, _ = await editor_form(request)
+        return await run_in_threadpool(_take_handoff, request, user.username, entry_id)
+
+    def _take_handoff(request: Request, username: str, entry_id: int) -> Response:
+        if not conversations.is_handoff(entry_id):
+            raise StarletteHTTPException(404)
+        db = request.app.state.db
+        other = conversations.take(db, entry_id, username)
+        if other:
+            flash(request, "error", f"Yêu cầu #{entry_id} đã được {other} nhận.")
+        else:
+            audit.log(db, username, "handoff.take", f"handoff #{entry_id}",
+                      f"{username} nhận yêu cầu gặp cán bộ #{entry_id}", None, {"entry_id": entry_id})
+            flash(request, "ok", f"Bạn đã nhận yêu cầu #{entry_id}.")
+        return back("/handoffs")
+
+    # ------------------------------------------------------------ audit log
+
+    @app.get("/audit", response_class=HTMLResponse)
+    def audit_page(request: Request, page_no: int = 1) -> Response:
+        signed_in(request)
+        page_no = max(1, page_no)
+        found = audit.entries(request.app.state.db, 50, (page_no - 1) * 50)
+        return page(request, "audit.html", entries=found, page_no=page_no, active="audit")
+
+    @app.post("/audit/{entry_id}/revert")
+    async def revert(request: Request, entry_id: int) -> Response:
+        user, _ = await editor_form(request)
+        return await run_in_threadpool(_revert, request, user.username, entry_id)
+
+    def _revert(request: Request, username: str, entry_id: int) -> Response:
+        try:
+            done = audit.revert(request.app.state.db, settings, entry_id, username)
+        except audit.RevertRefused as refused:
+            flash(request, "error", f"Không hoàn tác được #{entry_id}: {refused}")
+            return back("/audit")
+        if done.rebuild:
+            request.app.state.builder.request(f"Hoàn tác thay đổi #{entry_id}")
+        flash(request, "ok", f"Đã hoàn tác thay đổi #{entry_id}" + (" và đang xuất bản lại." if done.rebuild else "."))
+        return back("/audit")
+
+    return app
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f} %".replace(".", ",")
+
+
+def _safe_next(target: str) -> str:
+    """Only a path of this site (never //evil.example or https://…) after signing in."""
+    return target if target.startswith("/") and not target.startswith("//") and "\\" not in target else ""
+
+
+def _version(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def _form_values(form: FormData) -> dict[str, Any]:
+    values: dict[str, Any] = {f.name: str(form.get(f.name) or "") for f in records.FORM}
+    values["channels"] = [str(v) for v in form.getlist("channels")]
+    return values
+
+
+def _wording_problem(wording: str) -> str | None:
+    if "*" in wording:
+        return "Câu chữ còn số điện thoại/giấy tờ đã bị che (***): hãy sửa lại câu chữ trước khi gắn."
+    if len(wording) > MAX_WORDING or len(wording) < 3:
+        return f"Câu chữ cần từ 3 đến {MAX_WORDING} ký tự."
+    return None

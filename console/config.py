@@ -1,0 +1,63 @@
+"""The console's settings, read from the environment when the application is created.
+
+Every path the console writes to can be pointed elsewhere, so the tests run it on a private copy of the
+knowledge, the index, the journal and the tracker of the test stack.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_PORT = 5080
+
+
+@dataclass(frozen=True)
+class Settings:
+    interface: str
+    port: int
+    db_url: str
+    knowledge_dir: Path
+    index_dir: Path
+    dev_questions: Path
+    tracker_url: str
+    sync_state: Path
+    secure_cookies: bool
+    rasa_url: str
+    var_dir: Path
+
+    @property
+    def procedures_dir(self) -> Path:
+        return self.knowledge_dir / "procedures"
+
+    @property
+    def snapshot(self) -> Path:
+        return self.knowledge_dir / "official" / "catalog.jsonl.gz"
+
+    @property
+    def backups(self) -> Path:
+        """Copies of replaced catalogue snapshots, so applying a sync can be reverted."""
+        return self.var_dir / "console-backups"
+
+
+def _path(name: str, default: Path) -> Path:
+    return Path(os.environ.get(name) or default)
+
+
+def from_env() -> Settings:
+    var_dir = _path("MOCUA_VAR_DIR", ROOT / "var")
+    return Settings(
+        interface=os.environ.get("CONSOLE_INTERFACE") or "127.0.0.1",
+        port=int(os.environ.get("CONSOLE_PORT") or DEFAULT_PORT),
+        db_url=os.environ.get("MOCUA_CONSOLE_DB_URL") or f"sqlite:///{var_dir / 'console.db'}",
+        knowledge_dir=_path("MOCUA_KNOWLEDGE_DIR", ROOT / "knowledge"),
+        index_dir=_path("MOCUA_INDEX_DIR", ROOT / "var" / "index"),
+        dev_questions=_path("MOCUA_DEV_QUESTIONS", ROOT / "tests" / "data" / "questions" / "dev.yml"),
+        tracker_url=os.environ.get("TRACKER_DB_URL") or f"sqlite:///{var_dir / 'tracker.db'}",
+        sync_state=_path("MOCUA_CATALOG_SYNC_DIR", var_dir / "catalog-sync"),
+        secure_cookies=os.environ.get("CONSOLE_SECURE_COOKIES", "") == "1",
+        rasa_url=os.environ.get("RASA_URL") or f"http://127.0.0.1:{os.environ.get('RASA_PORT') or 5005}",
+        var_dir=var_dir,
+    )

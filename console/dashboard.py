@@ -1,0 +1,134 @@
+"""The dashboard's numbers, from the real journal (journal.entries on SQLite or PostgreSQL) and the console's claims.
+
+Days are Vietnam's (UTC+7, no daylight saving): the journal stores UTC, and a question asked at 6 in the morning
+belongs to that day, not the one before.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+import journal
+from console.config import Settings
+from console.db import handoff_claims
+from console.gaps import Group, unanswered_groups
+from console.records import titles
+
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
+SATISFACTION_TARGET = 0.9  # the project's goal: 90 % of the feedback given is 👍
+DAYS = 14
+
+
+def local_time(iso: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(iso).astimezone(VIETNAM)
+
+
+def show_time(iso: str | None) -> str:
+    """27/11/2026 17:42, Vietnam time."""
+    return local_time(iso).strftime("%d/%m/%Y %H:%M") if iso else ""
+
+
+@dataclass
+class Day:
+    day: dt.date
+    answered: int = 0
+    unanswered: int = 0
+    up: int = 0
+    down: int = 0
+
+    @property
+    def label(self) -> str:
+        return self.day.strftime("%d/%m")
+
+    @property
+    def questions(self) -> int:
+        return self.answered + self.unanswered
+
+    @property
+    def up_share(self) -> float | None:
+        votes = self.up + self.down
+        return self.up / votes if votes else None
+
+
+@dataclass
+class Dashboard:
+    totals: dict
+    days: list[Day]
+    handoffs_waiting: int
+    handoffs_handled: int
+    top_procedures: list[tuple[str, str, int]]  # (id, title, times answered)
+    top_gaps: list[Group] = field(default_factory=list)
+    target: float = SATISFACTION_TARGET
+
+    @property
+    def up_share(self) -> float | None:
+        votes = self.totals["feedback_up"] + self.totals["feedback_down"]
+        return self.totals["feedback_up"] / votes if votes else None
+
+
+def per_day(days: int = DAYS, today: dt.date | None = None) -> list[Day]:
+    today = today or dt.datetime.now(VIETNAM).date()
+    first = today - dt.timedelta(days=days - 1)
+    since = dt.datetime.combine(first, dt.time(), VIETNAM).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    e = journal.entries
+    query = sa.select(e.c.ts, e.c.kind, e.c.value).where(
+        e.c.ts >= since, e.c.kind.in_(("answered", "unanswered", "feedback"))
+    )
+    table = {first + dt.timedelta(days=i): Day(first + dt.timedelta(days=i)) for i in range(days)}
+    with journal.engine().connect() as con:
+        for ts, kind, value in con.execute(query):
+            day = table.get(local_time(ts).date())
+            if day is None:
+                continue
+            if kind == "feedback":
+                day.up += value == "up"
+                day.down += value == "down"
+            else:
+                setattr(day, kind, getattr(day, kind) + 1)
+    return list(table.values())
+
+
+def top_procedures(settings: Settings, limit: int = 10) -> list[tuple[str, str, int]]:
+    e = journal.entries
+    n = sa.func.count().label("n")
+    query = (
+        sa.select(e.c.procedure_id, n)
+        .where(e.c.kind == "answered", e.c.procedure_id.is_not(None))
+        .group_by(e.c.procedure_id)
+        .order_by(n.desc(), e.c.procedure_id)
+        .limit(limit)
+    )
+    with journal.engine().connect() as con:
+        rows = con.execute(query).all()
+    names = titles(settings) if rows else {}
+    return [(pid, names.get(pid, pid), int(count)) for pid, count in rows]
+
+
+def handoff_ids() -> list[int]:
+    e = journal.entries
+    with journal.engine().connect() as con:
+        return [int(i) for i in con.execute(sa.select(e.c.id).where(e.c.kind == "handoff")).scalars()]
+
+
+def claimed(console_engine: sa.Engine) -> dict[int, tuple[str, str]]:
+    """Handoff requests a staff member took: journal entry id -> (who, when)."""
+    with console_engine.connect() as con:
+        rows = con.execute(sa.select(handoff_claims)).all()
+    return {row.entry_id: (row.username, row.ts) for row in rows}
+
+
+def build(settings: Settings, console_engine: sa.Engine) -> Dashboard:
+    ids = handoff_ids()
+    taken = claimed(console_engine)
+    handled = sum(i in taken for i in ids)
+    return Dashboard(
+        totals=journal.stats(),
+        days=per_day(),
+        handoffs_waiting=len(ids) - handled,
+        handoffs_handled=handled,
+        top_procedures=top_procedures(settings),
+        top_gaps=unanswered_groups(console_engine)[:10],
+    )

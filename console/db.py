@@ -1,0 +1,93 @@
+"""The console's own database: staff accounts, failed sign-ins, the audit log, handoff claims, marks on unanswered
+questions. Any SQLAlchemy URL (MOCUA_CONSOLE_DB_URL); SQLite var/console.db by default. Times are UTC ISO 8601 text,
+as in the journal, so both databases compare and sort the same way on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from pathlib import Path
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData()
+
+staff = sa.Table(
+    "staff",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False, unique=True),
+    sa.Column("password_hash", sa.Text, nullable=False),
+    sa.Column("role", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.CheckConstraint("role IN ('viewer', 'editor')", name="staff_role_known"),
+)
+
+login_failures = sa.Table(
+    "login_failures",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("ip", sa.String(64), nullable=False),
+    sa.Column("ts", sa.Text, nullable=False),
+    sa.Index("login_failures_who", "username", "ip", "ts"),
+)
+
+# One row per change: who, when, what (old → new). `old`/`new` hold what a revert needs (a file's whole text, a
+# mark's row as JSON); `reverted_by` points at the audit row of the revert, itself logged like any change.
+audit = sa.Table(
+    "audit",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("ts", sa.Text, nullable=False),
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("target", sa.Text, nullable=False),
+    sa.Column("summary", sa.Text, nullable=False),
+    sa.Column("old", sa.Text),
+    sa.Column("new", sa.Text),
+    sa.Column("revert_of", sa.Integer),
+    sa.Column("reverted_by", sa.Integer),
+)
+
+handoff_claims = sa.Table(
+    "handoff_claims",
+    metadata,
+    sa.Column("entry_id", sa.Integer, primary_key=True),  # journal entries.id of the handoff request
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("ts", sa.Text, nullable=False),
+)
+
+# An unanswered question (by journal question_key) staff have dealt with: attached to a procedure or out of scope.
+# Only asks after `ts` bring it back to the list.
+gap_marks = sa.Table(
+    "gap_marks",
+    metadata,
+    sa.Column("question_key", sa.Text, primary_key=True),
+    sa.Column("status", sa.String(16), nullable=False),  # attached | out_of_scope
+    sa.Column("target", sa.Text),  # the procedure it was attached to
+    sa.Column("username", sa.String(64), nullable=False),
+    sa.Column("ts", sa.Text, nullable=False),
+)
+
+_engines: dict[str, sa.Engine] = {}
+_lock = threading.Lock()
+
+
+def now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def engine(url: str) -> sa.Engine:
+    """One engine per URL, its tables created on first use."""
+    with _lock:
+        found = _engines.get(url)
+        if found is None:
+            if url.startswith("sqlite:///"):
+                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+                found = sa.create_engine(url, connect_args={"timeout": 10})
+            else:
+                found = sa.create_engine(url, pool_pre_ping=True)
+            metadata.create_all(found, checkfirst=True)
+            _engines[url] = found
+        return found

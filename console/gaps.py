@@ -1,0 +1,126 @@
+"""Unanswered questions from the journal, grouped by similarity, most asked first.
+
+The journal already folds spellings of one question into a key (journal.question_key: masked, abbreviations
+expanded, no diacritics). Different wordings of one need ("giấy chào đời cho bé" / "xin giấy chào đời cho con")
+still have different keys, so keys are grouped further by their content words (question scaffolding such as "cho
+em hỏi", "ở đâu" removed: knowledge.index.lexical.content_words): a key joins the first, more frequent group whose
+leading question shares half of its words (Jaccard ≥ 0.5), or at least two words that make up three quarters of the
+shorter one. Cheap and deterministic; the embedding encoder would also merge paraphrases with no word in common,
+at the price of loading a 0.5 GB model into the console.
+
+A key staff marked (attached to a procedure, out of scope) counts only the asks that came after the mark.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+import journal
+from console.db import gap_marks
+from knowledge.index.lexical import content_words
+from knowledge.text import clean, mask_personal_numbers
+
+JACCARD = 0.5
+OVERLAP = 0.75
+
+
+@dataclass
+class Member:
+    key: str
+    count: int
+    example: str  # the latest wording as asked (masked)
+    last: str  # ISO time of the latest ask
+    words: frozenset[str]
+
+
+@dataclass
+class Group:
+    id: str
+    members: list[Member] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return sum(m.count for m in self.members)
+
+    @property
+    def example(self) -> str:
+        return self.members[0].example
+
+    @property
+    def last(self) -> str:
+        return max(m.last for m in self.members)
+
+    @property
+    def keys(self) -> list[str]:
+        return [m.key for m in self.members]
+
+
+def similar(a: frozenset[str], b: frozenset[str]) -> bool:
+    shared = len(a & b)
+    if not shared:
+        return False
+    return shared / len(a | b) >= JACCARD or (shared >= 2 and shared / min(len(a), len(b)) >= OVERLAP)
+
+
+def group_members(members: list[Member]) -> list[Group]:
+    """Most asked first; each key joins the first group whose leading key it resembles."""
+    ordered = sorted(members, key=lambda m: (-m.count, _neg(m.last)))
+    groups: list[Group] = []
+    for member in ordered:
+        home = next((g for g in groups if similar(g.members[0].words, member.words)), None)
+        if home is None:
+            home = Group(hashlib.sha1(member.key.encode()).hexdigest()[:12])
+            groups.append(home)
+        home.members.append(member)
+    groups.sort(key=lambda g: (-g.count, _neg(g.last)))
+    return groups
+
+
+def _neg(iso: str) -> tuple[int, ...]:
+    """Sort key for 'latest first' on ISO text."""
+    return tuple(-ord(c) for c in iso)
+
+
+def marks(engine: sa.Engine) -> dict[str, str]:
+    """Question keys staff have dealt with, and when."""
+    with engine.connect() as con:
+        return {row.question_key: row.ts for row in con.execute(sa.select(gap_marks.c.question_key, gap_marks.c.ts))}
+
+
+def unanswered_members(console_engine: sa.Engine) -> list[Member]:
+    e = journal.entries
+    query = (
+        sa.select(e.c.question_key, e.c.question, e.c.ts, e.c.intent)
+        .where(e.c.kind == "unanswered", e.c.question_key.is_not(None), e.c.question_key != "")
+        .order_by(e.c.id)
+    )
+    with journal.engine().connect() as con:
+        rows = con.execute(query).all()
+    dealt = marks(console_engine)
+    found: dict[str, Member] = {}
+    fallback_only: dict[str, bool] = {}
+    for key, question, ts, intent in rows:
+        if key in dealt and ts <= dealt[key]:
+            continue
+        member = found.get(key)
+        example = mask_personal_numbers(clean(question or key))
+        if member is None:
+            words = frozenset(content_words(key)) or frozenset(key.split())
+            found[key] = Member(key, 1, example, ts, words)
+        else:
+            member.count += 1
+            member.example, member.last = example, max(member.last, ts)
+        fallback_only[key] = fallback_only.get(key, True) and intent == "nlu_fallback"
+    # Like journal.gaps: very short messages NLU did not understand are mostly noise ("hmm", "asdf").
+    return [m for m in found.values() if not fallback_only[m.key] or len(m.key.split()) >= journal.MIN_FALLBACK_WORDS]
+
+
+def unanswered_groups(console_engine: sa.Engine) -> list[Group]:
+    return group_members(unanswered_members(console_engine))
+
+
+def find_group(console_engine: sa.Engine, group_id: str) -> Group | None:
+    return next((g for g in unanswered_groups(console_engine) if g.id == group_id), None)

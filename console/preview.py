@@ -1,0 +1,151 @@
+"""What the bot would answer to a typed question if the edited record were published — before publishing it.
+
+The dialogue's own decision (actions.dialogue.answer) runs in this process on the published index
+(knowledge.search), with the edited record's facts standing in for the published ones; the answer is rendered by
+actions.answers, as the action server renders it. The intent (fee, documents…) comes from the running Rasa
+server's NLU (/model/parse) when it answers, else from the aspect staff choose. Aliases added in the form are not
+in the index yet: the search sees them only after publishing, which the preview says.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from actions import answers, dialogue
+from actions.answers import ASPECTS, Reply
+from console.config import ROOT, Settings
+from console.records import catalog
+from knowledge.records.facts import ProcedureFacts, from_curated
+from knowledge.records.schema import Procedure, procedure_model
+from knowledge.text import clean, fold
+
+_KB: Any = None
+_KB_LOCK = threading.Lock()
+
+
+def knowledge_base(index_dir: Path) -> Any:
+    """The published index, loaded once (the first preview waits for it and the embedding model)."""
+    global _KB
+    with _KB_LOCK:
+        if _KB is None or _KB.index_dir != index_dir:
+            from knowledge.search.engine import KnowledgeBase
+
+            _KB = KnowledgeBase(index_dir)
+    return _KB
+
+
+@dataclass
+class Overlay:
+    """The knowledge base with one procedure's facts replaced by the edited ones."""
+
+    kb: Any
+    record_id: str
+    edited: ProcedureFacts
+
+    def search(self, query: str, k: int = 5) -> Any:
+        return self.kb.search(query, k)
+
+    def facts(self, doc_id: str) -> Any:
+        return self.edited if doc_id == self.record_id else self.kb.facts(doc_id)
+
+    def guide(self, doc_id: str) -> Any:
+        return self.kb.guide(doc_id)
+
+
+@dataclass
+class Message:
+    text: str
+    buttons: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Preview:
+    question: str
+    intent: str
+    intent_source: str  # "Rasa" or "chọn tay"
+    picked: str | None  # the procedure the bot settled on (None: it asked back or did not know)
+    messages: list[Message]
+    direct: list[Message]  # this record's answer for that aspect, whatever the search picked
+    note: str | None = None
+
+
+@functools.lru_cache(maxsize=1)
+def _responses() -> dict[str, str]:
+    domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
+    return {name: variants[0].get("text", "") for name, variants in (domain.get("responses") or {}).items()}
+
+
+def render(reply: Reply) -> Message:
+    text = reply.text or ""
+    if reply.response:
+        text = _responses().get(reply.response, reply.response)
+        for name, value in reply.variables.items():
+            text = text.replace("{" + name + "}", str(value))
+    return Message(text, [b.get("title", "") for b in reply.buttons])
+
+
+def edited_facts(data: Any, settings: Settings) -> tuple[Procedure | None, ProcedureFacts | None, str | None]:
+    """The edited record's facts as the bot would give them, or why the form cannot be read yet."""
+    try:
+        proc = procedure_model(data).model_validate(data)
+    except ValidationError as error:
+        return None, None, f"Bản sửa chưa hợp lệ ({error.error_count()} lỗi), sửa các lỗi bên dưới trước."
+    official = catalog(settings)
+    linked = [official[c] for c in proc.official_codes if c in official]
+    return proc, from_curated(proc, linked), None
+
+
+def nlu_intent(settings: Settings, question: str, token: str) -> str | None:
+    """The intent the running Rasa server reads in the question, or None when it does not answer."""
+    url = f"{settings.rasa_url}/model/parse?token={urllib.parse.quote(token)}"
+    request = urllib.request.Request(url, data=json.dumps({"text": question}).encode(),
+                                     headers={"Content-Type": "application/json"})  # fmt: skip
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return (json.load(response).get("intent") or {}).get("name")
+    except (urllib.error.URLError, OSError, ValueError):
+        return None
+
+
+def preview(settings: Settings, data: Any, question: str, aspect: str, token: str) -> Preview | str:
+    """The preview, or a message saying why there is none."""
+    question = clean(question)
+    if not question:
+        return "Gõ một câu hỏi như người dân sẽ hỏi."
+    proc, facts, problem = edited_facts(data, settings)
+    if problem or proc is None or facts is None:
+        return problem or "Bản sửa chưa hợp lệ."
+    intent, source = None, "chọn tay"
+    if aspect in ASPECTS:
+        intent = ASPECTS[aspect].intent
+    else:
+        intent, source = nlu_intent(settings, question, token), "Rasa"
+        if intent is None:
+            intent, source = "ask_procedure", "mặc định (không gọi được Rasa)"
+    overlay = Overlay(knowledge_base(settings.index_dir), proc.id, facts)
+    outcome = dialogue.answer(overlay, dialogue.Turn(text=question, intent=intent))
+    picked = outcome.slots.get("procedure_id")
+    asked = answers.INTENT_TO_ASPECT.get(intent or "")
+    direct = [render(r) for r in answers.procedure_answer(facts, asked)]
+    note = None
+    if picked != proc.id:
+        wording = {fold(a) for a in proc.aliases}
+        new_alias = fold(question) in wording
+        note = (
+            "Câu hỏi này trùng một tên gọi trong bản sửa: sau khi xuất bản, trợ lý sẽ nhận ra thủ tục này."
+            if new_alias
+            else "Với chỉ mục đang dùng, trợ lý không trả lời câu này bằng thủ tục đang sửa; bên dưới là câu trả lời "
+            "của thủ tục này cho cùng câu hỏi."
+        )
+    return Preview(question, intent or "", source, picked, [render(r) for r in outcome.replies], direct, note)
