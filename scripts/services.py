@@ -1,4 +1,4 @@
-"""Throw-away PostgreSQL, Redis and HAProxy servers on localhost, from Debian's packages.
+"""Throw-away PostgreSQL and Redis servers on localhost, from Debian's packages (HAProxy: scripts/production.py).
 
 The production profile's tests, fault suite and benchmark start these; a real deployment runs its own servers
 and gives their URLs (docs/deploy.md). Each server lives in a private directory under /tmp (short paths: it
@@ -196,39 +196,3 @@ class Redis(ChildServer):
 
     def url(self, db: int = 1) -> str:
         return f"redis://:{self.password}@127.0.0.1:{self.port}/{db}"
-
-
-@dataclass
-class HAProxy(ChildServer):
-    """HAProxy with a configuration text written by scripts.production (the port is in the text)."""
-
-    name: str = "haproxy"
-    config: str = ""
-    ports: tuple[int, ...] = ()
-
-    @property
-    def config_path(self) -> Path:
-        assert self.base is not None
-        return self.base / "haproxy.cfg"
-
-    def prepare(self) -> None:
-        self.config_path.write_text(self.config, encoding="utf-8")
-        check = subprocess.run([haproxy_bin(), "-c", "-f", str(self.config_path)], capture_output=True, text=True)
-        if check.returncode != 0:
-            raise ServiceError(f"HAProxy refused its configuration {self.config_path}:\n{check.stdout}{check.stderr}")
-
-    def command(self) -> list[str]:
-        return [haproxy_bin(), "-db", "-f", str(self.config_path)]
-
-    def start(self, timeout: float = 30.0) -> ChildServer:
-        super().start(timeout)
-        for port in self.ports:
-            wait_for_port(port, self.name, self.log, timeout)
-        return self
-
-
-def haproxy_bin() -> str:
-    found = shutil.which("haproxy") or ("/usr/sbin/haproxy" if Path("/usr/sbin/haproxy").exists() else None)
-    if found is None:
-        raise ServiceError("HAProxy not installed: run scripts/install-test-services.sh (as root)")
-    return found

@@ -50,11 +50,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def load_secrets(path: Path) -> dict[str, str]:
-    """RASA_API_TOKEN and ACTION_SERVER_SECRET: from the environment, else from `path`, else new random ones
-    written to `path` (readable by this user only), so that `make chat`, curl or a second start find them."""
+def load_secrets(path: Path, names: tuple[str, ...] = SECRET_NAMES) -> dict[str, str]:
+    """Secrets (by default RASA_API_TOKEN, ACTION_SERVER_SECRET…): from the environment, else from `path`, else new
+    random ones written to `path` (readable by this user only), so that `make chat`, curl or a second start find
+    them."""
     stored = load_dotenv(path)
-    found = {name: os.environ.get(name) or stored.get(name) or "" for name in SECRET_NAMES}
+    found = {name: os.environ.get(name) or stored.get(name) or "" for name in names}
     missing = [name for name, value in found.items() if not value]
     if missing:
         found.update({name: secrets.token_urlsafe(32) for name in missing})

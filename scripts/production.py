@@ -1,0 +1,304 @@
+"""The production profile: replicas of Rasa, the action server and the Telegram bridge behind HAProxy.
+
+Selected by MOCUA_PROFILE=production (`make serve` / `make run`); docs/deploy.md describes the topology:
+
+    Telegram ──HTTPS──▶ HAProxy :8443 ──▶ bridge-1, bridge-2      (webhook mode; state in PostgreSQL)
+                        HAProxy :5005 ──▶ rasa-1, rasa-2          (internal only; API token; Redis lock store)
+                        HAProxy :5055 ──▶ actions-1, actions-2    (internal only; shared secret)
+    PostgreSQL: Rasa's tracker store, the journal, the bridge's state.   Redis: Rasa's lock store.
+
+Every replica talks to the others only through the balancer, so a replica killed or restarted costs nothing
+but the requests HAProxy retries on a live one. The action replicas share one index directory
+(MOCUA_INDEX_DIR): a build published there by any of them (POST /admin/reload) is served by all within seconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import subprocess
+import time
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from scripts.stack import APP_PYTHON, RASA_BIN, Stack, StackError, free_port, http_ok, load_secrets
+
+PROFILE_VARIABLE = "MOCUA_PROFILE"
+ENDPOINTS = "endpoints.production.yml"
+SERVED_BY = "X-Served-By"  # the balancer names the replica that answered: how tests see turns spread
+
+
+def production_selected(environ: dict[str, str] | os._Environ[str] = os.environ) -> bool:
+    return environ.get(PROFILE_VARIABLE, "").strip().lower() == "production"
+
+
+@dataclass(frozen=True)
+class Replicas:
+    rasa: int = 2
+    actions: int = 2
+    bridge: int = 2
+
+    @classmethod
+    def from_env(cls) -> Replicas:
+        def count(name: str, default: int) -> int:
+            value = os.environ.get(name, "").strip()
+            return int(value) if value else default
+
+        return cls(count("RASA_REPLICAS", 2), count("ACTION_REPLICAS", 2), count("BRIDGE_REPLICAS", 2))
+
+
+def app_db_url(url: str) -> str:
+    """The same database for the app env's SQLAlchemy, which has psycopg 3 (Rasa's env has psycopg2)."""
+    scheme, rest = url.split("://", 1)
+    return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else url
+
+
+def redis_settings(url: str) -> dict[str, str]:
+    """MOCUA_REDIS_URL (redis://:password@host:port/db) as the variables endpoints.production.yml reads."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme != "redis" or not parts.hostname:
+        raise StackError(f"MOCUA_REDIS_URL must look like redis://:password@host:6379/1, got {url!r}")
+    return {
+        "REDIS_HOST": parts.hostname,
+        "REDIS_PORT": str(parts.port or 6379),
+        "REDIS_PASSWORD": urllib.parse.unquote(parts.password or ""),
+        "REDIS_DB": parts.path.strip("/") or "1",
+    }
+
+
+@dataclass
+class ProductionStack(Stack):
+    """rasa_port / action_port are the balancer's internal frontends; bridge_port its public one."""
+
+    database_url: str = ""
+    redis_url: str = ""
+    replicas: Replicas = field(default_factory=Replicas)
+    bridge_port: int = 8443
+    bridge_interface: str = "0.0.0.0"
+    stats_port: int = 8404
+    replica_ports: dict[str, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.database_url.startswith(("postgresql://", "postgres://")):
+            raise StackError("The production profile needs MOCUA_DATABASE_URL=postgresql://user:password@host/db")
+        if not self.redis_url:
+            raise StackError("The production profile needs MOCUA_REDIS_URL=redis://:password@host:6379/1")
+        for name in self.replica_names():
+            self.replica_ports.setdefault(name, free_port())
+
+    @classmethod
+    def from_env(cls) -> ProductionStack:
+        return cls(
+            rasa_port=int(os.environ.get("RASA_PORT", 5005)),
+            action_port=int(os.environ.get("ACTION_PORT", 5055)),
+            database_url=os.environ.get("MOCUA_DATABASE_URL", "").strip(),
+            redis_url=os.environ.get("MOCUA_REDIS_URL", "").strip(),
+            replicas=Replicas.from_env(),
+            bridge_port=int(os.environ.get("BRIDGE_PORT", 8443)),
+            bridge_interface=os.environ.get("BRIDGE_INTERFACE") or "0.0.0.0",
+            stats_port=int(os.environ.get("BALANCER_STATS_PORT", 8404)),
+        )
+
+    # ------------------------------------------------------------ names, ports, environment
+    def replica_names(self, kind: str | None = None) -> list[str]:
+        counts = {"rasa": self.replicas.rasa, "actions": self.replicas.actions, "bridge": self.bridge_count}
+        return [f"{k}-{i}" for k, n in counts.items() if kind in (None, k) for i in range(1, n + 1)]
+
+    @property
+    def bridge_count(self) -> int:
+        return self.replicas.bridge if self.telegram_enabled else 0
+
+    @property
+    def telegram_enabled(self) -> bool:
+        return bool(self.extra_env.get("TELEGRAM_BOT_TOKEN") or os.environ.get("TELEGRAM_BOT_TOKEN"))
+
+    def replica_url(self, name: str) -> str:
+        return f"http://127.0.0.1:{self.replica_ports[name]}"
+
+    @property
+    def bridge_url(self) -> str:
+        return f"http://127.0.0.1:{self.bridge_port}"
+
+    def environment(self) -> dict[str, str]:
+        env = super().environment()
+        shared = {
+            "TRACKER_DB_URL": self.database_url,
+            "MOCUA_JOURNAL_URL": app_db_url(self.database_url),
+            "MOCUA_BOT_DB_URL": app_db_url(self.database_url),
+            "ACTION_ENDPOINT_URL": f"{self.action_url}/webhook",
+            "ACTION_ADMIN_URL": self.action_url,
+            "RASA_URL": self.rasa_url,
+            **redis_settings(self.redis_url),
+            **load_secrets(self.var_dir / "secrets.env", ("TELEGRAM_WEBHOOK_SECRET",)),
+        }
+        return env | shared | self.extra_env
+
+    # ------------------------------------------------------------ processes
+    def check_ready_to_start(self) -> None:
+        for name, path in (("action server", APP_PYTHON), ("Rasa", RASA_BIN)):
+            if not path.exists():
+                raise StackError(f"The {name} environment is missing ({path}). Run `make setup` first.")
+        if not self.model.exists():
+            raise StackError(f"No trained Rasa model at {self.model}. Run `make train` first.")
+        if self.telegram_enabled and not self.environment().get("TELEGRAM_WEBHOOK_URL"):
+            raise StackError(
+                "The production profile runs the bridge behind the balancer in webhook mode: set "
+                "TELEGRAM_WEBHOOK_URL to the public HTTPS address that reaches the balancer's port "
+                f"{self.bridge_port}."
+            )
+
+    def start(self, timeout: float = 300.0, with_rasa: bool = True) -> None:
+        self.check_ready_to_start()
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self.spawn_balancer()
+            for name in self.replica_names("actions"):
+                self.spawn(name)
+            # Rasa replicas start one after the other: two model loads at once on 2 cores take longer than
+            # two in turn, and the first replica can serve while the second loads.
+            for name in self.replica_names("rasa"):
+                self.spawn(name)
+                self.wait_until_ready(timeout)
+            for name in self.replica_names("bridge"):
+                self.spawn(name)
+            self.wait_until_ready(timeout)
+        except BaseException:  # also Ctrl-C: a half-started stack must not leave a server running
+            self.stop()
+            raise
+
+    def spawners(self) -> dict[str, Callable[[], None]]:
+        """How the supervisor (scripts/serve.py) starts each child again after a crash."""
+        found: dict[str, Callable[[], None]] = {
+            name: functools.partial(self.spawn, name) for name in self.replica_names()
+        }
+        found["haproxy"] = self.spawn_balancer
+        return found
+
+    def spawn(self, name: str) -> None:
+        """Start replica `name` (e.g. "rasa-2") again without waiting; what it left behind is stopped first."""
+        self.stop_process(name)
+        kind = name.rsplit("-", 1)[0]
+        port = str(self.replica_ports[name])
+        env = self.environment()
+        if kind == "rasa":
+            command = [
+                str(RASA_BIN), "run", "--enable-api", "--auth-token", env["RASA_API_TOKEN"], "--model",
+                str(self.model), "--endpoints", ENDPOINTS, "--credentials", "credentials.yml", "--port", port,
+                "--interface", "127.0.0.1",
+            ]  # fmt: skip
+        elif kind == "actions":
+            command = [str(APP_PYTHON), "-m", "actions.server", "--port", port, "--interface", "127.0.0.1"]
+        elif kind == "bridge":
+            command = [str(APP_PYTHON), "-m", "bot"]
+            env |= {"TELEGRAM_WEBHOOK_PORT": port, "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1"}
+        else:
+            raise ValueError(f"no replica called {name!r}")
+        self.spawn_command(name, command, env)
+
+    def health_checks(self) -> dict[str, str]:
+        token = urllib.parse.quote(self.environment()["RASA_API_TOKEN"])
+        paths = {"rasa": f"/status?token={token}", "actions": "/health", "bridge": "/healthz"}
+        checks = {name: self.replica_url(name) + paths[name.rsplit("-", 1)[0]] for name in self.replica_names()}
+        checks["haproxy"] = f"http://127.0.0.1:{self.stats_port}/"
+        return checks
+
+    def wait_until_ready(self, timeout: float = 300.0) -> None:
+        deadline = time.monotonic() + timeout
+        pending = {name: url for name, url in self.health_checks().items() if name in self.processes}
+        while pending:
+            for name, url in list(pending.items()):
+                process = self.processes[name]
+                if process.poll() is not None:
+                    raise StackError(
+                        f"{name} exited with code {process.returncode} while starting; see {self.log_dir / name}.log"
+                    )
+                if http_ok(url):
+                    del pending[name]
+            if pending and time.monotonic() > deadline:
+                waiting = ", ".join(pending)
+                raise StackError(f"Timed out after {timeout:.0f}s waiting for {waiting}; see {self.log_dir}.")
+            time.sleep(0.5)
+        self.wait_for_balancer(deadline)
+
+    def wait_for_balancer(self, deadline: float) -> None:
+        """HAProxy sends traffic to a replica only after its own health check passed: wait for that too."""
+        while not all(http_ok(url) for url in self.balanced_checks().values()):
+            if time.monotonic() > deadline:
+                raise StackError(f"The balancer does not reach the replicas; see {self.log_dir / 'haproxy.log'}.")
+            time.sleep(0.3)
+
+    def balanced_checks(self) -> dict[str, str]:
+        token = urllib.parse.quote(self.environment()["RASA_API_TOKEN"])
+        checks = {"rasa": f"{self.rasa_url}/status?token={token}", "actions": f"{self.action_url}/health"}
+        if self.bridge_count:
+            checks["bridge"] = f"{self.bridge_url}/healthz"
+        started = {name.rsplit("-", 1)[0] for name in self.processes}
+        return {kind: url for kind, url in checks.items() if kind in started}
+
+    def spawn_balancer(self) -> None:
+        self.stop_process("haproxy")
+        path = self.var_dir / "haproxy.cfg"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(haproxy_config(self), encoding="utf-8")
+        check = subprocess.run(["haproxy", "-c", "-f", str(path)], capture_output=True, text=True, check=False)
+        if check.returncode != 0:
+            raise StackError(f"HAProxy refused {path}:\n{check.stdout}{check.stderr}")
+        self.spawn_command("haproxy", ["haproxy", "-db", "-f", str(path)])
+
+
+def haproxy_config(stack: ProductionStack) -> str:
+    """Round robin over live replicas; a request whose replica died before answering is sent to another."""
+    backends = [
+        backend("rasa", stack, "GET /"),
+        backend("actions", stack, "GET /health"),
+    ]
+    frontends = [
+        frontend("rasa", f"127.0.0.1:{stack.rasa_port}"),
+        frontend("actions", f"127.0.0.1:{stack.action_port}"),
+    ]
+    if stack.bridge_count:
+        backends.append(backend("bridge", stack, "GET /healthz"))
+        frontends.append(frontend("bridge", f"{stack.bridge_interface}:{stack.bridge_port}", tls=True))
+    return "\n".join([HAPROXY_HEAD.format(stats=stack.stats_port), *frontends, *backends])
+
+
+HAPROXY_HEAD = """\
+# Written by scripts/production.py at every start; edit that file, not this one.
+global
+    maxconn 4096
+
+defaults
+    mode http
+    timeout connect 2s
+    timeout client 150s
+    timeout server 150s
+    timeout queue 30s
+    # A replica that died (connection refused, or closed without an answer) costs a retry on another replica,
+    # never the citizen's message. A replica that answered is never asked twice.
+    retries 3
+    option redispatch 1
+    retry-on conn-failure empty-response
+
+frontend stats
+    bind 127.0.0.1:{stats}
+    stats enable
+    stats uri /
+    stats refresh 5s
+"""
+
+
+def frontend(kind: str, bind: str, tls: bool = False) -> str:
+    certificate = os.environ.get("MOCUA_TLS_CERT", "").strip()
+    ssl = f" ssl crt {certificate}" if tls and certificate else ""
+    return f"frontend {kind}\n    bind {bind}{ssl}\n    default_backend {kind}\n"
+
+
+def backend(kind: str, stack: ProductionStack, check: str) -> str:
+    servers = [
+        f"    server {name} 127.0.0.1:{stack.replica_ports[name]} check inter 1s fall 2 rise 1"
+        for name in stack.replica_names(kind)
+    ]
+    head = [f"backend {kind}", "    balance roundrobin", f"    option httpchk {check}"]
+    served_by = f"    http-response set-header {SERVED_BY} %[srv_name]"
+    return "\n".join([*head, served_by, *servers, ""])
