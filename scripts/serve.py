@@ -3,6 +3,8 @@
     serve.py --front auto   Telegram bridge when TELEGRAM_BOT_TOKEN is set, else a terminal chat (make run)
     serve.py --front none   only the servers, until Ctrl-C (make serve)
 
+With MOCUA_PROFILE=production, the servers are the production profile's replicas behind HAProxy
+(scripts/production.py, docs/deploy.md), the bridge replicas among them.
 A child that crashes is started again, after 1 s, then 2 s, 4 s… up to a minute if it keeps crashing.
 Ctrl-C (or SIGTERM) stops every process it started; a second one during the shutdown changes nothing.
 Logs: var/log/.
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 
 from bot.config import load_dotenv
 from scripts.chat import chat
+from scripts.production import ProductionStack, production_selected
 from scripts.stack import APP_PYTHON, ROOT, Stack, StackError
 
 FIRST_BACKOFF, MAX_BACKOFF = 1.0, 60.0
@@ -95,6 +98,8 @@ def stop_like_ctrl_c(signum: int, frame: object) -> None:
 
 
 def stack_from_env() -> Stack:
+    if production_selected():
+        return ProductionStack.from_env()
     return Stack(
         rasa_port=int(os.environ.get("RASA_PORT", 5005)),
         action_port=int(os.environ.get("ACTION_PORT", 5055)),
@@ -104,6 +109,8 @@ def stack_from_env() -> Stack:
 
 
 def spawners(stack: Stack, front: str) -> dict[str, Callable[[], None]]:
+    if isinstance(stack, ProductionStack):  # its bridge replicas are part of the stack, in webhook mode
+        return stack.spawners()
     found: dict[str, Callable[[], None]] = {name: functools.partial(stack.spawn, name) for name in ("actions", "rasa")}
     if front == "telegram":
         env = stack.environment() | {"RASA_URL": stack.rasa_url}
@@ -112,10 +119,16 @@ def spawners(stack: Stack, front: str) -> dict[str, Callable[[], None]]:
 
 
 def serve(stack: Stack, front: str) -> None:
-    say(f"Starting the action server (:{stack.action_port}) and Rasa (:{stack.rasa_port})…")
+    if isinstance(stack, ProductionStack):
+        names = ", ".join(stack.replica_names())
+        say(f"Production profile: starting HAProxy and {names}…")
+    else:
+        say(f"Starting the action server (:{stack.action_port}) and Rasa (:{stack.rasa_port})…")
     stack.start()
     say(f"Ready. REST channel: {stack.rasa_url}/webhooks/rest/webhook — logs in {stack.log_dir}")
     supervisor = Supervisor(stack, spawners(stack, front))
+    if isinstance(stack, ProductionStack):
+        front = "none"  # the bridge replicas are already running behind the balancer
     if front == "telegram":
         supervisor.spawners["bot"]()
         say("Telegram bridge started (long polling unless TELEGRAM_WEBHOOK_URL is set).")
