@@ -158,19 +158,26 @@ class Bridge:
             pause = min(0.5, pause * 2)
 
     # ------------------------------------------------------------ talking to Rasa
-    async def ask_rasa(self, bot: Bot, chat_id: int, message: str, payload: bool) -> list[dict[str, Any]] | None:
-        """Rasa's replies, waiting out an outage (the citizen is told once); None when Rasa never came back.
-        An outage includes Rasa up but its action server down (503): nothing was recorded, so sending again is safe."""
+    async def ask_rasa(self, bot: Bot, item: Pending) -> list[dict[str, Any]] | None:
+        """Rasa's replies, waiting out an outage (the citizen is told once, even if another replica or the next
+        start takes the message over); None when Rasa never came back. An outage includes Rasa up but its action
+        server down (503): nothing was recorded, so sending again is safe."""
+        chat_id = item.chat_id
 
         async def delayed() -> None:
+            if item.notified:
+                log.warning("chat %s: Rasa slow or down; the citizen was already told", chat_id)
+                return
             self.counters["delayed_notices"] += 1
             log.warning("chat %s: Rasa slow or down, citizen told the answer is delayed", chat_id)
             await sending.send(bot, chat_id, DELAYED)
+            with contextlib.suppress(StoreUnavailable):  # at worst the citizen is told twice
+                await self.store.run(self.store.mark_notified, item.id)
 
         typing = asyncio.create_task(keep_typing(bot, chat_id))
         try:
             return await send_with_retry(
-                lambda: self.rasa.send(str(chat_id), message, payload=payload),
+                lambda: self.rasa.send(str(chat_id), item.message, payload=item.payload),
                 delayed,
                 notice_after=self.config.rasa_notice_after,
                 give_up_after=self.config.rasa_give_up_after,
@@ -183,12 +190,12 @@ class Bridge:
         finally:
             typing.cancel()
 
-    async def converse(self, bot: Bot, chat_id: int, user: User | None, message: str, shown: str,
-                       payload: bool) -> None:  # fmt: skip
+    async def converse(self, bot: Bot, item: Pending, user: User | None) -> None:
         """Send one citizen message (typed text, or a button's payload) to Rasa and deliver the answer (buttons,
         parts, handoff)."""
+        chat_id, shown = item.chat_id, item.shown
         await self.history.add(chat_id, "citizen", shown)
-        replies = await self.ask_rasa(bot, chat_id, message, payload)
+        replies = await self.ask_rasa(bot, item)
         if replies is None:
             await sending.send(bot, chat_id, GAVE_UP)
             return
@@ -296,7 +303,7 @@ class Bridge:
                 self.counters["relayed_to_staff"] += 1
                 await self.handoff.relay_from_citizen(bot, item.chat_id, user, item.shown)
             else:
-                await self.converse(bot, item.chat_id, user, item.message, item.shown, item.payload)
+                await self.converse(bot, item, user)
         except Stopping:
             log.info("chat %s: shutting down before Rasa answered; the message is answered after the restart",
                      item.chat_id)  # fmt: skip

@@ -80,6 +80,7 @@ pending = sa.Table(
     sa.Column("payload", sa.Integer, nullable=False, server_default="0"),
     sa.Column("owner", sa.Text),  # the replica answering it; NULL: anyone may claim it
     sa.Column("lease_until", sa.Float, nullable=False, server_default="0"),  # the owner's claim ends then
+    sa.Column("notified", sa.Integer, nullable=False, server_default="0"),  # the citizen was told it is delayed
     sa.Index("bot_pending_claimable", "lease_until"),
     sqlite_autoincrement=True,
 )  # fmt: skip
@@ -110,6 +111,7 @@ ADDED_COLUMNS = {
     ("bot_pending", "payload"): "INTEGER NOT NULL DEFAULT 0",
     ("bot_pending", "owner"): "TEXT",
     ("bot_pending", "lease_until"): "FLOAT NOT NULL DEFAULT 0",
+    ("bot_pending", "notified"): "INTEGER NOT NULL DEFAULT 0",
 }
 SCHEMA_LOCK = 0x6D6F637561  # PostgreSQL advisory lock key while creating tables ("mocua")
 HOUSEKEEPING_EVERY = 600.0  # seconds between purges of stale flood counters and old history, per replica
@@ -136,6 +138,7 @@ class Pending:
     message: str
     shown: str
     payload: bool  # `message` is a button's payload, not typed text
+    notified: bool = False  # the citizen was told the answer is delayed (by whichever replica)
 
 
 def replica_id() -> str:
@@ -294,6 +297,10 @@ class Store:
         with self._begin() as con:
             return int(con.execute(pending.insert().values(**values).returning(pending.c.id)).scalar_one())
 
+    def mark_notified(self, pending_id: int) -> None:
+        with self._begin() as con:
+            con.execute(pending.update().where(pending.c.id == pending_id).values(notified=1))
+
     def done_pending(self, pending_id: int) -> None:
         with self._begin() as con:
             con.execute(pending.delete().where(pending.c.id == pending_id))
@@ -408,17 +415,21 @@ class Store:
 
     def _on_lock_connection(self, call: sa.FunctionElement[Any]) -> bool:
         with self._lock_guard:
-            try:
-                if self._lock_connection is None:
-                    self._lock_connection = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
-                return bool(self._lock_connection.execute(sa.select(call)).scalar())
-            except sa.exc.SQLAlchemyError:
-                # The connection died, and with it every lock it held: start afresh at the next call.
-                if self._lock_connection is not None:
-                    with contextlib.suppress(Exception):  # closing a connection that is probably dead already
-                        self._lock_connection.invalidate()
-                self._lock_connection = None
-                raise
+            for attempt in (1, 2):
+                try:
+                    if self._lock_connection is None:
+                        connection = self.engine.connect()
+                        self._lock_connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+                    return bool(self._lock_connection.execute(sa.select(call)).scalar())
+                except sa.exc.DBAPIError:
+                    # The connection died (a database restart), and every lock it held with it: once more afresh.
+                    if self._lock_connection is not None:
+                        with contextlib.suppress(Exception):
+                            self._lock_connection.invalidate()
+                    self._lock_connection = None
+                    if attempt == 2:
+                        raise
+        raise AssertionError("unreachable")
 
     # ------------------------------------------------------------ helpers
     def _insert(self, table: sa.Table) -> Any:
@@ -436,12 +447,12 @@ class Store:
 
 
 _PENDING_COLUMNS = (pending.c.id, pending.c.chat_id, pending.c.user_json, pending.c.message, pending.c.shown,
-                    pending.c.payload)  # fmt: skip
+                    pending.c.payload, pending.c.notified)  # fmt: skip
 
 
 def _pending(row: sa.Row) -> Pending:
     user = json.loads(row.user_json) if row.user_json else None
-    return Pending(int(row.id), int(row.chat_id), user, row.message, row.shown, bool(row.payload))
+    return Pending(int(row.id), int(row.chat_id), user, row.message, row.shown, bool(row.payload), bool(row.notified))
 
 
 def _rename_legacy_tables(con: sa.Connection) -> None:

@@ -6,12 +6,15 @@ import os
 import signal
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from scripts.services import Postgres
 from scripts.stack import free_port
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.fake_rasa import FakeRasa
@@ -41,6 +44,25 @@ class RunningBridge:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    """A throw-away PostgreSQL server (scripts/services.py) for the bridge's shared store."""
+    server = Postgres().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def bot_db_url(postgres: Postgres) -> str:
+    """A fresh, empty database on that server, as a SQLAlchemy URL (what MOCUA_BOT_DB_URL takes)."""
+    name = f"bot_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(postgres.url("postgres", driver="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as con:
+        con.exec_driver_sql(f"CREATE DATABASE {name}")
+    admin.dispose()
+    return postgres.url(name, driver="postgresql+psycopg")
 
 
 @pytest.fixture
