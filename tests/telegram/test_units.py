@@ -244,3 +244,18 @@ def test_rasa_retry_stops_at_once_when_the_bridge_shuts_down() -> None:
         return asyncio.get_running_loop().time() - started
 
     assert asyncio.run(scenario()) < 2
+
+
+def test_the_bridge_imports_neither_the_journal_nor_the_index() -> None:
+    """The bridge may run on a host without them: /stats and /reload go through the action server's admin API."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, bot.app, bot.__main__; "
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('journal', 'knowledge', 'actions')))"
+    )
+    root = str(Path(__file__).resolve().parents[2])
+    result = subprocess.run([sys.executable, "-c", code], cwd="/", env={"PYTHONPATH": root}, capture_output=True,
+                            text=True, timeout=60, check=True)  # fmt: skip
+    assert result.stdout.strip() == "['knowledge', 'knowledge.text']", "only the text helpers (NFC, typed text)"
