@@ -14,15 +14,18 @@ but the requests HAProxy retries on a live one. The action replicas share one in
 
 from __future__ import annotations
 
+import argparse
 import functools
 import os
 import subprocess
+import sys
 import time
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from scripts.stack import APP_PYTHON, RASA_BIN, Stack, StackError, free_port, http_ok, load_secrets
+from bot.config import load_dotenv
+from scripts.stack import APP_PYTHON, RASA_BIN, ROOT, Stack, StackError, free_port, http_ok, load_secrets
 
 PROFILE_VARIABLE = "MOCUA_PROFILE"
 ENDPOINTS = "endpoints.production.yml"
@@ -302,3 +305,58 @@ def backend(kind: str, stack: ProductionStack, check: str) -> str:
     head = [f"backend {kind}", "    balance roundrobin", f"    option httpchk {check}"]
     served_by = f"    http-response set-header {SERVED_BY} %[srv_name]"
     return "\n".join([*head, served_by, *servers, ""])
+
+
+# ---------------------------------------------------------------- for replicas that systemd or Compose start
+
+
+def port_list(text: str) -> list[int]:
+    try:
+        ports = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"expected ports such as 5011,5012, got {text!r}") from error
+    if not ports:
+        raise argparse.ArgumentTypeError("expected at least one port")
+    return ports
+
+
+def main(argv: list[str] | None = None) -> int:
+    """python -m scripts.production --print-haproxy-config --rasa-ports 5011,5012 --actions-ports 5061,5062
+    [--bridge-ports 8451,8452]
+
+    Prints the HAProxy configuration `make serve` writes to var/haproxy.cfg, for replicas on these fixed ports
+    instead of free ones (deploy/systemd/, docker-compose.yml; docs/deploy.md). It reads the same settings
+    (environment, then .env): RASA_PORT, ACTION_PORT, BRIDGE_PORT, BRIDGE_INTERFACE, BALANCER_STATS_PORT,
+    MOCUA_TLS_CERT, and TELEGRAM_BOT_TOKEN, without which there is no bridge frontend.
+    """
+    parser = argparse.ArgumentParser(prog="python -m scripts.production", description=main.__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--print-haproxy-config", action="store_true", required=True)
+    parser.add_argument("--rasa-ports", type=port_list, required=True, metavar="PORT,...")
+    parser.add_argument("--actions-ports", type=port_list, required=True, metavar="PORT,...")
+    parser.add_argument("--bridge-ports", type=port_list, default=[], metavar="PORT,...")
+    args = parser.parse_args(argv)
+    for key, value in load_dotenv(ROOT / ".env").items():
+        os.environ.setdefault(key, value)
+    ports = {"rasa": args.rasa_ports, "actions": args.actions_ports, "bridge": args.bridge_ports}
+    stack = ProductionStack(
+        rasa_port=int(os.environ.get("RASA_PORT", 5005)),
+        action_port=int(os.environ.get("ACTION_PORT", 5055)),
+        database_url="postgresql://",  # the configuration names neither database nor Redis
+        redis_url="redis://",
+        replicas=Replicas(len(ports["rasa"]), len(ports["actions"]), len(ports["bridge"])),
+        bridge_port=int(os.environ.get("BRIDGE_PORT", 8443)),
+        bridge_interface=os.environ.get("BRIDGE_INTERFACE") or "0.0.0.0",
+        stats_port=int(os.environ.get("BALANCER_STATS_PORT", 8404)),
+        replica_ports={f"{kind}-{i}": port for kind, found in ports.items() for i, port in enumerate(found, 1)},
+    )
+    if ports["bridge"] and not stack.telegram_enabled:
+        print("TELEGRAM_BOT_TOKEN is not set: no bridge frontend or backend.", file=sys.stderr)
+    written_by = "# Written by scripts/production.py at every start; edit that file, not this one."
+    printed_by = "# Printed by `python -m scripts.production --print-haproxy-config`: print it again, do not edit it."
+    print(haproxy_config(stack).replace(written_by, printed_by, 1), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
