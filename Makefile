@@ -7,7 +7,8 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup model index train run serve bot chat test test-python test-rasa validate lint typecheck kb-calibrate \
+.PHONY: help setup model index train run serve bot chat test test-python test-production test-faults test-rasa validate lint \
+        typecheck kb-calibrate \
         kb-lint kb-build kb-search kb-import kb-import-catalog kb-sync-catalog kb-gaps report bench-retrieval bench-scale \
         bench lock clean
 
@@ -40,7 +41,7 @@ chat: setup  ## chat in the terminal with an already running Rasa server
 
 test: index train  ## set up from nothing and run every test
 	@bash scripts/install-test-services.sh
-	@$(MAKE) --no-print-directory --keep-going validate lint typecheck test-python test-rasa
+	@$(MAKE) --no-print-directory --keep-going validate lint typecheck test-python test-production test-faults test-rasa
 
 validate:
 	@echo "== rasa data validate =="
@@ -61,7 +62,17 @@ typecheck:  ## mypy: the app environment's code, then the Rasa environment's (nl
 
 test-python:  ## pytest: units, knowledge, actions, REST and Telegram round trips on real servers
 	@echo "== pytest =="
-	@$(PY) -m pytest
+	@$(PY) -m pytest -m "not production"
+
+test-production: index train  ## the production profile: PostgreSQL, Redis, HAProxy, 2 Rasa/action/bridge replicas
+	@bash scripts/install-test-services.sh
+	@echo "== pytest: production profile =="
+	@$(PY) -m pytest -m "production and not faults" tests/production
+
+test-faults: index train  ## the fault suite on the production profile; prints sent/answered/lost/duplicated
+	@bash scripts/install-test-services.sh
+	@echo "== pytest: fault suite =="
+	@$(PY) -m pytest -m faults tests/production
 
 test-rasa:  ## rasa test nlu (held-out, with and without diacritics) and conversation stories
 	@echo "== rasa test =="

@@ -20,6 +20,7 @@ import urllib.parse
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO
 
 from bot.config import load_dotenv
 
@@ -170,12 +171,23 @@ class Stack:
         self.spawn_command("rasa", command)
 
     def spawn_command(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
-        """Run `command` as child `name` in a session of its own, its output appended to var/log/<name>.log."""
-        with open(self.log_dir / f"{name}.log", "ab") as log:  # the child keeps its own copy of the descriptor
+        """Run `command` as child `name` in a session of its own, its output appended to var/log/<name>.log.
+        If the log cannot be written (disk full, directory gone or read-only), the child still starts and writes
+        to our own output instead: a server that is down costs citizens more than a lost log."""
+        path = self.log_dir / f"{name}.log"
+        try:
+            log: IO[bytes] | None = open(path, "ab")  # noqa: SIM115 - closed below; the child keeps its own copy
+        except OSError as error:
+            print(f"WARNING: cannot write {path} ({error}); {name} logs to this terminal instead.", flush=True)
+            log = None
+        try:
             self.processes[name] = subprocess.Popen(
                 command, cwd=ROOT, env=env or self.environment(), stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True,
             )  # fmt: skip
+        finally:
+            if log is not None:
+                log.close()
 
     def wait_until_ready(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout

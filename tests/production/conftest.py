@@ -16,6 +16,7 @@ import pytest
 from scripts.production import ProductionStack, Replicas
 from scripts.services import Postgres, Redis, free_port
 from scripts.stack import ROOT
+from tests.production.counts import FAULT_COUNTS
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.conftest import ADMIN_ID, STAFF_CHAT
 
@@ -59,7 +60,10 @@ def production(postgres: Postgres, redis_server: Redis, telegram: BotApiEmulator
         database_url=postgres.url(),
         redis_url=redis_server.url(),
         replicas=Replicas(rasa=2, actions=2, bridge=2),
-        extra_env=bridge_env(telegram, bridge_port) | {"MOCUA_INDEX_DIR": str(knowledge_copy.index_dir)},
+        extra_env=bridge_env(telegram, bridge_port) | {
+            "MOCUA_INDEX_DIR": str(knowledge_copy.index_dir),
+            "MOCUA_KNOWLEDGE_DIR": str(knowledge_copy.knowledge_dir),  # what /admin/reload builds from
+        },
     )
     stack.start()
     yield stack
@@ -85,3 +89,11 @@ def new_sender() -> str:
 def log_tail(stack: ProductionStack, name: str, lines: int = 40) -> str:
     path: Path = stack.log_dir / f"{name}.log"
     return "\n".join(path.read_text(errors="replace").splitlines()[-lines:]) if path.exists() else ""
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The fault suite's counts, at the end of every run that ran it (CI's log shows them)."""
+    if FAULT_COUNTS:
+        terminalreporter.section("fault suite: messages sent, answered, lost, duplicated")
+        for count in FAULT_COUNTS:
+            terminalreporter.write_line(count.line())

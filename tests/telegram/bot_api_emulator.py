@@ -29,6 +29,7 @@ UPDATE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_pos
 class Fault:
     status: int
     retry_after: int | None = None
+    delay: float = 0.0  # > 0: the call succeeds, but its answer comes this many seconds late
 
 
 @dataclass
@@ -127,7 +128,8 @@ class BotApiEmulator:
         call = Call(method, params, time.time())
         self.state.calls.append(call)
         faults = self.state.faults.get(method)
-        if faults:
+        late = faults.pop(0).delay if faults and faults[0].delay else 0.0  # takes effect, answered too late
+        if faults and not late:
             fault = faults.pop(0)
             call.status = fault.status
             if fault.status == 429:
@@ -138,6 +140,9 @@ class BotApiEmulator:
         if handler is None:
             return self._ok(True)  # lenient: methods the bridge may call but tests do not inspect
         result = await handler(params)
+        if late:
+            self._notify()
+            await asyncio.sleep(late)
         if isinstance(result, web.Response):
             call.status = result.status
             return result
@@ -354,6 +359,11 @@ class BotApiEmulator:
     def fail_next(self, method: str, count: int = 1, status: int = 429, retry_after: int | None = 1) -> None:
         self._run(lambda: self.state.faults.setdefault(method, []).extend(
             Fault(status, retry_after if status == 429 else None) for _ in range(count)))  # fmt: skip
+
+    def answer_late(self, method: str, count: int = 1, delay: float = 8.0) -> None:
+        """The next `count` calls of `method` take effect but are answered `delay` s later (a client timeout)."""
+        late = [Fault(200, None, delay) for _ in range(count)]
+        self._run(lambda: self.state.faults.setdefault(method, []).extend(late))
 
     # Reads copy lists the loop thread only appends to (atomic under the GIL), so they never block on the loop.
     def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
