@@ -303,8 +303,9 @@ def backend(kind: str, stack: ProductionStack, check: str) -> str:
         for name in stack.replica_names(kind)
     ]
     head = [f"backend {kind}", "    balance roundrobin", f"    option httpchk {check}"]
-    served_by = f"    http-response set-header {SERVED_BY} %[srv_name]"
-    return "\n".join([*head, served_by, *servers, ""])
+    # Which replica answered: for our own clients and tests, never told to the internet (the bridge's frontend).
+    served_by = [] if kind == "bridge" else [f"    http-response set-header {SERVED_BY} %[srv_name]"]
+    return "\n".join([*head, *served_by, *servers, ""])
 
 
 # ---------------------------------------------------------------- for replicas that systemd or Compose start
