@@ -92,7 +92,7 @@ class FloodGuard:
         self.store, self.limit, self.window = store, limit, window
 
     def check(self, user_id: int, now: float | None = None) -> str:
-        """'ok', 'warn' (drop, and tell the user once) or 'drop'. Runs in the store's thread pool."""
+        """'ok', 'warn' (drop, and tell the user once) or 'drop'. Runs in the store's thread."""
         hits = self.store.flood_hits(user_id, self.window, now)
         if hits <= self.limit:
             return "ok"

@@ -13,8 +13,8 @@ replica must know about a chat lives here, never only in a process's memory:
 - flood counters: messages per user in a window that starts at the user's first message, counted atomically;
 - history: the last turns of each chat, shown to staff when a citizen asks for a person.
 
-The methods are synchronous and short; the bridge calls them through `Store.run`, in a small thread pool, so the
-event loop never waits for the database. Tables are created on first use (two replicas doing it at once is fine).
+The methods are synchronous and short; the bridge calls them through `Store.run`, in the store's own thread, so
+the event loop never waits for the database. Tables are created on first use (two replicas doing it at once is fine).
 """
 
 from __future__ import annotations
@@ -186,7 +186,10 @@ class Store:
         self._lock_connection: sa.Connection | None = None  # holds this replica's advisory locks on chats
         self._lock_guard = threading.Lock()
         self._housekept = 0.0
-        self._executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="bot-store")
+        # One thread: calls run in the order the event loop made them, so a reader never overtakes a write issued
+        # before it (a staff reply arriving right after the relayed message finds that message's link). Each call
+        # is a statement or two, and a dead database fails fast (connect and statement timeouts).
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="bot-store")
 
     def close(self) -> None:
         self._executor.shutdown(wait=False, cancel_futures=True)
@@ -198,7 +201,7 @@ class Store:
         self.engine.dispose()
 
     async def run(self, function: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-        """Call one of the methods below in the store's thread pool; database errors become StoreUnavailable."""
+        """Call one of the methods below in the store's thread; database errors become StoreUnavailable."""
         loop = asyncio.get_running_loop()
         try:
             return await loop.run_in_executor(self._executor, functools.partial(function, *args, **kwargs))
