@@ -333,18 +333,23 @@ class Bridge:
 
     async def _look_after_pending(self, bot: Bot) -> None:
         every = max(1.0, self.store.lease / 3)
+        # SQLite serves one bridge: at its start every waiting message is an orphan, even when the bridge before it
+        # crashed a second ago and its lease still runs. Replicas on PostgreSQL wait for the lease instead.
+        at_start = not self.store.postgres
         while not self.stopping.is_set():
             try:
                 await self.store.run(self.store.renew_leases)
-                await self.replay_pending(bot)
+                await self.replay_pending(bot, from_anyone=at_start)
+                at_start = False
             except StoreUnavailable as error:
                 log.warning("pending messages not checked: %s", error)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), every)
 
-    async def replay_pending(self, bot: Bot) -> int:
+    async def replay_pending(self, bot: Bot, from_anyone: bool = False) -> int:
         """Claim the messages nobody is answering and answer them, each chat in its original order."""
-        rows = [p for p in await self.store.run(self.store.claim_pending) if p.id not in self._inflight]
+        claimed = await self.store.run(self.store.claim_pending, from_anyone=from_anyone)
+        rows = [p for p in claimed if p.id not in self._inflight]
         for item in rows:
             self._inflight.add(item.id)  # now, not when its task starts: the next claim must not take it again
             citizen = User.de_json(item.user, bot) if item.user else None

@@ -314,12 +314,15 @@ class Store:
             rows = con.execute(sa.select(*_PENDING_COLUMNS).order_by(pending.c.id)).all()
         return [_pending(row) for row in rows]
 
-    def claim_pending(self, now: float | None = None) -> list[Pending]:
+    def claim_pending(self, now: float | None = None, from_anyone: bool = False) -> list[Pending]:
         """Take the messages nobody answers (released at a shutdown, or their owner's lease ran out), oldest first.
         A chat's messages are claimed together, and each row by one replica only: the UPDATE re-checks the
-        condition on the row it locks, so two replicas claiming at once never both get it."""
+        condition on the row it locks, so two replicas claiming at once never both get it. `from_anyone`: also
+        those other owners still hold (a single bridge starting after a crash: their owner is gone)."""
         now = time.time() if now is None else now
         claimable = sa.or_(pending.c.owner.is_(None), pending.c.lease_until < now)
+        if from_anyone:
+            claimable = sa.or_(claimable, pending.c.owner != self.owner)
         claimed: list[Pending] = []
         with self._begin() as con:
             chats = con.execute(sa.select(pending.c.chat_id).where(claimable).distinct()).scalars().all()

@@ -471,3 +471,24 @@ def test_bridge_stopped_while_rasa_is_down_answers_after_its_restart(
     assert sum("chậm hơn" in t for t in texts) == 1
     assert texts.count("Bạn hỏi: hỏi trước khi khởi động lại") == 1
     assert fake_rasa.messages(CITIZEN) == ["hỏi trước khi khởi động lại"]
+
+
+def test_bridge_killed_while_rasa_is_down_answers_at_once_after_its_restart(
+    emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge
+) -> None:
+    import os
+    import signal
+
+    bridge = start_bridge(fake_rasa.url)
+    fake_rasa.stop()
+    emulator.send_text(CITIZEN, "hỏi trước khi bị tắt đột ngột")
+    emulator.wait_for_text(CITIZEN, "chậm hơn", timeout=15)
+    os.killpg(bridge.process.pid, signal.SIGKILL)  # a crash: the message is still owned by the dead process
+    bridge.process.wait()
+    fake_rasa.start()
+    start_bridge(fake_rasa.url)  # same var/bot.db: one bridge, so it takes the message over at once
+    emulator.wait_for_text(CITIZEN, "Bạn hỏi: hỏi trước khi bị tắt đột ngột", timeout=10)
+    time.sleep(1)
+    texts = [m["text"] for m in emulator.sent(CITIZEN)]
+    assert sum("chậm hơn" in t for t in texts) == 1, "told once, also across the restart"
+    assert fake_rasa.messages(CITIZEN) == ["hỏi trước khi bị tắt đột ngột"]

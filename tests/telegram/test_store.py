@@ -119,6 +119,9 @@ def test_a_dead_replicas_messages_are_taken_over_when_its_lease_ends(open_store:
     taken = alive.claim_pending(now=now + 51)
     assert [(p.id, p.chat_id, p.message, p.payload) for p in taken] == [(pending_id, 7, "hỏi", False)]
     assert dead.claim_pending(now=now + 52) == [], "the taker now holds it"
+    restarted = open_store(lease=30.0)  # a single bridge after a crash takes over at once, not after the lease
+    assert [p.id for p in restarted.claim_pending(now=now + 53, from_anyone=True)] == [pending_id]
+    assert restarted.claim_pending(now=now + 54, from_anyone=True) == [], "but not its own messages again"
 
 
 def test_pending_messages_keep_their_fields_and_order(open_store: OpenStore) -> None:
