@@ -384,10 +384,11 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     # ------------------------------------------------------------ conversations and handoffs
 
     @app.get("/conversations", response_class=HTMLResponse)
-    def conversations_page(request: Request) -> Response:
+    def conversations_page(request: Request, page_no: int = 1) -> Response:
         signed_in(request)
-        found = conversations.conversations(settings.tracker_url)
-        return page(request, "conversations.html", conversations=found, active="conversations")
+        page_no = max(1, page_no)
+        found = conversations.conversations(settings.tracker_url, 50, (page_no - 1) * 50)
+        return page(request, "conversations.html", conversations=found, page_no=page_no, active="conversations")
 
     @app.get("/conversations/{key}", response_class=HTMLResponse)
     def conversation_page(request: Request, key: str) -> Response:

@@ -62,11 +62,17 @@ class Conversation:
     messages: int  # citizen messages
 
 
-def conversations(url: str, limit: int = 100) -> list[Conversation]:
+def conversations(url: str, limit: int = 50, offset: int = 0) -> list[Conversation]:
     """Latest conversations first; none when the tracker has no table yet."""
     last = sa.func.max(events.c.timestamp).label("last")
     users = sa.func.sum(sa.case((events.c.type_name == "user", 1), else_=0)).label("users")
-    query = sa.select(events.c.sender_id, last, users).group_by(events.c.sender_id).order_by(last.desc()).limit(limit)
+    query = (
+        sa.select(events.c.sender_id, last, users)
+        .group_by(events.c.sender_id)
+        .order_by(last.desc(), events.c.sender_id)
+        .limit(limit)
+        .offset(offset)
+    )
     try:
         with tracker_engine(url).connect() as con:
             rows = con.execute(query).all()

@@ -466,7 +466,8 @@ def with_dev_question(original: str, question: str, expect: str, username: str, 
     by = f"{username} {CONSOLE_BLOCK}"
     row = f"    - q: {json.dumps(question, ensure_ascii=False)}\n      expect: {json.dumps(expect)}\n"
     text = original if original.endswith("\n") or not original else original + "\n"
-    if isinstance(last, dict) and last.get("by") == by and str(last.get("on")) == day.isoformat():
+    written_on = last.get("on", last.get(True)) if isinstance(last, dict) else None  # YAML 1.1 reads `on:` as True
+    if isinstance(last, dict) and last.get("by") == by and str(written_on) == day.isoformat():
         return text + row
     head = (
         f"\n- by: {by}\n  on: {day.isoformat()}\n"

@@ -23,12 +23,12 @@ class Series:
 
 
 def _nice_max(value: float, ticks: int = 4) -> float:
-    """An axis top that splits into `ticks` round steps (1, 2 or 5 × 10^n, at least 1) and reaches `value`."""
+    """An axis top that splits into `ticks` round steps (1, 2, 2.5 or 5 × 10^n, whole numbers) and reaches `value`."""
     raw = max(value, 1.0) / ticks
     step = 1.0
     while step * 10 <= raw:
         step *= 10
-    for factor in (1, 2, 5, 10):
+    for factor in (1, 2, 2.5, 5, 10) if step >= 10 else (1, 2, 5, 10):
         if factor * step >= raw:
             return factor * step * ticks
     return 10 * step * ticks

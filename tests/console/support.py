@@ -1,0 +1,74 @@
+"""Helpers shared by the console tests: the running console, its accounts, what citizens said, screenshots."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from scripts.stack import ROOT
+
+SCREENSHOTS = ROOT / "docs" / "screenshots"
+PASSWORDS = {"lan": "mat-khau-bien-tap-1", "minh": "mat-khau-chi-xem-2", "khach": "mat-khau-khoa-thu-3"}
+ROLES = {"lan": "editor", "minh": "viewer", "khach": "viewer"}
+
+# What citizens say before staff look at the console: answers, feedback both ways, a wording the bot does not know
+# yet (two spellings of it), a request for a person, and text with markup and a phone number in it.
+UNKNOWN_WORDINGS = ("xin giấy chào đời cho con", "giấy chào đời cho con gái")
+MARKUP = "xin <b>giấy phép</b> thả diều trên phố <script>alert(1)</script> sđt 0912 345 222"
+MARKUP_GROUP = "thả diều"  # how the tests find its group of unanswered questions
+
+
+@dataclass
+class Console:
+    url: str
+    env: dict[str, str]
+    knowledge: Any  # tests/conftest.py KnowledgeCopy: knowledge_dir, index_dir, rebuild()
+    dev_questions: Path
+    process: subprocess.Popen = field(repr=False)
+
+    def record_file(self, record_id: str) -> Path:
+        return self.knowledge.knowledge_dir / "procedures" / f"{record_id}.yml"
+
+    def client(self, username: str | None = None) -> httpx.Client:
+        """An HTTP client with its own cookies, signed in as `username` through the sign-in form (or anonymous)."""
+        client = httpx.Client(base_url=self.url, follow_redirects=False, timeout=60)
+        if username:
+            response = client.post("/login", data={"csrf": csrf_of(client, "/"), "username": username,
+                                                  "password": PASSWORDS[username]})  # fmt: skip
+            assert response.status_code == 303, response.text
+        return client
+
+    def wait_for_builds(self, client: httpx.Client, timeout: float = 300) -> str:
+        """Until no index build runs; the publish page's latest result."""
+        deadline = time.monotonic() + timeout
+        while True:
+            page = client.get("/publish").text
+            if "Đang dựng…" not in page:
+                found = re.search(r'<td class="status">([^<]*)</td>', page)
+                return found.group(1) if found else ""
+            assert time.monotonic() < deadline, "the index build did not finish"
+            time.sleep(0.5)
+
+
+def csrf_of(client: httpx.Client, path: str) -> str:
+    page = client.get(path)
+    found = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert found, f"no CSRF token on {path}: {page.status_code}"
+    return found.group(1)
+
+
+def screenshot(driver: object, name: str) -> Path:
+    """The whole page as docs/screenshots/<name>.png (the README shows them)."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    height = driver.execute_script("return document.documentElement.scrollHeight")  # type: ignore[attr-defined]
+    driver.set_window_size(1280, min(max(900, int(height)), 4000))  # type: ignore[attr-defined]
+    path = SCREENSHOTS / f"{name}.png"
+    driver.save_screenshot(str(path))  # type: ignore[attr-defined]
+    driver.set_window_size(1280, 900)  # type: ignore[attr-defined]
+    return path
