@@ -18,10 +18,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from channels import guard, outage
+from channels import guard, outage, speedups
 
 logger = logging.getLogger(__name__)
 outage.install()
+speedups.install()
 
 
 class GuardedRestInput(RestInput):

@@ -310,8 +310,14 @@ def run_locust(plan: Plan, profile: str, channel: str, users: int, env: dict[str
         locust = subprocess.Popen(command, cwd=ROOT, env=child_env, stdout=out, stderr=subprocess.STDOUT)
         generator = [Watched("locust (load)", locust.pid, part_of_stack=False),
                      Watched("bench + emulator", os.getpid(), part_of_stack=False, with_children=False)]  # fmt: skip
+        watchdog = threading.Timer(plan.runtime + 300, locust.kill)
+        watchdog.start()
         with Sampler(watched + generator) as sampler:
-            locust.wait(plan.runtime + 300)
+            # wait4: the load generator's own CPU time, which psutil can no longer read once it has exited
+            _, status, usage = os.wait4(locust.pid, 0)
+            locust.returncode = os.waitstatus_to_exitcode(status)
+        watchdog.cancel()
+        sampler.cpu["locust (load)"] = usage.ru_utime + usage.ru_stime
     result.seconds = time.monotonic() - started
     result.load_after = os.getloadavg()[0]
     if not records_path.exists():
