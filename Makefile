@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 .PHONY: help setup model index train run serve bot chat test test-python test-production test-faults test-rasa validate lint \
         typecheck kb-calibrate \
         kb-lint kb-build kb-search kb-import kb-import-catalog kb-sync-catalog kb-gaps report bench-retrieval bench-scale \
-        bench lock clean
+        bench lock clean staff-add
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -38,6 +38,10 @@ bot: setup  ## run the Telegram bridge alone against a running Rasa server (RASA
 
 chat: setup  ## chat in the terminal with an already running Rasa server
 	@$(PY) -m scripts.chat --url $${RASA_URL:-http://localhost:5005}
+
+staff-add: setup  ## staff console account: make staff-add USER=lan ROLE=editor|viewer (password asked, or STAFF_PASSWORD)
+	@$(if $(filter command line,$(origin USER)),,$(error name the account: make staff-add USER=lan ROLE=editor))
+	@$(PY) -m console staff-add "$(USER)" --role "$(or $(ROLE),viewer)"
 
 test: index train  ## set up from nothing and run every test
 	@bash scripts/install-test-services.sh

@@ -39,9 +39,12 @@ _senders: dict[str, str] = {}  # journal hash -> sender id, filled as conversati
 
 
 def tracker_engine(url: str) -> sa.Engine:
+    """Rasa writes its tracker with psycopg2 (postgresql://…); this environment reads it with psycopg 3."""
+    from scripts.production import app_db_url
+
     with _lock:
         if url not in _engines:
-            _engines[url] = sa.create_engine(url, pool_pre_ping=True)
+            _engines[url] = sa.create_engine(app_db_url(url), pool_pre_ping=True)
         return _engines[url]
 
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from bot.config import load_dotenv
 from scripts.chat import chat
 from scripts.production import ProductionStack, production_selected
-from scripts.stack import APP_PYTHON, ROOT, Stack, StackError
+from scripts.stack import APP_PYTHON, ROOT, Stack, StackError, client_host, port_is_free
 
 FIRST_BACKOFF, MAX_BACKOFF = 1.0, 60.0
 STABLE_AFTER = 120.0  # a child up this long is healthy again: its next crash waits FIRST_BACKOFF
@@ -118,6 +118,19 @@ def spawners(stack: Stack, front: str) -> dict[str, Callable[[], None]]:
     return found
 
 
+def start_console(stack: Stack, supervisor: Supervisor) -> None:
+    """The staff console (python -m console) beside the servers, on the journal, tracker and index they use."""
+    port, interface = int(os.environ.get("CONSOLE_PORT") or 5080), os.environ.get("CONSOLE_INTERFACE") or "127.0.0.1"
+    if not port_is_free(port, interface):
+        say(f"Staff console not started: port {port} is in use (choose another with CONSOLE_PORT=...).")
+        return
+    env = stack.environment() | {"RASA_URL": stack.rasa_url, "MOCUA_VAR_DIR": str(stack.var_dir),
+                                 "CONSOLE_PORT": str(port), "CONSOLE_INTERFACE": interface}  # fmt: skip
+    supervisor.spawners["console"] = lambda: stack.spawn_command("console", [str(APP_PYTHON), "-m", "console"], env)
+    supervisor.spawners["console"]()
+    say(f"Staff console: http://{client_host(interface)}:{port}/ (accounts: make staff-add USER=... ROLE=editor)")
+
+
 def serve(stack: Stack, front: str) -> None:
     if isinstance(stack, ProductionStack):
         names = ", ".join(stack.replica_names())
@@ -125,8 +138,9 @@ def serve(stack: Stack, front: str) -> None:
     else:
         say(f"Starting the action server (:{stack.action_port}) and Rasa (:{stack.rasa_port})…")
     stack.start()
-    say(f"Ready. REST channel: {stack.rasa_url}/webhooks/rest/webhook — logs in {stack.log_dir}")
     supervisor = Supervisor(stack, spawners(stack, front))
+    start_console(stack, supervisor)
+    say(f"Ready. REST channel: {stack.rasa_url}/webhooks/rest/webhook — logs in {stack.log_dir}")
     if isinstance(stack, ProductionStack):
         front = "none"  # the bridge replicas are already running behind the balancer
     if front == "telegram":

@@ -118,6 +118,7 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     env = os.environ | {
         "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port), "TELEGRAM_BOT_TOKEN": "",
         "TRACKER_DB_URL": f"sqlite:///{tmp / 'tracker.db'}", "MOCUA_JOURNAL_DB": str(tmp / "journal.db"),
+        "CONSOLE_PORT": str(free_port()), "MOCUA_CONSOLE_DB_URL": f"sqlite:///{tmp / 'console.db'}",
     }  # fmt: skip
     process = subprocess.Popen(
         [str(APP_PYTHON), "-m", "scripts.serve", "--front", "none"],
@@ -163,7 +164,7 @@ def test_a_killed_action_server_is_restarted(serve: Serve) -> None:
 
 def test_a_second_sigterm_during_shutdown_still_stops_every_child(serve: Serve) -> None:
     children = list(serve.children().values())
-    assert len(children) == 2
+    assert len(children) == 3  # action server, Rasa server, staff console
     serve.process.send_signal(signal.SIGTERM)
     serve.wait_for_output("Stopping…", timeout=10)
     serve.process.send_signal(signal.SIGTERM)  # while the first one is stopping the servers

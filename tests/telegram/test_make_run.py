@@ -25,6 +25,8 @@ def test_run_serves_telegram_through_any_bot_api_server(emulator: BotApiEmulator
         "MOCUA_BOT_DB": str(tmp_path / "bot.db"),
         "TRACKER_DB_URL": f"sqlite:///{tmp_path / 'tracker.db'}",
         "MOCUA_JOURNAL_DB": str(tmp_path / "journal.db"),
+        "CONSOLE_PORT": str(free_port()),
+        "MOCUA_CONSOLE_DB_URL": f"sqlite:///{tmp_path / 'console.db'}",
     }
     serve = subprocess.Popen(
         [str(APP_PYTHON), "-m", "scripts.serve", "--front", "auto"],
@@ -40,5 +42,6 @@ def test_run_serves_telegram_through_any_bot_api_server(emulator: BotApiEmulator
         output, _ = serve.communicate(timeout=60)
     assert serve.returncode == 0, output
     assert "Telegram bridge started" in output
-    assert len(started) == 3, "action server, Rasa server and Telegram bridge"
+    assert "Staff console: http://127.0.0.1:" in output
+    assert len(started) == 4, "action server, Rasa server, staff console and Telegram bridge"
     assert not [pid for pid in started if os.path.exists(f"/proc/{pid}")], "every child stopped"
