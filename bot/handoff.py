@@ -8,6 +8,7 @@ the bot. Only messages in the configured staff chat are ever treated as staff me
 from __future__ import annotations
 
 import logging
+import re
 
 from telegram import Bot, Message, User
 
@@ -61,6 +62,17 @@ def describe_citizen(chat_id: int, user: User | None) -> str:
     name = user.full_name or "?"
     handle = f" @{user.username}" if user.username else ""
     return f"{name}{handle} (chat {chat_id})"
+
+
+CITIZEN_AT_LINE_END = re.compile(r"\bchat (-?\d+)\)?:?$")
+
+
+def citizen_named_in(staff_text: str) -> int | None:
+    """The chat id our staff messages end their first line with (after the citizen's name, which the citizen
+    chooses: only the last "(chat N)" of the line is ours)."""
+    first_line = staff_text.split("\n", 1)[0].rstrip()
+    found = CITIZEN_AT_LINE_END.search(first_line)
+    return int(found.group(1)) if found else None
 
 
 def staff_request_text(chat_id: int, user: User | None, question: str, turns: list[Turn]) -> str:
@@ -118,7 +130,12 @@ class Handoff:
                 await sending.send(bot, self.staff_chat_id, DONE_HINT, reply_to=message.message_id)
                 return True
             return False
-        citizen = await self.store.run(self.store.citizen_for, message.reply_to_message.message_id)
+        replied = message.reply_to_message
+        citizen = await self.store.run(self.store.citizen_for, replied.message_id)
+        if citizen is None and replied.from_user is not None and replied.from_user.id == bot.id:
+            # Our link is written once Telegram confirms the send; a reply that quick (or one reaching another
+            # replica first) still names the citizen in the replied message we wrote.
+            citizen = citizen_named_in(replied.text or "")
         if citizen is None:
             return False
         text = (message.text or "").strip()

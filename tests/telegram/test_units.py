@@ -259,3 +259,14 @@ def test_the_bridge_imports_neither_the_journal_nor_the_index() -> None:
     result = subprocess.run([sys.executable, "-c", code], cwd="/", env={"PYTHONPATH": root}, capture_output=True,
                             text=True, timeout=60, check=True)  # fmt: skip
     assert result.stdout.strip() == "['knowledge', 'knowledge.text']", "only the text helpers (NFC, typed text)"
+
+
+def test_staff_messages_name_their_citizen_even_when_the_name_imitates_a_chat_id() -> None:
+    from telegram import User
+
+    from bot.handoff import citizen_named_in, staff_relay_text, staff_request_text
+
+    sly = User(id=501, first_name="Lan (chat 777)", is_bot=False)
+    assert citizen_named_in(staff_relay_text(501, sly, "xin chào (chat 888)")) == 501
+    assert citizen_named_in(staff_request_text(-42, None, "gặp cán bộ", [])) == -42
+    assert citizen_named_in("Một tin nhắn khác của nhóm") is None
