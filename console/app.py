@@ -184,8 +184,15 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
             flash(request, "error", "Nhóm câu hỏi này không còn trong danh sách (đã được xử lý?).")
             return back("/unanswered")
         wording = clean(str(form.get("wording") or "")) or group.example
-        target = str(form.get("procedure") or "").strip()
+        target = clean(str(form.get("code") or "")) or str(form.get("procedure") or "").strip()
         how = str(form.get("as") or "alias")
+        if not target:
+            flash(request, "error", "Hãy chọn thủ tục (hoặc ghi mã thủ tục chính thức) trước khi gắn.")
+            return back("/unanswered")
+        if how == "alias" and records.OFFICIAL_CODE.match(target):
+            flash(request, "error", "Tên gọi chỉ thêm được vào thủ tục của Trung tâm. Với một thủ tục chỉ có trong "
+                                    "danh mục chính thức, hãy thêm thành câu hỏi dev.")  # fmt: skip
+            return back("/unanswered")
         problem = _wording_problem(wording)
         if problem:
             flash(request, "error", problem)

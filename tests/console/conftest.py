@@ -21,6 +21,9 @@ from typing import Any
 
 import pytest
 
+from console.config import Settings
+from knowledge.catalog.snapshot import load_snapshot, snapshot_bytes
+from knowledge.records.loader import KNOWLEDGE_ROOT
 from scripts.stack import APP_PYTHON, ROOT, Stack, free_port, http_ok, signal_group
 from tests.console.support import MARKUP, PASSWORDS, ROLES, UNKNOWN_WORDINGS, Console
 
@@ -131,3 +134,32 @@ def browser() -> Iterator[object]:
     driver.implicitly_wait(0)
     yield driver
     driver.quit()
+
+
+# ---------------------------------------------------------------- the app in-process, on a small knowledge copy
+
+
+@pytest.fixture(scope="session")
+def small_catalogue() -> bytes:
+    records = load_snapshot(KNOWLEDGE_ROOT / "official/catalog.jsonl.gz")
+    return snapshot_bytes(r for r in records if r.code in ("1.000005", "1.000010", "1.000014", "1.001193"))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, small_catalogue: bytes) -> Settings:
+    """Two curated records (one linked to 1.001193), four official ones, the question splits: each test its own."""
+    knowledge = tmp_path / "knowledge"
+    (knowledge / "procedures").mkdir(parents=True)
+    for name in ("bao-hiem-the-bhyt-ho-gia-dinh.yml", "ho-tich-khai-sinh.yml"):
+        shutil.copyfile(KNOWLEDGE_ROOT / "procedures" / name, knowledge / "procedures" / name)
+    (knowledge / "official").mkdir()
+    (knowledge / "official/catalog.jsonl.gz").write_bytes(small_catalogue)
+    questions = tmp_path / "questions"
+    questions.mkdir()
+    for split in ("dev", "test", "calibration"):
+        shutil.copyfile(ROOT / "tests/data/questions" / f"{split}.yml", questions / f"{split}.yml")
+    return Settings(
+        interface="127.0.0.1", port=0, db_url=f"sqlite:///{tmp_path / 'console.db'}", knowledge_dir=knowledge,
+        index_dir=tmp_path / "index", dev_questions=questions / "dev.yml", tracker_url=f"sqlite:///{tmp_path / 't.db'}",
+        sync_state=tmp_path / "catalog-sync", secure_cookies=False, rasa_url="http://127.0.0.1:9", var_dir=tmp_path,
+    )  # fmt: skip

@@ -10,7 +10,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi.testclient import TestClient
 
+from console.accounts import add_staff
+from console.config import Settings
+from console.db import engine
 from scripts.stack import ROOT
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -66,9 +70,37 @@ def csrf_of(client: httpx.Client, path: str) -> str:
 def screenshot(driver: object, name: str) -> Path:
     """The whole page as docs/screenshots/<name>.png (the README shows them)."""
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    height = driver.execute_script("return document.documentElement.scrollHeight")  # type: ignore[attr-defined]
+    # the page's height, plus what the browser's own frame takes from the window
+    script = "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight"
+    height = driver.execute_script(script)  # type: ignore[attr-defined]
     driver.set_window_size(1280, min(max(900, int(height)), 4000))  # type: ignore[attr-defined]
+    time.sleep(0.3)  # the resized window is laid out again before the picture
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))  # type: ignore[attr-defined]
     driver.set_window_size(1280, 900)  # type: ignore[attr-defined]
     return path
+
+
+class QuietBuilder:
+    """Stands in for the background index build: records what asked for one."""
+
+    def __init__(self) -> None:
+        self.reasons: list[str] = []
+        self.running, self.history, self.queued, self.current, self.index_version = False, [], [], None, None
+
+    def request(self, reason: str) -> None:
+        self.reasons.append(reason)
+
+
+def app_client(settings: Settings, base_url: str = "http://testserver") -> tuple[TestClient, Any]:
+    from console.app import create_app
+
+    app = create_app(settings, "test-secret-key-" * 3)
+    app.state.builder = QuietBuilder()
+    add_staff(engine(settings.db_url), "lan", "mat-khau-bien-tap", "editor")
+    client = TestClient(app, base_url=base_url, follow_redirects=False)
+    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text)
+    assert token
+    signed = client.post("/login", data={"csrf": token.group(1), "username": "lan", "password": "mat-khau-bien-tap"})
+    assert signed.status_code == 303
+    return client, app

@@ -5,18 +5,14 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import shutil
 import xml.etree.ElementTree as ET
 from dataclasses import replace
-from pathlib import Path
-from typing import Any
 
 import pytest
 import yaml
 from fastapi.testclient import TestClient
 
 from console import audit, records, svg
-from console.accounts import add_staff
 from console.config import Settings
 from console.db import engine
 from console.gaps import Member, group_members
@@ -26,7 +22,7 @@ from knowledge.catalog.sync import State
 from knowledge.index.lexical import content_words
 from knowledge.records.loader import KNOWLEDGE_ROOT, knowledge_files
 from knowledge.search.metrics import load_questions
-from scripts.stack import ROOT
+from tests.console.support import app_client, csrf_of
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -146,57 +142,6 @@ def test_a_dev_question_is_added_with_provenance_and_the_splits_are_checked(sett
 # ---------------------------------------------------------------- the app in-process, on a small knowledge copy
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    knowledge = tmp_path / "knowledge"
-    (knowledge / "procedures").mkdir(parents=True)
-    for name in ("bao-hiem-the-bhyt-ho-gia-dinh.yml", "ho-tich-khai-sinh.yml"):
-        shutil.copyfile(KNOWLEDGE_ROOT / "procedures" / name, knowledge / "procedures" / name)
-    records_ = load_snapshot(KNOWLEDGE_ROOT / "official/catalog.jsonl.gz")
-    small = [r for r in records_ if r.code in ("1.000005", "1.000010", "1.000014", "1.001193")]
-    write_snapshot(small, knowledge / "official/catalog.jsonl.gz")
-    questions = tmp_path / "questions"
-    questions.mkdir()
-    for split in ("dev", "test", "calibration"):
-        shutil.copyfile(ROOT / "tests/data/questions" / f"{split}.yml", questions / f"{split}.yml")
-    return Settings(
-        interface="127.0.0.1", port=0, db_url=f"sqlite:///{tmp_path / 'console.db'}", knowledge_dir=knowledge,
-        index_dir=tmp_path / "index", dev_questions=questions / "dev.yml", tracker_url=f"sqlite:///{tmp_path / 't.db'}",
-        sync_state=tmp_path / "catalog-sync", secure_cookies=False, rasa_url="http://127.0.0.1:9", var_dir=tmp_path,
-    )  # fmt: skip
-
-
-class QuietBuilder:
-    """Stands in for the background index build: records what asked for one."""
-
-    def __init__(self) -> None:
-        self.reasons: list[str] = []
-        self.running, self.history, self.queued, self.current, self.index_version = False, [], [], None, None
-
-    def request(self, reason: str) -> None:
-        self.reasons.append(reason)
-
-
-def app_client(settings: Settings, base_url: str = "http://testserver") -> tuple[TestClient, Any]:
-    from console.app import create_app
-
-    app = create_app(settings, "test-secret-key-" * 3)
-    app.state.builder = QuietBuilder()
-    add_staff(engine(settings.db_url), "lan", "mat-khau-bien-tap", "editor")
-    client = TestClient(app, base_url=base_url, follow_redirects=False)
-    token = re.search(r'name="csrf" value="([^"]+)"', client.get("/").text)
-    assert token
-    signed = client.post("/login", data={"csrf": token.group(1), "username": "lan", "password": "mat-khau-bien-tap"})
-    assert signed.status_code == 303
-    return client, app
-
-
-def csrf(client: TestClient, path: str = "/dashboard") -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
-    assert found
-    return found.group(1)
-
-
 def test_the_cookie_is_secure_over_https_and_when_asked(settings: Settings) -> None:
     from console.app import create_app
 
@@ -218,12 +163,12 @@ def test_the_catalogue_sync_is_reviewed_applied_and_reverted(settings: Settings)
     page = client.get("/catalog").text
     assert "20.000 đ" in page and "30.000 đ" in page and "không còn niêm yết" in page
     assert 'href="/records/ho-tich-khai-sinh"' in page  # the curated record linking a withdrawn code
-    assert client.post("/catalog/apply", data={"csrf": csrf(client, "/catalog")}).status_code == 303
+    assert client.post("/catalog/apply", data={"csrf": csrf_of(client, "/catalog")}).status_code == 303
     assert snapshot.read_bytes() != before and not state.candidate.exists()
     assert app.state.builder.reasons and "Áp dụng đồng bộ" in app.state.builder.reasons[0]
     entry = audit.entries(engine(settings.db_url))[0]
     assert entry.action == "catalog.apply" and entry.username == "lan" and "1 bãi bỏ, 1 thay đổi" in entry.summary
-    assert client.post(f"/audit/{entry.id}/revert", data={"csrf": csrf(client, "/audit")}).status_code == 303
+    assert client.post(f"/audit/{entry.id}/revert", data={"csrf": csrf_of(client, "/audit")}).status_code == 303
     assert snapshot.read_bytes() == before
     assert audit.entries(engine(settings.db_url))[0].action == "revert"
 
@@ -237,8 +182,8 @@ def test_a_revert_waits_for_later_changes_to_be_reverted_first(settings: Setting
         page = client.get("/records/bao-hiem-the-bhyt-ho-gia-dinh").text
         version = re.search(r'name="version" value="([^"]+)"', page)
         assert version
-        saved = client.post("/records/bao-hiem-the-bhyt-ho-gia-dinh",
-                            data={**form, "csrf": csrf(client), "version": version.group(1), "action": "save"})
+        fields = {**form, "csrf": csrf_of(client, "/dashboard"), "version": version.group(1), "action": "save"}
+        saved = client.post("/records/bao-hiem-the-bhyt-ho-gia-dinh", data=fields)
         assert saved.status_code == 303, saved.text
     first, second = sorted(e.id for e in audit.entries(engine(settings.db_url)) if e.action == "record.edit")
     db = engine(settings.db_url)

@@ -1,0 +1,81 @@
+"""The console on PostgreSQL, as in the production profile: its own database, the journal (MOCUA_JOURNAL_URL) and
+Rasa's tracker store (written by Rasa through psycopg2, read here through psycopg 3), on a throw-away server
+(scripts/services.py)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+import sqlalchemy as sa
+
+import journal
+from console.config import Settings
+from console.conversations import events
+from scripts.services import Postgres
+from tests.console.support import app_client, csrf_of
+
+
+@pytest.fixture(scope="module")
+def postgres() -> Iterator[Postgres]:
+    server = Postgres().start(("console", "journal", "tracker"))
+    yield server
+    server.stop()
+
+
+def _tracker(url: str, sender: str) -> None:
+    """A conversation as Rasa's SQL tracker store keeps it (its `events` table)."""
+    engine = sa.create_engine(url)
+    events.metadata.create_all(engine)
+    now = time.time()
+    asked = {"text": "xin giấy chào đời cho con, sđt **********", "parse_data": {"intent": {"name": "ask_procedure"}}}
+    answer = {"text": "Xin lỗi, mình chưa chắc chắn về câu hỏi này.", "data": {"buttons": [{"title": "Gặp cán bộ"}]}}
+    with engine.begin() as con:
+        for i, (kind, data) in enumerate((("user", asked), ("bot", answer))):
+            row = {"sender_id": sender, "type_name": kind, "timestamp": now + i, "data": json.dumps(data)}
+            con.execute(events.insert().values(**row))
+    engine.dispose()
+
+
+def test_dashboard_questions_handoffs_and_transcripts_on_postgresql(postgres, settings: Settings, monkeypatch) -> None:
+    monkeypatch.setenv("MOCUA_JOURNAL_URL", postgres.url("journal", driver="postgresql+psycopg"))
+    for kind, sender, question, extra in (
+        ("answered", "c1", "làm giấy khai sinh ở đâu", {"procedure_id": "ho-tich-khai-sinh"}),
+        ("feedback", "c1", None, {"value": "up", "procedure_id": "ho-tich-khai-sinh"}),
+        ("unanswered", "c2", "xin giấy chào đời cho con", {}),
+        ("unanswered", "c3", "giấy chào đời cho con gái", {}),
+        ("handoff", "c2", "xin giấy chào đời cho con", {}),
+    ):
+        journal.record(kind, sender=sender, question=question, **extra)
+    _tracker(postgres.url("tracker", driver="postgresql+psycopg"), "c2")
+    on_postgres = replace(settings, db_url=postgres.url("console", driver="postgresql+psycopg"),
+                          tracker_url=postgres.url("tracker"))  # Rasa's own URL (psycopg2)  # fmt: skip
+    client, _ = app_client(on_postgres)
+    try:
+        board = client.get("/dashboard").text
+        assert re.search(r'id="total-questions">3<', board) and re.search(r'id="answered-share">33 %<', board)
+        assert re.search(r'id="handoffs-waiting">1<', board)
+        unanswered = client.get("/unanswered").text
+        assert unanswered.count('class="card gap"') == 1 and "giấy chào đời cho con gái" in unanswered
+        handoff = re.search(r'action="/handoffs/(\d+)/take"', client.get("/handoffs").text)
+        assert handoff
+        taken = client.post(f"/handoffs/{handoff.group(1)}/take", data={"csrf": csrf_of(client, "/handoffs")})
+        assert taken.status_code == 303
+        assert re.search(r'id="handoffs-handled">1<', client.get("/dashboard").text)
+        transcript = client.get(f"/conversations/{journal.hash_sender('c2')}").text
+        assert "xin giấy chào đời cho con" in transcript and "Gặp cán bộ" in transcript
+        group = re.search(r'name="group" value="([0-9a-f]+)"', unanswered)
+        assert group
+        client.post("/unanswered/out-of-scope", data={"csrf": csrf_of(client, "/unanswered"), "group": group.group(1)})
+        assert 'class="card gap"' not in client.get("/unanswered").text
+        entry = re.search(r'action="/audit/(\d+)/revert"', client.get("/audit").text)  # the latest change first
+        assert entry
+        client.post(f"/audit/{entry.group(1)}/revert", data={"csrf": csrf_of(client, "/audit")})
+        assert 'class="card gap"' in client.get("/unanswered").text
+    finally:
+        client.close()
+        journal.store.dispose()
