@@ -250,15 +250,20 @@ class ProductionStack(Stack):
         self.spawn_command("haproxy", ["haproxy", "-db", "-f", str(path)])
 
 
+ADMIN_RULE = "use_backend actions-admin if { path_beg /admin/ }"
+
+
 def haproxy_config(stack: ProductionStack) -> str:
     """Round robin over live replicas; a request whose replica died before answering is sent to another."""
     backends = [
         backend("rasa", stack, "GET /"),
         backend("actions", stack, "GET /health"),
+        # /admin/reload answers when the index build ends: minutes for a full build, never resent.
+        backend("actions", stack, "GET /health", name="actions-admin", extra=["timeout server 1300s", "retries 0"]),
     ]
     frontends = [
         frontend("rasa", f"127.0.0.1:{stack.rasa_port}"),
-        frontend("actions", f"127.0.0.1:{stack.action_port}"),
+        frontend("actions", f"127.0.0.1:{stack.action_port}", rules=[ADMIN_RULE]),
     ]
     if stack.bridge_count:
         backends.append(backend("bridge", stack, "GET /healthz"))
@@ -291,18 +296,21 @@ frontend stats
 """
 
 
-def frontend(kind: str, bind: str, tls: bool = False) -> str:
+def frontend(kind: str, bind: str, tls: bool = False, rules: list[str] | None = None) -> str:
     certificate = os.environ.get("MOCUA_TLS_CERT", "").strip()
     ssl = f" ssl crt {certificate}" if tls and certificate else ""
-    return f"frontend {kind}\n    bind {bind}{ssl}\n    default_backend {kind}\n"
+    rules_lines = [f"    {rule}" for rule in rules or []]
+    lines = [f"frontend {kind}", f"    bind {bind}{ssl}", *rules_lines, f"    default_backend {kind}"]
+    return "\n".join(lines) + "\n"
 
 
-def backend(kind: str, stack: ProductionStack, check: str) -> str:
+def backend(kind: str, stack: ProductionStack, check: str, name: str = "", extra: list[str] | None = None) -> str:
     servers = [
         f"    server {name} 127.0.0.1:{stack.replica_ports[name]} check inter 1s fall 2 rise 1"
         for name in stack.replica_names(kind)
     ]
-    head = [f"backend {kind}", "    balance roundrobin", f"    option httpchk {check}"]
+    head = [f"backend {name or kind}", "    balance roundrobin", f"    option httpchk {check}"]
+    head += [f"    {line}" for line in extra or []]
     # Which replica answered: for our own clients and tests, never told to the internet (the bridge's frontend).
     served_by = [] if kind == "bridge" else [f"    http-response set-header {SERVED_BY} %[srv_name]"]
     return "\n".join([*head, *served_by, *servers, ""])
