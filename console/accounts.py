@@ -69,10 +69,13 @@ def get_staff(engine: sa.Engine, staff_id: int) -> Staff | None:
     return Staff(row.id, row.username, row.role) if row else None
 
 
+def _window_start() -> str:
+    return (dt.datetime.now(dt.timezone.utc) - FAILURE_WINDOW).isoformat(timespec="seconds")
+
+
 def locked_out(engine: sa.Engine, username: str, ip: str) -> bool:
-    since = (dt.datetime.now(dt.timezone.utc) - FAILURE_WINDOW).isoformat(timespec="seconds")
     query = sa.select(sa.func.count()).where(
-        login_failures.c.username == username, login_failures.c.ip == ip, login_failures.c.ts >= since
+        login_failures.c.username == username, login_failures.c.ip == ip, login_failures.c.ts >= _window_start()
     )
     with engine.connect() as con:
         return int(con.execute(query).scalar() or 0) >= MAX_FAILURES
@@ -91,6 +94,8 @@ def authenticate(engine: sa.Engine, username: str, password: str, ip: str) -> St
     with engine.begin() as con:
         if not ok or row is None:
             con.execute(login_failures.insert().values(username=username, ip=ip, ts=now()))
+            # only the window's failures matter: older ones go, so the table stays small
+            con.execute(login_failures.delete().where(login_failures.c.ts < _window_start()))
             return None
         con.execute(login_failures.delete().where(login_failures.c.username == username, login_failures.c.ip == ip))
         if _hasher.check_needs_rehash(row.password_hash):

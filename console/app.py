@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -86,6 +88,15 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
 
     def back(path: str) -> RedirectResponse:
         return RedirectResponse(path, status_code=303)
+
+    changing = threading.Lock()  # one change at a time: each reads a file, checks it and writes it back
+
+    async def one_change_at_a_time(work: Callable[..., Response], *args: Any) -> Response:
+        def run() -> Response:
+            with changing:
+                return work(*args)
+
+        return await run_in_threadpool(run)
 
     # ------------------------------------------------------------ errors
 
@@ -176,7 +187,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     @app.post("/unanswered/attach")
     async def attach(request: Request) -> Response:
         user, form = await editor_form(request)
-        return await run_in_threadpool(_attach, request, user.username, form)
+        return await one_change_at_a_time(_attach, request, user.username, form)
 
     def _attach(request: Request, username: str, form: FormData) -> Response:
         group = gaps.find_group(request.app.state.db, str(form.get("group") or ""))
@@ -251,7 +262,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     @app.post("/unanswered/out-of-scope")
     async def out_of_scope(request: Request) -> Response:
         user, form = await editor_form(request)
-        return await run_in_threadpool(_out_of_scope, request, user.username, form)
+        return await one_change_at_a_time(_out_of_scope, request, user.username, form)
 
     def _out_of_scope(request: Request, username: str, form: FormData) -> Response:
         db = request.app.state.db
@@ -301,7 +312,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     @app.post("/records/{record_id}", response_class=HTMLResponse)
     async def record_save(request: Request, record_id: str) -> Response:
         user, form = await editor_form(request)
-        return await run_in_threadpool(_record_save, request, user.username, form, record_id)
+        return await one_change_at_a_time(_record_save, request, user.username, form, record_id)
 
     def _record_save(request: Request, username: str, form: FormData, record_id: str) -> Response:
         path = records.record_path(settings, record_id)
@@ -350,7 +361,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     @app.post("/catalog/apply")
     async def catalog_apply(request: Request) -> Response:
         user, _ = await editor_form(request)
-        return await run_in_threadpool(_catalog_apply, request, user.username)
+        return await one_change_at_a_time(_catalog_apply, request, user.username)
 
     def _catalog_apply(request: Request, username: str) -> Response:
         found = catalog_review.review(settings, linked_codes())
@@ -415,7 +426,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     @app.post("/handoffs/{entry_id}/take")
     async def take_handoff(request: Request, entry_id: int) -> Response:
         user, _ = await editor_form(request)
-        return await run_in_threadpool(_take_handoff, request, user.username, entry_id)
+        return await one_change_at_a_time(_take_handoff, request, user.username, entry_id)
 
     def _take_handoff(request: Request, username: str, entry_id: int) -> Response:
         if not conversations.is_handoff(entry_id):
@@ -442,7 +453,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     @app.post("/audit/{entry_id}/revert")
     async def revert(request: Request, entry_id: int) -> Response:
         user, _ = await editor_form(request)
-        return await run_in_threadpool(_revert, request, user.username, entry_id)
+        return await one_change_at_a_time(_revert, request, user.username, entry_id)
 
     def _revert(request: Request, username: str, entry_id: int) -> Response:
         try:

@@ -65,7 +65,8 @@ def knowledge_copy() -> KnowledgeCopy:
 @pytest.fixture(scope="session")
 def stack(knowledge_copy: KnowledgeCopy) -> Iterator[Stack]:
     for stale in ("tracker.db", "journal.db"):
-        (TEST_VAR / stale).unlink(missing_ok=True)
+        for part in ("", "-wal", "-shm"):  # a killed run leaves the journal's write-ahead log behind
+            (TEST_VAR / f"{stale}{part}").unlink(missing_ok=True)
     servers = Stack(
         rasa_port=free_port(),
         action_port=free_port(),

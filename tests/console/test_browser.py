@@ -231,7 +231,9 @@ def test_a_fee_edited_is_previewed_then_published_answered_and_reverted(console,
         assert NEW_FEE in record.read_text(encoding="utf-8")
         assert NEW_FEE_AMOUNT in bot_answer(say, FEE_QUESTION, NEW_FEE_AMOUNT)
         browser.get(console.url + "/audit")
-        row = browser.find_elements(By.CSS_SELECTOR, "#audit tbody tr")[0]
+        rows = browser.find_elements(By.CSS_SELECTOR, "#audit tbody tr")
+        assert rows, f"no change on the audit page: {browser.current_url} {text_of(browser, 'body')[:500]}"
+        row = rows[0]
         assert f"Sửa thủ tục {BHYT}: fee: «Mức đóng theo tháng" in row.text and "→ «Năm 2027" in row.text
         assert "lan" in row.text
         row.find_element(By.CSS_SELECTOR, "details summary").click()  # the change in the file, line by line
