@@ -115,8 +115,8 @@ bench-retrieval: index  ## retrieval accuracy, dev and test, curated-only and fu
 bench-scale: index  ## full build, one edit live, search p95, server RSS vs targets (~10 min; ARGS=--reuse-cache)
 	@$(PY) tests/benchmarks/bench_scale.py $(ARGS)
 
-bench: index train  ## end-to-end REST latency p50/p95, throughput and memory on real servers
-	@$(PY) tests/benchmarks/bench_rest.py
+bench: index train  ## load test (locust): REST and Telegram, embedded and production profiles (~25 min; ARGS=--quick)
+	@$(PY) tests/benchmarks/bench_load.py $(ARGS)
 
 bench-dialogue: index train  ## end-to-end answer accuracy on the dev and test questions, through NLU and actions
 	@$(PY) tests/benchmarks/bench_dialogue.py $(ARGS)
