@@ -78,12 +78,13 @@ def journal_snapshot() -> dict[str, Any]:
     return {"journal": counts, "journal_report": journal.format_report(counts), "journal_error": None}
 
 
-def loaded_version() -> str | None:
-    """The index version this process serves (loading it now if none is loaded yet)."""
+def loaded_version(wait: bool = False) -> str | None:
+    """The index version this process serves (loading it now if none is loaded yet). `wait`: after a build, look at
+    once and wait for a load the watcher may have begun, so the answer names the version really served."""
     from knowledge.search import get_knowledge_base
 
     try:
-        return get_knowledge_base().refresh()
+        return get_knowledge_base().refresh(wait)
     except FileNotFoundError:  # nothing published yet
         return None
 
@@ -116,7 +117,7 @@ async def run_build(timeout: float = RELOAD_TIMEOUT) -> dict[str, Any]:
     else:
         returncode = process.returncode
     tail = "\n".join(output.decode("utf-8", "replace").strip().splitlines()[-TAIL_LINES:])
-    loaded = await asyncio.to_thread(loaded_version)
+    loaded = await asyncio.to_thread(loaded_version, True)
     logger.info("index build finished with code %s in %.0fs; serving %s", returncode, time.monotonic() - started,
                 loaded)  # fmt: skip
     return {

@@ -317,17 +317,19 @@ class KnowledgeBase:
     def version(self) -> str:
         return self._snapshot.version_dir.name
 
-    def refresh(self) -> str:
+    def refresh(self, wait: bool = False) -> str:
         """Swap in a newly published index now if there is one, and return the loaded version. The action server
-        calls it every second, so an idle replica is up to date before its next question instead of at it."""
-        return self._fresh().version_dir.name
+        calls it every second, so an idle replica is up to date before its next question instead of at it.
+        `wait`: look now even if a look was just made, and wait for a load another thread has begun (after a build,
+        to report the version really served)."""
+        return self._fresh(wait).version_dir.name
 
-    def _fresh(self) -> _Snapshot:
+    def _fresh(self, wait: bool = False) -> _Snapshot:
         """The current snapshot, swapped for a newly published one if the pointer moved (checked ≤ once a second)."""
         now = time.monotonic()
-        if not self.watch or now - self._checked < RELOAD_CHECK_SECONDS:
+        if not self.watch or (not wait and now - self._checked < RELOAD_CHECK_SECONDS):
             return self._snapshot
-        if not self._lock.acquire(blocking=False):
+        if not self._lock.acquire(blocking=wait):
             return self._snapshot  # another thread is loading; keep serving the old one meanwhile
         try:
             self._checked = now
