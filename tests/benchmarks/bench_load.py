@@ -249,6 +249,7 @@ class Result:
     throughput: float = 0.0
     errors: int = 0
     error_kinds: dict[str, int] = field(default_factory=dict)
+    by_kind: dict[str, tuple[int, float, float]] = field(default_factory=dict)  # kind: (messages, p50, p95)
     rss: dict[str, float] = field(default_factory=dict)
     stack_rss: float = 0.0
     cpu_ms_per_message: dict[str, float] = field(default_factory=dict)
@@ -331,6 +332,9 @@ def run_locust(plan: Plan, profile: str, channel: str, users: int, env: dict[str
     latencies = [(r["end"] - r["start"]) * 1000 for r in steady if r["ok"]]
     result.messages = len(records)
     result.p50, result.p95, result.p99 = (percentile(latencies, s) for s in (0.50, 0.95, 0.99))
+    for kind in sorted({r["kind"] for r in steady}):
+        of_kind = [(r["end"] - r["start"]) * 1000 for r in steady if r["ok"] and r["kind"] == kind]
+        result.by_kind[kind] = (len(of_kind), round(percentile(of_kind, 0.5)), round(percentile(of_kind, 0.95)))
     completed = [r for r in records if since <= r["end"] <= until and r["ok"]]
     result.throughput = len(completed) / (until - since)
     failed = [r for r in records if not r["ok"]]
@@ -429,6 +433,11 @@ def report(results: list[Result]) -> str:
     lines.append("peak RSS MB per process (CPU ms per message), per run:")
     for r in results:
         parts = [f"{name} {mb} ({r.cpu_ms_per_message.get(name, 0):.0f})" for name, mb in r.rss.items()]
+        lines.append(f"  {r.profile} {r.channel} {r.users}: " + ", ".join(parts))
+    lines.append("")
+    lines.append("p50/p95 ms by kind of message (messages), per run:")
+    for r in results:
+        parts = [f"{kind} {p50:.0f}/{p95:.0f} ({n})" for kind, (n, p50, p95) in r.by_kind.items()]
         lines.append(f"  {r.profile} {r.channel} {r.users}: " + ", ".join(parts))
     errors = [r for r in results if r.errors]
     if errors:
