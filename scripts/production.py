@@ -208,20 +208,7 @@ class ProductionStack(Stack):
 
     def wait_until_ready(self, timeout: float = 300.0) -> None:
         deadline = time.monotonic() + timeout
-        pending = {name: url for name, url in self.health_checks().items() if name in self.processes}
-        while pending:
-            for name, url in list(pending.items()):
-                process = self.processes[name]
-                if process.poll() is not None:
-                    raise StackError(
-                        f"{name} exited with code {process.returncode} while starting; see {self.log_dir / name}.log"
-                    )
-                if http_ok(url):
-                    del pending[name]
-            if pending and time.monotonic() > deadline:
-                waiting = ", ".join(pending)
-                raise StackError(f"Timed out after {timeout:.0f}s waiting for {waiting}; see {self.log_dir}.")
-            time.sleep(0.5)
+        super().wait_until_ready(timeout)
         self.wait_for_balancer(deadline)
 
     def wait_for_balancer(self, deadline: float) -> None:

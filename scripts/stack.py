@@ -189,10 +189,13 @@ class Stack:
             if log is not None:
                 log.close()
 
+    def health_checks(self) -> dict[str, str]:
+        """Each child's URL that answers 200 once it is ready."""
+        return {"actions": f"{self.action_url}/health", "rasa": self.api("/status")}
+
     def wait_until_ready(self, timeout: float = 180.0) -> None:
         deadline = time.monotonic() + timeout
-        checks = {"actions": f"{self.action_url}/health", "rasa": self.api("/status")}
-        pending = {name: url for name, url in checks.items() if name in self.processes}
+        pending = {name: url for name, url in self.health_checks().items() if name in self.processes}
         while pending:
             for name, url in list(pending.items()):
                 process = self.processes[name]
