@@ -6,6 +6,7 @@ staff edit (abbreviations, spelling variants, stop words; knowledge/vocabulary/)
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 import unicodedata
@@ -13,17 +14,33 @@ import unicodedata
 _WORD = re.compile(r"\w+", re.UNICODE)
 _SPACES = re.compile(r"\s+")
 _LEADING_SLASHES = re.compile(r"^[\s/]+")
-# Numbers that identify a person or a dossier. Each pattern starts and ends on a digit or letter, so masking
-# never glues the star run to the word before it, and dates ("01.07.2025") or amounts ("100.000") stay readable.
-_PERSONAL_NUMBERS = (
-    # Dossier codes of the public-service portals: "000.00.26.H34-250101-0001", "G22.99-231212-0001".
-    re.compile(r"(?<![\w.-])(?=[\w.-]*[A-Za-z])(?=(?:[A-Za-z.-]*\d){6})[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+){2,}(?![\w-])"),
-    # CCCD (12 digits, possibly in groups of 3) and old CMND (9 digits).
-    re.compile(r"(?<!\w)(?:\d{3}(?:[\s.]?\d{3}){3}|\d{9})(?!\w)"),
-    # Phone numbers: 0 or +84 and 8 to 10 more digits, grouped by spaces, dots or dashes ("0912 345 222").
-    re.compile(r"(?<![\w+])(?:\+?84[\s.-]?|0)\d(?:[\s.-]?\d){7,9}(?!\w)"),
+# Numbers that identify a person or a dossier, however they are typed: phone numbers (0…, +84, 84, "(028) 3829 1234"),
+# ID card numbers (CCCD, 12 digits; CMND, 9), passport numbers ("B1234567") and dossier codes, grouped by spaces,
+# dots or dashes, glued to the word before ("sdt0912345678", "cccd079203098765") or not. Dates ("01.07.2025"),
+# amounts ("100.000.000 đồng"), legal references ("13/2023/NĐ-CP"), procedure codes ("1.001613") and years stay
+# readable: answers need them. A masked number keeps one star per digit or letter, and never glues its stars to the
+# word before, so masking twice changes nothing.
+# Dossier codes of the public-service portals: "000.00.26.H34-250101-0001", "G22.99-231212-0001".
+_DOSSIER_CODE = re.compile(
+    r"(?<![\w.-])(?=[\w.-]*[A-Za-z])(?=(?:[A-Za-z.-]*\d){6})[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+){2,}(?![\w-])"
 )
-_PHONE = _PERSONAL_NUMBERS[-1]  # the phone pattern, also read by find_phone_numbers
+# Passports: one letter and 7 digits ("B1234567", "C 1234567"); the letter must start a word (see _masked_passport).
+_PASSPORT = re.compile(r"(?<!\d)([A-Za-z])[^\S\n]?\d{7}(?![\d.-]\d|\d)")
+_PASSPORT_WORDS = re.compile(r"(?:hochieu|passport|hc|so)\W{0,2}$")  # glued before a lower-case letter
+# A stretch of digit groups, each after one separator (spaces, or a dot or dash, spaced or not) or a bracket:
+# it may hold several numbers ("ngày 01.07.2025 0912 345 678"), told apart group by group in _personal_spans.
+_GROUP = r"\(\+?\d{1,4}\)|\d+"
+_SEPARATOR = r"[^\S\n]{0,2}[.\-–][^\S\n]{0,2}|[^\S\n]{1,2}"
+_DIGIT_STRETCH = re.compile(rf"\+?(?:{_GROUP})(?:(?:{_SEPARATOR}|(?<=\))|(?=\())(?:{_GROUP}))*")
+_GROUP_IN_STRETCH = re.compile(rf"\+?(?:{_GROUP})")
+_LONGEST_NUMBER = 13  # digits: +84 (0) and a 10-digit landline number
+_PHONE_IN_COUNTRY = re.compile(r"0[1-9]\d{8,9}")  # 0912 345 678, 028 3829 1234
+_PHONE_AFTER_84 = re.compile(r"[1-9]\d{8,9}")  # +84 912 345 678, +84 (0) 28 3829 1234
+_MOBILE_AFTER_BARE_84 = re.compile(r"[35789]\d{8}|2\d{9}")  # 84 912 345 678: stricter, amounts start with 84 too
+_CURRENCY_AFTER = re.compile(
+    r"[^\S\n]?(?:đồng|dong|vnđ|vnd|đ|d|₫|triệu|trieu|tr|nghìn|nghin|ngàn|ngan|k)(?!\w)", re.IGNORECASE
+)
+_CARD_BEFORE = re.compile(r"(?:cccd|cmnd|cmt|can cuoc|chung minh|dinh danh|so)\W{0,3}$")
 # Longest message the Rasa server reads. The REST channel (channels/) answers longer ones with a polite request
 # to shorten, and the NLU normaliser truncates as a last resort: NLU time and memory grow faster than the length
 # (10,000 characters took 2 s and 0.4 GB; 30,000 took 11 s and 3.5 GB), and Rasa does it on its one event loop.
@@ -61,19 +78,150 @@ def words(text: str) -> list[str]:
 
 
 def mask_personal_numbers(text: str) -> str:
-    """Hide phone, ID card and dossier numbers before text is logged, stored or understood: one star per digit
-    or letter ("0912 345 222" -> "**********")."""
-    for pattern in _PERSONAL_NUMBERS:
-        text = pattern.sub(lambda m: "*" * sum(ch.isalnum() for ch in m.group(0)), text)
-    return text
+    """Hide phone, ID card, passport and dossier numbers before text is logged, stored or understood: one star per
+    digit or letter ("0912 345 222" -> "**********", "cccd079.203.098.765" -> "cccd************")."""
+    text = _DOSSIER_CODE.sub(lambda found: _stars(found.group()), text)
+    text = _PASSPORT.sub(_masked_passport, text)
+    return _DIGIT_STRETCH.sub(_masked_stretch, text)
 
 
 def find_phone_numbers(text: str) -> list[str]:
     """The phone numbers in a text, as digits (a leading "+" kept), in order and once each: what a citizen gave for
-    a callback ("số tôi 0912 345 222" -> ["0912345222"]). Same pattern as the masking above, so what is kept for
-    a callback is exactly what is masked everywhere else."""
-    found = ("+" * m.group(0).startswith("+") + re.sub(r"\D", "", m.group(0)) for m in _PHONE.finditer(text))
+    a callback ("số tôi 0912 345 222" -> ["0912345222"]). Read exactly as the masking reads them, so what is kept
+    for a callback is exactly what is masked everywhere else."""
+    text = _DOSSIER_CODE.sub(lambda found: _stars(found.group()), text)
+    found = []
+    for stretch in _DIGIT_STRETCH.finditer(text):
+        for start, end, kind in _personal_spans(text, _groups(stretch)):
+            if kind == "phone":
+                found.append("+" * text[start:end].lstrip("(").startswith("+") + re.sub(r"\D", "", text[start:end]))
     return list(dict.fromkeys(found))
+
+
+def _stars(text: str) -> str:
+    return "*" * sum(ch.isalnum() for ch in text)
+
+
+def _masked_passport(found: re.Match[str]) -> str:
+    """Stars for a passport number whose letter starts a word: after a space or a sign, after a lower-case word
+    it is glued to ("hochieuB1234567"), or after "hộ chiếu", "số" typed together with it."""
+    text, at, letter = found.string, found.start(), found.group(1)
+    before = text[at - 1] if at else " "
+    starts_word = (
+        not before.isalnum()
+        or (letter.isupper() and before.islower())
+        or _PASSPORT_WORDS.search(fold(text[max(0, at - 12) : at])) is not None
+    )
+    return _stars(found.group()) if starts_word else found.group()
+
+
+@dataclasses.dataclass(frozen=True)
+class _Group:
+    start: int
+    end: int
+    digits: str
+    plus: bool  # "+84", "(+84)": a country code
+    bracketed: bool  # "(028)", "(0)"
+    separator: str  # before it, spaces dropped: "" (spaces or a bracket), "." or "-"
+
+
+def _masked_stretch(found: re.Match[str]) -> str:
+    text, pieces, done = found.string, [], found.start()
+    for start, end, _kind in _personal_spans(text, _groups(found)):
+        pieces += [text[done:start], _stars(text[start:end])]
+        done = end
+    pieces.append(text[done : found.end()])
+    return "".join(pieces)
+
+
+def _groups(found: re.Match[str]) -> list[_Group]:
+    text, groups, previous_end = found.string, [], found.start()
+    for group in _GROUP_IN_STRETCH.finditer(text, found.start(), found.end()):
+        token = group.group()
+        separator = text[previous_end : group.start()].strip().replace("–", "-")
+        digits = "".join(ch for ch in token if ch.isdigit())
+        groups.append(_Group(group.start(), group.end(), digits, "+" in token, "(" in token, separator))
+        previous_end = group.end()
+    return groups
+
+
+def _personal_spans(text: str, groups: list[_Group]) -> list[tuple[int, int, str]]:
+    """Where the personal numbers among the groups are, longest first from the left. A number never starts or
+    ends inside a dotted or dashed run ("1.050.000.000 đồng" holds no 9-digit "050.000.000"). Each span is
+    (start, end, kind), kind "phone" or "id"."""
+    spans, i = [], 0
+    while i < len(groups):
+        end, kind = _number_end(text, groups, i)
+        if end:
+            spans.append((groups[i].start, groups[end - 1].end, kind))
+            i = end
+        else:
+            i += 1
+    return spans
+
+
+def _number_end(text: str, groups: list[_Group], first: int) -> tuple[int, str]:
+    """One past the last group of the longest personal number starting at `first` (else 0), and its kind."""
+    if first and groups[first].separator:
+        return 0, ""
+    found, found_kind, digits = 0, "", 0
+    for last in range(first, len(groups)):
+        digits += len(groups[last].digits)
+        if digits > _LONGEST_NUMBER:
+            break
+        ends_here = last + 1 == len(groups) or not groups[last + 1].separator
+        kind = _kind_of_number(text, groups[first : last + 1]) if ends_here and digits >= 9 else ""
+        if kind:
+            found, found_kind = last + 1, kind
+    return found, found_kind
+
+
+def _kind_of_number(text: str, span: list[_Group]) -> str:
+    """The kind of number: "phone", "id", or "" for anything else."""
+    digits = "".join(group.digits for group in span)
+    if _is_phone_number(text, span, digits):
+        return "phone"
+    return "id" if _is_id_number(text, span, digits) else ""
+
+
+def _one_separator(span: list[_Group]) -> bool:
+    """One number is typed with one kind of separator; a country or area code may stand apart ("+84 912.345.678")."""
+    prefixed = span[0].plus or span[0].bracketed or span[0].digits == "84"
+    return len({group.separator for group in span[2 if prefixed else 1 :]}) <= 1
+
+
+def _is_phone_number(text: str, span: list[_Group], digits: str) -> bool:
+    if not _one_separator(span):
+        return False
+    if span[0].plus:
+        return digits.startswith("84") and _PHONE_AFTER_84.fullmatch(digits[2:].removeprefix("0")) is not None
+    if digits.startswith("0"):  # a lone "0" first is a range's start ("0 - 200.000.000"), not a phone's
+        return (len(span[0].digits) > 1 or span[0].bracketed) and _PHONE_IN_COUNTRY.fullmatch(digits) is not None
+    return (
+        digits.startswith("84")
+        and _MOBILE_AFTER_BARE_84.fullmatch(digits[2:]) is not None
+        and not _is_amount(text, span)
+    )
+
+
+def _is_id_number(text: str, span: list[_Group], digits: str) -> bool:
+    """A CCCD (12 digits; they all start with 0, the province code, which years never do) or a CMND (9 digits),
+    unbroken or in even groups."""
+    if any(group.plus or group.bracketed for group in span) or not _one_separator(span):
+        return False
+    if len(digits) == 12:
+        return len(span) == 1 or (digits[0] == "0" and all(len(group.digits) >= 3 for group in span))
+    if len(digits) == 9:
+        return (len(span) == 1 or all(len(group.digits) == 3 for group in span)) and not _is_amount(text, span)
+    return False
+
+
+def _is_amount(text: str, span: list[_Group]) -> bool:
+    """100.000.000 (đồng), 250 500 000 đ: a sum of money, unless a card names it ("cmnd 123.456.000")."""
+    start, end = span[0].start, span[-1].end
+    if span[0].digits.startswith("0") or _CARD_BEFORE.search(fold(text[max(0, start - 20) : start])):
+        return False
+    return _CURRENCY_AFTER.match(text, end) is not None or (len(span) > 1 and span[-1].digits == "000")
 
 
 _MASKED_RUN = re.compile(r"\*{6,}")
@@ -90,7 +238,9 @@ _LEAD_WORDS = frozenset(
 )  # fmt: skip
 # Words naming the card a number belongs to: dropped only when the card and its number are a clause of their own
 # (", cccd 0012…"), since in "làm lại cccd số 0012…" or "căn cước số 0012… bị mất" they are what is asked about.
-_CARD_WORDS = frozenset(["cccd", "cmnd", "cmt", "căn", "cước", "chứng", "minh", "nhân", "công", "dân"])
+_CARD_WORDS = frozenset(
+    ["cccd", "cmnd", "cmt", "căn", "cước", "chứng", "minh", "nhân", "công", "dân", "hộ", "chiếu", "hochieu", "passport"]
+)
 # Typed without diacritics, "so", "ma", "la" may be "sơ", "má", "lá" ("ho so" is a dossier): those stay.
 _AMBIGUOUS_UNACCENTED = frozenset(["so", "ma", "la"])
 
