@@ -20,9 +20,10 @@ _LEADING_SLASHES = re.compile(r"^[\s/]+")
 # amounts ("100.000.000 đồng"), legal references ("13/2023/NĐ-CP"), procedure codes ("1.001613") and years stay
 # readable: answers need them. A masked number keeps one star per digit or letter, and never glues its stars to the
 # word before, so masking twice changes nothing.
-# Dossier codes of the public-service portals: "000.00.26.H34-250101-0001", "G22.99-231212-0001".
+# Dossier codes of the public-service portals: "000.00.26.H34-250101-0001", "G22.99-231212-0001" (one letter at
+# most before each group's digits: "sdt0912.345.678" is a word and a phone number).
 _DOSSIER_CODE = re.compile(
-    r"(?<![\w.-])(?=[\w.-]*[A-Za-z])(?=(?:[A-Za-z.-]*\d){6})[A-Za-z0-9]+(?:[.-][A-Za-z0-9]+){2,}(?![\w-])"
+    r"(?<![\w.-])(?=[\w.-]*[A-Za-z])(?=(?:[A-Za-z.-]*\d){6})[A-Za-z]?\d+(?:[.-][A-Za-z]?\d+){2,}(?![\w-])"
 )
 # Passports: one letter and 7 digits ("B1234567", "C 1234567"); the letter must start a word (see _masked_passport).
 _PASSPORT = re.compile(r"(?<!\d)([A-Za-z])[^\S\n]?\d{7}(?![\d.-]\d|\d)")
@@ -185,9 +186,14 @@ def _kind_of_number(text: str, span: list[_Group]) -> str:
 
 
 def _one_separator(span: list[_Group]) -> bool:
-    """One number is typed with one kind of separator; a country or area code may stand apart ("+84 912.345.678")."""
-    prefixed = span[0].plus or span[0].bracketed or span[0].digits == "84"
-    return len({group.separator for group in span[2 if prefixed else 1 :]}) <= 1
+    """One number is typed with one kind of separator; country and area codes may stand apart ("+84 912.345.678",
+    "+84 (0)912-345-678")."""
+    prefixes = 0
+    while prefixes < len(span) and (span[prefixes].plus or span[prefixes].bracketed):
+        prefixes += 1
+    if not prefixes and span[0].digits == "84":
+        prefixes = 1
+    return len({group.separator for group in span[prefixes + 1 :]}) <= 1
 
 
 def _is_phone_number(text: str, span: list[_Group], digits: str) -> bool:
