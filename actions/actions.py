@@ -32,7 +32,10 @@ def deliver(outcome: Outcome, turn: Turn, dispatcher: CollectingDispatcher) -> l
             journal.record(sender=turn.sender, **outcome.journal)
         except Exception:  # a full disk must not cost the citizen the answer
             logger.exception("journal write failed")
-    return [SlotSet(name, value) for name, value in outcome.slots.items()]
+    slots = dict(outcome.slots)
+    if turn.forget_offered:  # "delete my data?" is answered in the next turn or not at all
+        slots.setdefault("forget_offered", False)
+    return [SlotSet(name, value) for name, value in slots.items()]
 
 
 class _DialogueAction:
@@ -104,6 +107,24 @@ class ActionFeedback(_DialogueAction, Action):
 
     def name(self) -> str:
         return "action_feedback"
+
+
+class ActionAskForget(_DialogueAction, Action):
+    """"Xóa dữ liệu của tôi": ask for confirmation, with buttons."""
+
+    decide = staticmethod(dialogue.ask_forget)
+
+    def name(self) -> str:
+        return "action_ask_forget"
+
+
+class ActionForget(_DialogueAction, Action):
+    """The confirmation's answer: on yes the reply tells the channel to delete (journal/erasure.py)."""
+
+    decide = staticmethod(dialogue.forget)
+
+    def name(self) -> str:
+        return "action_forget"
 
 
 class ActionHelp(Action):

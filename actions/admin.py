@@ -2,6 +2,10 @@
 
     GET  /admin/stats   {"journal": journal.stats(), "journal_report": text, "index_version": loaded here,
                          "published_version": in MOCUA_INDEX_DIR, "uptime_seconds", "pid", ...}
+    POST /admin/callback-numbers  {"sender", "text"}: keeps the phone numbers of a citizen's text for their open
+                        handoff request (journal/callbacks.py); answers {"kept", "notice"}
+    POST /admin/forget  {"sender"}: deletes that conversation's tracker, journal, callback and bridge rows
+                        (journal/erasure.py), called once Rasa has answered the citizen's confirmation
     POST /admin/reload  runs `python -m knowledge.index.build` (with --knowledge-dir MOCUA_KNOWLEDGE_DIR when set)
                         and answers {"ok", "returncode", "version", "loaded_version", "output"} (the output's tail).
                         One build at a time per action server: a second request meanwhile gets 409 at once
@@ -38,6 +42,7 @@ ADMIN_PREFIX = "/admin"
 RELOAD_TIMEOUT = float(os.environ.get("ADMIN_RELOAD_TIMEOUT") or 1200)  # a full build with no cache: ~6 min
 TAIL_LINES = 20
 WATCH_EVERY = 1.0
+PURGE_EVERY = 86400.0  # retention purge: daily
 PROCESS_STARTED = time.time()  # imported as the server starts, before the index loads
 
 logger = logging.getLogger("actions.admin")
@@ -147,6 +152,31 @@ def install(app: Sanic) -> None:
         )
         return response.json(body)
 
+    @app.post("/admin/callback-numbers")
+    async def callback_numbers(request: Request) -> HTTPResponse:
+        """{"sender", "text"}: keep the phone numbers of a citizen's raw text for their handoff request (the REST
+        channel and the bridge call it; journal/callbacks.py). Answers {"kept": n, "notice": text for the citizen}."""
+        from journal import callbacks
+
+        sender, text = _field(request, "sender"), _field(request, "text", 4000)
+        if sender is None or text is None:
+            return response.json({"error": "give 'sender' and 'text' as strings"}, status=400)
+        kept = await asyncio.to_thread(callbacks.keep, sender, text)
+        return response.json({"kept": kept, "notice": callbacks.notice() if kept else None})
+
+    @app.post("/admin/forget")
+    async def forget(request: Request) -> HTTPResponse:
+        """{"sender"}: delete the tracker, journal, callback and (reachable) bridge rows of one conversation, once
+        Rasa has answered (journal/erasure.py)."""
+        from journal import erasure
+
+        sender = _field(request, "sender")
+        if sender is None:
+            return response.json({"error": "give 'sender' as a string"}, status=400)
+        deleted = await asyncio.to_thread(erasure.forget, sender)
+        logger.info("deleted the data of one conversation at its citizen's request: %s", deleted)
+        return response.json({"deleted": deleted})
+
     @app.post("/admin/reload")
     async def reload(request: Request) -> HTTPResponse:
         running = request.app.ctx.reload_task
@@ -156,6 +186,38 @@ def install(app: Sanic) -> None:
         task = request.app.ctx.reload_task = asyncio.ensure_future(run_build())
         # Shielded: a client that gives up does not stop a half-done build (a new request meanwhile gets 409).
         return response.json(await asyncio.shield(task))
+
+
+def _field(request: Request, name: str, limit: int = 128) -> str | None:
+    """A non-empty string field of the JSON body, at most `limit` characters, else None."""
+    body = request.json if request.headers.get("content-type", "").startswith("application/json") else None
+    value = body.get(name) if isinstance(body, dict) else None
+    return value if isinstance(value, str) and value.strip() and len(value) <= limit else None
+
+
+def purge_daily(app: Sanic) -> None:
+    """Delete conversations and journal rows past their retention, and expired callback numbers, at the start and
+    then once a day (journal/erasure.py; every replica may run it: deleting twice is harmless)."""
+
+    async def purge() -> None:
+        from journal import erasure
+
+        while True:
+            try:
+                await asyncio.to_thread(erasure.purge_expired)
+            except Exception:  # noqa: BLE001 - a database down now is tried again tomorrow; the server goes on
+                logger.exception("retention purge failed")
+            await asyncio.sleep(PURGE_EVERY)
+
+    @app.after_server_start
+    async def start_purging(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
+        app.ctx.purger = loop.create_task(purge())
+
+    @app.before_server_stop
+    async def stop_purging(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
+        app.ctx.purger.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await app.ctx.purger
 
 
 def watch_index(app: Sanic) -> None:

@@ -357,3 +357,8 @@ def help_reply(procedure_count: int, domains: list[str], examples: list[tuple[st
         return Reply(response="utter_help_no_index", buttons=[HUMAN_BUTTON])
     variables = {"procedure_count": procedure_count, "fields": ", ".join(domains)}
     return Reply(response="utter_help", buttons=[*buttons, HUMAN_BUTTON], variables=variables)
+def forget_done() -> Reply:
+    """Deletion confirmed (utter_forget_done); the custom JSON tells the channel to delete once Rasa answered."""
+    return Reply(response="utter_forget_done", custom={"forget": True})
+
+

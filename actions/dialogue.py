@@ -49,6 +49,7 @@ class Turn:
     last_question: str | None = None
     fallback_count: float = 0
     human_offered: bool = False
+    forget_offered: bool = False  # "delete my data?" was asked in the turn before
     choices: list[str] = field(default_factory=list)  # doc ids offered as buttons last time
     previous_intent: str | None = None  # intent of the user message before this one
 
@@ -71,6 +72,7 @@ class Turn:
             last_question=tracker.get_slot("last_question"),
             fallback_count=float(tracker.get_slot("fallback_count") or 0),
             human_offered=bool(tracker.get_slot("human_offered")),
+            forget_offered=bool(tracker.get_slot("forget_offered")),
             choices=list(tracker.get_slot("choices") or []),
             previous_intent=user_intents[-2] if len(user_intents) > 1 else None,
         )
@@ -366,6 +368,8 @@ def handoff(turn: Turn) -> Outcome:
 
 def confirm(turn: Turn) -> Outcome:
     affirm = turn.intent == "affirm"
+    if turn.forget_offered:  # "có"/"không" to "delete my data?"
+        return forget(replace(turn, intent="confirm_forget" if affirm else "cancel_forget"))
     if turn.human_offered:
         if affirm:
             return handoff(turn)
@@ -393,6 +397,21 @@ def feedback(turn: Turn) -> Outcome:
     # 👎 also offers a person (buttons in utter_feedback_sorry).
     reply = answers.utter("utter_feedback_sorry" if value == "down" else "utter_feedback_thanks")
     return Outcome([reply], slots, journal if value else None)
+
+
+def ask_forget(turn: Turn) -> Outcome:
+    """"Delete my data": ask first (buttons Đồng ý xóa / Không); the offer lasts one turn (actions.deliver)."""
+    return Outcome([answers.utter("utter_ask_forget")], {"forget_offered": True, "human_offered": False})
+
+
+def forget(turn: Turn) -> Outcome:
+    """The answer to "delete my data?". Yes: the reply carries {"forget": true}, and the channel deletes once Rasa
+    has answered (a deletion now would be undone when Rasa saves this turn). Nothing asked: ask now."""
+    if not turn.forget_offered:
+        return ask_forget(turn)
+    if turn.intent == "confirm_forget":
+        return Outcome([answers.forget_done()], {"forget_offered": False})
+    return Outcome([answers.utter("utter_forget_cancelled")], {"forget_offered": False})
 
 
 def restart() -> Outcome:

@@ -53,6 +53,7 @@ def guarded_app(secret: str, admin_token: str = "") -> Sanic:
         return response.json({"error": "unauthorized"}, status=401)
 
     admin.watch_index(app)
+    admin.purge_daily(app)
     if admin_token:
         admin.install(app)
     return app

@@ -47,12 +47,17 @@ class AdminClient:
     async def reload(self) -> dict[str, Any]:
         return await self._call("POST", "/admin/reload", self.reload_timeout)
 
-    async def _call(self, method: str, path: str, timeout: float) -> dict[str, Any]:
+    async def keep_callback_number(self, chat_id: int, text: str) -> dict[str, Any]:
+        """Keep the phone number a citizen in a handoff typed, for the officer (journal/callbacks.py)."""
+        body = {"sender": str(chat_id), "text": text}
+        return await self._call("POST", "/admin/callback-numbers", self.timeout, body)
+
+    async def _call(self, method: str, path: str, timeout: float, body: dict[str, str] | None = None) -> dict[str, Any]:
         if not self.token:
             raise AdminUnavailable(NO_TOKEN)
         try:
             answer = await self._client.request(
-                method, self.url + path, headers={"Authorization": f"Bearer {self.token}"},
+                method, self.url + path, headers={"Authorization": f"Bearer {self.token}"}, json=body,
                 timeout=httpx.Timeout(timeout, connect=5.0),
             )  # fmt: skip
         except httpx.TimeoutException as error:

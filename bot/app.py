@@ -37,6 +37,7 @@ COMMANDS = [
     BotCommand("start", "Bắt đầu"),
     BotCommand("help", "Hướng dẫn sử dụng"),
     BotCommand("reset", "Bắt đầu cuộc trò chuyện mới"),
+    BotCommand("xoadulieu", "Xóa dữ liệu của tôi"),
 ]
 
 
@@ -74,6 +75,7 @@ def add_handlers(application: Application, bridge: Bridge, config: Config) -> No
     application.add_handler(CommandHandler("start", bridge.on_start, filters=citizen))
     application.add_handler(CommandHandler("help", bridge.on_help, filters=citizen))
     application.add_handler(CommandHandler("reset", bridge.on_reset, filters=citizen))
+    application.add_handler(CommandHandler("xoadulieu", bridge.on_forget, filters=citizen))
     application.add_handler(MessageHandler(citizen & filters.COMMAND, bridge.on_unknown_command))
     application.add_handler(CallbackQueryHandler(bridge.on_button))
     application.add_handler(MessageHandler(citizen & filters.TEXT, bridge.on_text))

@@ -28,9 +28,9 @@ from bot.admin_client import AdminClient, AdminUnavailable
 from bot.config import Config
 from bot.handoff import Handoff, History
 from bot.rasa_client import RasaClient, RasaError, Stopping, send_with_retry
-from bot.render import CALLBACK_PREFIX, Button, plain_text, render
+from bot.render import CALLBACK_PREFIX, Button, Outgoing, plain_text, render
 from bot.store import Pending, Store, StoreUnavailable
-from knowledge.text import as_typed_text, nfc
+from knowledge.text import as_typed_text, find_phone_numbers, nfc
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -49,8 +49,15 @@ HELP = (
     "• Nhắn câu hỏi về thủ tục bằng chữ, càng rõ tên thủ tục càng tốt.\n"
     "• Bấm các nút bên dưới câu trả lời để xem thêm hồ sơ, lệ phí, thời gian…\n"
     "• Gõ «gặp cán bộ» nếu bạn muốn được cán bộ hỗ trợ trực tiếp.\n\n"
-    "Lệnh: /start — bắt đầu, /reset — bắt đầu cuộc trò chuyện mới, /help — hướng dẫn."
+    "Lệnh: /start — bắt đầu, /reset — bắt đầu cuộc trò chuyện mới, /help — hướng dẫn, "
+    "/xoadulieu — xóa dữ liệu của bạn."
 )
+# A citizen's deletion request (Decree 13/2023/NĐ-CP): Rasa asks for confirmation (buttons), the REST channel deletes
+# Rasa's tracker, the journal and the callback numbers, and this bridge its own rows of the chat.
+FORGET_PAYLOAD = "/forget_me"
+FORGET_BUTTON = Button("🗑 Xóa dữ liệu của tôi", FORGET_PAYLOAD)
+# Answered by Rasa even while a person serves the chat (everything else then goes to the staff group).
+PRIVACY_PAYLOADS = frozenset({FORGET_PAYLOAD, "/confirm_forget", "/cancel_forget"})
 RESET_DONE = "Đã bắt đầu cuộc trò chuyện mới. Bạn cần hỏi về thủ tục nào?"
 DELAYED = (
     "Hệ thống đang bận, câu trả lời sẽ đến chậm hơn một chút. Bạn không cần gửi lại, mình sẽ trả lời ngay khi xong."
@@ -208,6 +215,10 @@ class Bridge:
             await self.remember_buttons(chat_id, [b for row in outgoing.keyboard for b in row])
             await sending.send(bot, chat_id, outgoing)
         self.counters["answered"] += 1
+        if rendered.forget:  # Rasa's side is deleted already; now this bridge's rows of the chat
+            await self.store.run(self.store.forget_chat, chat_id)
+            log.info("chat %s: the citizen's data was deleted at their request", chat_id)
+            return
         await self.history.add(chat_id, "bot", plain_text(replies))
         if rendered.handoff is not None:
             question = str(rendered.handoff.get("question") or shown)
@@ -299,9 +310,12 @@ class Bridge:
 
     async def _answer(self, bot: Bot, item: Pending, user: User | None) -> None:
         try:
-            if await self.handoff.active(item.chat_id):
+            privacy = item.payload and item.message in PRIVACY_PAYLOADS
+            if not privacy and await self.handoff.active(item.chat_id):
                 self.counters["relayed_to_staff"] += 1
                 await self.handoff.relay_from_citizen(bot, item.chat_id, user, item.shown)
+                if not item.payload:
+                    await self.keep_callback_number(bot, item.chat_id, item.shown)
             else:
                 await self.converse(bot, item, user)
         except Stopping:
@@ -312,6 +326,20 @@ class Bridge:
             await self.forget_pending(item.id)
             raise
         await self.forget_pending(item.id)
+
+    async def keep_callback_number(self, bot: Bot, chat_id: int, text: str) -> None:
+        """A phone number typed to staff is kept, encrypted, for the officer who takes the handoff (the action
+        server's admin API, journal/callbacks.py); the staff group saw it masked. The citizen is told why and for
+        how long."""
+        if not find_phone_numbers(text):
+            return
+        try:
+            kept = await self.admin.keep_callback_number(chat_id, text)
+        except AdminUnavailable as error:
+            log.error("chat %s: callback number not kept: %s", chat_id, error)
+            return
+        if isinstance(kept.get("notice"), str) and kept["notice"]:
+            await sending.send(bot, chat_id, kept["notice"])
 
     async def forget_pending(self, pending_id: int, attempts: int = 3) -> None:
         """Delete an answered message, retrying a database that blinked (otherwise it would be answered again)."""
@@ -436,7 +464,7 @@ class Bridge:
             return
         async with self.turn(chat.id):
             await self.store.run(self.store.end_handoff, chat.id)
-            await sending.send(context.bot, chat.id, WELCOME)
+            await self.send_with_forget_button(context.bot, chat.id, WELCOME)
             await self.restart_rasa(chat.id)
 
     async def restart_rasa(self, chat_id: int) -> None:
@@ -448,7 +476,22 @@ class Bridge:
 
     async def on_help(self, update: Update, context: Context) -> None:
         if update.effective_chat is not None:
-            await sending.send(context.bot, update.effective_chat.id, HELP)
+            await self.send_with_forget_button(context.bot, update.effective_chat.id, HELP)
+
+    async def send_with_forget_button(self, bot: Bot, chat_id: int, text: str) -> None:
+        await self.remember_buttons(chat_id, [FORGET_BUTTON])
+        await sending.send(bot, chat_id, Outgoing(text, [[FORGET_BUTTON]]))
+
+    async def on_forget(self, update: Update, context: Context) -> None:
+        """/xoadulieu: as the help's button, Rasa asks for confirmation (also while a person serves the chat)."""
+        chat, user = update.effective_chat, update.effective_user
+        if chat is None:
+            return
+        async with self.intake(chat.id):
+            if not await self.allowed(context.bot, chat.id, user):
+                return
+            item = await self.admit(chat.id, user, FORGET_PAYLOAD, shown="/xoadulieu", payload=True)
+        await self.process(context.bot, item, user)
 
     async def on_reset(self, update: Update, context: Context) -> None:
         chat = update.effective_chat

@@ -15,6 +15,7 @@ from telegram import Bot, Message, User
 from bot import sending
 from bot.render import split_text
 from bot.store import Store, StoreUnavailable, Turn
+from knowledge.text import mask_personal_numbers
 
 log = logging.getLogger(__name__)
 
@@ -41,10 +42,11 @@ class History:
         self.store = store
 
     async def add(self, chat_id: int, who: str, text: str) -> None:
+        """Kept masked: a callback number reaches only the officer who takes the handoff (journal/callbacks.py)."""
         if not text.strip():
             return
         try:
-            await self.store.run(self.store.add_turn, chat_id, who, text.strip())
+            await self.store.run(self.store.add_turn, chat_id, who, mask_personal_numbers(text.strip()))
         except StoreUnavailable as error:
             log.warning("chat %s: conversation excerpt not stored: %s", chat_id, error)
 
@@ -79,15 +81,17 @@ def staff_request_text(chat_id: int, user: User | None, question: str, turns: li
     """The message staff see when a citizen asks for a person (plain text, like everything we send)."""
     lines = [f"🔔 Yêu cầu gặp cán bộ — {describe_citizen(chat_id, user)}"]
     if question.strip():
-        lines += ["", f"Câu hỏi: {question.strip()}"]
+        lines += ["", f"Câu hỏi: {mask_personal_numbers(question.strip())}"]
     if turns:
-        lines += ["", "Hội thoại gần đây:"] + [f"{WHO.get(t.who, t.who)}: {t.text}" for t in turns]
+        lines += ["", "Hội thoại gần đây:"]
+        lines += [f"{WHO.get(t.who, t.who)}: {mask_personal_numbers(t.text)}" for t in turns]
     lines += ["", STAFF_HOW_TO]
     return "\n".join(lines)
 
 
 def staff_relay_text(chat_id: int, user: User | None, text: str) -> str:
-    return f"💬 {describe_citizen(chat_id, user)}:\n{text}\n\n{STAFF_HOW_TO}"
+    """Masked: the officer who takes the handoff sees a callback number in the console, nobody else."""
+    return f"💬 {describe_citizen(chat_id, user)}:\n{mask_personal_numbers(text)}\n\n{STAFF_HOW_TO}"
 
 
 class Handoff:

@@ -43,6 +43,11 @@ class Rendered:
     def handoff(self) -> dict[str, Any] | None:
         return next((c for c in self.custom if c.get("handoff") is True), None)
 
+    @property
+    def forget(self) -> bool:
+        """The citizen's data was deleted on their request (the REST channel did Rasa's, journal/erasure.py)."""
+        return any(c.get("forget") is True for c in self.custom)
+
 
 def button_id(payload: str) -> str:
     """Short stable id for a payload: 16 hex chars, so callback_data stays far below Telegram's 64 bytes."""

@@ -160,7 +160,9 @@ def make_engine(target: str) -> sa.Engine:
         Path(target).parent.mkdir(parents=True, exist_ok=True)
         target = sa.URL.create("sqlite", database=target).render_as_string()
     if target.startswith("sqlite"):
-        return sa.create_engine(target, connect_args={"timeout": 10, "check_same_thread": False})
+        created = sa.create_engine(target, connect_args={"timeout": 10, "check_same_thread": False})
+        sa.event.listen(created, "connect", _secure_delete)
+        return created
     # A dead database must answer quickly (the citizen gets a polite reply, not a long wait); pre_ping survives a
     # PostgreSQL restart. Statements here are tiny: anything slower than 10 s is a database in trouble.
     return sa.create_engine(
@@ -170,6 +172,12 @@ def make_engine(target: str) -> sa.Engine:
 
 
 class Store:
+def _secure_delete(dbapi_connection: Any, connection_record: Any) -> None:
+    """SQLite leaves a deleted row's bytes in the file until the page is reused: a message answered, or a chat
+    whose citizen asked to be forgotten, would still be readable there. secure_delete overwrites them."""
+    dbapi_connection.execute("PRAGMA secure_delete=ON")
+
+
     def __init__(self, target: Path | str, max_buttons: int = 5000, max_staff_messages: int = 20000,
                  history_turns: int = 20, lease: float = 30.0, owner: str | None = None) -> None:  # fmt: skip
         """`target`: a SQLite file path or any SQLAlchemy URL. `lease`: seconds a replica's claim on a pending
@@ -410,6 +418,20 @@ class Store:
     # ------------------------------------------------------------ ordering of one chat across replicas
     def try_lock_chat(self, chat_id: int) -> bool:
         """Try to take the cross-replica lock of a chat (PostgreSQL advisory lock; always granted on SQLite, where
+    # ------------------------------------------------------------ a citizen's deletion request (journal/erasure.py)
+    def forget_chat(self, chat_id: int) -> int:
+        """Delete every row about a chat: messages waiting, the excerpt for staff, the handoff, the staff-group
+        links, the flood counter (a private chat's id is its user's id). Buttons carry only the bot's own titles and
+        payloads, shared by every chat: nothing of the citizen. Returns how many rows went."""
+        with self._begin() as con:
+            return sum(int(con.execute(statement).rowcount or 0) for statement in (
+                pending.delete().where(pending.c.chat_id == chat_id),
+                history.delete().where(history.c.chat_id == chat_id),
+                handoffs.delete().where(handoffs.c.chat_id == chat_id),
+                staff_messages.delete().where(staff_messages.c.citizen_chat == chat_id),
+                flood.delete().where(flood.c.user_id == chat_id),
+            ))  # fmt: skip
+
         one bridge runs). All of this replica's chat locks live on one dedicated connection."""
         if not self.postgres:
             return True

@@ -12,7 +12,7 @@ import json
 import re
 from dataclasses import dataclass
 
-from knowledge.text import MAX_MESSAGE_CHARS, as_typed_text, mask_personal_numbers
+from knowledge.text import MAX_MESSAGE_CHARS, as_typed_text, find_phone_numbers, mask_personal_numbers
 
 # A 100,000-character message is about 300 KB of JSON: still answered (politely refused); bigger bodies are not read.
 MAX_BODY_BYTES = 1_000_000
@@ -30,6 +30,10 @@ BUTTON_INTENTS: dict[str, frozenset[str]] = {
     "deny": frozenset(),
     "choose_procedure": frozenset({"procedure_id"}),
     "feedback": frozenset({"feedback"}),
+    # The Telegram bridge's /xoadulieu and its help button; the confirmation's two buttons.
+    "forget_me": frozenset(),
+    "confirm_forget": frozenset(),
+    "cancel_forget": frozenset(),
     **{
         intent: frozenset({"page"})  # "Xem tiếp" under a long list (documents, steps, legal texts)
         for intent in (
@@ -60,6 +64,9 @@ class Incoming:
     sender: str
     text: str  # what Rasa receives: masked typed text, or a checked payload
     too_long: int = 0  # the length of a refused over-long message, else 0
+    # The text as typed when it holds a phone number: a callback number for a handoff (journal/callbacks.py) is
+    # kept from it after Rasa answered. Never given to Rasa, never logged.
+    callback_text: str = ""
 
 
 def read_request(body: bytes, content_type: str) -> Incoming:
@@ -75,7 +82,10 @@ def read_request(body: bytes, content_type: str) -> Incoming:
         raise Rejected(400, "body must be a JSON object") from None
     if not isinstance(data, dict):
         raise Rejected(400, "body must be a JSON object")
-    return Incoming(read_sender(data), *read_content(data))
+    text, too_long = read_content(data)
+    typed = data.get("message") if data.get("payload") is None and not too_long else None
+    callback = typed if isinstance(typed, str) and find_phone_numbers(typed) else ""
+    return Incoming(read_sender(data), text, too_long, callback)
 
 
 def read_sender(data: dict) -> str:
@@ -132,3 +142,28 @@ def too_long_reply(sender: str, length: int) -> list[dict[str, str]]:
     """The bot's polite answer to an over-long message, in the REST channel's reply format."""
     text = TOO_LONG.format(length=f"{length:,}".replace(",", "."), limit=f"{MAX_MESSAGE_CHARS:,}".replace(",", "."))
     return [{"recipient_id": sender, "text": text}]
+
+
+# ---------------------------------------------------------------- what Rasa's answer asks of the channel
+
+
+def asks_for_person(replies: list[dict]) -> bool:
+    """The answer hands the citizen to staff (actions/answers.py handoff: custom {"handoff": true})."""
+    return any(isinstance(r.get("custom"), dict) and r["custom"].get("handoff") is True for r in replies)
+
+
+def forget_confirmed(replies: list[dict]) -> bool:
+    """The citizen confirmed the deletion of their data (actions/answers.py forget_done: custom {"forget": true})."""
+    return any(isinstance(r.get("custom"), dict) and r["custom"].get("forget") is True for r in replies)
+
+
+def handoff_open(events: list[dict]) -> bool:
+    """Whether the conversation's current session (tracker events as dicts) handed the citizen to staff: the request
+    stays open until a restart or a new session."""
+    opened = False
+    for event in events:
+        if event.get("event") in ("restart", "session_started"):
+            opened = False
+        elif event.get("event") == "bot" and asks_for_person([event.get("data") or {}]):
+            opened = True
+    return opened

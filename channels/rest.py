@@ -4,14 +4,24 @@ Unlike Rasa's own RestInput it refuses what should never reach the dialogue (see
 are not a JSON object, missing senders, non-JSON content types, payloads no button of ours sends. It answers an
 over-long message politely without running NLU, masks personal numbers before anything is stored, and answers 503
 when a custom action failed (channels/outage.py), so clients treat it as an outage and send the message again.
+
+Once Rasa has answered, two things of the citizen's privacy happen here, for REST and Telegram citizens alike (the
+bridge talks to this channel), through the action server's admin API (ACTION_ADMIN_URL, ADMIN_API_TOKEN):
+- a phone number typed in the message that asks for a person, or while that request is open, is kept encrypted for
+  the officer who takes it (journal/callbacks.py), and the citizen is told for what and how long;
+- a confirmed deletion request deletes the conversation's tracker, journal and callback rows (journal/erasure.py):
+  here and not in the action, since Rasa saves the tracker after its actions ran.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import aiohttp
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
 from sanic import Blueprint, response
@@ -23,6 +33,34 @@ from channels import guard, outage, speedups
 logger = logging.getLogger(__name__)
 outage.install()
 speedups.install()
+ADMIN_TIMEOUT = 15.0
+FORGET_FAILED = (
+    "Xin lỗi, hệ thống chưa xóa được dữ liệu của bạn lúc này. Bạn vui lòng gửi lại yêu cầu «xóa dữ liệu của tôi» "
+    "sau ít phút, hoặc liên hệ Bộ phận Một cửa."
+)
+
+
+class AdminUnavailable(RuntimeError):
+    """The action server's admin API gave no usable answer."""
+
+
+async def call_admin(path: str, body: dict[str, str]) -> dict[str, Any]:
+    """POST to the action server's admin API (the URL of actions, without /webhook, unless ACTION_ADMIN_URL)."""
+    base = os.environ.get("ACTION_ADMIN_URL") or os.environ.get("ACTION_ENDPOINT_URL", "").removesuffix("/webhook")
+    token = os.environ.get("ADMIN_API_TOKEN", "")
+    if not base or not token:
+        raise AdminUnavailable("ACTION_ADMIN_URL (or ACTION_ENDPOINT_URL) and ADMIN_API_TOKEN are needed")
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ADMIN_TIMEOUT)) as client,
+            client.post(base.rstrip("/") + path, json=body, headers={"Authorization": f"Bearer {token}"}) as answer,
+        ):
+            if answer.status != 200:
+                raise AdminUnavailable(f"{path} answered HTTP {answer.status}")
+            found = await answer.json()
+    except (aiohttp.ClientError, asyncio.TimeoutError, ValueError) as error:
+        raise AdminUnavailable(f"{path}: {type(error).__name__}") from None
+    return found if isinstance(found, dict) else {}
 
 
 class GuardedRestInput(RestInput):
@@ -46,12 +84,12 @@ class GuardedRestInput(RestInput):
             if incoming.too_long:
                 logger.info("refused a %d-character message without reading it", incoming.too_long)
                 return response.json(guard.too_long_reply(incoming.sender, incoming.too_long))
-            return await self.handle(on_new_message, incoming)
+            return await self.handle(on_new_message, incoming, request.app.ctx.agent)
 
         return webhook
 
     async def handle(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                     incoming: guard.Incoming) -> HTTPResponse:  # fmt: skip
+                     incoming: guard.Incoming, agent: Any = None) -> HTTPResponse:  # fmt: skip
         collector = CollectingOutputChannel()
         message = UserMessage(incoming.text, collector, incoming.sender, input_channel=self.name())
         strict = outage.strict_actions()
@@ -66,4 +104,38 @@ class GuardedRestInput(RestInput):
             return response.json({"error": "internal error"}, status=500)
         finally:
             outage.end_strict(strict)
-        return response.json(collector.messages)
+        replies = list(collector.messages)
+        if guard.forget_confirmed(replies):
+            replies = await forget(incoming.sender, replies)
+        elif incoming.callback_text and (guard.asks_for_person(replies) or await handoff_open(agent, incoming.sender)):
+            replies += await keep_callback_number(incoming)
+        return response.json(replies)
+
+
+async def handoff_open(agent: Any, sender: str) -> bool:
+    """Whether the sender's conversation has an open request for a person (read only when a phone number came)."""
+    tracker = await agent.tracker_store.retrieve(sender) if agent is not None else None
+    return tracker is not None and guard.handoff_open([event.as_dict() for event in tracker.events])
+
+
+async def keep_callback_number(incoming: guard.Incoming) -> list[dict[str, Any]]:
+    """Keep the number for the officer; the citizen is told for what and how long (nothing when it failed: staff
+    still have the conversation, and the citizen can give the number to them)."""
+    try:
+        kept = await call_admin("/admin/callback-numbers", {"sender": incoming.sender, "text": incoming.callback_text})
+    except AdminUnavailable as error:
+        logger.error("callback number not kept: %s", error)
+        return []
+    notice = kept.get("notice")
+    return [{"recipient_id": incoming.sender, "text": notice}] if isinstance(notice, str) and notice else []
+
+
+async def forget(sender: str, replies: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Delete the conversation's data now that Rasa saved its last turn; the citizen hears the truth either way."""
+    try:
+        deleted = await call_admin("/admin/forget", {"sender": sender})
+    except AdminUnavailable as error:
+        logger.error("a citizen's deletion request failed: %s", error)
+        return [{"recipient_id": sender, "text": FORGET_FAILED}]
+    logger.info("deleted a conversation's data at its citizen's request: %s", deleted.get("deleted"))
+    return replies

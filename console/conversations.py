@@ -168,6 +168,13 @@ def is_handoff(entry_id: int) -> bool:
         return con.execute(sa.select(e.c.id).where(e.c.id == entry_id, e.c.kind == "handoff")).first() is not None
 
 
+def claimed_by(console_engine: sa.Engine, entry_id: int) -> str | None:
+    """The staff member who took a handoff request, if anyone did."""
+    query = sa.select(handoff_claims.c.username).where(handoff_claims.c.entry_id == entry_id)
+    with console_engine.connect() as con:
+        return con.execute(query).scalar()
+
+
 def take(console_engine: sa.Engine, entry_id: int, username: str) -> str | None:
     """Record that this staff member took the request; who already took it when someone else did."""
     with console_engine.begin() as con:

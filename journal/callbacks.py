@@ -1,0 +1,145 @@
+"""The phone number a citizen gives for a callback, kept apart for the officer who takes the handoff.
+
+Everywhere else (Rasa's tracker, the journal, the bridge, the staff group, logs) phone numbers are masked, so the
+officer could not call back. A number typed in the message that asks for a person, or while that request is open,
+is kept here instead: in its own table of the journal's database, encrypted (Fernet, key MOCUA_CALLBACK_KEY from the
+environment or var/secrets.env), keyed to the journal's handoff entry, and deleted after
+MOCUA_CALLBACK_RETENTION_DAYS (default 7). Only the staff member who claimed that handoff in the console sees it,
+and each time is recorded in the audit log (console/app.py).
+
+Written through the action server's admin API (POST /admin/callback-numbers: actions/admin.py), which the REST
+channel and the Telegram bridge call with the citizen's raw text: one implementation for both channels.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import hashlib
+import os
+from pathlib import Path
+
+import sqlalchemy as sa
+from cryptography.fernet import Fernet, InvalidToken
+
+from journal import engine, entries, hash_sender
+from knowledge.text import find_phone_numbers
+
+ROOT = Path(__file__).resolve().parent.parent
+KEY_NAME = "MOCUA_CALLBACK_KEY"
+DEFAULT_RETENTION_DAYS = 7
+
+metadata = sa.MetaData()
+callback_numbers = sa.Table(
+    "callback_numbers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("entry_id", sa.Integer, nullable=False),  # the journal's handoff entry (entries.id)
+    sa.Column("sender", sa.Text, nullable=False),  # journal.hash_sender, as in the journal
+    sa.Column("token", sa.Text, nullable=False),  # the number, Fernet-encrypted
+    sa.Column("ts", sa.Text, nullable=False),  # ISO 8601 UTC, as the journal
+    sa.Index("callback_numbers_entry", "entry_id"),
+    sa.Index("callback_numbers_ts", "ts"),
+)
+_created: set[str] = set()
+
+
+def retention_days() -> int:
+    return int(os.environ.get("MOCUA_CALLBACK_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+
+
+def notice(days: int | None = None) -> str:
+    """What the citizen is told when a number was kept."""
+    return (f"Mình đã ghi nhận số điện thoại bạn gửi. Số này chỉ dùng để cán bộ nhận yêu cầu của bạn gọi lại, được "
+            f"lưu riêng, mã hóa và tự động xóa sau {days or retention_days()} ngày.")  # fmt: skip
+
+
+def _fernet() -> Fernet:
+    """Any secret string makes a key: its SHA-256, as Fernet wants it (32 bytes, URL-safe base64)."""
+    secret = os.environ.get(KEY_NAME, "")
+    if not secret:
+        from scripts.stack import load_secrets
+
+        var_dir = Path(os.environ.get("MOCUA_VAR_DIR") or ROOT / "var")
+        secret = load_secrets(var_dir / "secrets.env", (KEY_NAME,))[KEY_NAME]
+    return Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
+
+
+def _engine() -> sa.Engine:
+    found = engine()
+    if str(found.url) not in _created:
+        metadata.create_all(found, checkfirst=True)
+        _created.add(str(found.url))
+    return found
+
+
+def _iso(moment: dt.datetime) -> str:
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _cutoff(now: dt.datetime | None = None) -> str:
+    return _iso((now or dt.datetime.now(dt.timezone.utc)) - dt.timedelta(days=retention_days()))
+
+
+def open_request(sender: str) -> int | None:
+    """The journal id of the sender's latest handoff request, if any."""
+    query = (sa.select(entries.c.id).where(entries.c.kind == "handoff", entries.c.sender == hash_sender(sender))
+             .order_by(entries.c.id.desc()).limit(1))  # fmt: skip
+    with engine().connect() as con:
+        return con.execute(query).scalar()
+
+
+def keep(sender: str, text: str) -> int:
+    """Keep the phone numbers in `text` for the sender's latest handoff request; how many the request now holds
+    from this text (0: no number, or no request to attach it to)."""
+    numbers = find_phone_numbers(text)
+    entry_id = open_request(sender) if numbers else None
+    if entry_id is None:
+        return 0
+    known = set(numbers_for(entry_id))
+    fernet = _fernet()
+    rows = [{"entry_id": entry_id, "sender": hash_sender(sender), "token": fernet.encrypt(n.encode()).decode(),
+             "ts": _iso(dt.datetime.now(dt.timezone.utc))} for n in numbers if n not in known]  # fmt: skip
+    if rows:
+        with _engine().begin() as con:
+            con.execute(callback_numbers.insert(), rows)
+    return len(numbers)
+
+
+def numbers_for(entry_id: int) -> list[str]:
+    """The numbers kept for a handoff entry, oldest first (none once the retention ran out)."""
+    query = (sa.select(callback_numbers.c.token)
+             .where(callback_numbers.c.entry_id == entry_id, callback_numbers.c.ts >= _cutoff())
+             .order_by(callback_numbers.c.id))  # fmt: skip
+    with _engine().connect() as con:
+        tokens = con.execute(query).scalars().all()
+    fernet, found = _fernet(), []
+    for token in tokens:
+        try:
+            found.append(fernet.decrypt(token.encode()).decode())
+        except InvalidToken:  # encrypted under a key since replaced: unreadable, as good as gone
+            continue
+    return found
+
+
+def entries_with_numbers(entry_ids: list[int]) -> set[int]:
+    if not entry_ids:
+        return set()
+    query = sa.select(callback_numbers.c.entry_id).where(
+        callback_numbers.c.entry_id.in_(entry_ids), callback_numbers.c.ts >= _cutoff()
+    )
+    with _engine().connect() as con:
+        return set(con.execute(query.distinct()).scalars())
+
+
+def purge(now: dt.datetime | None = None) -> int:
+    """Delete the numbers older than the retention; how many."""
+    with _engine().begin() as con:
+        return int(con.execute(callback_numbers.delete().where(callback_numbers.c.ts < _cutoff(now))).rowcount or 0)
+
+
+def forget(sender: str) -> int:
+    """Delete every number the sender gave; how many."""
+    with _engine().begin() as con:
+        deleted = con.execute(callback_numbers.delete().where(callback_numbers.c.sender == hash_sender(sender)))
+        return int(deleted.rowcount or 0)
