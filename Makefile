@@ -10,7 +10,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 .PHONY: help setup model index train run serve bot chat test test-python test-production test-faults test-rasa validate lint \
         typecheck kb-calibrate \
         kb-lint kb-build kb-search kb-import kb-import-catalog kb-sync-catalog kb-gaps report bench-retrieval bench-scale \
-        bench lock clean staff-add
+        bench lock clean staff-add staff-disable staff-enable staff-remove
 
 help:  ## list the commands
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -42,6 +42,14 @@ chat: setup  ## chat in the terminal with an already running Rasa server
 staff-add: setup  ## staff console account: make staff-add USER=lan ROLE=editor|viewer (password asked, or STAFF_PASSWORD)
 	@$(if $(filter command line,$(origin USER)),,$(error name the account: make staff-add USER=lan ROLE=editor))
 	@$(PY) -m console staff-add "$(USER)" --role "$(or $(ROLE),viewer)"
+
+staff_change = $(if $(filter command line,$(origin USER)),,$(error name the account: make $@ USER=lan))$(PY) -m console $@ "$(USER)"
+staff-disable: setup  ## end a staff account's sessions and stop it signing in: make staff-disable USER=lan
+	@$(staff_change)
+staff-enable: setup  ## let a disabled staff account sign in again: make staff-enable USER=lan
+	@$(staff_change)
+staff-remove: setup  ## delete a staff account and end its sessions: make staff-remove USER=lan
+	@$(staff_change)
 
 test: index train  ## set up from nothing and run every test
 	@bash scripts/install-test-services.sh
@@ -108,6 +116,10 @@ kb-gaps:  ## the questions citizens asked that the bot could not answer, most fr
 
 report:  ## counts of answered/unanswered questions, feedback and handoffs
 	@$(PY) -m journal report
+
+.PHONY: privacy-migrate
+privacy-migrate:  ## mask personal numbers in what is already stored (make run/serve do it at every start)
+	@$(PY) -m scripts.mask_stored
 
 bench-retrieval: index  ## retrieval accuracy, dev and test, curated-only and full index [ARGS=--misses: dev misses]
 	@$(PY) tests/benchmarks/bench_retrieval.py $(ARGS)

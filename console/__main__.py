@@ -1,8 +1,12 @@
-"""python -m console [serve] | staff-add USER --role viewer|editor
+"""python -m console [serve] | staff-add USER --role viewer|editor | staff-disable|staff-enable|staff-remove USER
 
-    serve       the staff console on CONSOLE_INTERFACE:CONSOLE_PORT (default 127.0.0.1:5080); `make run`/`make serve`
-                start it beside the bot
-    staff-add   create an account, or set a new password and role (password from STAFF_PASSWORD, else asked twice)
+    serve          the staff console on CONSOLE_INTERFACE:CONSOLE_PORT (default 127.0.0.1:5080); `make run`/`make serve`
+                   start it beside the bot
+    staff-add      create an account, or set a new password and role (password from STAFF_PASSWORD, else asked
+                   twice); a new password ends the account's sessions
+    staff-disable  the account can no longer sign in, and its sessions end now; staff-enable lets it in again
+    staff-remove   delete the account and end its sessions (its changes stay in the audit log under its name)
+Each change to an existing account is recorded in the audit log.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ import getpass
 import os
 import sys
 
-from console.accounts import ROLES, AccountError, add_staff
+from console import audit
+from console.accounts import ROLES, AccountError, add_staff, find_staff, remove_staff, set_disabled
 from console.config import Settings, from_env
 from console.db import engine
 
@@ -32,10 +37,13 @@ def serve(settings: Settings) -> int:
     app = create_app(settings, secret_key(settings))
     app.state.rasa_token = os.environ.get("RASA_API_TOKEN", "")
     print(f"Staff console on http://{settings.interface}:{settings.port}", flush=True)
-    # One process: the background index build and its status live in it. Proxy headers are trusted from
-    # localhost only (uvicorn's default), so a reverse proxy on this machine may say the visitor's address.
-    uvicorn.run(app, host=settings.interface, port=settings.port, log_level="warning", proxy_headers=True,
-                ws="none")  # no websockets here; the env pins an old websockets for rasa-sdk
+    # One process: the background index build and its status live in it. X-Forwarded-For/-Proto are believed only
+    # from CONSOLE_TRUSTED_PROXIES (none by default): anyone else could name any address, and the sign-in lockout
+    # counts failures per address.
+    trusted = ",".join(settings.trusted_proxies)
+    uvicorn.run(app, host=settings.interface, port=settings.port, log_level="warning", proxy_headers=bool(trusted),
+                forwarded_allow_ips=trusted or None, ws="none")  # fmt: skip
+    # (no websockets here; the env pins an old websockets for rasa-sdk)
     return 0
 
 
@@ -49,14 +57,54 @@ def staff_add(settings: Settings, username: str, role: str) -> int:
         if getpass.getpass("Nhập lại mật khẩu: ") != password:
             print("Hai lần nhập mật khẩu không khớp.", file=sys.stderr)
             return 1
+    db = engine(settings.db_url)
+    existing = find_staff(db, username)
     try:
-        account = add_staff(engine(settings.db_url), username, password, role)
+        account = add_staff(db, username, password, role)
     except AccountError as error:
         print(error, file=sys.stderr)
         return 1
+    if existing:
+        audit.log(db, _operator(), "staff.reset", account.username, f"Đặt mật khẩu mới cho {account.username}, vai "
+                  f"trò {account.role_name}; mọi phiên đăng nhập của tài khoản đã kết thúc",
+                  {"role": existing.role}, {"role": account.role})  # fmt: skip
+    else:
+        summary = f"Tạo tài khoản {account.username}, vai trò {account.role_name}"
+        audit.log(db, _operator(), "staff.add", account.username, summary, None, {"role": account.role})
     print(f"Tài khoản {account.username} ({account.role_name}) đã sẵn sàng. Đăng nhập tại "
           f"http://{settings.interface}:{settings.port}/")  # fmt: skip
     return 0
+
+
+def change_account(settings: Settings, command: str, username: str) -> int:
+    """staff-disable, staff-enable, staff-remove: the change, its audit entry, and what it did, in Vietnamese."""
+    db = engine(settings.db_url)
+    account = find_staff(db, username)
+    if account is None:
+        print(f"Không có tài khoản «{username}».", file=sys.stderr)
+        return 1
+    name = account.username
+    if command == "staff-remove":
+        remove_staff(db, account.id)
+        action, summary = "staff.remove", f"Xoá tài khoản {name}; mọi phiên đăng nhập của tài khoản đã kết thúc"
+    elif command == "staff-disable":
+        set_disabled(db, account.id, True)
+        action, summary = "staff.disable", f"Khoá tài khoản {name}; mọi phiên đăng nhập của tài khoản đã kết thúc"
+    else:
+        set_disabled(db, account.id, False)
+        action, summary = "staff.enable", f"Mở khoá tài khoản {name}"
+    audit.log(db, _operator(), action, name, summary)
+    print(summary + ".")
+    return 0
+
+
+def _operator() -> str:
+    """Who ran the command, as the audit log shows it."""
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # no name for this uid (a container)
+        user = str(os.getuid())
+    return f"{user} (dòng lệnh)"[:64]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -67,10 +115,16 @@ def main(argv: list[str] | None = None) -> int:
     add = sub.add_parser("staff-add", help="create or update a staff account")
     add.add_argument("username")
     add.add_argument("--role", choices=ROLES, default="viewer")
+    for command, what in (("staff-disable", "stop an account signing in and end its sessions"),
+                          ("staff-enable", "let a disabled account sign in again"),
+                          ("staff-remove", "delete an account and end its sessions")):  # fmt: skip
+        sub.add_parser(command, help=what).add_argument("username")
     args = parser.parse_args(argv)
     settings = from_env()
     if args.command == "staff-add":
         return staff_add(settings, args.username, args.role)
+    if args.command in ("staff-disable", "staff-enable", "staff-remove"):
+        return change_account(settings, args.command, args.username)
     return serve(settings)
 
 

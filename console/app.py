@@ -13,11 +13,13 @@ import re
 import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import quote
 
 import yaml
 from fastapi import FastAPI, Request
+from fastapi import Path as PathParameter
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
@@ -26,7 +28,7 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from console import audit, catalog_review, conversations, dashboard, gaps, preview, records, svg
-from console.accounts import authenticate, locked_out
+from console.accounts import AccountError, authenticate, locked_out, set_password
 from console.builds import Builder
 from console.config import Settings
 from console.db import engine
@@ -40,8 +42,9 @@ from console.web import (
     current_user,
     editor_form,
     flash,
-    replace_session,
     session,
+    sign_in,
+    sign_out,
     signed_in,
     take_flashes,
 )
@@ -52,6 +55,9 @@ from knowledge.text import clean
 HERE = Path(__file__).resolve().parent
 CONVERSATION_KEY = re.compile(r"^[0-9a-f]{16}$")
 MAX_WORDING = 200
+MAX_PAGE = 100_000  # a larger page number shows the (empty) last page rather than overflowing the database
+RowId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]  # a row id in a path: beyond an INTEGER column is a 400
+TOO_MANY_FAILURES = "Bạn đã nhập sai mật khẩu quá nhiều lần. Vui lòng thử lại sau 15 phút."
 
 NAV = (
     ("dashboard", "/dashboard", "Tổng quan"),
@@ -114,6 +120,11 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
             return page(request, "error.html", 404, title="Không tìm thấy", message="Trang hoặc bản ghi này không có.")
         return page(request, "error.html", exc.status_code, title="Có lỗi", message=str(exc.detail))
 
+    @app.exception_handler(RequestValidationError)
+    async def bad_parameter(request: Request, exc: RequestValidationError) -> Response:
+        message = "Địa chỉ có tham số không hợp lệ (số trang, mã số phải là số nguyên dương). Hãy quay lại trang trước."
+        return page(request, "error.html", 400, title="Yêu cầu không hợp lệ", message=message)
+
     @app.exception_handler(records.RecordNotFound)
     async def no_record(request: Request, exc: records.RecordNotFound) -> Response:
         return page(request, "error.html", 404, title="Không tìm thấy", message="Không có thủ tục với mã này.")
@@ -135,24 +146,52 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         form = await checked_form(request)
         username = clean(str(form.get("username") or "")).lower()[:64]
         password = str(form.get("password") or "")
-        ip = request.client.host if request.client else "?"
+        ip = _client_ip(request)
         db = request.app.state.db
         target = _safe_next(str(form.get("next") or ""))
         if await run_in_threadpool(locked_out, db, username, ip):
-            message = "Bạn đã nhập sai mật khẩu quá nhiều lần. Vui lòng thử lại sau 15 phút."
-            return page(request, "login.html", 429, error=message, username=username, next=target)
+            return page(request, "login.html", 429, error=TOO_MANY_FAILURES, username=username, next=target)
         user = await run_in_threadpool(authenticate, db, username, password, ip)
         if user is None:
             return page(request, "login.html", 401, error="Tên đăng nhập hoặc mật khẩu không đúng.",
                         username=username, next=target)  # fmt: skip
-        replace_session(request, {"uid": user.id})
+        sign_in(request, user)
         return back(target or "/dashboard")
 
     @app.post("/logout")
     async def logout(request: Request) -> Response:
         await checked_form(request)
-        replace_session(request, {})
+        sign_out(request)
         return back("/")
+
+    @app.get("/password", response_class=HTMLResponse)
+    def password_page(request: Request) -> Response:
+        signed_in(request)
+        return page(request, "password.html")
+
+    @app.post("/password", response_class=HTMLResponse)
+    async def change_password(request: Request) -> Response:
+        form = await checked_form(request)
+        user = current_user(request)
+        if user is None:
+            raise Forbidden("Bạn cần đăng nhập để thực hiện thao tác này.")
+        current, new = str(form.get("current") or ""), str(form.get("new") or "")
+        db, ip = request.app.state.db, _client_ip(request)
+        if new != str(form.get("again") or ""):
+            return page(request, "password.html", 400, error="Hai lần nhập mật khẩu mới không khớp.")
+        if await run_in_threadpool(locked_out, db, user.username, ip):
+            return page(request, "password.html", 429, error=TOO_MANY_FAILURES)
+        if await run_in_threadpool(authenticate, db, user.username, current, ip) is None:
+            return page(request, "password.html", 400, error="Mật khẩu hiện tại không đúng.")
+        try:
+            await run_in_threadpool(set_password, db, user.id, new)  # every session of the account ends…
+        except AccountError as error:
+            return page(request, "password.html", 400, error=str(error))
+        audit.log(db, user.username, "staff.password", user.username,
+                  f"{user.username} đổi mật khẩu; mọi phiên đăng nhập của tài khoản đã kết thúc")  # fmt: skip
+        sign_in(request, user)  # …but this one, which gets a fresh session
+        flash(request, "ok", "Đã đổi mật khẩu. Mọi phiên đăng nhập khác của tài khoản này đã kết thúc.")
+        return back("/dashboard")
 
     # ------------------------------------------------------------ dashboard
 
@@ -404,7 +443,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     @app.get("/conversations", response_class=HTMLResponse)
     def conversations_page(request: Request, page_no: int = 1) -> Response:
         signed_in(request)
-        page_no = max(1, page_no)
+        page_no = _page_number(page_no)
         found = conversations.conversations(settings.tracker_url, 50, (page_no - 1) * 50)
         return page(request, "conversations.html", conversations=found, page_no=page_no, active="conversations")
 
@@ -424,7 +463,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         return page(request, "handoffs.html", queue=queue, names=names, active="handoffs")
 
     @app.post("/handoffs/{entry_id}/take")
-    async def take_handoff(request: Request, entry_id: int) -> Response:
+    async def take_handoff(request: Request, entry_id: RowId) -> Response:
         user, _ = await editor_form(request)
         return await one_change_at_a_time(_take_handoff, request, user.username, entry_id)
 
@@ -446,12 +485,12 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     @app.get("/audit", response_class=HTMLResponse)
     def audit_page(request: Request, page_no: int = 1) -> Response:
         signed_in(request)
-        page_no = max(1, page_no)
+        page_no = _page_number(page_no)
         found = audit.entries(request.app.state.db, 50, (page_no - 1) * 50)
         return page(request, "audit.html", entries=found, page_no=page_no, active="audit")
 
     @app.post("/audit/{entry_id}/revert")
-    async def revert(request: Request, entry_id: int) -> Response:
+    async def revert(request: Request, entry_id: RowId) -> Response:
         user, _ = await editor_form(request)
         return await one_change_at_a_time(_revert, request, user.username, entry_id)
 
@@ -471,6 +510,15 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
 
 def _percent(value: float | None) -> str:
     return "—" if value is None else f"{value * 100:.0f} %".replace(".", ",")
+
+
+def _page_number(page_no: int) -> int:
+    return min(max(1, page_no), MAX_PAGE)
+
+
+def _client_ip(request: Request) -> str:
+    """The peer's address; a proxy's X-Forwarded-For only when it is in CONSOLE_TRUSTED_PROXIES (console.__main__)."""
+    return request.client.host if request.client else "?"
 
 
 def _safe_next(target: str) -> str:

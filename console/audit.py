@@ -29,7 +29,14 @@ ACTION_NAMES = {
     "handoff.take": "Nhận yêu cầu gặp cán bộ",
     "catalog.apply": "Áp dụng đồng bộ danh mục",
     "revert": "Hoàn tác",
+    "staff.add": "Tạo tài khoản",
+    "staff.reset": "Đặt lại mật khẩu, vai trò",
+    "staff.password": "Đổi mật khẩu",
+    "staff.disable": "Khoá tài khoản",
+    "staff.enable": "Mở khoá tài khoản",
+    "staff.remove": "Xoá tài khoản",
 }
+ACCOUNT_ACTIONS = {action for action in ACTION_NAMES if action.startswith("staff.")}  # recorded, never reverted
 
 
 Marks = tuple[list[str], list[dict[str, Any]]]  # question keys, and their marks before a change ({} for none)
@@ -58,7 +65,7 @@ class Entry:
 
     @property
     def revertible(self) -> bool:
-        return self.action != "revert" and self.reverted_by is None
+        return self.action != "revert" and self.action not in ACCOUNT_ACTIONS and self.reverted_by is None
 
     @property
     def is_file_change(self) -> bool:

@@ -6,6 +6,7 @@ knowledge, the index, the journal and the tracker of the test stack.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,8 @@ class Settings:
     secure_cookies: bool
     rasa_url: str
     var_dir: Path
+    session_idle: dt.timedelta = dt.timedelta(hours=2)  # a session unused this long ends (12 h at most in any case)
+    trusted_proxies: tuple[str, ...] = ()  # addresses whose X-Forwarded-For/-Proto are believed; none: no header is
 
     @property
     def procedures_dir(self) -> Path:
@@ -60,4 +63,6 @@ def from_env() -> Settings:
         secure_cookies=os.environ.get("CONSOLE_SECURE_COOKIES", "") == "1",
         rasa_url=os.environ.get("RASA_URL") or f"http://127.0.0.1:{os.environ.get('RASA_PORT') or 5005}",
         var_dir=var_dir,
+        session_idle=dt.timedelta(minutes=int(os.environ.get("CONSOLE_SESSION_IDLE_MINUTES") or 120)),
+        trusted_proxies=tuple(a.strip() for a in os.environ.get("CONSOLE_TRUSTED_PROXIES", "").split(",") if a.strip()),
     )

@@ -20,7 +20,21 @@ staff = sa.Table(
     sa.Column("password_hash", sa.Text, nullable=False),
     sa.Column("role", sa.String(16), nullable=False),
     sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, server_default=sa.false()),  # cannot sign in while set
     sa.CheckConstraint("role IN ('viewer', 'editor')", name="staff_role_known"),
+)
+
+# A signed-in browser: only the SHA-256 of the random id its cookie holds, so a copy of the database opens nothing.
+# A session ends at sign-out, after `expires_at` (12 h), when unused for the idle timeout, and with every session of
+# its account when the password changes or the account is disabled or removed.
+staff_sessions = sa.Table(
+    "staff_sessions",
+    metadata,
+    sa.Column("id_hash", sa.String(64), primary_key=True),
+    sa.Column("staff_id", sa.Integer, nullable=False, index=True),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("last_seen", sa.Text, nullable=False),
+    sa.Column("expires_at", sa.Text, nullable=False),
 )
 
 login_failures = sa.Table(
@@ -89,5 +103,20 @@ def engine(url: str) -> sa.Engine:
             else:
                 found = sa.create_engine(url, pool_pre_ping=True)
             metadata.create_all(found, checkfirst=True)
+            _add_missing_columns(found)
             _engines[url] = found
         return found
+
+
+# Columns added after a table was first created: a database made by an earlier release gets them here.
+ADDED_COLUMNS = {("staff", "disabled"): staff.c.disabled}
+
+
+def _add_missing_columns(found: sa.Engine) -> None:
+    with found.begin() as con:
+        for (table, name), column in ADDED_COLUMNS.items():
+            if name not in {c["name"] for c in sa.inspect(con).get_columns(table)}:
+                kind = column.type.compile(found.dialect)
+                default = column.server_default.arg.compile(dialect=found.dialect)  # type: ignore[union-attr]
+                guard = "IF NOT EXISTS " if found.dialect.name == "postgresql" else ""  # another process was first
+                con.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {guard}{name} {kind} NOT NULL DEFAULT {default}")

@@ -1,9 +1,11 @@
-"""Sessions in signed cookies, CSRF tokens and the guards every page and form goes through.
+"""Sessions, CSRF tokens and the guards every page and form goes through.
 
-The session is a small signed (itsdangerous, HMAC) and time-limited cookie: HttpOnly, SameSite=Lax, and Secure when
-the console is reached over https or CONSOLE_SECURE_COOKIES=1. It holds the account id and the CSRF token every form
-carries; an anonymous visitor gets a token too, so the sign-in form is protected like the others. The account and
-its role are read from the database on every request, so a changed role applies at once.
+The cookie is small, signed (itsdangerous, HMAC) and time-limited: HttpOnly, SameSite=Lax, and Secure when the
+console is reached over https or CONSOLE_SECURE_COOKIES=1. It holds the CSRF token every form carries (an anonymous
+visitor gets one too, so the sign-in form is protected like the others) and, once signed in, a random session id
+whose hash is the server's `staff_sessions` row (console.accounts): deleting that row ends the session, whatever
+copies of the cookie exist. The account and its role are read from the database on every request, so a changed role
+applies at once.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from starlette.datastructures import FormData, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from console.accounts import Staff, get_staff
+from console.accounts import SESSION_LIFETIME, Staff, end_session, open_session, session_staff
 
 COOKIE = "mocua_console"
-SESSION_SECONDS = 12 * 3600  # a working day; then sign in again
+SESSION_SECONDS = int(SESSION_LIFETIME.total_seconds())
+_UNKNOWN = object()  # the request's account not looked up yet
 
 
 class NotSignedIn(Exception):
@@ -112,6 +115,21 @@ def replace_session(request: Request, data: dict[str, Any]) -> None:
     """A new session (sign-in, sign-out): a fresh CSRF token, so a token seen before cannot be replayed."""
     request.state.session = {**data, "csrf": secrets.token_urlsafe(32)}
     request.state.session_dirty = True
+    request.state.staff = _UNKNOWN
+
+
+def sign_in(request: Request, user: Staff) -> None:
+    """A new server-side session for `user`; the one this browser had before ends."""
+    sign_out(request)
+    settings = request.app.state.settings
+    replace_session(request, {"sid": open_session(request.app.state.db, user.id, settings.session_idle)})
+
+
+def sign_out(request: Request) -> None:
+    session_id = session(request).get("sid")
+    if isinstance(session_id, str):
+        end_session(request.app.state.db, session_id)
+    replace_session(request, {})
 
 
 def flash(request: Request, kind: str, text: str) -> None:
@@ -130,10 +148,18 @@ def take_flashes(request: Request) -> list[list[str]]:
 
 
 def current_user(request: Request) -> Staff | None:
-    uid = session(request).get("uid")
-    if not isinstance(uid, int):
-        return None
-    return get_staff(request.app.state.db, uid)
+    """The account of the request's live session (looked up once per request)."""
+    known = getattr(request.state, "staff", _UNKNOWN)
+    if known is not _UNKNOWN:
+        return known  # type: ignore[return-value]
+    user, data = None, session(request)
+    if isinstance(data.get("sid"), str):
+        user = session_staff(request.app.state.db, data["sid"], request.app.state.settings.session_idle)
+        if user is None:  # ended (signed out, expired, account changed): the cookie forgets it
+            data.pop("sid")
+            request.state.session_dirty = True
+    request.state.staff = user
+    return user
 
 
 def signed_in(request: Request) -> Staff:

@@ -8,6 +8,7 @@ split is a copy (attaching a question must not touch the shipped file); the test
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import shutil
@@ -25,7 +26,7 @@ from console.config import Settings
 from knowledge.catalog.snapshot import load_snapshot, snapshot_bytes
 from knowledge.records.loader import KNOWLEDGE_ROOT
 from scripts.stack import APP_PYTHON, ROOT, Stack, free_port, http_ok, signal_group
-from tests.console.support import MARKUP, PASSWORDS, ROLES, UNKNOWN_WORDINGS, Console
+from tests.console.support import MARKUP, PASSWORDS, ROLES, UNKNOWN_WORDINGS, Console, console_command
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 
@@ -54,28 +55,48 @@ def console(stack: Stack, knowledge_copy: Any) -> Iterator[Console]:
         "RASA_URL": stack.rasa_url,
     }
     for username, role in ROLES.items():
-        made = subprocess.run([str(APP_PYTHON), "-m", "console", "staff-add", username, "--role", role], cwd=ROOT,
-                              env=env | {"STAFF_PASSWORD": PASSWORDS[username]}, capture_output=True, text=True,
-                              timeout=60, check=False)  # fmt: skip
+        made = console_command(env, "staff-add", username, "--role", role, password=PASSWORDS[username])
         assert made.returncode == 0, made.stdout + made.stderr
         assert "đã sẵn sàng" in made.stdout
-    (stack.log_dir).mkdir(parents=True, exist_ok=True)
-    with open(stack.log_dir / "console.log", "ab") as log:
+    with running_console(env, stack.log_dir / "console.log") as (url, process):
+        yield Console(url, env, knowledge_copy, Path(env["MOCUA_DEV_QUESTIONS"]), process)
+
+
+@pytest.fixture(scope="session")
+def proxied_console(stack: Stack, console: Console) -> Iterator[Console]:
+    """A second console, on its own database, that believes X-Forwarded-For from 127.0.0.1 (CONSOLE_TRUSTED_PROXIES):
+    as one behind a reverse proxy on the same machine."""
+    console_var = stack.var_dir / "console-proxied"
+    shutil.rmtree(console_var, ignore_errors=True)
+    env = console.env | {"CONSOLE_PORT": str(free_port()), "MOCUA_VAR_DIR": str(console_var),
+                         "MOCUA_CONSOLE_DB_URL": f"sqlite:///{console_var / 'console.db'}",
+                         "CONSOLE_TRUSTED_PROXIES": "127.0.0.1"}  # fmt: skip
+    with running_console(env, stack.log_dir / "console-proxied.log") as (url, process):
+        yield Console(url, env, console.knowledge, console.dev_questions, process)
+
+
+@contextlib.contextmanager
+def running_console(env: dict[str, str], log_path: Path) -> Iterator[tuple[str, subprocess.Popen]]:
+    """`python -m console` with this environment, until the block ends: its address and process."""
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
         process = subprocess.Popen([str(APP_PYTHON), "-m", "console"], cwd=ROOT, env=env, stdout=log,
                                    stderr=subprocess.STDOUT, start_new_session=True)  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{env['CONSOLE_PORT']}"
     deadline = time.monotonic() + 60
     while not http_ok(f"{url}/health"):
-        assert process.poll() is None, f"the console exited; see {stack.log_dir / 'console.log'}"
+        assert process.poll() is None, f"the console exited; see {log_path}"
         assert time.monotonic() < deadline, "the console did not start"
         time.sleep(0.3)
-    yield Console(url, env, knowledge_copy, Path(env["MOCUA_DEV_QUESTIONS"]), process)
-    signal_group(process.pid, signal.SIGTERM)
     try:
-        process.wait(10)
-    except subprocess.TimeoutExpired:
-        signal_group(process.pid, signal.SIGKILL)
-        process.wait()
+        yield url, process
+    finally:
+        signal_group(process.pid, signal.SIGTERM)
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            signal_group(process.pid, signal.SIGKILL)
+            process.wait()
 
 
 @pytest.fixture(scope="session")

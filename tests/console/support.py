@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 from console.accounts import add_staff
 from console.config import Settings
 from console.db import engine
-from scripts.stack import ROOT
+from scripts.stack import APP_PYTHON, ROOT
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
 PASSWORDS = {"lan": "mat-khau-bien-tap-1", "minh": "mat-khau-chi-xem-2", "khach": "mat-khau-khoa-thu-3"}
@@ -58,6 +58,13 @@ class Console:
                 return found.group(1) if found else ""
             assert time.monotonic() < deadline, "the index build did not finish"
             time.sleep(0.5)
+
+
+def console_command(env: dict[str, str], *args: str, password: str | None = None) -> subprocess.CompletedProcess:
+    """`python -m console <args>` as `make staff-add` and the others run it (the password from STAFF_PASSWORD)."""
+    extra = {"STAFF_PASSWORD": password} if password else {}
+    return subprocess.run([str(APP_PYTHON), "-m", "console", *args], cwd=ROOT, env=env | extra, capture_output=True,
+                          text=True, timeout=60, check=False)  # fmt: skip
 
 
 def csrf_of(client: httpx.Client, path: str) -> str:
