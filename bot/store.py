@@ -41,6 +41,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.pool import StaticPool
 
 from bot.render import CALLBACK_PREFIX, Button
+from knowledge.text import mask_personal_numbers
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -300,11 +301,13 @@ def _secure_delete(dbapi_connection: Any, connection_record: Any) -> None:
 
     # ------------------------------------------------------------ messages accepted but not answered yet
     def add_pending(self, chat_id: int, user: dict | None, message: str, shown: str, payload: bool = False) -> int:
-        """Keep the message until it is answered; this replica owns it (under a lease) from the start."""
+        """Keep the message until it is answered; this replica owns it (under a lease) from the start. Typed text is
+        stored with personal numbers masked, like everywhere else (a replay after a restart sends it masked)."""
         now = time.time()
-        values = {"chat_id": chat_id, "user_json": json.dumps(user) if user else None, "message": message,
-                  "shown": shown, "created": now, "payload": int(payload), "owner": self.owner,
-                  "lease_until": now + self.lease}  # fmt: skip
+        message = message if payload else mask_personal_numbers(message)
+        values = {"chat_id": chat_id, "user_json": json.dumps(masked_user(user)) if user else None,
+                  "message": message, "shown": mask_personal_numbers(shown), "created": now,
+                  "payload": int(payload), "owner": self.owner, "lease_until": now + self.lease}  # fmt: skip
         with self._begin() as con:
             return int(con.execute(pending.insert().values(**values).returning(pending.c.id)).scalar_one())
 
@@ -402,7 +405,7 @@ def _secure_delete(dbapi_connection: Any, connection_record: Any) -> None:
         now = time.time() if now is None else now
         newest = sa.select(history.c.id).where(history.c.chat_id == chat_id).order_by(history.c.id.desc())
         with self._begin() as con:
-            con.execute(history.insert().values(chat_id=chat_id, who=who, text=text, at=now))
+            con.execute(history.insert().values(chat_id=chat_id, who=who, text=mask_personal_numbers(text), at=now))
             con.execute(history.delete().where(
                 history.c.chat_id == chat_id,
                 history.c.id.not_in(newest.limit(self.history_turns).scalar_subquery()),
@@ -476,6 +479,12 @@ def _secure_delete(dbapi_connection: Any, connection_record: Any) -> None:
 
 _PENDING_COLUMNS = (pending.c.id, pending.c.chat_id, pending.c.user_json, pending.c.message, pending.c.shown,
                     pending.c.payload, pending.c.notified)  # fmt: skip
+
+
+def masked_user(user: dict) -> dict:
+    """A Telegram user as stored: a citizen's name may hold a number ("Lan 0912 345 678"); ids stay as they are."""
+    names = ("first_name", "last_name")
+    return {k: mask_personal_numbers(v) if k in names and isinstance(v, str) else v for k, v in user.items()}
 
 
 def _pending(row: sa.Row) -> Pending:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 
 from bot.config import load_dotenv
 from scripts.chat import chat
+from scripts.mask_stored import mask_at_start
 from scripts.production import ProductionStack, production_selected
 from scripts.stack import APP_PYTHON, ROOT, Stack, StackError, client_host, port_is_free
 
@@ -137,6 +138,7 @@ def serve(stack: Stack, front: str) -> None:
         say(f"Production profile: starting HAProxy and {names}…")
     else:
         say(f"Starting the action server (:{stack.action_port}) and Rasa (:{stack.rasa_port})…")
+    say(mask_at_start(stack.environment()))  # rows stored before the masking knew every spelling of a number
     stack.start()
     supervisor = Supervisor(stack, spawners(stack, front))
     start_console(stack, supervisor)
