@@ -121,10 +121,6 @@ report:  ## counts of answered/unanswered questions, feedback and handoffs
 privacy-migrate:  ## mask personal numbers in what is already stored (make run/serve do it at every start)
 	@$(PY) -m scripts.mask_stored
 
-.PHONY: privacy-migrate
-privacy-migrate:  ## mask personal numbers in what is already stored (make run/serve do it at every start)
-	@$(PY) -m scripts.mask_stored
-
 bench-retrieval: index  ## retrieval accuracy, dev and test, curated-only and full index [ARGS=--misses: dev misses]
 	@$(PY) tests/benchmarks/bench_retrieval.py $(ARGS)
 

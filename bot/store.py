@@ -172,13 +172,13 @@ def make_engine(target: str) -> sa.Engine:
     )  # fmt: skip
 
 
-class Store:
 def _secure_delete(dbapi_connection: Any, connection_record: Any) -> None:
     """SQLite leaves a deleted row's bytes in the file until the page is reused: a message answered, or a chat
     whose citizen asked to be forgotten, would still be readable there. secure_delete overwrites them."""
     dbapi_connection.execute("PRAGMA secure_delete=ON")
 
 
+class Store:
     def __init__(self, target: Path | str, max_buttons: int = 5000, max_staff_messages: int = 20000,
                  history_turns: int = 20, lease: float = 30.0, owner: str | None = None) -> None:  # fmt: skip
         """`target`: a SQLite file path or any SQLAlchemy URL. `lease`: seconds a replica's claim on a pending
@@ -418,9 +418,6 @@ def _secure_delete(dbapi_connection: Any, connection_record: Any) -> None:
             rows = con.execute(query).all()
         return [Turn(row.who, row.text) for row in reversed(rows)]
 
-    # ------------------------------------------------------------ ordering of one chat across replicas
-    def try_lock_chat(self, chat_id: int) -> bool:
-        """Try to take the cross-replica lock of a chat (PostgreSQL advisory lock; always granted on SQLite, where
     # ------------------------------------------------------------ a citizen's deletion request (journal/erasure.py)
     def forget_chat(self, chat_id: int) -> int:
         """Delete every row about a chat: messages waiting, the excerpt for staff, the handoff, the staff-group
@@ -435,6 +432,9 @@ def _secure_delete(dbapi_connection: Any, connection_record: Any) -> None:
                 flood.delete().where(flood.c.user_id == chat_id),
             ))  # fmt: skip
 
+    # ------------------------------------------------------------ ordering of one chat across replicas
+    def try_lock_chat(self, chat_id: int) -> bool:
+        """Try to take the cross-replica lock of a chat (PostgreSQL advisory lock; always granted on SQLite, where
         one bridge runs). All of this replica's chat locks live on one dedicated connection."""
         if not self.postgres:
             return True
