@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import sqlalchemy as sa
+from argon2 import PasswordHasher
 from fastapi.testclient import TestClient
 
-from console.accounts import add_staff
+from console.accounts import add_staff, authenticate, find_staff, set_disabled
 from console.config import Settings
-from console.db import engine
+from console.db import _add_missing_columns, engine
 from scripts.stack import APP_PYTHON, ROOT
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -65,6 +67,31 @@ def console_command(env: dict[str, str], *args: str, password: str | None = None
     extra = {"STAFF_PASSWORD": password} if password else {}
     return subprocess.run([str(APP_PYTHON), "-m", "console", *args], cwd=ROOT, env=env | extra, capture_output=True,
                           text=True, timeout=60, check=False)  # fmt: skip
+
+
+def first_release_accounts(url: str, username: str, password: str) -> None:
+    """A console database as the first release made it (its staff table had no `disabled`), with one account."""
+    old = sa.create_engine(url)
+    key = "SERIAL PRIMARY KEY" if old.dialect.name == "postgresql" else "INTEGER PRIMARY KEY"
+    with old.begin() as con:
+        con.execute(sa.text(f"CREATE TABLE staff (id {key}, username VARCHAR(64) NOT NULL UNIQUE, password_hash TEXT "
+                            "NOT NULL, role VARCHAR(16) NOT NULL, created_at TEXT NOT NULL)"))  # fmt: skip
+        con.execute(sa.text("INSERT INTO staff (username, password_hash, role, created_at) VALUES (:name, :hash, "
+                            "'editor', '2026-01-01T00:00:00+00:00')"),
+                    {"name": username, "hash": PasswordHasher().hash(password)})  # fmt: skip
+    old.dispose()
+
+
+def check_first_release_accounts_upgrade(url: str) -> None:
+    """An account made before accounts could be disabled still signs in and can be disabled; the upgrade runs twice."""
+    first_release_accounts(url, "cu", "mat-khau-ban-dau")
+    db = engine(url)  # adds the missing column
+    _add_missing_columns(db)  # again: nothing to do, no error
+    assert authenticate(db, "cu", "mat-khau-ban-dau", "127.0.0.1") is not None
+    account = find_staff(db, "cu")
+    assert account
+    set_disabled(db, account.id, True)
+    assert authenticate(db, "cu", "mat-khau-ban-dau", "127.0.0.1") is None
 
 
 def csrf_of(client: httpx.Client, path: str) -> str:

@@ -22,7 +22,7 @@ from knowledge.catalog.sync import State
 from knowledge.index.lexical import content_words
 from knowledge.records.loader import KNOWLEDGE_ROOT, knowledge_files
 from knowledge.search.metrics import load_questions
-from tests.console.support import app_client, csrf_of
+from tests.console.support import app_client, check_first_release_accounts_upgrade, csrf_of
 
 SVG = "{http://www.w3.org/2000/svg}"
 
@@ -194,3 +194,10 @@ def test_a_revert_waits_for_later_changes_to_be_reverted_first(settings: Setting
     assert path.read_text(encoding="utf-8") == original
     with pytest.raises(audit.RevertRefused):
         audit.revert(db, settings, first, "lan")  # once only
+
+
+# ---------------------------------------------------------------- accounts of an earlier release
+
+
+def test_an_earlier_release_console_database_gets_the_disabled_column(tmp_path) -> None:
+    check_first_release_accounts_upgrade(f"sqlite:///{tmp_path / 'console.db'}")

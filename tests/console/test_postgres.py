@@ -17,7 +17,7 @@ import journal
 from console.config import Settings
 from console.conversations import events
 from scripts.services import Postgres
-from tests.console.support import app_client, csrf_of
+from tests.console.support import app_client, check_first_release_accounts_upgrade, csrf_of
 
 
 @pytest.fixture(scope="module")
@@ -79,3 +79,11 @@ def test_dashboard_questions_handoffs_and_transcripts_on_postgresql(postgres, se
     finally:
         client.close()
         journal.store.dispose()
+
+
+def test_an_earlier_release_console_database_gets_the_disabled_column_on_postgresql(postgres) -> None:
+    server = sa.create_engine(postgres.url("console", driver="postgresql+psycopg"), isolation_level="AUTOCOMMIT")
+    with server.connect() as con:
+        con.exec_driver_sql("CREATE DATABASE console_first_release")
+    server.dispose()
+    check_first_release_accounts_upgrade(postgres.url("console_first_release", driver="postgresql+psycopg"))
