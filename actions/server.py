@@ -77,6 +77,7 @@ def load_knowledge() -> None:
 
 
 def main() -> int:
+    os.umask(0o077)  # the journal and the index builds of /admin/reload: readable by their owner only
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=int, default=int(os.environ.get("ACTION_PORT", 5055)))
     parser.add_argument("--interface", default=os.environ.get("ACTION_INTERFACE") or "127.0.0.1")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from urllib.parse import urlsplit
 
@@ -10,6 +11,7 @@ from bot.privacy import setup_logging
 
 
 def main() -> int:
+    os.umask(0o077)  # the bridge's store (var/bot.db) and anything else it writes: readable by its owner only
     try:
         config = Config.from_env()
     except ConfigError as error:

@@ -108,6 +108,7 @@ def _operator() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # accounts (console.db), backups and anything else it writes: readable by its owner only
     parser = argparse.ArgumentParser(prog="python -m console", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     sub = parser.add_subparsers(dest="command")

@@ -25,7 +25,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot.config import load_dotenv
-from scripts.stack import APP_PYTHON, RASA_BIN, ROOT, Stack, StackError, free_port, http_ok, load_secrets
+from scripts.stack import (
+    APP_PYTHON,
+    RASA_BIN,
+    ROOT,
+    Stack,
+    StackError,
+    free_port,
+    http_ok,
+    load_secrets,
+    rasa_command,
+    var_dir_from_env,
+    write_private,
+)
 
 PROFILE_VARIABLE = "MOCUA_PROFILE"
 ENDPOINTS = "endpoints.production.yml"
@@ -101,6 +113,7 @@ class ProductionStack(Stack):
             bridge_port=int(os.environ.get("BRIDGE_PORT", 8443)),
             bridge_interface=os.environ.get("BRIDGE_INTERFACE") or "0.0.0.0",
             stats_port=int(os.environ.get("BALANCER_STATS_PORT", 8404)),
+            var_dir=var_dir_from_env(),
         )
 
     # ------------------------------------------------------------ names, ports, environment
@@ -153,7 +166,7 @@ class ProductionStack(Stack):
 
     def start(self, timeout: float = 300.0, with_rasa: bool = True) -> None:
         self.check_ready_to_start()
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.prepare_var_dir()
         try:
             self.spawn_balancer()
             for name in self.replica_names("actions"):
@@ -185,11 +198,7 @@ class ProductionStack(Stack):
         port = str(self.replica_ports[name])
         env = self.environment()
         if kind == "rasa":
-            command = [
-                str(RASA_BIN), "run", "--enable-api", "--auth-token", env["RASA_API_TOKEN"], "--model",
-                str(self.model), "--endpoints", ENDPOINTS, "--credentials", "credentials.yml", "--port", port,
-                "--interface", "127.0.0.1",
-            ]  # fmt: skip
+            command = rasa_command(self.model, ENDPOINTS, int(port))
         elif kind == "actions":
             command = [str(APP_PYTHON), "-m", "actions.server", "--port", port, "--interface", "127.0.0.1"]
         elif kind == "bridge":
@@ -229,8 +238,7 @@ class ProductionStack(Stack):
     def spawn_balancer(self) -> None:
         self.stop_process("haproxy")
         path = self.var_dir / "haproxy.cfg"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(haproxy_config(self), encoding="utf-8")
+        write_private(path, haproxy_config(self))
         check = subprocess.run(["haproxy", "-c", "-f", str(path)], capture_output=True, text=True, check=False)
         if check.returncode != 0:
             raise StackError(f"HAProxy refused {path}:\n{check.stdout}{check.stderr}")

@@ -7,7 +7,7 @@ With MOCUA_PROFILE=production, the servers are the production profile's replicas
 (scripts/production.py, docs/deploy.md), the bridge replicas among them.
 A child that crashes is started again, after 1 s, then 2 s, 4 s… up to a minute if it keeps crashing.
 Ctrl-C (or SIGTERM) stops every process it started; a second one during the shutdown changes nothing.
-Logs: var/log/.
+Files: var/ (MOCUA_VAR_DIR), readable by this user only; logs in var/log/.
 """
 
 from __future__ import annotations
@@ -26,7 +26,16 @@ from bot.config import load_dotenv
 from scripts.chat import chat
 from scripts.mask_stored import mask_at_start
 from scripts.production import ProductionStack, production_selected
-from scripts.stack import APP_PYTHON, ROOT, Stack, StackError, client_host, port_is_free
+from scripts.stack import (
+    APP_PYTHON,
+    PRIVATE_UMASK,
+    ROOT,
+    Stack,
+    StackError,
+    client_host,
+    port_is_free,
+    var_dir_from_env,
+)
 
 FIRST_BACKOFF, MAX_BACKOFF = 1.0, 60.0
 STABLE_AFTER = 120.0  # a child up this long is healthy again: its next crash waits FIRST_BACKOFF
@@ -106,6 +115,7 @@ def stack_from_env() -> Stack:
         action_port=int(os.environ.get("ACTION_PORT", 5055)),
         rasa_interface=os.environ.get("RASA_INTERFACE") or "127.0.0.1",
         action_interface=os.environ.get("ACTION_INTERFACE") or "127.0.0.1",
+        var_dir=var_dir_from_env(),
     )
 
 
@@ -161,6 +171,7 @@ def serve(stack: Stack, front: str) -> None:
 
 
 def main() -> int:
+    os.umask(PRIVATE_UMASK)  # and so every child's: conversations, journal, accounts and logs are ours only
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--front", choices=["auto", "chat", "telegram", "none"], default="auto")
     args = parser.parse_args()

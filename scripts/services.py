@@ -2,7 +2,8 @@
 
 The production profile's tests, fault suite and benchmark start these; a real deployment runs its own servers
 and gives their URLs (docs/deploy.md). Each server lives in a private directory under /tmp (short paths: it
-also holds PostgreSQL's socket) and is gone after stop().
+also holds PostgreSQL's socket) and is gone after stop(). Passwords are in owner-only files or the environment,
+never on a command line (`ps` shows those to every user).
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from scripts.stack import PRIVATE_UMASK, write_private
 
 RUNNING_AS_ROOT = os.geteuid() == 0
 
@@ -49,7 +52,7 @@ def wait_for_port(port: int, what: str, log: Path, timeout: float = 30.0) -> Non
 
 def private_dir(name: str) -> Path:
     base = Path("/tmp") / f"mocua-{name}-{uuid.uuid4().hex[:8]}"
-    base.mkdir(mode=0o755)
+    base.mkdir(mode=0o700)
     return base
 
 
@@ -92,7 +95,7 @@ class Postgres:
         if RUNNING_AS_ROOT:
             shutil.chown(self.base, "postgres")
         pwfile = self.base / "pw"
-        pwfile.write_text(self.password)
+        write_private(pwfile, self.password)
         if RUNNING_AS_ROOT:
             shutil.chown(pwfile, "postgres")
         as_postgres(
@@ -152,8 +155,9 @@ class ChildServer:
             self.prepare()
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
-                self.command(), cwd=self.base, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
+                self.command(), cwd=self.base, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+                umask=PRIVATE_UMASK,
+            )  # fmt: skip
         wait_for_port(self.port, self.name, self.log, timeout)
         return self
 
@@ -188,11 +192,18 @@ class Redis(ChildServer):
     name: str = "redis"
     password: str = field(default_factory=lambda: secrets.token_hex(12))
 
+    @property
+    def config(self) -> Path:
+        assert self.base is not None
+        return self.base / "redis.conf"
+
+    def prepare(self) -> None:
+        settings = {"port": self.port, "bind": "127.0.0.1", "requirepass": self.password, "save": '""',
+                    "appendonly": "no", "daemonize": "no"}  # fmt: skip
+        write_private(self.config, "".join(f"{key} {value}\n" for key, value in settings.items()))
+
     def command(self) -> list[str]:
-        return [
-            shutil.which("redis-server") or "/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1",
-            "--requirepass", self.password, "--save", "", "--appendonly", "no", "--daemonize", "no",
-        ]  # fmt: skip
+        return [shutil.which("redis-server") or "/usr/bin/redis-server", str(self.config)]
 
     def url(self, db: int = 1) -> str:
         return f"redis://:{self.password}@127.0.0.1:{self.port}/{db}"

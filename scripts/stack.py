@@ -4,6 +4,9 @@ Used by `make run` / `make serve` (scripts/serve.py) and by the tests' `stack` f
 start the system the same way: both servers listen on 127.0.0.1 unless RASA_INTERFACE / ACTION_INTERFACE say
 otherwise, Rasa's HTTP API needs RASA_API_TOKEN, and the action server answers only Rasa, which sends
 ACTION_SERVER_SECRET. Secrets not set in the environment are generated once into var/secrets.env.
+No secret is ever on a command line (`ps` shows those to every user): children get them in their environment, and
+Rasa, which reads its token only from its arguments, starts through channels/run_rasa.py. Everything under var/
+(conversations, journal, accounts, logs) is readable by its owner only.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import os
 import secrets
 import signal
 import socket
+import stat
 import subprocess
 import time
 import urllib.error
@@ -27,8 +31,10 @@ from bot.config import load_dotenv
 ROOT = Path(__file__).resolve().parent.parent
 APP_PYTHON = ROOT / ".venv/app/bin/python"
 RASA_BIN = ROOT / ".venv/rasa/bin/rasa"
+RASA_PYTHON = ROOT / ".venv/rasa/bin/python"
 MODEL = ROOT / "models/mocua.tar.gz"
-SECRET_NAMES = ("RASA_API_TOKEN", "ACTION_SERVER_SECRET", "ADMIN_API_TOKEN")
+SECRET_NAMES = ("RASA_API_TOKEN", "ACTION_SERVER_SECRET", "ADMIN_API_TOKEN", "MOCUA_CALLBACK_KEY")
+PRIVATE_UMASK = 0o077  # what children create (databases, logs, index) is readable by its owner only
 
 
 class StackError(RuntimeError):
@@ -61,10 +67,49 @@ def load_secrets(path: Path, names: tuple[str, ...] = SECRET_NAMES) -> dict[str,
     if missing:
         found.update({name: secrets.token_urlsafe(32) for name in missing})
         stored.update({name: found[name] for name in missing})
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.touch(mode=0o600)
-        path.write_text("".join(f"{k}={v}\n" for k, v in stored.items()), encoding="utf-8")
+        write_private(path, "".join(f"{k}={v}\n" for k, v in stored.items()))
     return found
+
+
+def write_private(path: Path, text: str) -> None:
+    """Write `path` readable by this user only, whatever the umask, also when an older file was readable by all."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)
+    with open(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def make_private(var_dir: Path) -> None:
+    """Files under `var_dir` 0600 and directories 0700, as older versions did not make them (0644, 0755).
+    The embedding model (var/models) is no personal data and stays readable, as scripts/convert_e5.py made it, for
+    a bot run by another user: the directories on its way are 0711, which lets others through but not list them."""
+    from knowledge.index.encoder import model_dir_from_env  # numpy: only when a stack starts
+
+    kept = model_dir_from_env().resolve()
+    var_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for folder, directories, files in os.walk(var_dir):
+        here = Path(folder)
+        directories[:] = [name for name in directories if (here / name).resolve() != kept]
+        owner_only(here, others_may_pass=kept.is_relative_to(here.resolve()))
+        for name in files:
+            owner_only(here / name)
+
+
+def owner_only(path: Path, others_may_pass: bool = False) -> None:
+    """Take group and others' permissions away from `path` (but for "x" on a directory if they may pass), unless it
+    is a symbolic link (its target may be outside var/) or someone else's."""
+    with contextlib.suppress(OSError):
+        info = path.lstat()
+        mode = stat.S_IMODE(info.st_mode)
+        kept = mode & (0o711 if others_may_pass else 0o700)
+        if not stat.S_ISLNK(info.st_mode) and kept != mode:
+            path.chmod(kept)
+
+
+def var_dir_from_env() -> Path:
+    """MOCUA_VAR_DIR, where the console also looks (console/config.py), else var/."""
+    return Path(os.environ.get("MOCUA_VAR_DIR") or ROOT / "var")
 
 
 def client_host(interface: str) -> str:
@@ -144,7 +189,7 @@ class Stack:
     def start(self, timeout: float = 180.0, with_rasa: bool = True) -> None:
         """Start the action server and (unless with_rasa is False) the Rasa server; wait until both answer."""
         self.check_ready_to_start()
-        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.prepare_var_dir()
         try:
             self._spawn_actions()
             if with_rasa:
@@ -154,6 +199,11 @@ class Stack:
             self.stop()
             raise
 
+    def prepare_var_dir(self) -> None:
+        """var/ and its log directory exist, and what older versions left readable by all is the owner's only."""
+        make_private(self.var_dir)
+        self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+
     def _spawn_actions(self) -> None:
         command = [
             str(APP_PYTHON), "-m", "actions.server", "--port", str(self.action_port),
@@ -162,13 +212,7 @@ class Stack:
         self.spawn_command("actions", command)
 
     def _spawn_rasa(self) -> None:
-        # The token is on the command line (Rasa reads it nowhere else): visible to this machine's users in `ps`.
-        command = [
-            str(RASA_BIN), "run", "--enable-api", "--auth-token", self.secrets["RASA_API_TOKEN"],
-            "--model", str(self.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-            "--port", str(self.rasa_port), "--interface", self.rasa_interface,
-        ]  # fmt: skip
-        self.spawn_command("rasa", command)
+        self.spawn_command("rasa", rasa_command(self.model, "endpoints.yml", self.rasa_port, self.rasa_interface))
 
     def spawn_command(self, name: str, command: list[str], env: dict[str, str] | None = None) -> None:
         """Run `command` as child `name` in a session of its own, its output appended to var/log/<name>.log.
@@ -176,14 +220,15 @@ class Stack:
         to our own output instead: a server that is down costs citizens more than a lost log."""
         path = self.log_dir / f"{name}.log"
         try:
-            log: IO[bytes] | None = open(path, "ab")  # noqa: SIM115 - closed below; the child keeps its own copy
+            # closed below; the child keeps its own copy
+            log: IO[bytes] | None = open(os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab")  # noqa: SIM115
         except OSError as error:
             print(f"WARNING: cannot write {path} ({error}); {name} logs to this terminal instead.", flush=True)
             log = None
         try:
             self.processes[name] = subprocess.Popen(
                 command, cwd=ROOT, env=env or self.environment(), stdout=log, stderr=subprocess.STDOUT,
-                start_new_session=True,
+                start_new_session=True, umask=PRIVATE_UMASK,
             )  # fmt: skip
         finally:
             if log is not None:
@@ -250,6 +295,15 @@ class Stack:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+def rasa_command(model: Path, endpoints: str, port: int, interface: str = "127.0.0.1") -> list[str]:
+    """`rasa run` with its HTTP API, through channels/run_rasa.py: the API token comes from RASA_API_TOKEN in the
+    child's environment, never from its command line."""
+    return [
+        str(RASA_PYTHON), "-m", "channels.run_rasa", "run", "--enable-api", "--model", str(model),
+        "--endpoints", endpoints, "--credentials", "credentials.yml", "--port", str(port), "--interface", interface,
+    ]  # fmt: skip
 
 
 def signal_group(pid: int, signum: int) -> None:

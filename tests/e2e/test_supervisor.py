@@ -1,5 +1,6 @@
 """`make serve` / `make run` (scripts/serve.py): a crashed child is restarted with backoff instead of the supervisor
-stopping everything; a second SIGTERM during the shutdown still stops every child; the API needs the token."""
+stopping everything; a second SIGTERM during the shutdown still stops every child; the API needs the token, which,
+like every secret, is in no process's arguments; what the stack keeps is readable by its owner only."""
 
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from bot.config import load_dotenv
+from scripts.chat import send as rest_send
 from scripts.serve import FIRST_BACKOFF, MAX_BACKOFF, STABLE_AFTER, Supervisor
-from scripts.stack import APP_PYTHON, ROOT, Stack, free_port, http_ok
+from scripts.stack import APP_PYTHON, ROOT, SECRET_NAMES, Stack, free_port, http_ok
+from tests.exposure import mode, readable_by_others, secrets_in_arguments
 
 
 @dataclass
@@ -92,6 +96,7 @@ class Serve:
     process: subprocess.Popen
     rasa_port: int
     action_port: int
+    var_dir: Path
     output: list[str] = field(default_factory=list)
 
     def wait_for_output(self, text: str, timeout: float) -> None:
@@ -107,30 +112,39 @@ class Serve:
         found = {}
         for line in out.splitlines():
             pid, command = line.split(" ", 1)
-            found["actions" if "actions.server" in command else "rasa" if "rasa run" in command else command] = int(pid)
+            found["actions" if "actions.server" in command else "rasa" if "run_rasa" in command else command] = int(pid)
         return found
+
+
+OLD_LOG = "log/rasa.log"  # as an older version left it: readable by all
 
 
 @pytest.fixture(scope="module")
 def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
-    tmp = tmp_path_factory.mktemp("serve")
-    rasa_port, action_port = free_port(), free_port()
+    var_dir = tmp_path_factory.mktemp("serve")
+    (var_dir / OLD_LOG).parent.mkdir(mode=0o755)
+    (var_dir / OLD_LOG).write_text("a log of an older version\n", encoding="utf-8")
+    (var_dir / OLD_LOG).chmod(0o644)
+    rasa_port, action_port, console_port = free_port(), free_port(), free_port()
     env = os.environ | {
         "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port), "TELEGRAM_BOT_TOKEN": "",
-        "TRACKER_DB_URL": f"sqlite:///{tmp / 'tracker.db'}", "MOCUA_JOURNAL_DB": str(tmp / "journal.db"),
-        "CONSOLE_PORT": str(free_port()), "MOCUA_CONSOLE_DB_URL": f"sqlite:///{tmp / 'console.db'}",
+        "CONSOLE_PORT": str(console_port), "MOCUA_VAR_DIR": str(var_dir),  # its tracker, journal, accounts, logs
     }  # fmt: skip
     process = subprocess.Popen(
         [str(APP_PYTHON), "-m", "scripts.serve", "--front", "none"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
-    running = Serve(process, rasa_port, action_port)
+    running = Serve(process, rasa_port, action_port, var_dir)
     lines = iter(process.stdout.readline, "")  # type: ignore[union-attr]
     threading.Thread(target=lambda: running.output.extend(lines), daemon=True).start()
     started = []
     try:
         running.wait_for_output("Ready.", timeout=240)
         started = list(running.children().values())
+        deadline = time.monotonic() + 120
+        while not http_ok(f"http://127.0.0.1:{console_port}/"):  # the console starts after "Ready."
+            assert time.monotonic() < deadline, (var_dir / "log/console.log").read_text()
+            time.sleep(0.5)
         yield running
     finally:
         if process.poll() is None:
@@ -145,8 +159,26 @@ def test_serve_needs_the_token_for_the_api(serve: Serve) -> None:
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(url, timeout=10)
     assert refused.value.code == 401
-    token = Stack().secrets["RASA_API_TOKEN"]
+    token = Stack(var_dir=serve.var_dir).secrets["RASA_API_TOKEN"]
     assert http_ok(f"{url}?token={token}")
+
+
+def test_no_secret_is_in_any_process_arguments(serve: Serve) -> None:
+    """`ps` shows every process's arguments to every user of the machine: Rasa gets its token another way."""
+    secrets = load_dotenv(serve.var_dir / "secrets.env")
+    assert set(SECRET_NAMES) | {"CONSOLE_SECRET_KEY"} <= set(secrets)
+    assert http_ok(f"http://127.0.0.1:{serve.rasa_port}/status?token={secrets['RASA_API_TOKEN']}"), "Rasa has it"
+    assert len(serve.children()) == 3, "action server, Rasa server, staff console"
+    assert secrets_in_arguments(secrets, [serve.process.pid]) == []
+
+
+def test_conversations_journal_accounts_and_logs_are_readable_by_their_owner_only(serve: Serve) -> None:
+    replies = rest_send(f"http://127.0.0.1:{serve.rasa_port}", "owner-only", "làm căn cước cần gì", timeout=60)
+    assert replies, "answered"
+    kept = {path.name for path in serve.var_dir.rglob("*")}
+    assert {"secrets.env", "tracker.db", "journal.db", "console.db", "log", "rasa.log", "actions.log"} <= kept
+    assert readable_by_others(serve.var_dir) == []
+    assert mode(serve.var_dir / OLD_LOG) == 0o600, "an older version's file is tightened at start"
 
 
 def test_a_killed_action_server_is_restarted(serve: Serve) -> None:

@@ -1,12 +1,14 @@
 """The production profile serves citizens across replicas: a conversation spread over two Rasa replicas keeps its
 procedure, messages of one conversation arriving together are processed one at a time (Redis lock store), and
-two bridge replicas behind the balancer carry a Telegram conversation with buttons and a handoff."""
+two bridge replicas behind the balancer carry a Telegram conversation with buttons and a handoff. No secret is in
+any process's arguments, and the profile's files are readable by their owner only."""
 
 from __future__ import annotations
 
 import concurrent.futures
 import csv
 import io
+import os
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -17,7 +19,9 @@ import sqlalchemy as sa
 
 from knowledge.text import fold
 from scripts.production import SERVED_BY, ProductionStack, app_db_url
-from scripts.stack import RASA_BIN, free_port, http_ok
+from scripts.services import Postgres, Redis
+from scripts.stack import free_port, http_ok, rasa_command
+from tests.exposure import readable_by_others, secrets_in_arguments
 from tests.helpers import reply_text
 from tests.production.conftest import new_sender
 from tests.telegram.bot_api_emulator import BotApiEmulator
@@ -114,11 +118,7 @@ def test_without_the_lock_store_the_same_burst_is_garbled(production: Production
     env = production.environment()
     try:
         for name in names:
-            production.spawn_command(name, [
-                str(RASA_BIN), "run", "--enable-api", "--auth-token", env["RASA_API_TOKEN"], "--model",
-                str(production.model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                "--port", str(ports[name]), "--interface", "127.0.0.1",
-            ], env)  # fmt: skip
+            production.spawn_command(name, rasa_command(production.model, "endpoints.yml", ports[name]), env)
         token = urllib.parse.quote(env["RASA_API_TOKEN"])
         wait_until(lambda: all(http_ok(f"http://127.0.0.1:{p}/status?token={token}") for p in ports.values()), 300)
         replicas = [f"http://127.0.0.1:{port}" for port in ports.values()]
@@ -184,3 +184,20 @@ def test_two_bridge_replicas_carry_a_telegram_conversation_with_buttons_and_a_ha
 def buttons_of(message: dict) -> dict[str, str]:
     rows = message.get("reply_markup", {}).get("inline_keyboard", [])
     return {b["text"]: b["callback_data"] for row in rows for b in row}
+
+
+SECRETS = ("RASA_API_TOKEN", "ACTION_SERVER_SECRET", "ADMIN_API_TOKEN", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET",
+           "REDIS_PASSWORD")  # fmt: skip
+
+
+def test_no_secret_is_in_any_process_arguments(production: ProductionStack, postgres: Postgres,
+                                               redis_server: Redis) -> None:  # fmt: skip
+    """Rasa and bridge replicas, action servers, HAProxy, Redis, PostgreSQL's server processes: `ps` shows every
+    process's arguments to every user of the machine."""
+    env = production.environment()
+    secrets = {name: env[name] for name in SECRETS} | {"database password": postgres.password}
+    assert redis_server.password == env["REDIS_PASSWORD"]
+    postmaster = int((postgres.data / "postmaster.pid").read_text().split()[0])  # PostgreSQL runs detached
+    assert secrets_in_arguments(secrets, [os.getpid(), postmaster]) == []
+    assert readable_by_others(production.var_dir) == [], "logs, secrets, the balancer's configuration"
+    assert redis_server.base and readable_by_others(redis_server.base) == [], "Redis's configuration has its password"
