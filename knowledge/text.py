@@ -163,8 +163,9 @@ def _personal_spans(text: str, groups: list[_Group]) -> list[tuple[int, int, str
 
 def _number_end(text: str, groups: list[_Group], first: int) -> tuple[int, str]:
     """One past the last group of the longest personal number starting at `first` (else 0), and its kind."""
-    if first and groups[first].separator:
-        return 0, ""
+    start = groups[first]
+    if (first and start.separator) or (len(start.digits) < 2 and not (start.plus or start.bracketed)):
+        return 0, ""  # inside a dotted or dashed run; a lone digit first starts a range ("0 - 200.000"), not a number
     found, found_kind, digits = 0, "", 0
     for last in range(first, len(groups)):
         digits += len(groups[last].digits)
@@ -201,8 +202,8 @@ def _is_phone_number(text: str, span: list[_Group], digits: str) -> bool:
         return False
     if span[0].plus:
         return digits.startswith("84") and _PHONE_AFTER_84.fullmatch(digits[2:].removeprefix("0")) is not None
-    if digits.startswith("0"):  # a lone "0" first is a range's start ("0 - 200.000.000"), not a phone's
-        return (len(span[0].digits) > 1 or span[0].bracketed) and _PHONE_IN_COUNTRY.fullmatch(digits) is not None
+    if digits.startswith("0"):
+        return _PHONE_IN_COUNTRY.fullmatch(digits) is not None
     return (
         digits.startswith("84")
         and _MOBILE_AFTER_BARE_84.fullmatch(digits[2:]) is not None
