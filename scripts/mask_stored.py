@@ -235,13 +235,25 @@ def describe(changed: dict[str, int]) -> str:
     return f"personal numbers masked in stored rows: {done}" if done else "stored rows: no personal number left to mask"
 
 
+def servers_settings() -> Mapping[str, str]:
+    """The settings `make run` gives the servers: the defaults of scripts/stack.py, or the URLs the production
+    profile derives from MOCUA_DATABASE_URL; the environment as it is when the profile is incomplete."""
+    from scripts.serve import stack_from_env
+    from scripts.stack import StackError
+
+    try:
+        return stack_from_env().environment()
+    except StackError:
+        return os.environ
+
+
 def main() -> int:
     from bot.config import load_dotenv
 
     for key, value in load_dotenv(ROOT / ".env").items():  # as `make run` reads it
         os.environ.setdefault(key, value)
     try:
-        changed = mask_stored()
+        changed = mask_stored(servers_settings())
     except sa.exc.SQLAlchemyError as error:
         print(f"ERROR: a database could not be masked: {str(error).splitlines()[0]}", file=sys.stderr)
         return 1

@@ -5,6 +5,8 @@ PostgreSQL (the production profile's one shared database); and the bridge's stor
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from console import db as console_db
 from console.conversations import events
 from scripts import mask_stored
 from scripts.services import Postgres
+from scripts.stack import ROOT
 
 CHAT = 123456789  # a Telegram chat id: looks like a CMND number, and must stay as it is
 SENDER = "987654321"  # a tracker sender id (the bridge's chat id)
@@ -224,3 +227,16 @@ def test_the_bridge_store_masks_citizen_text_on_write() -> None:
     (turn,) = store.recent_turns(CHAT)
     assert not raw_left(turn.text) and "làm hộ chiếu ở đâu" in turn.text
     store.close()
+
+
+def test_make_privacy_migrate_masks_the_databases_the_servers_use(tmp_path: Path) -> None:
+    urls = {name: f"sqlite:///{tmp_path / f'{name}.db'}" for name in ("journal", "tracker", "bridge", "console")}
+    seed(urls)
+    environ = os.environ | {"MOCUA_VAR_DIR": str(tmp_path), "MOCUA_JOURNAL_DB": str(tmp_path / "journal.db"),
+                            "TRACKER_DB_URL": urls["tracker"], "MOCUA_BOT_DB": str(tmp_path / "bridge.db"),
+                            "MOCUA_CONSOLE_DB_URL": urls["console"], "MOCUA_JOURNAL_URL": "", "MOCUA_BOT_DB_URL": "",
+                            "MOCUA_PROFILE": ""}  # fmt: skip
+    done = subprocess.run(["make", "--no-print-directory", "privacy-migrate"], cwd=ROOT, env=environ,
+                          capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
+    assert done.stdout.strip() == "personal numbers masked in stored rows: journal 1, tracker 3, bridge 2, console 1"
+    check_masked(urls)
