@@ -27,6 +27,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+import journal
 from console import audit, catalog_review, conversations, dashboard, gaps, preview, records, svg
 from console.accounts import AccountError, authenticate, locked_out, set_password
 from console.builds import Builder
@@ -48,6 +49,7 @@ from console.web import (
     signed_in,
     take_flashes,
 )
+from journal import callbacks, erasure
 from knowledge.catalog.model import display_name
 from knowledge.records.facts import from_official
 from knowledge.text import clean
@@ -458,9 +460,17 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     @app.get("/handoffs", response_class=HTMLResponse)
     def handoffs_page(request: Request) -> Response:
         signed_in(request)
+        return _handoffs(request, {})
+
+    def _handoffs(request: Request, revealed: dict[int, list[str]]) -> Response:
         queue = conversations.handoffs(request.app.state.db)
         names = records.titles(settings) if any(h.procedure_id for h in queue) else {}
-        return page(request, "handoffs.html", queue=queue, names=names, active="handoffs")
+        # Only ids here: whether a callback number exists, never the number (see /handoffs/{id}/callback).
+        with_numbers = callbacks.entries_with_numbers([h.id for h in queue])
+        response = page(request, "handoffs.html", queue=queue, names=names, with_numbers=with_numbers,
+                        revealed=revealed, active="handoffs")  # fmt: skip
+        response.headers["Cache-Control"] = "no-store"
+        return response
 
     @app.post("/handoffs/{entry_id}/take")
     async def take_handoff(request: Request, entry_id: RowId) -> Response:
@@ -479,6 +489,47 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
                       f"{username} nhận yêu cầu gặp cán bộ #{entry_id}", None, {"entry_id": entry_id})
             flash(request, "ok", f"Bạn đã nhận yêu cầu #{entry_id}.")
         return back("/handoffs")
+
+    @app.post("/handoffs/{entry_id}/callback", response_class=HTMLResponse)
+    async def reveal_callback(request: Request, entry_id: RowId) -> Response:
+        user, _ = await editor_form(request)
+        return await run_in_threadpool(_reveal_callback, request, user.username, entry_id)
+
+    def _reveal_callback(request: Request, username: str, entry_id: int) -> Response:
+        """The citizen's callback number, to the staff member who took the request only; each look is audited."""
+        db = request.app.state.db
+        if conversations.claimed_by(db, entry_id) != username:
+            raise Forbidden("Chỉ cán bộ đã nhận yêu cầu này mới xem được số gọi lại của người dân.")
+        numbers = callbacks.numbers_for(entry_id)
+        if not numbers:
+            flash(request, "info", f"Yêu cầu #{entry_id} không còn số gọi lại (đã quá hạn lưu hoặc đã bị xóa).")
+            return back("/handoffs")
+        audit.log(db, username, "handoff.callback_reveal", f"handoff #{entry_id}",
+                  f"{username} xem số gọi lại của yêu cầu gặp cán bộ #{entry_id}", None, {"entry_id": entry_id})
+        return _handoffs(request, {entry_id: numbers})
+
+    @app.post("/conversations/forget")
+    async def forget_citizen(request: Request) -> Response:
+        user, form = await editor_form(request)
+        return await run_in_threadpool(_forget_citizen, request, user.username, form)
+
+    def _forget_citizen(request: Request, username: str, form: FormData) -> Response:
+        """A citizen's deletion request made to staff: the same deletion as the bot's (journal/erasure.py)."""
+        chat = clean(str(form.get("chat") or ""))
+        if not chat or len(chat) > 128:
+            flash(request, "error", "Hãy nhập mã cuộc trò chuyện (số chat Telegram, hoặc mã người gửi) cần xóa.")
+            return back("/conversations")
+        if form.get("confirm") != "yes":
+            flash(request, "error", "Hãy đánh dấu ô xác nhận trước khi xóa: dữ liệu đã xóa không khôi phục được.")
+            return back("/conversations")
+        deleted = erasure.forget(chat, tracker=settings.tracker_url)
+        key = journal.hash_sender(chat)
+        summary = (f"Xóa dữ liệu của người dân (mã hội thoại {key}) theo yêu cầu: {deleted['tracker_events']} sự "
+                   f"kiện hội thoại, {deleted['journal_entries']} dòng nhật ký, {deleted['callback_numbers']} số gọi "
+                   f"lại, {deleted['bridge_rows']} dòng của cầu nối Telegram")  # fmt: skip
+        audit.log(request.app.state.db, username, "privacy.forget", f"hội thoại {key}", summary, None, deleted)
+        flash(request, "ok", f"Đã xóa dữ liệu của cuộc trò chuyện {key}.")
+        return back("/conversations")
 
     # ------------------------------------------------------------ audit log
 

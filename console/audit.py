@@ -28,6 +28,8 @@ ACTION_NAMES = {
     "gap.out_of_scope": "Ngoài phạm vi",
     "handoff.take": "Nhận yêu cầu gặp cán bộ",
     "catalog.apply": "Áp dụng đồng bộ danh mục",
+    "handoff.callback_reveal": "Xem số gọi lại",
+    "privacy.forget": "Xóa dữ liệu người dân",
     "revert": "Hoàn tác",
     "staff.add": "Tạo tài khoản",
     "staff.reset": "Đặt lại mật khẩu, vai trò",
@@ -37,6 +39,7 @@ ACTION_NAMES = {
     "staff.remove": "Xoá tài khoản",
 }
 ACCOUNT_ACTIONS = {action for action in ACTION_NAMES if action.startswith("staff.")}  # recorded, never reverted
+PRIVACY_ACTIONS = {"handoff.callback_reveal", "privacy.forget"}  # a number seen, data deleted: nothing to undo
 
 
 Marks = tuple[list[str], list[dict[str, Any]]]  # question keys, and their marks before a change ({} for none)
@@ -65,7 +68,8 @@ class Entry:
 
     @property
     def revertible(self) -> bool:
-        return self.action != "revert" and self.action not in ACCOUNT_ACTIONS and self.reverted_by is None
+        return (self.action != "revert" and self.action not in ACCOUNT_ACTIONS | PRIVACY_ACTIONS
+                and self.reverted_by is None)  # fmt: skip
 
     @property
     def is_file_change(self) -> bool:

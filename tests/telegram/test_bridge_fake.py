@@ -239,7 +239,8 @@ def test_start_and_reset_restart_the_rasa_conversation(emulator: BotApiEmulator,
     emulator.wait_for_text(CITIZEN, "/reset")
     assert fake_rasa.messages(CITIZEN) == ["/restart", "/restart"]
     commands = emulator.calls("setMyCommands")
-    assert commands and {c["command"] for c in commands[0].params["commands"]} == {"start", "help", "reset", "xoadulieu"}
+    assert commands
+    assert {c["command"] for c in commands[0].params["commands"]} == {"start", "help", "reset", "xoadulieu"}
 
 
 # ---------------------------------------------------------------- webhook mode
