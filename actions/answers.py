@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from knowledge import clock
 from knowledge.records.facts import ProcedureFacts, format_date
 from knowledge.records.schema import Guide, Reform2025
 from knowledge.text import fold
@@ -40,6 +41,7 @@ ASPECTS: dict[str, Aspect] = {
         Aspect("eligibility", "ask_eligibility", "Ai được làm", "đối tượng, điều kiện"),
         Aspect("legal_basis", "ask_legal_basis", "Căn cứ pháp lý", "căn cứ pháp lý"),
         Aspect("result", "ask_result", "Kết quả", "kết quả nhận được"),
+        Aspect("deadline", "ask_deadline", "Hạn phải làm", "hạn phải đi làm thủ tục"),
     )
 }
 INTENT_TO_ASPECT: dict[str, str] = {a.intent: a.key for a in ASPECTS.values()}
@@ -158,9 +160,10 @@ def _document_items(facts: ProcedureFacts) -> list[str]:
     return items
 
 
-def _by_channel(facts: ProcedureFacts, value: str) -> list[str]:
-    """One line per way of submitting, or a single line when every way says the same."""
-    pairs = [(c.method, getattr(c, value)) for c in facts.channels if getattr(c, value)]
+def _by_channel(facts: ProcedureFacts, value: str, day: dt.date | None = None) -> list[str]:
+    """One line per way of submitting, or a single line when every way says the same (fees: on `day`)."""
+    values = [(c.method, c.fee_on(day) if value == "fee" and day else getattr(c, value)) for c in facts.channels]
+    pairs = [(method, v) for method, v in values if v]
     if not pairs:
         return []
     if len({v for _, v in pairs}) == 1:
@@ -173,8 +176,11 @@ def fee_varies_by_locality(fee: str) -> bool:
     return any(marker in fold(fee) for marker in ("hdnd", "tinh quy dinh", "dia phuong", "dia ban", "moi tinh"))
 
 
-def _fee(facts: ProcedureFacts) -> list[str]:
-    lines = _by_channel(facts, "fee") or ["Hồ sơ thủ tục không ghi lệ phí; bạn hỏi lại nơi nộp giúp mình nhé."]
+def _fee(facts: ProcedureFacts, day: dt.date | None = None) -> list[str]:
+    """What to pay on the day asked: reductions in force applied, ended ones dropped (knowledge/records/facts.py)."""
+    lines = _by_channel(facts, "fee", day or clock.today()) or [
+        "Hồ sơ thủ tục không ghi lệ phí; bạn hỏi lại nơi nộp giúp mình nhé."
+    ]
     if facts.fee_by_province or any(fee_varies_by_locality(c.fee or "") for c in facts.channels):
         lines.append(FEE_LOCALITY)
     return lines
@@ -192,6 +198,8 @@ def _place(facts: ProcedureFacts) -> list[str]:
         lines.append(f"Cơ quan giải quyết: {facts.agency}{level}.")
     if facts.channels:
         lines.append("Cách nộp: " + ", ".join(c.method for c in facts.channels) + ".")
+    if facts.level_note and lines:
+        lines.append(facts.level_note)
     return lines or ["Hồ sơ thủ tục không ghi nơi nộp; bạn hỏi Bộ phận Một cửa cấp xã gần nhất giúp mình nhé."]
 
 
@@ -206,10 +214,25 @@ def _online(facts: ProcedureFacts) -> list[str]:
     return [*lines, ONLINE_LOCALITY]
 
 
-def _overview(facts: ProcedureFacts) -> list[str]:
+DEADLINE_UNKNOWN = "Hồ sơ thủ tục không nêu thời hạn bạn phải đi làm thủ tục này (tính từ khi có sự việc)."
+DEADLINE_APART = "Thời gian giải quyết (tính từ khi nộp đủ hồ sơ, là việc khác): "
+
+
+def _deadline(facts: ProcedureFacts) -> list[str]:
+    """By when the citizen must apply: from the record, never its processing time, which comes apart and labelled."""
+    lines = [facts.deadline] if facts.deadline else [DEADLINE_UNKNOWN]
+    time = "; ".join(t.lstrip("• ") for t in _by_channel(facts, "time"))
+    if time:
+        lines.append(DEADLINE_APART + time + ".")
+    return lines
+
+
+def _overview(facts: ProcedureFacts, day: dt.date | None = None) -> list[str]:
     lines = [f"Tên chính thức: {_cut(facts.official_name)}"] if facts.official_name else []
     lines += _place(facts)[:2]
-    time, fee = _time(facts), _fee(facts)
+    if facts.level_note and lines:
+        lines.append(facts.level_note)
+    time, fee = _time(facts), _fee(facts, day)
     lines.append("Thời gian: " + ("; ".join(t.lstrip("• ") for t in time)))
     lines.append("Lệ phí: " + ("; ".join(f.lstrip("• ") for f in fee if f != FEE_LOCALITY)))
     if facts.documents:
@@ -226,20 +249,25 @@ def _overview(facts: ProcedureFacts) -> list[str]:
     return lines
 
 
-def aspect_lines(facts: ProcedureFacts, aspect: str | None, page: int = 1) -> tuple[list[str], bool]:
-    """The body of an answer about one aspect (or an overview), and whether a list goes on to another page."""
+def aspect_lines(
+    facts: ProcedureFacts, aspect: str | None, page: int = 1, day: dt.date | None = None
+) -> tuple[list[str], bool]:
+    """The body of an answer about one aspect (or an overview), and whether a list goes on to another page.
+
+    `day`: the date of the question (default: knowledge.clock.today()), for fees that depend on it."""
+    day = day or clock.today()
     lists = {"documents": _document_items(facts), "steps": list(facts.steps), "legal_basis": list(facts.legal_basis)}
     if aspect in lists and lists[aspect]:
         return _page(lists[aspect], page)
     simple = {
-        "fee": _fee, "time": _time, "place": _place, "online": _online,
+        "fee": lambda f: _fee(f, day), "time": _time, "place": _place, "online": _online, "deadline": _deadline,
         "documents": lambda f: ["Hồ sơ thủ tục không liệt kê giấy tờ; bạn hỏi lại nơi nộp giúp mình nhé."],
         "steps": lambda f: [f"Chưa có hướng dẫn từng bước cho thủ tục này. Nơi nộp: {f.where or 'Bộ phận Một cửa'}."],
         "legal_basis": lambda f: ["Hồ sơ thủ tục không ghi căn cứ pháp lý."],
         "eligibility": lambda f: [f.eligibility or "Hồ sơ thủ tục không nêu điều kiện riêng."],
         "result": lambda f: [f.result or "Hồ sơ thủ tục không ghi kết quả."],
     }  # fmt: skip
-    return (simple[aspect](facts) if aspect in simple else _overview(facts)), False
+    return (simple[aspect](facts) if aspect in simple else _overview(facts, day)), False
 
 
 TITLE_CHARS = 160  # some official names run to several hundred characters: a phone shows the start
@@ -269,11 +297,13 @@ def procedure_answer(
     assumed: bool = False,
     page: int = 1,
     variants: list[tuple[str, str]] | None = None,
+    day: dt.date | None = None,
 ) -> list[Reply]:
     """Name and code, the asked aspect, a pointer to the rest, caution, source and portal link; then feedback.
 
     `assumed`: the message named nothing the search recognised and was read as a follow-up; say so.
     `variants`: other cases of the same procedure (doc_id, title), offered as buttons ("which case?").
+    `day`: the date of the question (default: today by knowledge.clock), for fees reduced for a period.
     """
     title = procedure_title(facts)
     if not facts.has_details:
@@ -284,7 +314,7 @@ def procedure_answer(
         return [Reply("\n".join(lines), [HUMAN_BUTTON]), feedback_prompt()]
     if aspect in ASPECTS:
         title += f" — {ASPECTS[aspect].heading}" + (f" (trang {page})" if page > 1 else "") + ":"
-    body, more = aspect_lines(facts, aspect, page)
+    body, more = aspect_lines(facts, aspect, page, day)
     lines = [title, *body]
     if assumed:
         lines.append(ASSUMED_NOTE)
@@ -350,6 +380,11 @@ def handoff(question: str | None) -> Reply:
     return Reply(response="utter_handoff", custom={"handoff": True, "question": question or ""})
 
 
+def forget_done() -> Reply:
+    """Deletion confirmed (utter_forget_done); the custom JSON tells the channel to delete once Rasa answered."""
+    return Reply(response="utter_forget_done", custom={"forget": True})
+
+
 def help_reply(procedure_count: int, domains: list[str], examples: list[tuple[str, str]]) -> Reply:
     """What the bot can do, drawn from the knowledge base itself (grows as staff add procedures)."""
     buttons = [{"title": title, "payload": choose_payload(doc_id)} for doc_id, title in examples[:MAX_CHOICES]]
@@ -357,8 +392,3 @@ def help_reply(procedure_count: int, domains: list[str], examples: list[tuple[st
         return Reply(response="utter_help_no_index", buttons=[HUMAN_BUTTON])
     variables = {"procedure_count": procedure_count, "fields": ", ".join(domains)}
     return Reply(response="utter_help", buttons=[*buttons, HUMAN_BUTTON], variables=variables)
-def forget_done() -> Reply:
-    """Deletion confirmed (utter_forget_done); the custom JSON tells the channel to delete once Rasa answered."""
-    return Reply(response="utter_forget_done", custom={"forget": True})
-
-

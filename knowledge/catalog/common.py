@@ -46,6 +46,16 @@ _FREE = re.compile(
     r"|miễn (thu )?(phí|lệ phí)|không (thu|mất|phải nộp) (phí|lệ phí|tiền)"
 )
 _HDND = re.compile(r"Hội đồng nhân dân|HĐND", re.IGNORECASE)
+# "Mức lệ phí cụ thể do Hội đồng nhân dân tỉnh quyết định", "theo quy định của HĐND cấp tỉnh": each province sets
+# it, whatever example amount the page lists ("HĐND tỉnh Thanh Hóa" names one province's own rate: not this).
+_SET_BY_EACH_PROVINCE = re.compile(
+    r"(?i)(?:do|của|theo)\s+(?:Hội đồng nhân dân|HĐND|Ủy ban nhân dân|UBND)\s+(?:cấp\s+)?tỉnh(?!\s+(?-i:[A-ZĐ]))"
+)
+# "Không có", "Không quy định", "Chưa quy định": the page states no fee.
+_NO_FEE = re.compile(
+    r"(?i)^\s*(?:không có|không quy định|chưa quy định|không được quy định)\b"
+    r"|^\s*(?:không|0\s*(?:đồng|đ|vnđ)?)\s*[.;,]?\s*$"
+)
 # A sum written in the fee's text: "2.000.000 đồng", "8.000.000/lần", "25 USD", "10 triệu đồng".
 _SUM_IN_TEXT = re.compile(
     r"\d{1,3}(?:\.\d{3})+(?!\d)|\d+(?:[.,]\d+)?\s*(?:đồng|đ/|VNĐ|vnđ|USD|triệu)|\d{4,}\s*/\s*(?:lần|loại|chiếc|bộ|giấy)",
@@ -78,14 +88,16 @@ def fee_from_value(value: float | None, currency: str | None, text: str) -> Fee:
     if value and value > 0:
         if currency == "USD":
             return Fee(kind="amount", amount=float(value), currency="USD", text=text)
+        if _SET_BY_EACH_PROVINCE.search(text):  # the amount is an example: keep it, but as the province's choice
+            return Fee(kind="province", amount_vnd=round(value), currency="VND", text=text)
         return _fee_in_dong(round(value), text)
     # Zero on the portal means "no fixed amount": free, left to the province, or stated only in words. Only a
     # blank or an explicit "miễn / không thu" is free: "Theo quy định của Luật phí và lệ phí" cites a fee.
     if _HDND.search(text):
         return Fee(kind="province", text=text)
-    if _SUM_IN_TEXT.search(text) and not re.match(r"(?i)\s*(miễn|không thu)", text):
+    if _SUM_IN_TEXT.search(text) and not re.match(r"(?i)\s*(miễn|không thu)", text) and not _NO_FEE.search(text):
         return Fee(kind="described", text=text)  # the amounts are in the words
-    if not text or _FREE.search(text):
+    if not text or _FREE.search(text) or _NO_FEE.search(text):
         return Fee(kind="free", text=text)
     return Fee(kind="described", text=text)
 
@@ -234,9 +246,9 @@ LOWER = "a-z" + "".join(ch for ch in _VI_LETTERS if ch.islower())
 # A legal document's number: 123/2015/NĐ-CP, 60/2014/QH13, 66.7/2025/NQ-CP, 163/QĐ-BTP, 01/VBHN-BTP.
 # It ends before a non-letter or before the capital of the next title's first word ("…NĐ-CPNghị định").
 LEGAL_NUMBER = re.compile(
-    rf"(?<!\d\.)(?<!/)\d+(?:\.\d+)?(?:/\d{{4}})?/(?:[{UPPER}]*QH\d{{2}}|TTg|[{UPPER}]+?)"
+    rf"(?<!\d\.)(?<!/)\d+(?:\.\d+|\.?[a-z](?=/))?(?:/\d{{4}})?/(?:[{UPPER}]*QH\d{{2}}|TTg|[{UPPER}]+?)"
     rf"(?:[-/](?:[{UPPER}]*QH\d{{2}}|TTg|[{UPPER}]+?))*"
-    rf"(?=$|[^{UPPER}{LOWER}]|[{UPPER}][{LOWER}])"
+    rf"(?:(?<=QH\d{{2}})|(?=$|[^{UPPER}{LOWER}]|[{UPPER}][{LOWER}]))"  # "58/2014/QH13" + "BAN HÀNH…"
 )
 _YEAR_GLUED = re.compile(r"^(?:19|20)\d{2}(?=\d{1,4}/\d{4}/)")
 
@@ -246,11 +258,31 @@ ISSUERS = ("CP", "BCA", "BTC", "BTP", "BXD", "BYT", "BCT", "BNV", "BQP", "BNG", 
            "BNNPTNT", "BGTVT", "BLĐTBXH", "BKHĐT", "BGDĐT", "BTTTT", "BKHCN", "BVHTTDL", "VPCP")  # fmt: skip
 
 
+# Further issuers and document types, to recognise where an issuer ends and an upper-case title begins
+# ("166/2016/NĐ-CP" + "LUẬT Bảo hiểm xã hội" read as "166/2016/NĐ-CPLUẬT").
+_KNOWN_ISSUERS = ISSUERS + ("BHXH", "UBND", "HĐND", "TTLT", "NQLT", "TANDTC", "VKSNDTC", "TTCP", "VBHN", "VPQH",
+                            "CTN", "BNN", "BKH", "CSXH", "UBTƯMTTQVN", "QĐ", "NĐ", "NQ", "TT", "PL", "TTg")  # fmt: skip
+_ISSUER_AND_WORD = re.compile(rf"^({'|'.join(sorted(_KNOWN_ISSUERS, key=len, reverse=True))})([{UPPER}]{{2,}})$")
+
+
+def _without_glued_word(number: str) -> str:
+    """"166/2016/NĐ-CPLUẬT" → "166/2016/NĐ-CP": an upper-case word run into the last issuer is the next title."""
+    head, _, last = number.rpartition("-") if "-" in number.rsplit("/", 1)[-1] else number.rpartition("/")
+    found = _ISSUER_AND_WORD.match(last)
+    if found is None or last in _KNOWN_ISSUERS or re.fullmatch(r"[A-Z]*QH\d{2}", last):
+        return number
+    return number[: len(head) + 1] + found.group(1)
+
+
 def legal_numbers(text: str) -> list[tuple[str, int, int]]:
     """Every document number in `text` as (number, start, end), an issuer cut short by a glued word restored."""
     found = []
     for match in LEGAL_NUMBER.finditer(text):
         number, end = match.group(0), match.end()
+        cut = _without_glued_word(number)
+        number, end = cut, end - (len(number) - len(cut))
+        if number.endswith("/NĐ-C"):  # the portal cut "NĐ-CP" short in some number cells
+            number += "P"
         last = re.split(r"[-/]", number)[-1]
         for issuer in ISSUERS:
             if len(issuer) > len(last) and issuer.startswith(last) and text.startswith(issuer[len(last):], end):

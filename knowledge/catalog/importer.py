@@ -23,10 +23,13 @@ from pathlib import Path
 
 from knowledge.catalog import parse_2024, parse_api, parse_portal
 from knowledge.catalog.common import audiences_of, one_line, portal_url, split_list, unique
+from knowledge.catalog.documents import structured
+from knowledge.catalog.fidelity import flag_stray_fees, problems
 from knowledge.catalog.model import FILLABLE, OfficialRecord, ProcedureType, Source, procedure_type
 from knowledge.catalog.provinces import match_province
-from knowledge.catalog.report import ImportReport, compare, coverage, page_rates
-from knowledge.catalog.snapshot import DEFAULT_SNAPSHOT, OFFICIAL_DIR, snapshot_bytes, write_snapshot
+from knowledge.catalog.report import ImportReport, compare, coverage, page_rates, unplaced
+from knowledge.catalog.snapshot import DEFAULT_SNAPSHOT, OFFICIAL_DIR, load_snapshot, snapshot_bytes, write_snapshot
+from knowledge.catalog.values import complete_times, value_lines
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SHARED = ROOT.parent / "shared"
@@ -243,7 +246,7 @@ def _merge_one(code: str, inputs: Inputs) -> OfficialRecord | None:
     if record.type == "SPECIFIC" and record.province is None and title is not None:
         record = record.model_copy(update={"province": match_province(title.promulgated_by)})
     others = [source for source in SOURCE_ORDER if source in held and source != record.source]
-    return record.model_copy(update={"other_sources": others})
+    return flag_stray_fees(structured(record.model_copy(update={"other_sources": others})))
 
 
 def _fill(api: OfficialRecord, page: OfficialRecord) -> OfficialRecord:
@@ -302,8 +305,9 @@ def titles_only(title: Title) -> OfficialRecord:
 def build(catalogs: Path) -> tuple[list[OfficialRecord], ImportReport]:
     report = ImportReport()
     inputs = read_inputs(catalogs, report)
-    records = merge(inputs)
+    records, time_lines = complete_times(merge(inputs), inputs.pages, inputs.api)
     _measure(report, inputs, records)
+    report.values_lines = time_lines + value_lines(records)
     return records, report
 
 
@@ -325,6 +329,8 @@ def _measure(report: ImportReport, inputs: Inputs, records: list[OfficialRecord]
         if record.detail == "titles_only" and "rag4publicsector-2024" in record.other_sources:
             report.titles_with_2024_details += 1
     report.pages_not_in_catalog = len(set(inputs.pages) - set(inputs.catalogue))
+    report.fidelity_after = problems(records)
+    report.unplaced_documents = unplaced(records)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -332,6 +338,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=DEFAULT_SHARED, help="the shared folder (default: ../shared)")
     parser.add_argument("--out", type=Path, default=DEFAULT_SNAPSHOT, help="where to write the snapshot")
     parser.add_argument("--report", type=Path, default=REPORT_PATH, help="where to write the report")
+    parser.add_argument("--before", type=Path, default=None,
+                        help="the snapshot to compare import fidelity with (default: the one being replaced)")
     parser.add_argument("--check", action="store_true", help="write nothing; fail if the snapshot would change")
     args = parser.parse_args(argv)
     try:
@@ -340,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[kb-import-catalog] {error}", file=sys.stderr)
         return 2
     records, report = build(catalogs)
+    previous = args.before or (args.out if args.out.is_file() else DEFAULT_SNAPSHOT)
+    report.fidelity_before = problems(load_snapshot(previous)) if previous.is_file() else None
     data = snapshot_bytes(records)
     report.snapshot_bytes = len(data)
     print(report.text(), end="")

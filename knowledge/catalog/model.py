@@ -67,6 +67,21 @@ class ProcessingTime(Model):
     text: str = ""  # as the source wrote it
 
 
+class FeePeriod(Model):
+    """A rate the fee's text states for a period ("bằng 50% mức thu … từ ngày 01/7/2025 đến hết ngày 31/12/2026").
+
+    Neither `percent` nor `amount_vnd`: the fee as listed is what applies in that period (and only then).
+    """
+
+    percent: float | None = None  # what is paid, as a share of the standard fee: "bằng 50%" and "giảm 50%" are 50
+    amount_vnd: int | None = None  # the rate in force in the period ("áp dụng mức phí 400.000 đồng")
+    start: str | None = None  # YYYY-MM-DD, first day; None: already in force when the text was written
+    end: str | None = None  # YYYY-MM-DD, last day ("đến hết ngày"); None: no end stated
+    channel: Method | None = None  # only for this way of submitting ("nộp hồ sơ theo hình thức trực tuyến")
+    legal: str | None = None  # the act that sets it: "64/2025/TT-BTC"
+    text: str = ""  # the sentence it was read from
+
+
 class Fee(Model):
     kind: FeeKind
     amount_vnd: int | None = None  # set for kind "amount" in đồng
@@ -75,6 +90,7 @@ class Fee(Model):
     text: str = ""  # the fee's own description on the portal
     listed_vnd: int | None = None  # the portal's own figure, when amount_vnd was restored from the fee's text
     suspect: bool = False  # an amount in đồng under 1,000 that its own text does not explain: check the portal
+    periods: list[FeePeriod] = Field(default_factory=list)  # temporary rates the text states with dates
 
     def key(self) -> tuple[str, float | None, str | None]:
         """What two sources must share to agree on this fee."""
@@ -88,12 +104,29 @@ class Channel(Model):
     note: str = ""
 
 
+# document: a paper of the dossier; note: an explanation the page lists among them ("Lưu ý …").
+DocumentKind = Literal["document", "note"]
+# What the citizen does with the paper, as the page words it; "nộp" when the page says nothing else.
+Handling = Literal["nộp", "xuất trình", "nộp hoặc xuất trình"]
+
+
 class Document(Model):
     name: str
     originals: int | None = None  # bản chính; None when the source does not say
     copies: int | None = None  # bản sao
     form: str | None = None  # file name of the official form, when the portal attaches one
     group: str | None = None  # the heading it sits under ("Giấy tờ phải nộp", a case…)
+    kind: DocumentKind = "document"
+    handling: Handling = "nộp"
+    form_code: str | None = None  # the form's code as the page names it: "CT01", "TK1-TS", "14-HSB"
+    case: str | None = None  # the page's case (its group heading) this belongs to; None: every case
+
+
+class Case(Model):
+    """One of the page's groups of documents for a situation ("… do thuê, mượn, ở nhờ")."""
+
+    name: str
+    documents: list[Document] = Field(default_factory=list)
 
 
 class LegalBasis(Model):
@@ -154,3 +187,22 @@ class OfficialRecord(Model):
 
     def channel(self, method: Method) -> Channel | None:
         return next((c for c in self.channels if c.method == method), None)
+
+    @property
+    def papers(self) -> list[Document]:
+        """The documents proper, without the notes the page lists among them."""
+        return [d for d in self.documents if d.kind == "document"]
+
+    @property
+    def document_notes(self) -> list[str]:
+        return [d.name for d in self.documents if d.kind == "note"]
+
+    @property
+    def common_documents(self) -> list[Document]:
+        """The papers every case needs (all of them when the page has no cases)."""
+        return [d for d in self.papers if d.case is None]
+
+    @property
+    def cases(self) -> list[Case]:
+        names = list(dict.fromkeys(d.case for d in self.papers if d.case))
+        return [Case(name=name, documents=[d for d in self.papers if d.case == name]) for name in names]

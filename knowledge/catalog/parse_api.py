@@ -23,8 +23,10 @@ from knowledge.catalog.common import (
     time_from_value,
     unique,
 )
+from knowledge.catalog.documents import structured
 from knowledge.catalog.model import Channel, Document, Fee, LegalBasis, Level, OfficialRecord, Source, procedure_type
 from knowledge.catalog.provinces import match_province
+from knowledge.catalog.values import with_fee_periods
 
 SOURCE: Source = "opengov-api-2026"
 USD_CURRENCY_ID = "019b3fb2-dee2-76ab-aa53-22d4d903a2bb"  # the portal's id for USD (its name is given beside it)
@@ -47,7 +49,7 @@ def unwrap(answer: Any) -> dict:
 def parse_detail(answer: Any, crawled: str, source: Source = SOURCE, as_shown: bool = False) -> OfficialRecord:
     """The record; `as_shown` keeps times exactly as the portal page shows them (for comparing with pages)."""
     data = unwrap(answer)
-    record = _record(data, crawled, source)
+    record = structured(_record(data, crawled, source))
     return record if as_shown else _with_case_units(record, data)
 
 
@@ -110,7 +112,8 @@ def parse_methods(methods: list[dict]) -> list[Channel]:
         # 0 (or nothing) is how the API says "no time given"; the page shows the empty-cell placeholder.
         time = None if raw_time in (0, None, "", "0") else time_from_value(raw_time, unit)
         fees = [_fee(fee) for fee in method.get("fees") or []]
-        channels.append(Channel(method=name, time=time, fees=fees, note=one_line(method.get("description"))))
+        channel = Channel(method=name, time=time, fees=fees, note=one_line(method.get("description")))
+        channels.append(with_fee_periods(channel))
     return sorted(channels, key=lambda channel: METHOD_ORDER[channel.method])
 
 

@@ -17,6 +17,7 @@ from knowledge.catalog.common import (
     NO_INFO,
     PORTAL_METHODS,
     PORTAL_UNITS,
+    UPPER,
     audiences_of,
     clean,
     fee_from_value,
@@ -29,6 +30,7 @@ from knowledge.catalog.common import (
     time_from_prose,
 )
 from knowledge.catalog.model import Channel, Document, Fee, LegalBasis, OfficialRecord, ProcessingTime, Source
+from knowledge.catalog.values import with_fee_periods
 
 SOURCE: Source = "national-portal-2026"
 
@@ -92,12 +94,12 @@ def parse_channels(cell: str) -> ChannelParse:
 
 
 def _channel(row: Row) -> Channel:
-    return Channel(
+    return with_fee_periods(Channel(
         method=PORTAL_METHODS[row.method],
         time=row.time,
         fees=[row.fee] if row.fee else [],
         note=one_line(row.note),
-    )
+    ))  # fmt: skip
 
 
 def _next_row(text: str, pos: int) -> tuple[int, Row] | None:
@@ -221,6 +223,7 @@ _FORM_EXT = re.compile(r"\.(?:docx?|pdf|xlsx?|rar|zip|odt|rtf|jpe?g|png)$", re.I
 class DocumentParse:
     documents: list[Document]
     unparsed: list[str] = field(default_factory=list)  # table text with no quantity to anchor a row
+    from_page_text: bool = False  # read from raw_text: the documents cell held something else
 
 
 def parse_documents(cell: str) -> DocumentParse:
@@ -281,7 +284,7 @@ def _form_start(label: str) -> int:
             continue
         glued_word = before.isalpha() and before.islower()
         after_sentence = before == "." and index > 1 and (label[index - 2].isalpha() or label[index - 2] in ")]")
-        glued_bracket = before in ")]" or after_sentence
+        glued_bracket = before in ")];" or after_sentence  # "Đơn xin nhận con nuôi;1.nxinnhnconnui.doc"
         if glued_word or glued_bracket:
             return index
     # No visible boundary: the file name is the last word(s) without spaces.
@@ -310,25 +313,82 @@ def parse_legal(cell: str) -> LegalParse:
     text = clean(cell)
     if LEGAL_HEADER in text:
         text = text.split(LEGAL_HEADER, 1)[1]
-    text = one_line(text)
+    text = _unglue_dates(one_line(text).translate(_CYRILLIC))
     if not text:
         return LegalParse([])
-    items, pos = [], 0
+    items, pos, last_start = [], 0, 0
     for number, start, end in legal_numbers(text):
-        if start < pos or not _ends_row(text, end):
+        same_as_last = bool(items) and items[-1].number == number  # "Thông tư 87/2017/NĐ-CP" in both cells
+        if start < pos or not _ends_row(text, start, end):
             continue  # a number quoted inside a title ("Nghị định số 123/2015/NĐ-CP ngày …")
-        items.append(_legal_item(text[pos:start], number))
+        if not text[pos:start].strip(" .;,-"):  # no title: the previous row's number cell, or a title's start
+            if same_as_last:  # the previous row's title was its number ("Luật 60/2014/QH13" + "60/2014/QH13")
+                items[-1] = _legal_item(text[last_start:start], number)
+                pos = end
+            continue
+        last_start = pos
+        if not same_as_last:
+            items.append(_legal_item(text[pos:start], number))
         pos = end
     leftover = one_line(text[pos:])
+    bare = legal_numbers(leftover)
+    if items and len(bare) == 1 and bare[0][0] == leftover:
+        # A number with no title after the last row: that row's title ended with the number it quotes
+        # ("… bởi Thông tư số 01/2022/TT-BNNPTNT" + "17/2026/TT-BNNMT"), and this is its number cell.
+        last = items.pop()
+        items.append(LegalBasis(number=leftover, title=f"{last.title} {last.number}"))
+        leftover = ""
+    leftover = _without_debris(leftover, items[-1].number if items else None)
     if leftover and len(leftover) < 300 and not _METHOD.search(leftover):
-        items.append(LegalBasis(number=None, title=leftover))  # a title whose number the page left out
+        # A last row whose number cell the page cut short ("…NĐ-CP46/2020"): the title's own number stands in.
+        quoted = legal_numbers(leftover)
+        items.append(LegalBasis(number=quoted[-1][0] if quoted else None, title=leftover))
         leftover = ""
     return LegalParse(items, leftover)
 
 
-def _ends_row(text: str, end: int) -> bool:
-    rest = text[end:].lstrip()
-    return not rest or rest[0].isupper()
+# Cyrillic capitals some pages use inside numbers ("85/2024/TT-BTС"): the Latin letter they look like.
+_CYRILLIC = str.maketrans("АВСЕНКМОРТХ", "ABCEHKMOPTX")
+_NEXT_SECTION = re.compile(r"Không có thông tin|Cơ quan thực hiện|Yêu cầu, điều kiện")
+
+
+def _without_debris(leftover: str, last_number: str | None) -> str:
+    """Text after the last row without the page's next section and without the rest of a number the page
+    printed twice and cut short ("…NĐ-CP" + "46/2020"); empty when no title is left."""
+    leftover = _NEXT_SECTION.split(leftover)[0].strip()
+    if last_number:
+        head = re.match(r"[\d.]+(?:/\d{4})?", leftover)
+        if head and last_number.startswith(head.group(0)):
+            leftover = leftover[head.end() :].strip()
+    return leftover if len(re.findall(r"[^\W\d_]", leftover)) >= 3 else ""
+
+
+# A date run into the next cell's number: "ngày 29/6/2024" + "43/2024/QH15", "năm 2022" + "3510/QĐ-BHXH".
+_GLUED_DATE = re.compile(
+    rf"(\d{{1,2}}/\d{{1,2}}/(?:19|20)\d{{2}}|(?i:năm) (?:19|20)\d{{2}})(?=\.?\d{{1,4}}(?:/\d{{4}})?/[{UPPER}])"
+)
+
+
+# "21/2008/TTLT- BQP-BLĐTBXH-BTC", "165/2024/NĐ- CP", "250/QĐ - TTg": a number cell with blanks around a dash.
+_SPACED_DASH = re.compile(r"(/(?:TTLT|TT|NĐ|QĐ|NQ|NQLT))\s*-\s*(?=[A-ZĐ]{2}|TTg)")
+
+
+def _unglue_dates(text: str) -> str:
+    return _SPACED_DASH.sub(r"\1-", _GLUED_DATE.sub(r"\1 ", text))
+
+
+def _ends_row(text: str, start: int, end: int) -> bool:
+    """A number ends its row when the next cell is glued to it, or when it stands alone: a title quotes a number
+    after "số" or the document's type ("Nghị định số 100/2016/NĐ-CP ngày …", "THÔNG TƯ SỐ 245/2016/TT-BTC NGÀY")."""
+    rest = text[end:]
+    if not rest.lstrip(" .;,") or rest[0].isdigit() or (rest[0].isalpha() and not _TITLE_GOES_ON.match(rest)):
+        return True
+    return not _QUOTED_AFTER.search(text[:start])
+
+
+_TITLE_GOES_ON = re.compile(r"(?:ngày|của|về|do|ban hành)\b")  # "Thông tư số 53/2025/TT-BCAngày 01/7/2025"
+_QUOTED_AFTER = re.compile(r"(?i)(?:\b(?:số|của|theo|tại|và|bởi)|luật|nghị định|nghị quyết|thông tư(?: liên tịch)?"
+                           r"|quyết định|pháp lệnh|chỉ thị|công văn|văn bản)\s*$")  # fmt: skip
 
 
 _NUMBER_PREFIX = re.compile(r"(?:Luật|Bộ luật|Nghị định|Nghị quyết|Thông tư liên tịch|Thông tư|Quyết định|Pháp lệnh)"
@@ -375,7 +435,7 @@ def parse_page(data: dict, claimed_code: str, crawled: str) -> PageParse:
     if inner != claimed_code or clean(data.get("ma_thu_tuc")) != claimed_code:
         return PageParse(claimed_code, inner, None)  # the crawler saved another procedure's page here
     channels = parse_channels(data.get("cach_thuc_thuc_hien") or "")
-    documents = parse_documents(data.get("thanh_phan_ho_so") or "")
+    documents = page_documents(data)
     legal = parse_legal(data.get("can_cu_phap_ly") or "")
     groups = split_list(clean(data.get("doi_tuong_thuc_hien")))
     record = OfficialRecord(
@@ -401,6 +461,28 @@ def parse_page(data: dict, claimed_code: str, crawled: str) -> PageParse:
         detail="full",
     )
     return PageParse(claimed_code, inner, record, channels, documents, legal)
+
+
+def page_documents(data: dict) -> DocumentParse:
+    """The documents table; read from the page's whole text when the crawler stored another section in the
+    documents cell (1.001613 kept its steps there) or a shorter table than the page shows."""
+    from_cell = parse_documents(data.get("thanh_phan_ho_so") or "")
+    raw_text = data.get("raw_text") or ""
+    section = _page_section(raw_text, "Thành phần hồ sơ", "Căn cứ pháp lý", after="Cách Thức Thực Hiện")
+    if not section:
+        return from_cell
+    from_page = parse_documents(section)
+    if len(from_page.documents) <= len(from_cell.documents):
+        return from_cell
+    from_page.from_page_text = True
+    return from_page
+
+
+def _page_section(text: str, title: str, next_title: str, after: str) -> str:
+    """The text between a section's title and the next one's, looked for after `after` (steps may quote titles)."""
+    start = text.find(title, max(text.find(after), 0))
+    end = text.find(next_title, start)
+    return text[start + len(title) : end] if start >= 0 and end > start else ""
 
 
 def parse_results(cell: str) -> list[str]:

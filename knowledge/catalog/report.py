@@ -83,6 +83,11 @@ class ImportReport:
     old_unreadable: list[str] = field(default_factory=list)
     agreement: Agreement = field(default_factory=Agreement)
     snapshot_bytes: int = 0
+    values_lines: list[str] = field(default_factory=list)  # knowledge/catalog/values.py: dated fees, units, levels
+    documents_from_page_text: list[str] = field(default_factory=list)  # codes whose documents cell lost its table
+    fidelity_before: Counter | None = None  # problems in the snapshot this import replaces
+    fidelity_after: Counter = field(default_factory=Counter)
+    unplaced_documents: list[str] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         return _render(self)
@@ -123,6 +128,8 @@ def page_rates(report: ImportReport, parse: PageParse, raw_cell: str) -> None:
         report.portal_time.add(read_all_rows and bool(numeric), snippet)
     report.time_in_words += sum(1 for c in parse.record.channels if c.time and c.time.value is None)
     report.ambiguous_cells += channels.ambiguous
+    if parse.documents is not None and parse.documents.from_page_text:
+        report.documents_from_page_text.append(code)
     count_fees(report, parse.record)
 
 
@@ -250,7 +257,34 @@ def _render(report: ImportReport) -> list[str]:
     out.append(a.forms.line("documents: form file name"))
     for rate, label in ((a.legal_numbers, "legal"), (a.forms, "form")):
         out += [f"    {label} difference: {item}" for item in rate.failures[:SAMPLE]]
+    out += _fidelity_block(report)
+    out += report.values_lines
     out.append(f"  snapshot size: {report.snapshot_bytes:,} bytes")
+    return out
+
+
+def unplaced(records: list[OfficialRecord]) -> list[str]:
+    """Rows kept as documents that state no count and no paper the page asks for: left for a human to place."""
+    found = []
+    for record in records:
+        if record.detail != "full" or record.predates_2025_reform:
+            continue
+        found += [f"{record.code}: {d.name[:90]}" for d in record.papers if not d.originals and not d.copies]
+    return found
+
+
+def _fidelity_block(report: ImportReport) -> list[str]:
+    before, after = report.fidelity_before, report.fidelity_after
+    out = ["", "Import fidelity, detailed 2026 records (committed snapshot before this import → now):"]
+    for label in after | (before or Counter()):
+        was = f"{before[label]:>5}" if before is not None else "    ?"
+        out.append(f"  {label:<52} {was} → {after[label]:>5}")
+    recovered = report.documents_from_page_text
+    out.append(f"  documents read from the page's text (the documents cell lost its table): {len(recovered)} "
+               f"{', '.join(recovered[:SAMPLE])}".rstrip())  # fmt: skip
+    out.append("  rows kept as documents with no count and no clear paper (not placed): "
+               f"{len(report.unplaced_documents)}")  # fmt: skip
+    out += [f"    not placed: {item}" for item in report.unplaced_documents[:SAMPLE]]
     return out
 
 

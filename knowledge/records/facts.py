@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from knowledge.catalog.model import Channel, Fee, OfficialRecord, ProcessingTime, display_name
+from knowledge.catalog.model import Channel, Document, Fee, FeePeriod, OfficialRecord, ProcessingTime, display_name
+from knowledge.catalog.values import citizen_deadline, names_abolished_level
 from knowledge.records.schema import Procedure
 
 PORTAL_NAME = "Cổng Dịch vụ công quốc gia"
@@ -32,14 +33,25 @@ UNVERIFIED_CAUTION = (
 )
 _MONEY = re.compile(r"(?i)\d{1,3}(?:\.\d{3})+(?!\d)|\d+(?:[.,]\d+)?\s*(?:đồng|đ\b|vnđ|usd|triệu)")
 PROVINCE_FEE = "theo mức thu do Hội đồng nhân dân tỉnh quy định (khác nhau giữa các tỉnh)"
+SUSPECT_FEE = "Chưa rõ mức thu, bạn hỏi lại nơi nộp giúp mình"
+ABOLISHED_LEVEL_NOTE = (
+    "ℹ️ Từ 1/7/2025 không còn cấp huyện (sắp xếp chính quyền hai cấp): việc trang thủ tục ghi cho cấp huyện nay do "
+    "cấp xã hoặc cấp tỉnh đảm nhận. Bạn hỏi Bộ phận Một cửa cấp xã nơi mình ở trước khi đi."
+)
+BARE_TIME_NOTE = "Cổng Dịch vụ công ghi «{value}» mà không ghi đơn vị (ngày, ngày làm việc…); bạn hỏi lại nơi nộp"
 
 
 @dataclass(frozen=True)
 class ChannelFacts:
     method: str  # trực tiếp | trực tuyến | bưu chính
     time: str | None  # "7 ngày làm việc"
-    fee: str | None  # "70.000 đồng", "Không mất phí", "theo mức thu do HĐND tỉnh…"
+    fee: str | None  # "70.000 đồng", "Không mất phí", "theo mức thu do HĐND tỉnh…" (without the dated rates)
     fee_by_province: bool = False
+    fees: tuple[Fee, ...] = ()  # the official fees, whose dated rates are applied on the day asked (`fee_on`)
+
+    def fee_on(self, day: dt.date) -> str | None:
+        """What to pay on `day`: a reduction in force applied, an ended one dropped, a coming one announced."""
+        return fee_text(list(self.fees), day, self.method)[0] if self.fees else self.fee
 
 
 @dataclass(frozen=True)
@@ -48,6 +60,16 @@ class DocumentFacts:
     copies: str | None = None  # "1 bản chính, 1 bản sao"; None when unstated
     note: str | None = None
     form: str | None = None  # official form file, when the portal attaches one
+    handling: str = "nộp"  # nộp | xuất trình | nộp hoặc xuất trình, as the page words it
+    form_code: str | None = None  # "CT01", "TK1-TS": the form the citizen fills in
+
+
+@dataclass(frozen=True)
+class CaseFacts:
+    """One of the page's cases ("… do thuê, mượn, ở nhờ") with the documents it adds."""
+
+    name: str
+    documents: tuple[DocumentFacts, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -65,6 +87,9 @@ class ProcedureFacts:
     online_where: str | None = None
     online_note: str | None = None  # "toàn trình" / "một phần" wording when known
     documents: tuple[DocumentFacts, ...] = ()
+    cases: tuple[CaseFacts, ...] = ()  # the official page's cases, each with its own documents
+    common_documents: tuple[DocumentFacts, ...] = ()  # what every case needs (with no cases: all documents)
+    document_notes: tuple[str, ...] = ()  # the page's remarks about the documents ("Lưu ý …"), not papers
     steps: tuple[str, ...] = ()
     eligibility: str | None = None
     result: str | None = None
@@ -75,6 +100,8 @@ class ProcedureFacts:
     notes: str | None = None
     has_details: bool = True
     province: str | None = None  # a province's own procedure
+    level_note: str | None = None  # the agency or place names a level abolished on 1/7/2025 (cấp huyện)
+    deadline: str | None = None  # by when the citizen must apply ("Trong thời hạn 60 ngày kể từ ngày sinh …")
     related_codes: tuple[str, ...] = field(default=())  # further linked codes (e.g. the provincial variant)
 
     @property
@@ -107,34 +134,145 @@ def format_date(day: dt.date | str) -> str:
 def time_text(time: ProcessingTime | None) -> str | None:
     if time is None:
         return None
-    if time.value is not None and time.unit:
+    if time.value is not None:
         value = int(time.value) if float(time.value).is_integer() else time.value
-        return f"{value} {time.unit}"
+        # A bare number is never shown alone: the portal left its unit out (its description explains it).
+        return f"{value} {time.unit}" if time.unit else f"{value} ({BARE_TIME_NOTE.format(value=value)})"
     return time.text or None
 
 
-def fee_text(fees: list[Fee]) -> tuple[str | None, bool]:
-    """(what to pay, set by the province?) for one channel; None when the record says nothing."""
+def fee_text(fees: list[Fee], day: dt.date | None = None, method: str | None = None) -> tuple[str | None, bool]:
+    """(what to pay, set by the province?) for one channel; None when the record says nothing.
+
+    With `day`, the rates the fee's text dates (FeePeriod) are applied for that day and channel: a reduction in
+    force gives the reduced sum beside the standard one, an ended one is dropped, a coming one is announced.
+    """
     if not fees:
         return None, False
     parts: list[str] = []
     by_province = False
     for fee in fees:
-        if fee.kind == "free":
-            part = "Không mất phí"
-        elif fee.kind == "province":
-            part, by_province = PROVINCE_FEE, True
-        elif fee.kind == "amount" and fee.amount_vnd is not None:
-            part = format_vnd(fee.amount_vnd)
-        elif fee.kind == "amount" and fee.amount is not None:
-            part = f"{fee.amount:g} {fee.currency or ''}".strip()
-        else:  # the amount is stated in words, or only the regulation that sets it is cited
-            part = _shorten(fee.text) if _MONEY.search(fee.text) else f"Có thu phí, theo: {_shorten(fee.text)}"
-        if fee.text and fee.kind == "amount" and len(fee.text) <= 80:
-            part += f" ({fee.text})"
+        periods = _periods_for(fee, method) if day else []
+        if day and any(_ended(p, day) for p in periods) and _only_for_its_period(fee, periods, fees):
+            continue  # a fee listed only for a period now over, beside the standard one
+        part = _standard_fee(fee, [p for p in periods if not _ended(p, day)] if day else fee.periods)
+        by_province = by_province or fee.kind == "province"
+        if day:
+            part = _on_day(fee, part, periods, day)
         if part and part not in parts:
             parts.append(part)
     return ("; ".join(parts) or None), by_province
+
+
+def _standard_fee(fee: Fee, periods: list[FeePeriod]) -> str:
+    if fee.kind == "free":
+        return "Không mất phí"
+    if fee.kind == "province":
+        example = f"; trang thủ tục ghi ví dụ {format_vnd(fee.amount_vnd)}" if fee.amount_vnd else ""
+        return PROVINCE_FEE + example
+    if fee.kind == "amount" and fee.amount_vnd is not None and fee.suspect:  # "800 đ" beside "800.000 đ"
+        return f"{SUSPECT_FEE} (trang thủ tục ghi {format_vnd(fee.amount_vnd)}, có thể thiếu số 0)"
+    if fee.kind == "amount" and fee.amount_vnd is not None:
+        part = format_vnd(fee.amount_vnd)
+    elif fee.kind == "amount" and fee.amount is not None:
+        part = f"{fee.amount:g} {fee.currency or ''}".strip()
+    else:  # the amount is stated in words, or only the regulation that sets it is cited
+        ended = [p for p in fee.periods if p not in periods and not _is_listed(p)]
+        text = _without_clauses(fee.text, [p.text for p in ended])
+        if not text and ended:  # the text stated only a rate now over
+            return f"Hồ sơ thủ tục chỉ ghi mức phí áp dụng đến hết {format_date(ended[-1].end or '')}; " \
+                   "mức hiện nay bạn hỏi lại nơi nộp giúp mình"
+        return _shorten(text) if _MONEY.search(text) else f"Có thu phí, theo: {_shorten(text)}"
+    if fee.text and len(fee.text) <= 80:
+        part += f" ({fee.text})"
+    return part
+
+
+# ---------------------------------------------------------------- rates for a period, on the day asked
+
+
+def _periods_for(fee: Fee, method: str | None) -> list[FeePeriod]:
+    return [p for p in fee.periods if p.channel is None or method is None or p.channel == method]
+
+
+def _day(iso: str | None) -> dt.date | None:
+    return dt.date.fromisoformat(iso) if iso else None
+
+
+def _ended(period: FeePeriod, day: dt.date | None) -> bool:
+    end = _day(period.end)
+    return bool(day and end and end < day)
+
+
+def _started(period: FeePeriod, day: dt.date) -> bool:
+    start = _day(period.start)
+    return start is None or start <= day
+
+
+def _is_listed(period: FeePeriod) -> bool:
+    """The fee as listed is the period's rate (no reduction of its own)."""
+    return period.percent is None and period.amount_vnd is None
+
+
+def _only_for_its_period(fee: Fee, periods: list[FeePeriod], fees: list[Fee]) -> bool:
+    return all(_is_listed(p) for p in periods) and len(fees) > 1
+
+
+def act_name(number: str | None) -> str:
+    kinds = {"TT": "Thông tư", "NĐ": "Nghị định", "NQ": "Nghị quyết", "QĐ": "Quyết định", "TTLT": "Thông tư liên tịch"}
+    if not number:
+        return ""
+    kind = next((name for code, name in kinds.items() if f"/{code}-" in number or number.endswith(f"/{code}")), "")
+    return f"{kind} {number}".strip()
+
+
+def _by_act(period: FeePeriod) -> str:
+    return f" ({act_name(period.legal)})" if period.legal else ""
+
+
+def _rate(fee: Fee, period: FeePeriod) -> tuple[int | None, str]:
+    """(the sum due in the period when known, how it compares with the standard fee: "giảm 50 %")."""
+    standard = fee.amount_vnd if fee.kind in ("amount", "province") and fee.currency in ("VND", None) else None
+    if period.amount_vnd is not None:
+        cut = 100 * (1 - period.amount_vnd / standard) if standard else None
+        return period.amount_vnd, (f"giảm {cut:g} %" if cut is not None and float(cut).is_integer() else "mức giảm")
+    if period.percent is not None:
+        due = round(standard * period.percent / 100) if standard is not None else None
+        return due, ("miễn" if period.percent == 0 else f"giảm {100 - period.percent:g} %")
+    return None, ""
+
+
+def _on_day(fee: Fee, part: str, periods: list[FeePeriod], day: dt.date) -> str:
+    now = [p for p in periods if _started(p, day) and not _ended(p, day)]
+    coming = [p for p in periods if not _started(p, day)]
+    over = [p for p in periods if _ended(p, day) and _is_listed(p)]
+    if now:
+        period = max(now, key=lambda p: p.start or "")
+        until = f" đến hết {format_date(period.end)}" if period.end else f" từ {format_date(period.start or '')}"
+        if _is_listed(period):
+            part += f" (mức áp dụng{until}{_by_act(period)})"
+        else:
+            due, how = _rate(fee, period)
+            if due is not None and fee.kind == "amount":
+                head = "Không mất phí" if due == 0 else format_vnd(due)
+                part = f"{head}, {how}{until}{_by_act(period)}; mức thường {format_vnd(fee.amount_vnd or 0)}"
+            else:
+                part += f" — hiện {how}{until}{_by_act(period)}"
+    elif over:
+        period = max(over, key=lambda p: p.end or "")
+        part += (f" (mức này áp dụng đến hết {format_date(period.end or '')}{_by_act(period)}; "
+                 "mức hiện nay bạn hỏi lại nơi nộp giúp mình)")  # fmt: skip
+    for period in coming:
+        due, how = _rate(fee, period)
+        what = format_vnd(due) if due else ("mức trên" if _is_listed(period) else how)
+        part += f"; từ {format_date(period.start or '')}: {what}{_by_act(period)}"
+    return part
+
+
+def _without_clauses(text: str, clauses: list[str]) -> str:
+    for clause in clauses:
+        text = text.replace(clause, "")
+    return re.sub(r"\s{2,}", " ", re.sub(r"\(\s*\)|\s+([.;,])", r"\1", text)).strip(" -;,")
 
 
 def _shorten(text: str, limit: int = 220) -> str:
@@ -143,12 +281,17 @@ def _shorten(text: str, limit: int = 220) -> str:
 
 def channel_facts(channel: Channel) -> ChannelFacts:
     fee, by_province = fee_text(channel.fees)
-    return ChannelFacts(channel.method, time_text(channel.time), fee, by_province)
+    return ChannelFacts(channel.method, time_text(channel.time), fee, by_province, tuple(channel.fees))
 
 
 def copies_text(originals: int | None, copies: int | None) -> str | None:
     parts = [f"{n} {label}" for n, label in ((originals, "bản chính"), (copies, "bản sao")) if n]
     return ", ".join(parts) or None
+
+
+def document_facts(document: Document) -> DocumentFacts:
+    return DocumentFacts(document.name, copies_text(document.originals, document.copies), form=document.form,
+                         handling=document.handling, form_code=document.form_code)  # fmt: skip
 
 
 def official_source_line(record: OfficialRecord) -> str:
@@ -179,9 +322,10 @@ def from_official(record: OfficialRecord, doc_id: str | None = None) -> Procedur
         channels=tuple(channel_facts(c) for c in record.channels),
         online=online,
         online_where=(record.portal_url or PORTAL_HOME) if online else None,
-        documents=tuple(
-            DocumentFacts(d.name, copies_text(d.originals, d.copies), form=d.form) for d in record.documents
-        ),
+        documents=tuple(document_facts(d) for d in record.papers),
+        cases=tuple(CaseFacts(c.name, tuple(document_facts(d) for d in c.documents)) for c in record.cases),
+        common_documents=tuple(document_facts(d) for d in record.common_documents),
+        document_notes=tuple(record.document_notes),
         steps=tuple(record.steps),
         eligibility=record.conditions,
         result="; ".join(record.result) or None,
@@ -191,7 +335,14 @@ def from_official(record: OfficialRecord, doc_id: str | None = None) -> Procedur
         caution=PRE_REFORM_CAUTION if record.predates_2025_reform else None,
         has_details=record.has_details,
         province=record.province,
+        level_note=_level_note(record.agency or record.competent_authority, record.where, record.predates_2025_reform),
+        deadline=citizen_deadline(record.conditions or "", " ".join(record.steps)),
     )
+
+
+def _level_note(agency: str | None, where: str | None, predates: bool = False) -> str | None:
+    """The reorganisation note for an agency or place at an abolished level (a 2024 record has its own caution)."""
+    return ABOLISHED_LEVEL_NOTE if not predates and names_abolished_level(agency, where) else None
 
 
 def _curated_only(proc: Procedure) -> ProcedureFacts:
@@ -215,6 +366,9 @@ def _curated_only(proc: Procedure) -> ProcedureFacts:
         documents=tuple(
             DocumentFacts(d.name, f"{d.copies} bản" if d.copies > 1 else None, d.note) for d in proc.documents or []
         ),
+        common_documents=tuple(
+            DocumentFacts(d.name, f"{d.copies} bản" if d.copies > 1 else None, d.note) for d in proc.documents or []
+        ),
         steps=tuple(proc.steps),
         eligibility=proc.eligibility,
         result=proc.result,
@@ -222,6 +376,8 @@ def _curated_only(proc: Procedure) -> ProcedureFacts:
         source_line=f"Nguồn: {proc.source} · cập nhật {format_date(proc.last_reviewed)}",
         caution=caution,
         notes=proc.notes,
+        level_note=_level_note(proc.agency, sub.where if sub else None),
+        deadline=proc.deadline,
     )
 
 
@@ -236,7 +392,7 @@ def _fill_channels(channels: tuple[ChannelFacts, ...], proc: Procedure) -> tuple
     """The official channels; a time or fee no official channel states comes from the curated record."""
     time = None if any(c.time for c in channels) else proc.processing_time
     fee = None if any(c.fee for c in channels) else proc.fee
-    return tuple(ChannelFacts(c.method, c.time or time, c.fee or fee, c.fee_by_province) for c in channels)
+    return tuple(replace(c, time=c.time or time, fee=c.fee or fee) for c in channels)
 
 
 def from_curated(proc: Procedure, linked: list[OfficialRecord] | None = None) -> ProcedureFacts:
@@ -246,6 +402,8 @@ def from_curated(proc: Procedure, linked: list[OfficialRecord] | None = None) ->
     official = from_official(linked[0], doc_id=proc.id)
     curated = _curated_only(proc)
     filled = {name: getattr(official, name) or getattr(curated, name) for name in OFFICIAL_FACTS}
+    if not official.documents:  # the curated list stands in, whole: it has no cases
+        filled |= {"common_documents": curated.common_documents}
     if not official.channels:
         filled |= {name: getattr(curated, name) for name in CHANNEL_FACTS}
     else:
@@ -266,5 +424,7 @@ def from_curated(proc: Procedure, linked: list[OfficialRecord] | None = None) ->
             "source_line": f"{official.source_line} · giải thích thêm do Trung tâm rà soát "
             f"{format_date(proc.last_reviewed)}",
             "related_codes": tuple(r.code for r in linked[1:]),
+            "level_note": _level_note(filled["agency"], filled["where"], linked[0].predates_2025_reform),
+            "deadline": proc.deadline or official.deadline,
         }
     )

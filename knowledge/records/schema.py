@@ -92,6 +92,8 @@ class Procedure(Record):
     steps: list[str] = Field(default_factory=list)
     processing_time: str | None = Field(default=None, min_length=3)
     fee: str | None = Field(default=None, min_length=3)
+    # By when the citizen must apply ("trong 60 ngày kể từ ngày sinh"), when the law sets it: not processing_time.
+    deadline: str | None = Field(default=None, min_length=10)
     eligibility: str | None = None
     result: str | None = Field(default=None, min_length=3)
     legal_basis: list[str] | None = Field(default=None, min_length=1)

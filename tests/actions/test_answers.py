@@ -12,6 +12,7 @@ import yaml
 from actions import answers
 from knowledge.catalog.snapshot import Catalog, load_catalog, load_snapshot
 from knowledge.records.facts import (
+    ABOLISHED_LEVEL_NOTE,
     PRE_REFORM_CAUTION,
     PROVINCE_FEE,
     ChannelFacts,
@@ -61,7 +62,8 @@ def test_title_names_the_procedure_and_its_official_code(birth: ProcedureFacts) 
 def test_fee_comes_from_the_official_record(birth: ProcedureFacts, id_card: ProcedureFacts) -> None:
     # birth registration is free (1.001193); re-issuing a lost ID card costs 70,000 đ (1.014064)
     assert answers.procedure_answer(birth, "fee")[0].text.split("\n")[1] == "Không mất phí"
-    assert answers.procedure_answer(id_card, "fee")[0].text.split("\n")[1] == "70.000 đồng"
+    after_reduction = dt.date(2027, 1, 1)  # the 50 % reduction of Thông tư 64/2025/TT-BTC ends on 31/12/2026
+    assert answers.procedure_answer(id_card, "fee", day=after_reduction)[0].text.split("\n")[1] == "70.000 đồng"
 
 
 def test_time_per_channel_collapses_when_every_channel_says_the_same(id_card: ProcedureFacts) -> None:
@@ -275,3 +277,76 @@ def test_a_very_long_official_name_is_cut_in_the_title_but_keeps_its_code() -> N
     title = answers.procedure_title(ProcedureFacts(doc_id="1.008494", name=long_name, codes=("1.008494",)))
     assert title.endswith(" … (mã 1.008494)")
     assert len(title) <= answers.TITLE_CHARS + len("📄  … (mã 1.008494)")
+
+
+# ---------------------------------------------------------------- values in force on the day asked
+
+LAST_DAY_OF_REDUCTION = dt.date(2026, 12, 31)
+FIRST_DAY_AFTER = dt.date(2027, 1, 1)
+
+
+def _fee_line(facts: ProcedureFacts, day: dt.date | None = None) -> str:
+    return answers.procedure_answer(facts, "fee", day=day)[0].text.split("\n")[1]
+
+
+def test_a_lost_id_card_costs_half_until_the_reduction_ends(id_card: ProcedureFacts) -> None:
+    assert _fee_line(id_card, LAST_DAY_OF_REDUCTION) == (
+        "35.000 đồng, giảm 50 % đến hết 31/12/2026 (Thông tư 64/2025/TT-BTC); mức thường 70.000 đồng"
+    )
+    assert _fee_line(id_card, FIRST_DAY_AFTER) == "70.000 đồng"
+
+
+def test_the_day_comes_from_one_clock_that_tests_can_freeze(
+    id_card: ProcedureFacts, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MOCUA_TODAY", "2026-12-31")
+    assert _fee_line(id_card).startswith("35.000 đồng, giảm 50 %")
+    monkeypatch.setenv("MOCUA_TODAY", "2027-01-01")
+    assert _fee_line(id_card) == "70.000 đồng"
+
+
+def test_an_online_reduction_that_ended_is_not_shown(catalog: Catalog) -> None:
+    renewal = from_official(catalog.get("3.000347"))  # Đổi giấy phép lái xe: 115.000 đ online until 31/12/2025
+    text = answers.procedure_answer(renewal, "fee", day=dt.date(2026, 12, 6))[0].text
+    assert "135.000 đồng" in text and "115.000" not in text
+    during = answers.procedure_answer(renewal, "fee", day=dt.date(2025, 12, 31))[0].text
+    assert "115.000" in during
+
+
+def test_household_business_fee_is_set_by_each_province_despite_the_example(catalog: Catalog) -> None:
+    household = from_official(catalog.get("1.001612"))  # the page lists 50.000 / 150.000 đ as examples
+    text = answers.procedure_answer(household, "fee", day=LAST_DAY_OF_REDUCTION)[0].text
+    assert "Hội đồng nhân dân tỉnh quy định" in text and answers.FEE_LOCALITY in text
+
+
+def test_a_fee_written_khong_co_is_not_answered_as_charged(catalog: Catalog) -> None:
+    record = from_official(catalog.get("1.000016"))  # the page's fee cell: "Không có"
+    text = answers.procedure_answer(record, "fee", day=LAST_DAY_OF_REDUCTION)[0].text
+    assert "Có thu phí" not in text and "Không mất phí" in text
+
+
+def test_a_time_the_portal_gives_without_unit_is_never_a_bare_number(catalog: Catalog) -> None:
+    record = from_official(catalog.get("2.000720"))  # the page's time cell: "1"
+    line = answers.procedure_answer(record, "time")[0].text.split("\n")[1]
+    assert line != "1" and line.startswith("1 (") and "không ghi đơn vị" in line
+
+
+def test_an_agency_at_an_abolished_level_carries_the_reorganisation_note(catalog: Catalog) -> None:
+    one_off = from_official(catalog.get("1.001613"))  # "Bảo hiểm xã hội cấp Tỉnh, Bảo hiểm xã hội cấp huyện"
+    place = answers.procedure_answer(one_off, "place")[0].text
+    assert "Bảo hiểm xã hội cấp huyện" in place and ABOLISHED_LEVEL_NOTE in place
+    assert ABOLISHED_LEVEL_NOTE in answers.procedure_answer(one_off, None)[0].text
+    assert ABOLISHED_LEVEL_NOTE not in answers.procedure_answer(from_official(catalog.get("1.014064")), "place")[0].text
+
+
+def test_the_deadline_to_register_a_birth_is_not_the_processing_time(birth: ProcedureFacts) -> None:
+    lines = answers.procedure_answer(birth, "deadline")[0].text.split("\n")
+    assert lines[0] == "📄 Đăng ký khai sinh (mã 1.001193) — hạn phải đi làm thủ tục:"
+    assert "60 ngày kể từ ngày sinh" in lines[1]
+    assert lines[2].startswith(answers.DEADLINE_APART)  # the processing time comes apart, labelled
+
+
+def test_with_no_known_deadline_the_answer_says_so_and_labels_the_processing_time(id_card: ProcedureFacts) -> None:
+    lines = answers.procedure_answer(id_card, "deadline")[0].text.split("\n")
+    assert lines[1] == answers.DEADLINE_UNKNOWN
+    assert lines[2] == answers.DEADLINE_APART + "7 ngày làm việc."
