@@ -316,7 +316,8 @@ def parse_legal(cell: str) -> LegalParse:
     text = _unglue_dates(one_line(text).translate(_CYRILLIC))
     if not text:
         return LegalParse([])
-    items, pos, last_start = [], 0, 0
+    items: list[LegalBasis] = []
+    pos, last_start = 0, 0
     for number, start, end in legal_numbers(text):
         same_as_last = bool(items) and items[-1].number == number  # "Thông tư 87/2017/NĐ-CP" in both cells
         if start < pos or not _ends_row(text, start, end):

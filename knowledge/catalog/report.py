@@ -266,7 +266,7 @@ def _render(report: ImportReport) -> list[str]:
 def unplaced(records: list[OfficialRecord]) -> list[str]:
     """Rows kept as documents that state no count and no paper the page asks for: left for a human to place."""
     found = []
-    for record in records:
+    for record in sorted(records, key=lambda r: tuple(map(int, r.code.split(".")))):
         if record.detail != "full" or record.predates_2025_reform:
             continue
         found += [f"{record.code}: {d.name[:90]}" for d in record.papers if not d.originals and not d.copies]
