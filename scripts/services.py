@@ -153,7 +153,7 @@ class ChildServer:
         if self.base is None:
             self.base = private_dir(self.name)
             self.prepare()
-        with open(self.log, "ab") as log:
+        with open(os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
             self.process = subprocess.Popen(
                 self.command(), cwd=self.base, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
                 umask=PRIVATE_UMASK,

@@ -43,13 +43,14 @@ def secrets_in_arguments(secrets: dict[str, str], roots: list[int]) -> list[str]
 
 
 def readable_by_others(directory: Path) -> list[str]:
-    """`directory` and what is under it that its group or other users may read, write or enter (symbolic links
-    aside: their own permissions mean nothing)."""
+    """`directory` and what is under it that its group or other users may read, write or enter (symbolic links and
+    sockets aside: their own permissions mean nothing, their directory's do)."""
     paths = [directory, *directory.rglob("*")]
     loose = []
     for path in paths:
         info = path.lstat()
-        if not stat.S_ISLNK(info.st_mode) and stat.S_IMODE(info.st_mode) & 0o077:
+        aside = stat.S_ISLNK(info.st_mode) or stat.S_ISSOCK(info.st_mode)
+        if not aside and stat.S_IMODE(info.st_mode) & 0o077:
             loose.append(f"{path.relative_to(directory)} {stat.S_IMODE(info.st_mode):o}")
     return loose
 

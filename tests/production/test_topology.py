@@ -200,4 +200,5 @@ def test_no_secret_is_in_any_process_arguments(production: ProductionStack, post
     postmaster = int((postgres.data / "postmaster.pid").read_text().split()[0])  # PostgreSQL runs detached
     assert secrets_in_arguments(secrets, [os.getpid(), postmaster]) == []
     assert readable_by_others(production.var_dir) == [], "logs, secrets, the balancer's configuration"
-    assert redis_server.base and readable_by_others(redis_server.base) == [], "Redis's configuration has its password"
+    assert redis_server.base and readable_by_others(redis_server.base) == [], "its configuration has the password"
+    assert postgres.base and readable_by_others(postgres.base) == [], "the database: conversations, journal"
