@@ -9,6 +9,7 @@ codes, years. Used by the unit tests of knowledge.text and by the end-to-end tes
 from __future__ import annotations
 
 import random
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -145,6 +146,23 @@ def spellings(count: int, seed: int = 16, kinds: tuple[str, ...] = tuple(KINDS))
             glue = " "  # dossier codes are recognised as a word of their own (knowledge.text's existing pattern)
         frame = rng.choice(FRAMES)
         yield Spelling(kind, digits, typed, frame.format(n=f"{lead}{glue}{typed}"))
+
+
+def needles(case: Spelling) -> set[str]:
+    """What would betray the number: as typed, its digits alone, and what follows its first group ("-203-012-345":
+    the old masking left the end of a dashed number)."""
+    found = {case.typed, case.digits}
+    tail = re.sub(r"^\D*\d+", "", case.typed)
+    if sum(ch.isdigit() for ch in tail) >= 6:
+        found.add(tail)
+    return found
+
+
+def leaks(text: str, cases: list[Spelling], whole_file: bool = False) -> list[str]:
+    """The needles found in `text`. In a whole database file, only those with a separator or a letter: a bare run
+    of 9 to 12 digits could by chance be part of a stored timestamp (rows are checked one by one for those)."""
+    found = {needle for case in cases for needle in needles(case) if needle in text}
+    return sorted(needle for needle in found if not (whole_file and needle.isdigit()))
 
 
 # Texts the answers need, which masking must leave as they are.

@@ -16,7 +16,7 @@ import pytest
 import journal
 from scripts.mask_stored import IDENTIFIER_KEYS
 from scripts.stack import Stack
-from tests.spellings import Spelling, spellings
+from tests.spellings import Spelling, leaks, spellings
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.conftest import StartBridge
 
@@ -25,23 +25,6 @@ pytestmark = pytest.mark.stack
 REST_CASES = list(spellings(32, seed=21))
 TELEGRAM_CASES = list(spellings(12, seed=22))
 FIRST_CHAT = 82100
-
-
-def needles(case: Spelling) -> set[str]:
-    """What would betray the number: as typed, its digits alone, and what follows its first group ("-203-012-345":
-    the old masking left the end of a dashed number)."""
-    found = {case.typed, case.digits}
-    tail = re.sub(r"^\D*\d+", "", case.typed)
-    if sum(ch.isdigit() for ch in tail) >= 6:
-        found.add(tail)
-    return found
-
-
-def leaks(text: str, cases: list[Spelling], whole_file: bool = False) -> list[str]:
-    """The needles found in `text`. In a whole database file, only those with a separator or a letter: a bare run
-    of 9 to 12 digits could by chance be part of a stored timestamp (rows are checked one by one for those)."""
-    found = {needle for case in cases for needle in needles(case) if needle in text}
-    return sorted(needle for needle in found if not (whole_file and needle.isdigit()))
 
 
 def strings_in(value: object, key: str | None = None) -> Iterator[str]:
