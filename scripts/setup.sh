@@ -57,7 +57,10 @@ disable_rasa_telemetry() {
     .venv/rasa/bin/rasa telemetry disable >/dev/null 2>&1 || true
 }
 
-mkdir -p .venv var/log
+mkdir -p .venv
+# var/ keeps conversations, the journal, accounts and logs: others may only pass through it to the embedding model
+# (var/models, readable on purpose). `make serve` also tightens, at each start, what older versions left there.
+mkdir -p -m 0711 var && mkdir -p -m 0700 var/log
 python310=$(find_python 3.10 MOCUA_PYTHON310)
 python311=$(find_python 3.11 MOCUA_PYTHON311)
 make_env .venv/rasa "$python310" requirements/rasa.lock disable_rasa_telemetry
