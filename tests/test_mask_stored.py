@@ -240,3 +240,25 @@ def test_make_privacy_migrate_masks_the_databases_the_servers_use(tmp_path: Path
                           capture_output=True, text=True, timeout=120, check=True)  # fmt: skip
     assert done.stdout.strip() == "personal numbers masked in stored rows: journal 1, tracker 3, bridge 2, console 1"
     check_masked(urls)
+
+
+def test_make_run_masks_what_is_stored_before_any_server_starts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from scripts import serve
+    from scripts.stack import Stack, StackError
+
+    urls = {name: f"sqlite:///{tmp_path / f'{name}.db'}" for name in ("journal", "tracker", "bridge", "console")}
+    seed(urls)
+    stack = Stack(var_dir=tmp_path, extra_env={
+        "MOCUA_JOURNAL_DB": str(tmp_path / "journal.db"), "MOCUA_JOURNAL_URL": "", "TRACKER_DB_URL": urls["tracker"],
+        "MOCUA_BOT_DB": str(tmp_path / "bridge.db"), "MOCUA_BOT_DB_URL": "", "MOCUA_CONSOLE_DB_URL": urls["console"],
+    })  # fmt: skip
+
+    def start(*args: object, **kwargs: object) -> None:
+        check_masked(urls)  # already, when the servers would start
+        raise StackError("no servers in this test")
+
+    monkeypatch.setattr(stack, "start", start)
+    with pytest.raises(StackError, match="no servers"):
+        serve.serve(stack, "none")
