@@ -9,8 +9,8 @@ MOCUA_BOT_DB_URL or MOCUA_BOT_DB, MOCUA_CONSOLE_DB_URL; SQLite files in var/ by 
   answered, slot values), never the sender ids, intent and action names or message ids;
 - the Telegram bridge's store: messages waiting for an answer (a button's payload stays as it is), the names
   of their sender, the conversation excerpt kept for staff;
-- the staff console's audit log: the one-line summaries and targets (the texts of edited files stay exact, so a
-  revert still restores them).
+- the staff console's audit log: the summaries and targets that quote a citizen's question (the texts of edited
+  files stay exact, so a revert still restores them).
 
 `make run` and `make serve` (scripts/serve.py) run it before the servers start. It is idempotent, and quick at every
 start: each table remembers in a small table of its own database (`privacy_masked`) up to which row it was masked,
@@ -112,6 +112,14 @@ def bridge_pending(row: Row) -> dict[str, Any]:
     return {column: value for column, value in new.items() if value != row[column]}
 
 
+def audit_entry(row: Row) -> dict[str, Any]:
+    """Only the entries that quote a citizen's question: the others name accounts, records or conversation keys
+    (hexadecimal, which may hold a run of digits that looks like a number)."""
+    if row["action"] not in CITIZEN_TEXT_ACTIONS:
+        return {}
+    return plain_text("target", "summary")(row)
+
+
 def plain_text(*columns: str) -> Rewrite:
     def rewrite(row: Row) -> dict[str, Any]:
         return {column: masked(row[column]) for column in columns if masked(row[column]) != row[column]}
@@ -125,7 +133,8 @@ BRIDGE = (
     TextTable("bot_pending", ("message", "shown", "user_json", "payload"), bridge_pending),
     TextTable("bot_history", ("text",), plain_text("text")),
 )
-CONSOLE = (TextTable("audit", ("target", "summary"), plain_text("target", "summary")),)
+CITIZEN_TEXT_ACTIONS = frozenset(["gap.out_of_scope", "alias.add", "dev_question.add"])  # console/app.py
+CONSOLE = (TextTable("audit", ("action", "target", "summary"), audit_entry),)
 
 
 # ------------------------------------------------------------------------------------------------ rewriting tables

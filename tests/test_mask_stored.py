@@ -29,6 +29,7 @@ RAW = ("0912.345.678", "079203098765", "001-203-012-345", "B1234567", "84 987 65
 TYPED = f"sđt {RAW[0]}, cccd{RAW[1]}, cmnd cũ {RAW[2]}, hộ chiếu {RAW[3]}, zalo {RAW[4]}: làm hộ chiếu ở đâu"
 READABLE = "lệ phí 100.000 đồng từ 01.07.2025 theo 13/2023/NĐ-CP, mã 1.001613"
 OFFICE_RECORD = "điện thoại: 024 3825 1234\n"  # a record's text in the audit log: kept exact, so a revert restores it
+HEX_KEY = "a123456789bcdef0"  # a conversation key (journal.hash_sender): hexadecimal, never masked
 
 
 def raw_left(text: str) -> list[str]:
@@ -91,6 +92,10 @@ def seed(urls: dict[str, str]) -> None:
             ts="2026-12-01T09:00:00+00:00", username="lan", action="gap.out_of_scope", target=TYPED,
             summary=f"Đánh dấu ngoài phạm vi: «{TYPED}» (2 lượt hỏi)", old=OFFICE_RECORD, new=OFFICE_RECORD,
         ))  # fmt: skip
+        con.execute(console_db.audit.insert().values(
+            ts="2026-12-01T09:05:00+00:00", username="lan", action="privacy.forget", target=f"hội thoại {HEX_KEY}",
+            summary=f"Xóa dữ liệu của cuộc trò chuyện {HEX_KEY}",
+        ))  # fmt: skip
     for engine in engines.values():
         engine.dispose()
 
@@ -143,9 +148,10 @@ def check_masked(urls: dict[str, str]) -> None:
     citizen, bot = stored["bridge.bot_history"]
     assert citizen["text"] == unanswered["question"] and bot["text"] == READABLE
 
-    (entry,) = stored["console.audit"]
+    entry, forgotten = stored["console.audit"]
     assert entry["target"] == unanswered["question"] and unanswered["question"] in entry["summary"]
     assert entry["old"] == entry["new"] == OFFICE_RECORD
+    assert forgotten["target"] == f"hội thoại {HEX_KEY}" and HEX_KEY in forgotten["summary"]
 
 
 def migrate_and_check(urls: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
