@@ -71,7 +71,27 @@ def _marked(document: Document, cases: dict[str, str]) -> Document:
         "handling": _handling(document) if kind == "document" else "nộp",
         "form_code": form_code(document) if kind == "document" else None,
         "case": cases.get(document.group or ""),
+        "condition": condition(document.name) if kind == "document" else None,
     })  # fmt: skip
+
+
+# "Trường hợp trẻ em bị bỏ rơi thì phải có …", "Đối với người ra nước ngoài định cư phải nộp thêm …"
+_CONDITION = re.compile(
+    r"^(?P<when>(?:trường hợp|đối với|nếu)\b.{3,200}?)(?:,?\s+thì\b|:\s|\s+(?:phải|cần) (?:nộp|có|kèm|bổ sung))",
+    re.IGNORECASE,
+)
+
+
+def condition(name: str) -> str | None:
+    """The situation a paper is asked for in, when its own wording limits it; None for a paper every applicant needs."""
+    found = _CONDITION.match(_LEAD.sub("", name)) or _CONDITION_AFTER.search(name)
+    if found:
+        return found.group("when").strip(" ,")
+    return "nếu có" if re.search(r"\(nếu có\)", name, re.IGNORECASE) else None
+
+
+# "Văn bản ủy quyền (được chứng thực) trong trường hợp ủy quyền"
+_CONDITION_AFTER = re.compile(r"\b(?:trong|đối với) (?P<when>trường hợp [^;()]{3,160}?)[.;]?$", re.IGNORECASE)
 
 
 def _is_note(document: Document) -> bool:

@@ -82,4 +82,6 @@ def problems(records: list[OfficialRecord]) -> Counter:
             found["forms recognised by code"] += 1
         if any(d.handling != "nộp" for d in record.documents):
             found["documents only shown (xuất trình)"] += 1
+        if any(d.condition for d in record.documents):
+            found["papers asked only in a stated situation"] += 1
     return found

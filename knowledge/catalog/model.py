@@ -120,6 +120,7 @@ class Document(Model):
     handling: Handling = "nộp"
     form_code: str | None = None  # the form's code as the page names it: "CT01", "TK1-TS", "14-HSB"
     case: str | None = None  # the page's case (its group heading) this belongs to; None: every case
+    condition: str | None = None  # when the paper's own words limit it: "Trường hợp trẻ em bị bỏ rơi", "nếu có"
 
 
 class Case(Model):

@@ -276,7 +276,7 @@ def unplaced(records: list[OfficialRecord]) -> list[str]:
 def _fidelity_block(report: ImportReport) -> list[str]:
     before, after = report.fidelity_before, report.fidelity_after
     out = ["", "Import fidelity, detailed 2026 records (committed snapshot before this import → now):"]
-    for label in after | (before or Counter()):
+    for label in sorted(after | (before or Counter())):
         was = f"{before[label]:>5}" if before is not None else "    ?"
         out.append(f"  {label:<52} {was} → {after[label]:>5}")
     recovered = report.documents_from_page_text

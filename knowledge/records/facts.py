@@ -62,6 +62,7 @@ class DocumentFacts:
     form: str | None = None  # official form file, when the portal attaches one
     handling: str = "nộp"  # nộp | xuất trình | nộp hoặc xuất trình, as the page words it
     form_code: str | None = None  # "CT01", "TK1-TS": the form the citizen fills in
+    condition: str | None = None  # only in this situation ("Trường hợp trẻ em bị bỏ rơi", "nếu có")
 
 
 @dataclass(frozen=True)
@@ -291,7 +292,8 @@ def copies_text(originals: int | None, copies: int | None) -> str | None:
 
 def document_facts(document: Document) -> DocumentFacts:
     return DocumentFacts(document.name, copies_text(document.originals, document.copies), form=document.form,
-                         handling=document.handling, form_code=document.form_code)  # fmt: skip
+                         handling=document.handling, form_code=document.form_code,
+                         condition=document.condition)  # fmt: skip
 
 
 def official_source_line(record: OfficialRecord) -> str:

@@ -88,6 +88,19 @@ def test_papers_only_shown_are_told_from_papers_handed_in() -> None:
     ]  # fmt: skip
 
 
+def test_a_paper_asked_only_in_some_situation_says_which() -> None:
+    cell = ("Tờ khai theo mẫu1 bản chính"
+            "- Trường hợp trẻ em bị bỏ rơi thì phải có biên bản về việc trẻ bị bỏ rơi1 bản chính"
+            "c) Đối với người định cư ở nước ngoài phải nộp thêm bản sao hộ chiếu0 bản chính,1 bản sao"
+            "Văn bản ủy quyền có chứng thực trong trường hợp ủy quyền1 bản chính"
+            "Các tài liệu khác có liên quan (nếu có)1 bản chính")  # fmt: skip
+    parsed = structured(record(parse_documents(TABLE + cell).documents))
+    assert [d.condition for d in parsed.papers] == [
+        None, "Trường hợp trẻ em bị bỏ rơi", "Đối với người định cư ở nước ngoài", "trường hợp ủy quyền", "nếu có",
+    ]  # fmt: skip
+    assert [d.condition for d in from_official(parsed).documents][1] == "Trường hợp trẻ em bị bỏ rơi"
+
+
 def test_structuring_twice_changes_nothing() -> None:
     cell = "Trường hợp 1: cấp mới" + TABLE + "Đơn1 bản chính" + "Trường hợp 2: cấp lại" + TABLE + "Đơn1 bản chính"
     once = structured(record(parse_documents(cell).documents))
