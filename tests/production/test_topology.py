@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from knowledge.text import fold
 from scripts.production import SERVED_BY, ProductionStack, app_db_url
 from scripts.services import Postgres, Redis
-from scripts.stack import free_port, http_ok, rasa_command
+from scripts.stack import SECRET_NAMES, free_port, http_ok, rasa_command
 from tests.exposure import readable_by_others, secrets_in_arguments
 from tests.helpers import reply_text
 from tests.production.conftest import new_sender
@@ -186,8 +186,7 @@ def buttons_of(message: dict) -> dict[str, str]:
     return {b["text"]: b["callback_data"] for row in rows for b in row}
 
 
-SECRETS = ("RASA_API_TOKEN", "ACTION_SERVER_SECRET", "ADMIN_API_TOKEN", "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET",
-           "REDIS_PASSWORD")  # fmt: skip
+SECRETS = (*SECRET_NAMES, "TELEGRAM_BOT_TOKEN", "TELEGRAM_WEBHOOK_SECRET", "REDIS_PASSWORD")
 
 
 def test_no_secret_is_in_any_process_arguments(production: ProductionStack, postgres: Postgres,
