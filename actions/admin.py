@@ -15,7 +15,8 @@
 
 Every request needs `Authorization: Bearer <ADMIN_API_TOKEN>` (401 otherwise). Without ADMIN_API_TOKEN the admin
 paths do not exist (404): the action secret, which Rasa holds, never opens them, and the admin token never runs
-actions.
+actions. The one exception: the action secret also opens /admin/callback-numbers and /admin/forget, which Rasa's
+REST channel calls once Rasa answered (channels/rest.py), so Rasa never holds the admin token.
 
 Every action server also checks MOCUA_INDEX_DIR once a second in the background and loads a newly published index
 at once, so all replicas serve it within seconds of a build, whichever replica ran it, even with no traffic.
@@ -43,6 +44,7 @@ RELOAD_TIMEOUT = float(os.environ.get("ADMIN_RELOAD_TIMEOUT") or 1200)  # a full
 TAIL_LINES = 20
 WATCH_EVERY = 1.0
 PURGE_EVERY = 86400.0  # retention purge: daily
+PRIVACY_PATHS = frozenset({"/admin/callback-numbers", "/admin/forget"})  # also opened by Rasa's action secret
 PROCESS_STARTED = time.time()  # imported as the server starts, before the index loads
 
 logger = logging.getLogger("actions.admin")
@@ -152,31 +154,6 @@ def install(app: Sanic) -> None:
         )
         return response.json(body)
 
-    @app.post("/admin/callback-numbers")
-    async def callback_numbers(request: Request) -> HTTPResponse:
-        """{"sender", "text"}: keep the phone numbers of a citizen's raw text for their handoff request (the REST
-        channel and the bridge call it; journal/callbacks.py). Answers {"kept": n, "notice": text for the citizen}."""
-        from journal import callbacks
-
-        sender, text = _field(request, "sender"), _field(request, "text", 4000)
-        if sender is None or text is None:
-            return response.json({"error": "give 'sender' and 'text' as strings"}, status=400)
-        kept = await asyncio.to_thread(callbacks.keep, sender, text)
-        return response.json({"kept": kept, "notice": callbacks.notice() if kept else None})
-
-    @app.post("/admin/forget")
-    async def forget(request: Request) -> HTTPResponse:
-        """{"sender"}: delete the tracker, journal, callback and (reachable) bridge rows of one conversation, once
-        Rasa has answered (journal/erasure.py)."""
-        from journal import erasure
-
-        sender = _field(request, "sender")
-        if sender is None:
-            return response.json({"error": "give 'sender' as a string"}, status=400)
-        deleted = await asyncio.to_thread(erasure.forget, sender)
-        logger.info("deleted the data of one conversation at its citizen's request: %s", deleted)
-        return response.json({"deleted": deleted})
-
     @app.post("/admin/reload")
     async def reload(request: Request) -> HTTPResponse:
         running = request.app.ctx.reload_task
@@ -218,6 +195,36 @@ def purge_daily(app: Sanic) -> None:
         app.ctx.purger.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await app.ctx.purger
+
+
+def install_privacy(app: Sanic) -> None:
+    """The two paths the REST channel calls once Rasa answered, with Rasa's action secret (actions/server.py), and
+    the bridge with the admin token: a callback number to keep, a conversation to delete."""
+
+    @app.post("/admin/callback-numbers")
+    async def callback_numbers(request: Request) -> HTTPResponse:
+        """{"sender", "text"}: keep the phone numbers of a citizen's raw text for their handoff request (the REST
+        channel and the bridge call it; journal/callbacks.py). Answers {"kept": n, "notice": text for the citizen}."""
+        from journal import callbacks
+
+        sender, text = _field(request, "sender"), _field(request, "text", 4000)
+        if sender is None or text is None:
+            return response.json({"error": "give 'sender' and 'text' as strings"}, status=400)
+        kept = await asyncio.to_thread(callbacks.keep, sender, text)
+        return response.json({"kept": kept, "notice": callbacks.notice() if kept else None})
+
+    @app.post("/admin/forget")
+    async def forget(request: Request) -> HTTPResponse:
+        """{"sender"}: delete the tracker, journal, callback and (reachable) bridge rows of one conversation, once
+        Rasa has answered (journal/erasure.py)."""
+        from journal import erasure
+
+        sender = _field(request, "sender")
+        if sender is None:
+            return response.json({"error": "give 'sender' as a string"}, status=400)
+        deleted = await asyncio.to_thread(erasure.forget, sender)
+        logger.info("deleted the data of one conversation at its citizen's request: %s", deleted)
+        return response.json({"deleted": deleted})
 
 
 def watch_index(app: Sanic) -> None:

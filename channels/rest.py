@@ -6,7 +6,8 @@ over-long message politely without running NLU, masks personal numbers before an
 when a custom action failed (channels/outage.py), so clients treat it as an outage and send the message again.
 
 Once Rasa has answered, two things of the citizen's privacy happen here, for REST and Telegram citizens alike (the
-bridge talks to this channel), through the action server's admin API (ACTION_ADMIN_URL, ADMIN_API_TOKEN):
+bridge talks to this channel), through the action server's admin API (ACTION_ADMIN_URL, else the action endpoint's
+host), which opens these two paths to Rasa's action secret ACTION_SERVER_SECRET:
 - a phone number typed in the message that asks for a person, or while that request is open, is kept encrypted for
   the officer who takes it (journal/callbacks.py), and the citizen is told for what and how long;
 - a confirmed deletion request deletes the conversation's tracker, journal and callback rows (journal/erasure.py):
@@ -45,15 +46,16 @@ class AdminUnavailable(RuntimeError):
 
 
 async def call_admin(path: str, body: dict[str, str]) -> dict[str, Any]:
-    """POST to the action server's admin API (the URL of actions, without /webhook, unless ACTION_ADMIN_URL)."""
+    """POST to the action server's admin API (the URL of actions, without /webhook, unless ACTION_ADMIN_URL), with
+    the action secret Rasa already holds (never the admin token)."""
     base = os.environ.get("ACTION_ADMIN_URL") or os.environ.get("ACTION_ENDPOINT_URL", "").removesuffix("/webhook")
-    token = os.environ.get("ADMIN_API_TOKEN", "")
-    if not base or not token:
-        raise AdminUnavailable("ACTION_ADMIN_URL (or ACTION_ENDPOINT_URL) and ADMIN_API_TOKEN are needed")
+    secret = os.environ.get("ACTION_SERVER_SECRET", "")
+    if not base or not secret:
+        raise AdminUnavailable("ACTION_ADMIN_URL (or ACTION_ENDPOINT_URL) and ACTION_SERVER_SECRET are needed")
     try:
         async with (
             aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=ADMIN_TIMEOUT)) as client,
-            client.post(base.rstrip("/") + path, json=body, headers={"Authorization": f"Bearer {token}"}) as answer,
+            client.post(base.rstrip("/") + path, json=body, headers={"X-Action-Secret": secret}) as answer,
         ):
             if answer.status != 200:
                 raise AdminUnavailable(f"{path} answered HTTP {answer.status}")

@@ -4,6 +4,10 @@ and the callback table hold afterwards."""
 
 from __future__ import annotations
 
+import json
+import urllib.error
+import urllib.request
+
 import pytest
 
 from journal import callbacks
@@ -92,3 +96,24 @@ def test_saying_no_to_the_deletion_keeps_everything(say, stack_journal: Stack) -
     kept = say("/cancel_forget", sender=citizen, payload=True)
     assert any("giữ nguyên dữ liệu" in t for t in texts(kept)), kept
     assert journal_rows(citizen) >= 1 and tracker_rows(stack, citizen) > 0
+
+
+def test_rasas_action_secret_opens_the_two_privacy_paths_of_the_admin_api_and_nothing_else(stack: Stack) -> None:
+    """The REST channel keeps numbers and deletes with the secret Rasa holds anyway, never the admin token."""
+
+    def call(path: str, headers: dict[str, str], body: dict | None = None) -> int:
+        data = json.dumps(body).encode() if body is not None else None
+        request = urllib.request.Request(f"{stack.action_url}{path}", data=data, method="POST" if data else "GET",
+                                         headers={"Content-Type": "application/json", **headers})  # fmt: skip
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status
+        except urllib.error.HTTPError as error:
+            return error.code
+
+    rasa = {"X-Action-Secret": stack.secrets["ACTION_SERVER_SECRET"]}
+    assert call("/admin/forget", rasa, {"sender": sender("nobody")}) == 200
+    assert call("/admin/callback-numbers", rasa, {"sender": sender("nobody"), "text": "0912 345 674"}) == 200
+    assert call("/admin/stats", rasa) == 401, "the action secret opens nothing else of the admin API"
+    assert call("/admin/forget", {}, {"sender": sender("nobody")}) == 401
+    assert call("/admin/forget", {"X-Action-Secret": "wrong"}, {"sender": sender("nobody")}) == 401
