@@ -178,9 +178,11 @@ def with_time_unit(record: OfficialRecord, api: OfficialRecord | None = None) ->
         if time is None or time.value is None or time.unit is not None:
             channels.append(channel)
             continue
-        unit = _api_unit(api, channel.method, time) or unit_in_text(
-            time.value, channel.note, " ".join(record.steps), record.conditions or ""
-        )
+        # A bare "1" is also how the portal says "see the description": the words may then quote one step's "trong
+        # 01 ngày làm việc" of a procedure that takes months, so only a larger number is matched in the text.
+        words = (channel.note, " ".join(record.steps), record.conditions or "")
+        in_words = unit_in_text(time.value, *words) if time.value != 1 else None
+        unit = _api_unit(api, channel.method, time) or in_words or None
         if unit is None:
             left += 1
             channels.append(channel)

@@ -130,6 +130,11 @@ def test_a_bare_time_takes_its_unit_from_the_structured_answer_or_the_records_wo
     worded = page.model_copy(update={"steps": ["Trong thời hạn 05 ngày làm việc, cơ quan cấp giấy chứng nhận."]})
     [from_words], _ = complete_times([worded], {}, {})
     assert from_words.channels[0].time is not None and from_words.channels[0].time.unit == "ngày làm việc"
+    placeholder = page.model_copy(update={"steps": ["Trong thời hạn 01 ngày làm việc, bộ phận một cửa chuyển hồ sơ."],
+                                          "channels": [Channel(method="trực tiếp", time=bare.model_copy(
+                                              update={"value": 1, "text": "1"}))]})  # fmt: skip
+    [one], _ = complete_times([placeholder], {}, {})  # "1" is also the portal's "see the description"
+    assert one.channels[0].time is not None and one.channels[0].time.unit is None
     [left], _ = complete_times([page], {}, {})
     shown = time_text(left.channels[0].time) or ""
     assert shown.startswith("5 (") and "không ghi đơn vị" in shown  # never a bare "5"
