@@ -340,6 +340,7 @@ class Bridge:
             return
         if isinstance(kept.get("notice"), str) and kept["notice"]:
             await sending.send(bot, chat_id, kept["notice"])
+            await self.handoff.callback_number_kept(bot, chat_id)
 
     async def forget_pending(self, pending_id: int, attempts: int = 3) -> None:
         """Delete an answered message, retrying a database that blinked (otherwise it would be answered again)."""

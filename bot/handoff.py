@@ -32,6 +32,10 @@ NO_STAFF_CHANNEL = (
 )
 DONE_HINT = "Hãy trả lời (Reply) /done vào tin nhắn của công dân cần trả về trợ lý."
 STAFF_HOW_TO = "↩️ Trả lời (Reply) tin nhắn này để nhắn cho công dân; trả lời /done để trả công dân về trợ lý."
+CALLBACK_KEPT = (
+    "📞 Công dân (chat {chat_id}) đã để lại số điện thoại để được gọi lại. Cán bộ nhận yêu cầu này trên bảng điều "
+    "khiển (mục «Gặp cán bộ») bấm «Hiện số gọi lại» để xem."
+)
 
 
 class History:
@@ -120,6 +124,11 @@ class Handoff:
         await self.store.run(self.store.start_handoff, chat_id)
         log.info("handoff opened for chat %s", chat_id)
         return True
+
+    async def callback_number_kept(self, bot: Bot, chat_id: int) -> None:
+        """Tell the group a callback number waits in the console for whoever takes the request (never the number)."""
+        if self.staff_chat_id is not None:
+            await self._to_staff(bot, chat_id, CALLBACK_KEPT.format(chat_id=chat_id))
 
     async def relay_from_citizen(self, bot: Bot, chat_id: int, user: User | None, text: str) -> None:
         await self.history.add(chat_id, "citizen", text)

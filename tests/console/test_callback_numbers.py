@@ -77,6 +77,8 @@ def test_the_callback_number_reaches_only_the_officer_who_took_the_handoff(
     assert "gọi lại" in notice["text"] and "7 ngày" in notice["text"]
     relayed = emulator.wait_for_text(STAFF_CHAT, "cán bộ gọi lại giúp tôi", timeout=30)
     assert "**********" in relayed["text"]
+    hint = emulator.wait_for_text(STAFF_CHAT, "Hiện số gọi lại", timeout=30)
+    assert f"chat {CITIZEN}" in hint["text"], "the group learns a number waits in the console, for whoever takes it"
     assert not [m for m in emulator.sent(STAFF_CHAT) if NUMBER in m["text"] or TYPED in m["text"]], \
         "the staff group sees the number masked"  # fmt: skip
 
