@@ -36,7 +36,7 @@ def test_compose_file_runs_the_tested_replicas() -> None:
 
 SECRETS = ("RASA_API_TOKEN", "ACTION_SERVER_SECRET", "ADMIN_API_TOKEN", "CONSOLE_SECRET_KEY", "TELEGRAM_BOT_TOKEN",
            "TELEGRAM_WEBHOOK_SECRET", "REDIS_PASSWORD", "POSTGRES_PASSWORD", "MOCUA_DATABASE_URL",
-           "MOCUA_REDIS_URL")  # fmt: skip
+           "MOCUA_REDIS_URL", "MOCUA_CALLBACK_KEY")  # fmt: skip
 # What systemd and Compose replace by a variable's value (`$$NAME` stays as it is, for the shell to expand).
 EXPANDED_SECRET = re.compile(r"(?<!\$)\$\{?(" + "|".join(SECRETS) + r")\b")
 
