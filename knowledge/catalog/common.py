@@ -52,9 +52,9 @@ _SET_BY_EACH_PROVINCE = re.compile(
     r"(?i)(?:do|của|theo)\s+(?:Hội đồng nhân dân|HĐND|Ủy ban nhân dân|UBND)\s+(?:cấp\s+)?tỉnh(?!\s+(?-i:[A-ZĐ]))"
 )
 # "Không có", "Không quy định", "Chưa quy định": the page states no fee.
-_NO_FEE = re.compile(
-    r"(?i)^\s*(?:không có|không quy định|chưa quy định|không được quy định)\b"
-    r"|^\s*(?:không|0\s*(?:đồng|đ|vnđ)?)\s*[.;,]?\s*$"
+NO_FEE = re.compile(
+    r"(?i)^\s*[-+•]?\s*(?:không có|không quy định|chưa quy định|không được quy định)\b"
+    r"|^\s*[-+•]?\s*(?:không|0\s*(?:đồng|đ|vnđ)?)\s*(?:[.;,(]|$)"
 )
 # A sum written in the fee's text: "2.000.000 đồng", "8.000.000/lần", "25 USD", "10 triệu đồng".
 _SUM_IN_TEXT = re.compile(
@@ -95,9 +95,9 @@ def fee_from_value(value: float | None, currency: str | None, text: str) -> Fee:
     # blank or an explicit "miễn / không thu" is free: "Theo quy định của Luật phí và lệ phí" cites a fee.
     if _HDND.search(text):
         return Fee(kind="province", text=text)
-    if _SUM_IN_TEXT.search(text) and not re.match(r"(?i)\s*(miễn|không thu)", text) and not _NO_FEE.search(text):
+    if _SUM_IN_TEXT.search(text) and not re.match(r"(?i)\s*(miễn|không thu)", text) and not NO_FEE.search(text):
         return Fee(kind="described", text=text)  # the amounts are in the words
-    if not text or _FREE.search(text) or _NO_FEE.search(text):
+    if not text or _FREE.search(text) or NO_FEE.search(text):
         return Fee(kind="free", text=text)
     return Fee(kind="described", text=text)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import calendar
 import re
 
-from knowledge.catalog.common import PORTAL_UNITS, legal_numbers, one_line
+from knowledge.catalog.common import NO_FEE, PORTAL_UNITS, legal_numbers, one_line
 from knowledge.catalog.model import Channel, Fee, FeePeriod, Method, OfficialRecord, ProcessingTime, TimeUnit
 
 # Acts that set fees for a fixed period: when a fee's text cites one without its dates, the act's own period applies.
@@ -243,7 +243,7 @@ def value_lines(records: list[OfficialRecord]) -> list[str]:
     online_only = {r.code for r, f in fees if any(p.channel for p in f.periods)}
     province = {r.code for r, f in fees if f.kind == "province"}
     example = {r.code for r, f in fees if f.kind == "province" and f.amount_vnd}
-    no_fee = {r.code for r, f in fees if f.kind == "free" and _NO_FEE_WORDS.match(f.text)}
+    no_fee = {r.code for r, f in fees if f.kind == "free" and NO_FEE.search(f.text)}
     abolished = {r.code for r in detailed if not r.predates_2025_reform and names_abolished_level(r.agency, r.where)}
     return [
         "", "Values answered for the day of the question (knowledge/catalog/values.py):",
@@ -254,8 +254,6 @@ def value_lines(records: list[OfficialRecord]) -> list[str]:
         f"  2026 records whose agency or place names an abolished level (cấp huyện…): {len(abolished)}",
     ]
 
-
-_NO_FEE_WORDS = re.compile(r"(?i)\s*(?:không có|không quy định|chưa quy định|không được quy định|không\s*[.;,]?\s*$)")
 
 
 # ------------------------------------------------------------------------------------ the citizen's deadline

@@ -114,7 +114,7 @@ def test_a_fee_each_province_sets_says_so_beside_the_example_amount() -> None:
 
 
 @pytest.mark.parametrize("written", ["Không có", "Không quy định", "Không quy định.", "Chưa quy định.", "không có",
-                                     "Miễn", "0 đồng"])  # fmt: skip
+                                     "Miễn", "0 đồng", "- Không có", "-Không được quy định tại Biểu phí"])  # fmt: skip
 def test_a_fee_written_as_none_is_no_fee(written: str) -> None:
     assert fee_text([fee_from_value(0, None, written)], LAST_DAY)[0] == "Không mất phí"
 
