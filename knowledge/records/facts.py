@@ -251,7 +251,7 @@ def _on_day(fee: Fee, part: str, periods: list[FeePeriod], day: dt.date) -> str:
         period = max(now, key=lambda p: p.start or "")
         until = f" đến hết {format_date(period.end)}" if period.end else f" từ {format_date(period.start or '')}"
         if _is_listed(period):
-            part += f" (mức áp dụng{until}{_by_act(period)})"
+            part += f", mức áp dụng{until}{_by_act(period)}"
         else:
             due, how = _rate(fee, period)
             if due is not None and fee.kind == "amount":
@@ -261,8 +261,8 @@ def _on_day(fee: Fee, part: str, periods: list[FeePeriod], day: dt.date) -> str:
                 part += f" — hiện {how}{until}{_by_act(period)}"
     elif over:
         period = max(over, key=lambda p: p.end or "")
-        part += (f" (mức này áp dụng đến hết {format_date(period.end or '')}{_by_act(period)}; "
-                 "mức hiện nay bạn hỏi lại nơi nộp giúp mình)")  # fmt: skip
+        part += (f"; mức này chỉ áp dụng đến hết {format_date(period.end or '')}{_by_act(period)}, "
+                 "mức hiện nay bạn hỏi lại nơi nộp giúp mình")  # fmt: skip
     for period in coming:
         due, how = _rate(fee, period)
         what = format_vnd(due) if due else ("mức trên" if _is_listed(period) else how)
@@ -273,7 +273,23 @@ def _on_day(fee: Fee, part: str, periods: list[FeePeriod], day: dt.date) -> str:
 def _without_clauses(text: str, clauses: list[str]) -> str:
     for clause in clauses:
         text = text.replace(clause, "")
+    text = _balanced(text)
     return re.sub(r"\s{2,}", " ", re.sub(r"\(\s*\)|\s+([.;,])", r"\1", text)).strip(" -;,")
+
+
+def _balanced(text: str) -> str:
+    """The text without brackets a removed clause left open or closed."""
+    unmatched, opened = set(), []
+    for index, char in enumerate(text):
+        if char == "(":
+            opened.append(index)
+        elif char == ")":
+            if opened:
+                opened.pop()
+            else:
+                unmatched.add(index)
+    unmatched.update(opened)
+    return "".join(char for index, char in enumerate(text) if index not in unmatched)
 
 
 def _shorten(text: str, limit: int = 220) -> str:
