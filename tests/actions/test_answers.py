@@ -350,3 +350,12 @@ def test_with_no_known_deadline_the_answer_says_so_and_labels_the_processing_tim
     lines = answers.procedure_answer(id_card, "deadline")[0].text.split("\n")
     assert lines[1] == answers.DEADLINE_UNKNOWN
     assert lines[2] == answers.DEADLINE_APART + "7 ngày làm việc."
+
+
+def test_a_curated_deadline_answers_when_the_official_page_states_none(catalog: Catalog) -> None:
+    data = yaml.safe_load((ROOT / "knowledge/procedures/ho-tich-khai-tu.yml").read_text(encoding="utf-8"))
+    record = Procedure.model_validate(data)
+    death = from_curated(record, [catalog.get(code) for code in record.official_codes])
+    assert catalog.get("1.000656") is not None and from_official(catalog.get("1.000656")).deadline is None
+    lines = answers.procedure_answer(death, "deadline")[0].text.split("\n")
+    assert "15 ngày kể từ ngày có người chết" in lines[1] and lines[2].startswith(answers.DEADLINE_APART)
