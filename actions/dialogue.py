@@ -1,9 +1,11 @@
-"""Dialogue decisions: which procedure a message is about, and what to reply. No rasa_sdk import.
+"""Dialogue: what to reply, once the one decision (knowledge/search/decision.py) has said which procedure. No
+rasa_sdk import.
 
-NLU says WHAT the citizen wants (the intent: an aspect such as fee or documents); the knowledge search says
-WHICH procedure (sure / ambiguous / none). A follow-up that names no procedure ("mất phí không?") is answered
-about the procedure under discussion (slot procedure_id); naming another procedure switches to it and keeps the
-aspect asked before when the new message asks none ("còn khai sinh thì sao").
+NLU says WHAT the citizen wants (the intent: an aspect such as fee or documents); the search decides WHICH
+procedure — answer, "which one?", stay on the procedure under discussion, or not sure — from its evidence and the
+conversation's context given here (the procedure under discussion, whether the message names anything, what NLU
+made of it). This module only applies that decision: naming another procedure switches to it and keeps the aspect
+asked before when the new message asks none ("còn khai sinh thì sao").
 """
 
 from __future__ import annotations
@@ -15,23 +17,19 @@ from typing import Any, Protocol
 from actions import answers
 from actions.answers import INTENT_TO_ASPECT, Reply
 from knowledge import language
-from knowledge.index.lexical import content_words
+from knowledge.search.decision import Context, Decision, for_button
+from knowledge.search.reading import distinctive_words
 from knowledge.text import clean, words
 
 ORIGINAL_TEXT = "text_original"  # set by nlu_components/vietnamese.py
 CHOOSE_INTENT = "choose_procedure"
 FALLBACK_INTENT = "nlu_fallback"
-# At most this many words and an open procedure: a short message is read as a follow-up.
-SHORT_FOLLOWUP_WORDS = 5
-# Confidence the search needs to answer a message NLU took for off-topic (a product choice: the seed-article facts
-# NLU misreads come back at 0.9 and more, fold-alike words such as "cười"/"cưới" near the "sure" threshold).
-OFF_TOPIC_OVERRIDE = 0.5
 # Fields of law named in the help message (largest first); the rest are implied by "...".
 HELP_DOMAINS = 6
 
 
 class KnowledgeBaseLike(Protocol):
-    def search(self, query: str, k: int = 5) -> Any: ...
+    def search(self, query: str, k: int = 5, method: str = "combined", context: Context | None = None) -> Any: ...
     def facts(self, doc_id: str) -> Any: ...
     def guide(self, doc_id: str) -> Any: ...
 
@@ -111,24 +109,9 @@ def picked_choice(turn: Turn) -> str | None:
     return None
 
 
-def distinctive_words(text: str) -> list[str]:
-    """Folded words left after question and aspect scaffolding: the words that may name a procedure.
-
-    Scaffolding is knowledge/vocabulary/stop_phrases.yml and scaffold.yml. Its phrases go whole: "kết quả" (result)
-    is scaffolding but "kết hôn" names a procedure.
-    """
-    vocab = language.vocabulary()
-    toks = language.drop_phrases(content_words(language.expand_abbreviations(text)), vocab.scaffold_phrases)
-    return [tok for tok in toks if tok not in vocab.scaffold_words]
-
-
 def names_something(text: str) -> bool:
     """True when the message carries words beyond aspect and question scaffolding, i.e. may name a procedure."""
     return bool(distinctive_words(text))
-
-
-def is_followup(turn: Turn) -> bool:
-    return turn.intent in INTENT_TO_ASPECT or len(words(turn.text)) <= SHORT_FOLLOWUP_WORDS
 
 
 @dataclass
@@ -206,8 +189,8 @@ def _doc_outcome(
     return _procedure_outcome(kb, turn, hit.doc_id, aspect, variants=variants)
 
 
-def _not_sure(turn: Turn, result: Any) -> Outcome:
-    nearest = [(h.doc_id, h.title) for h in result.hits[:3]] if result is not None else []
+def _not_sure(turn: Turn, decision: Decision) -> Outcome:
+    nearest = [(h.doc_id, h.title) for h in decision.choices[:3]]
     # Remember the aspect: "còn khai sinh thì sao" right after should answer that aspect for the named procedure.
     aspect = INTENT_TO_ASPECT.get(turn.intent or "") or turn.aspect
     return Outcome(
@@ -218,112 +201,88 @@ def _not_sure(turn: Turn, result: Any) -> Outcome:
     )
 
 
-def _choices(result: Any) -> list[Any]:
-    from knowledge.search import ambiguous_candidates
+def context(turn: Turn, nlu: str = "question") -> Context:
+    """What the conversation adds to the search's evidence."""
+    return Context(
+        current=turn.procedure_id,
+        names_something=not turn.is_payload and names_something(turn.text),
+        aspect_asked=turn.intent in INTENT_TO_ASPECT,
+        nlu=nlu,  # type: ignore[arg-type]
+    )
 
-    close = ambiguous_candidates(result)
-    return close if len(close) >= 2 else result.hits[:3]
+
+def decided(kb: KnowledgeBaseLike, turn: Turn, nlu: str = "question") -> Decision:
+    """The one decision on this message (a button press is not searched: it names nothing)."""
+    ctx = context(turn, nlu)
+    if turn.is_payload:
+        return for_button(ctx)
+    return kb.search(turn.text, context=ctx).decision
 
 
-def _is_procedure(hit: Any) -> bool:
-    return hit.kind in ("procedure", "official")
-
-
-def answer(kb: KnowledgeBaseLike, turn: Turn, searched: Any = None) -> Outcome:
+def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
     """Reply to an aspect question, a general procedure question or a choice button."""
+    if turn.intent == CHOOSE_INTENT:
+        return _chosen(kb, turn)
+    decision = decided(kb, turn)
+    return apply(kb, turn, decision) or _ask_name_or_not_sure(turn, decision)
+
+
+def _chosen(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
+    doc_id = turn.entities.get("procedure_id") or picked_choice(turn)
+    # A choice answers the question that was pending: keep the aspect asked before the buttons.
+    chosen = None
+    if doc_id:
+        chosen = _procedure_outcome(kb, turn, doc_id, turn.aspect) or _guide_outcome(kb, turn, doc_id, None)
+    # A typed "cái thứ hai" with nothing offered before: ask for the name rather than log a knowledge gap.
+    return chosen or Outcome([answers.which_procedure(turn.aspect)], {})
+
+
+def apply(kb: KnowledgeBaseLike, turn: Turn, decision: Decision) -> Outcome | None:
+    """The reply for a decision; None when it cannot be given (a record missing from the index)."""
     asked = INTENT_TO_ASPECT.get(turn.intent or "")
     current = turn.procedure_id
-
-    if turn.intent == CHOOSE_INTENT:
-        doc_id = turn.entities.get("procedure_id") or picked_choice(turn)
-        # A choice answers the question that was pending: keep the aspect asked before the buttons.
-        chosen = None
-        if doc_id:
-            chosen = _procedure_outcome(kb, turn, doc_id, turn.aspect) or _guide_outcome(kb, turn, doc_id, None)
-        # A typed "cái thứ hai" with nothing offered before: ask for the name rather than log a knowledge gap.
-        return chosen or Outcome([answers.which_procedure(turn.aspect)], {})
-
-    result = searched  # a search already run on this text by the caller, so it is not run twice
-    if turn.is_payload or not names_something(turn.text):
-        # Aspect button ("/ask_fee") or a pure follow-up ("mất phí không?"): about the current procedure.
-        if current:
-            outcome = _procedure_outcome(kb, turn, current, asked)
-            if outcome:
-                return outcome
-        # With nothing under discussion, the search may still be sure ("bố tôi mất cần làm giấy gì": every word
-        # is also question scaffolding, yet it clearly means the death registration).
-        result = None if turn.is_payload else result or kb.search(turn.text)
-        if result is None or result.verdict != "sure":
-            return Outcome([answers.which_procedure(asked)], {"aspect": asked})
-
-    result = result or kb.search(turn.text)
-    top = result.hits[0] if result.hits else None
-
-    # Switching procedure without asking an aspect keeps the aspect asked before.
-    def aspect_for(doc_id: str) -> str | None:
-        return asked or (turn.aspect if doc_id != current else None)
-
-    # The search decides which procedure (knowledge/search): sure, ambiguous between a few, or none.
-    verdict, choices = result.verdict, _choices(result)
-    if verdict == "sure" and top is not None:
-        outcome = _doc_outcome(kb, turn, top, aspect_for(top.doc_id), variants=result.variants)
-        if outcome:
-            return outcome
-
-    if verdict == "ambiguous" and top is not None:
-        if current and current in {h.doc_id for h in choices} and is_followup(turn):
-            outcome = _procedure_outcome(kb, turn, current, asked)
-            if outcome:
-                return outcome
-        if current and asked and not any(_is_procedure(h) for h in choices):
-            # Only general guides come close: the aspect question is still about the procedure under discussion.
-            outcome = _procedure_outcome(kb, turn, current, asked, assumed=True)
-            if outcome:
-                return outcome
+    if decision.kind == "stay" and current:
+        return _procedure_outcome(kb, turn, current, asked, assumed=decision.assumed)
+    if decision.kind == "answer" and decision.best is not None:
+        # Switching procedure without asking an aspect keeps the aspect asked before.
+        top = decision.best
+        aspect = asked or (turn.aspect if top.doc_id != current else None)
+        return _doc_outcome(kb, turn, top, aspect, variants=decision.cases)
+    if decision.kind == "which_one" and decision.choices:
         pending = asked or turn.aspect
+        choices = decision.choices
         return Outcome(
             [answers.clarify([(h.doc_id, h.title) for h in choices], pending)],
             {"aspect": pending, "last_question": turn.text, "fallback_count": 0,
              "choices": [h.doc_id for h in choices[: answers.MAX_CHOICES]]},
-        )
+        )  # fmt: skip
+    return None
 
-    if current and asked:
-        # Nothing else matched: read it as a follow-up, and say so in case the citizen meant something else.
-        outcome = _procedure_outcome(kb, turn, current, asked, assumed=True)
-        if outcome:
-            return outcome
-    return _not_sure(turn, result)
+
+def _ask_name_or_not_sure(turn: Turn, decision: Decision) -> Outcome:
+    if turn.is_payload or not names_something(turn.text):  # a follow-up before any procedure: ask for its name
+        asked = INTENT_TO_ASPECT.get(turn.intent or "")
+        return Outcome([answers.which_procedure(asked)], {"aspect": asked})
+    return _not_sure(turn, decision)
 
 
 def try_search_rescue(kb: KnowledgeBaseLike, turn: Turn) -> Outcome | None:
-    """NLU did not understand, but the search may be sure the message names a procedure ("sổ đỏ")."""
+    """NLU did not understand, but the search may be sure the message names a procedure ("sổ đỏ"), or half
+    recognise a real question ("ai là trưởng ban chỉ đạo … Quảng Nam"): then it offers the candidates."""
     if turn.is_payload:
         return None
-    result = kb.search(turn.text)
-    if not names_something(turn.text) and result.verdict != "sure":
-        return None
-    if result.verdict == "ambiguous" and len(_choices(result)) > 1:
-        # A real question the search half-recognises ("ai là trưởng ban chỉ đạo … Quảng Nam"): offer the
-        # candidates rather than "I did not understand".
-        return answer(kb, replace(turn, intent="ask_procedure"), searched=result)
-    if result.verdict != "sure" or not result.hits:
-        return None
-    top = result.hits[0]
-    aspect = turn.aspect if top.doc_id != turn.procedure_id else None
-    return _doc_outcome(kb, turn, top, aspect, variants=result.variants)
+    as_question = replace(turn, intent="ask_procedure")
+    return apply(kb, as_question, decided(kb, as_question, nlu="not_understood"))
 
 
 def out_of_scope(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
-    """NLU says off-topic, but facts in the guides (a province's reform plan, its targets) can sound off-topic
-    too: answer when the search is sure of one record, otherwise refuse politely."""
+    """NLU says off-topic, but facts in the guides (a province's reform plan, its targets) and questions told after
+    their background can sound off-topic too: answered (or asked which one) when the decision overrules NLU,
+    otherwise a polite refusal."""
     if not turn.is_payload:
-        result = kb.search(turn.text)
-        # Two sources disagree (NLU: off-topic; the search: sure), so the search must be more than barely sure:
-        # "kể chuyện cười" folds like "cưới" (wedding) and would otherwise get the marriage registration.
-        if result.verdict == "sure" and result.hits and result.hits[0].score >= OFF_TOPIC_OVERRIDE:
-            outcome = _doc_outcome(kb, turn, result.hits[0], None, variants=result.variants)
-            if outcome:
-                return outcome
+        outcome = apply(kb, replace(turn, aspect=None), decided(kb, turn, nlu="off_topic"))
+        if outcome:
+            return outcome
     return Outcome([answers.utter("utter_out_of_scope")], {"fallback_count": 0})
 
 

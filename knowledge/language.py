@@ -29,7 +29,8 @@ from knowledge.text import clean, fold, has_diacritics, nfc, words
 
 VOCABULARY_DIR = Path(__file__).resolve().parent / "vocabulary"
 FILES = (
-    "abbreviations.yml", "spelling_variants.yml", "stop_phrases.yml", "scaffold.yml", "feedback.yml", "ordinals.yml"
+    "abbreviations.yml", "spelling_variants.yml", "stop_phrases.yml", "scaffold.yml", "feedback.yml", "ordinals.yml",
+    "questions.yml",
 )  # fmt: skip
 RELOAD_CHECK_SECONDS = 1.0
 # A negator flips the first feedback word at most this many other words after it ("không có gì sai").
@@ -87,6 +88,8 @@ class Vocabulary:
     feedback: Feedback
     ordinals: Mapping[str, int]  # folded word -> position (1-based)
     last_choice: frozenset[str]
+    asking: tuple[Phrase, ...]  # phrases that mark the clause that asks, in a message with background
+    case_words: Mapping[Phrase, Phrase]  # everyday phrase (folded) -> the words of a name it stands for (accented)
 
     @classmethod
     def load(cls, directory: Path) -> Vocabulary:
@@ -115,6 +118,8 @@ class Vocabulary:
             feedback=_feedback(data["feedback.yml"]),
             ordinals=ordinals,
             last_choice=frozenset(fold(w) for w in last),
+            asking=phrases_of(_strings(data["questions.yml"], "questions.yml", "asking")),
+            case_words=_case_words(data["questions.yml"], spellings),
         )
 
 
@@ -193,6 +198,23 @@ def _ordinals(data: Mapping[str, Any]) -> tuple[dict[str, int], list[str]]:
         for word in _strings({label: entries}, file, label):
             ordinals.setdefault(fold(word), position)
     return ordinals, _strings(data, file, "last")
+
+
+def _case_words(data: Mapping[str, Any], spellings: Mapping[str, str]) -> dict[Phrase, Phrase]:
+    file = "questions.yml"
+    table = data.get("case_words") or {}
+    if not isinstance(table, dict):
+        raise VocabularyError(f"{file}: case_words: mỗi dòng phải có dạng «từ_trong_tên: [cách nói, cách nói]»")
+
+    def phrase(text: str) -> Phrase:
+        return tuple(spellings.get(w, w) for w in words(text))
+
+    found: dict[Phrase, Phrase] = {}
+    for name_word, sayings in table.items():
+        label = f"case_words.{name_word}"
+        for saying in _strings({label: sayings}, file, label):
+            found[phrase(saying)] = tuple(_WORD.findall(clean(str(name_word)).lower()))
+    return found
 
 
 FEEDBACK_ROLES = ("neutral", "positive", "negative", "negators", "intensifiers")

@@ -8,7 +8,10 @@ Method (numbers: tests/benchmarks/bench_retrieval.py, calibration: knowledge/sea
   another for questions typed without (e5 collapses on unaccented text, so there the lexical channel leads);
 - confidence of each hit = logistic regression on (fused score, lead over the best other record, both channel
   scores, channel agreement), fitted on a calibration split that the dev set does not contain;
-- verdict: "none" when the best hit is unlikely, "ambiguous" when runners-up are nearly as likely, else "sure".
+- a message with background before its question is also searched by the clause that asks (reading.py); per record
+  the stronger evidence counts;
+- the decision (answer / which one / not sure, and stay with the conversation's context) is made in ONE place,
+  knowledge/search/decision.py, from the thresholds in calibration.json.
 
 CLI: `python -m knowledge.search "câu hỏi"`; `python -m knowledge.search --calibrate` refits the JSON.
 """
@@ -21,7 +24,7 @@ import os
 import sys
 import threading
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +34,11 @@ from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.provinces import match_province
 from knowledge.index.build import current_version, index_dir_from_env
 from knowledge.index.lexical import BM25, content_words
-from knowledge.language import expand_abbreviations, vocabulary
+from knowledge.language import expand_abbreviations, syllables, vocabulary
 from knowledge.records.facts import ProcedureFacts, from_curated, from_official
 from knowledge.records.schema import Guide, Procedure
+from knowledge.search.decision import Context, Decision, Evidence, Thresholds, decide
+from knowledge.search.reading import Case, asking_clause, case_of, says_case
 from knowledge.text import clean, has_diacritics
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
@@ -43,10 +48,9 @@ PASSAGE_CHARS = 400
 METHODS = ("combined", "dense", "lexical", "routed", "rrf")
 RRF_K = 60
 SHORTLIST = 8  # candidates scored by the confidence model (a family's common case and its variants fit in)
-MAX_VARIANTS = 3
+HEAD_REACH = 3  # the common cases of the first few shortlisted cases join the shortlist
 NAME_VIEWS = frozenset({"name", "alias", "official_name", "title"})
 SIGNALS = ("curated", "current", "citizen", "local", "details")  # per-document signals written by the index build
-FULL_COVERAGE = 0.999  # every word of the question is somewhere in the record
 
 
 @dataclass(frozen=True)
@@ -61,11 +65,14 @@ class Hit:
 @dataclass(frozen=True)
 class SearchResult:
     query: str
-    hits: list[Hit]  # best first (a family's common case may precede a closely scored variant), one per doc_id
-    verdict: str  # "sure" | "ambiguous" | "none"
-    # Other cases of the best hit's family ("Đăng ký khai sinh" → "… lưu động", "… có yếu tố nước ngoài"), most
-    # likely first: offered as "which case?" when the question did not say.
+    hits: list[Hit]  # the shortlist by confidence, one per doc_id
+    verdict: str  # the decision in the search's words: "sure" (answer) | "ambiguous" (which one?) | "none"
+    # Other cases of the answered record's family ("Đăng ký khai sinh" → "… lưu động", "… có yếu tố nước ngoài"),
+    # most likely first: offered beside the answer as "which case?" when the question did not say.
     variants: list[Hit] = field(default_factory=list)
+    choices: list[Hit] = field(default_factory=list)  # "which one?": likeliest first; not sure: the nearest
+    evidence: list[Evidence] = field(default_factory=list)  # what the decision was made on
+    decision: Decision | None = None
 
 
 # ---------------------------------------------------------------- calibration parameters
@@ -73,37 +80,55 @@ class SearchResult:
 
 @dataclass
 class Calibration:
-    """Fusion weights, logistic coefficients and verdict thresholds (fitted by `--calibrate`)."""
+    """Everything fitted by `make kb-calibrate`, read from ONE file (calibration.json): fusion weights, the confidence
+    model, and every threshold of the decision (knowledge/search/decision.py). A missing or malformed file is an
+    error that names it: the bot never runs on silent defaults."""
 
     # fused = w_dense * dense_z + w_lex * lexical + w_cov * coverage, per query kind (accented / unaccented)
-    weights: dict[str, list[float]] = field(
-        default_factory=lambda: {"accented": [0.5, 1.0, 0.5], "unaccented": [0.2, 1.0, 0.5]}
-    )
+    weights: dict[str, list[float]]
     # logistic regression per method: {feature name: weight}, exactly the names in FEATURES
-    coef: dict[str, dict[str, float]] = field(default_factory=dict)
-    none_below: float = 0.35  # best hit less likely than this: verdict "none"
-    # A runner-up at least this fraction of the best's confidence: "ambiguous". A product choice, not fitted: the
-    # calibration split has too few wrong first answers to fit it (a fit there drifted to 0.9).
-    close_ratio: float = 0.5
-    ask_back_mass: float = 0.5  # close runners-up whose summed confidence reaches this: "ambiguous", not "none"
+    coef: dict[str, dict[str, float]]
+    none_below: float  # the best candidate (or its family) less likely than this: not sure
+    close_ratio: float  # a rival at least this fraction of the best's confidence: "which one?"
+    ask_back_mass: float  # close candidates together at least this likely: "which one?", not "not sure"
+    off_topic_answer: float  # NLU says off-topic: the search answers only from this confidence
+    topic_mass: float  # cases of one family together at least this likely: ask which case rather than decline
     # (none_below, ask_back_mass) fitted for each method the benchmark compares, so each is judged at its best
-    method_thresholds: dict[str, list[float]] = field(default_factory=dict)
+    method_thresholds: dict[str, list[float]]
+    dense_floor: float  # typical cosine of unrelated text; dense_z centres on it (a scale, not a threshold)
+    dense_scale: float
+
+    def thresholds(self) -> Thresholds:
+        return Thresholds(
+            self.none_below, self.close_ratio, self.ask_back_mass, self.off_topic_answer, self.topic_mass
+        )
 
     def for_method(self, method: str) -> Calibration:
         if method == "combined" or method not in self.method_thresholds:
             return self
         none_below, mass = self.method_thresholds[method]
-        return Calibration(**{**self.__dict__, "none_below": none_below, "ask_back_mass": mass})
-    dense_floor: float = 0.78  # typical cosine of unrelated text; dense_z centres on it
-    dense_scale: float = 0.06
+        return replace(self, none_below=none_below, ask_back_mass=mass)
+
+    @classmethod
+    def starting_point(cls) -> Calibration:
+        """Where `make kb-calibrate` starts when there is no file yet (it refits every value below)."""
+        return cls(
+            weights={"accented": [0.5, 1.0, 0.5], "unaccented": [0.2, 1.0, 0.5]}, coef={}, none_below=0.35,
+            close_ratio=0.5, ask_back_mass=0.5, off_topic_answer=0.5, topic_mass=0.5, method_thresholds={},
+            dense_floor=0.78,
+            dense_scale=0.06,
+        )  # fmt: skip
 
     @classmethod
     def load(cls, path: Path = CALIBRATION_FILE, check: bool = True) -> Calibration:
-        if not path.is_file():
-            return cls()
-        data = json.loads(path.read_text(encoding="utf-8"))
-        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        cal = cls(**known)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise CalibrationError(f"{path}: cannot read the search's calibration ({exc}). Fit it: make kb-calibrate") \
+                from exc
+        except ValueError as exc:
+            raise CalibrationError(f"{path}: not valid JSON ({exc}). Fit it again: make kb-calibrate") from exc
+        cal = cls(**_checked_fields(path, data))
         if check:
             cal.check_features(path)
         else:  # refitting: start from the thresholds, not from weights of another feature set
@@ -126,7 +151,36 @@ class Calibration:
         path.write_text(json.dumps(data, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
 
 
-class CalibrationMismatch(RuntimeError):
+_FIELD_TYPES = {"weights": dict, "coef": dict, "method_thresholds": dict}
+
+
+def _checked_fields(path: Path, data: Any) -> dict[str, Any]:
+    """The file's values for every field, or an error naming the file and what is wrong."""
+    if not isinstance(data, dict):
+        raise CalibrationError(f"{path}: expected a JSON object. Fit it again: make kb-calibrate")
+    missing = [name for name in Calibration.__dataclass_fields__ if name not in data]
+    if missing:
+        raise CalibrationError(f"{path}: missing {', '.join(missing)}. Fit it again: make kb-calibrate")
+    values = {name: data[name] for name in Calibration.__dataclass_fields__}
+    for name, value in values.items():
+        want = _FIELD_TYPES.get(name, float)
+        ok = isinstance(value, dict) if want is dict else isinstance(value, int | float) and not isinstance(value, bool)
+        if not ok:
+            raise CalibrationError(
+                f"{path}: '{name}' should be {'an object' if want is dict else 'a number'}, not {value!r}. "
+                "Fit it again: make kb-calibrate"
+            )
+    kinds = values["weights"]
+    if set(kinds) != {"accented", "unaccented"} or any(len(w) != 3 for w in kinds.values()):
+        raise CalibrationError(f"{path}: 'weights' needs accented and unaccented, three numbers each")
+    return values
+
+
+class CalibrationError(RuntimeError):
+    """calibration.json is missing or malformed; the message names the file and what to run."""
+
+
+class CalibrationMismatch(CalibrationError):
     """calibration.json does not match the features the search computes; the message says what to run."""
 
 
@@ -210,6 +264,7 @@ class _Snapshot:
         for v in views:
             if v["kind"] in NAME_VIEWS:
                 self.names[v["doc"]].append(frozenset(w for w in content_words(v["text"]) if w not in filler))
+        self.case_head, self.cases = family_cases(self.docs)
         # a province's own procedures: offered only when the citizen names that province (or it is deployed there)
         self.province = np.array([d.get("province") or "" for d in self.docs], dtype=object)
         self.national = self.province == ""  # computed once: the mask below runs on every question
@@ -259,6 +314,28 @@ class _Snapshot:
         best_view = np.zeros(len(self.docs), dtype=np.int64)
         best_view[self.view_doc[hits]] = hits
         return best, best_view
+
+
+def family_cases(docs: list[dict[str, Any]]) -> tuple[dict[int, int], dict[int, Case]]:
+    """Which records are cases of a family's common case, and the words that tell each apart (learned from the
+    names: knowledge.search.reading.case_runs). The index groups names sharing a stem (knowledge/index/documents.py);
+    a name that starts with another word does something else to the same thing ("Xóa đăng ký thường trú" is not a
+    case of "Đăng ký thường trú", "Liên thông … khai sinh …" not one of "Đăng ký khai sinh"): a separate procedure.
+    A curated record (one of the procedures citizens ask most) is never a rare case of an official-only one."""
+    by_id = {d["id"]: i for i, d in enumerate(docs)}
+    heads: dict[int, int] = {}
+    cases: dict[int, Case] = {}
+    for i, doc in enumerate(docs):
+        head = by_id.get(doc.get("family") or "")
+        if head is None:
+            continue
+        if syllables(doc["title"])[:1] != syllables(docs[head]["title"])[:1]:
+            continue
+        if doc["kind"] == "procedure" and docs[head]["kind"] != "procedure":  # curated: what citizens ask most
+            continue
+        heads[i] = head
+        cases[i] = case_of(doc["title"], docs[head]["title"])
+    return heads, cases
 
 
 def _parse_record(doc: dict[str, Any]) -> Procedure | Guide | OfficialRecord:
@@ -421,6 +498,9 @@ class KnowledgeBase:
         if method == "rrf":  # reciprocal-rank fusion of the two channels' document rankings
             fused = (1.0 / (RRF_K + _ranks(dense_doc)) + 1.0 / (RRF_K + _ranks(lex_doc))) * RRF_K
         order = np.argsort(-fused, kind="stable")[: max(k, SHORTLIST)]
+        # the common case of a shortlisted case competes beside it, so a question that names no case can get it
+        heads = [snap.case_head[int(d)] for d in order[:HEAD_REACH] if int(d) in snap.case_head]
+        order = np.concatenate([order, np.array([h for h in dict.fromkeys(heads) if h not in order], dtype=np.int64)])
         order = order[np.isfinite(fused[order])]
         top_dense, top_lex = int(np.argmax(dense_doc)), int(np.argmax(lex_doc))
         query_set = set(query_words)
@@ -449,26 +529,31 @@ class KnowledgeBase:
             out.sort(key=lambda c: -c.confidence)
         return out
 
-    def search(self, query: str, k: int = 5, method: str = "combined") -> SearchResult:
+    def search(
+        self, query: str, k: int = 5, method: str = "combined", context: Context | None = None
+    ) -> SearchResult:
+        """Candidates with their evidence, and the one decision on them (knowledge/search/decision.py), made with the
+        conversation's context when the dialogue gives it."""
         snap = self._fresh()  # one snapshot for the whole search, even if a new index is swapped in meanwhile
         cal = self.calibration.for_method(method)
-        cands = _common_case_first(snap, self._candidates(snap, query, method, k, rerank=True), cal)
-        hits = [self._hit(snap, c) for c in cands[:k]]
-        # The common case is not in competition with its own variants: they are offered beside it instead.
-        own_variants = set(snap.docs[cands[0].doc].get("variants", ())) if cands else set()
-        rivals = [c for c in cands if snap.docs[c.doc]["id"] not in own_variants]
-        # A close call is settled when the citizen typed the best record's whole name and not the rival's.
-        if rivals and _whole_name(rivals[0]):
-            rivals = [rivals[0], *(c for c in rivals[1:] if _whole_name(c))]
-        decided = verdict(cal, [c.confidence for c in rivals], [c.coverage for c in rivals])
-        variants = self._variants(snap, cands, hits[0].doc_id) if hits and decided != "none" else []
-        return SearchResult(clean(query), hits, decided, variants)
+        cands = self._candidates(snap, query, method, k, rerank=True)
+        focus = asking_clause(query)
+        if focus:  # background before the question: the asking clause is evidence too, the stronger one counts
+            cands = _merged(cands, self._candidates(snap, focus, method, k, rerank=True))
+        asked = prepare_query(focus or query)  # a case is named where the question asks, not in the story
+        evidence = [self._evidence(snap, c, asked) for c in cands]
+        context = replace(context or Context(), background=focus is not None)
+        decision = decide(evidence, cal.thresholds(), context)
+        hits = [e.hit for e in evidence[:k]]
+        return SearchResult(clean(query), hits, decision.verdict, decision.cases, decision.choices, evidence, decision)
 
-    def _variants(self, snap: _Snapshot, cands: list[Candidate], best_id: str) -> list[Hit]:
-        """The other cases of the best hit's family in this question's shortlist, most likely first."""
-        doc = snap.docs[snap.by_id[best_id]]
-        family = {doc.get("family"), *doc.get("variants", ()), *_siblings(snap, doc)} - {None, best_id}
-        return [self._hit(snap, c) for c in cands if snap.docs[c.doc]["id"] in family][:MAX_VARIANTS]
+    def _evidence(self, snap: _Snapshot, cand: Candidate, asked: str) -> Evidence:
+        head = snap.case_head.get(cand.doc)
+        return Evidence(
+            self._hit(snap, cand), cand.coverage, _whole_name(cand),
+            head=None if head is None else snap.docs[head]["id"],
+            named_case=head is not None and says_case(asked, snap.cases[cand.doc]),
+        )  # fmt: skip
 
     def _hit(self, snap: _Snapshot, cand: Candidate) -> Hit:
         doc = snap.docs[cand.doc]
@@ -485,23 +570,15 @@ def _whole_name(cand: Candidate) -> bool:
     return cand.features is not None and cand.features[_WHOLE_NAME] > 0.5
 
 
-def _common_case_first(snap: _Snapshot, cands: list[Candidate], cal: Calibration) -> list[Candidate]:
-    """A rare variant ("Đăng ký lại kết hôn") ahead of its family's common case ("Đăng ký kết hôn") by a close call
-    gives way to it: the question did not say which case, and the variants are offered beside the common one."""
-    if len(cands) < 2:
-        return cands
-    head = snap.docs[cands[0].doc].get("family")
-    for i, cand in enumerate(cands[1:], 1):
-        if snap.docs[cand.doc]["id"] == head and cand.confidence >= cal.close_ratio * cands[0].confidence:
-            return [cand, *cands[:i], *cands[i + 1 :]]
-    return cands
-
-
-def _siblings(snap: _Snapshot, doc: dict[str, Any]) -> list[str]:
-    head = doc.get("family")
-    if head is None or head not in snap.by_id:
-        return []
-    return list(snap.docs[snap.by_id[head]].get("variants", ()))
+def _merged(whole: list[Candidate], asking: list[Candidate]) -> list[Candidate]:
+    """The whole message's candidates, each with the stronger of its two pieces of evidence, best first. The asking
+    clause raises what the whole message found, but brings no candidate of its own: alone it lacks the background
+    ("hồ sơ nộp ở đâu?" alone is the one-stop shop's guide)."""
+    best = {c.doc: c for c in whole}
+    for cand in asking:
+        if cand.doc in best and cand.confidence > best[cand.doc].confidence:
+            best[cand.doc] = cand
+    return sorted(best.values(), key=lambda c: -c.confidence)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
@@ -520,42 +597,6 @@ def _logistic(coef: np.ndarray | None, features: np.ndarray) -> float:
         return float(1.0 / (1.0 + np.exp(-(features[1] - 2.0))))
     z = float(np.dot(coef, features))
     return float(1.0 / (1.0 + np.exp(-np.clip(z, -30, 30))))
-
-
-def verdict(cal: Calibration, confidences: list[float], coverages: list[float] | None = None) -> str:
-    """sure / ambiguous / none from the calibrated confidences (and lexical coverages), best first.
-
-    "ambiguous" when a runner-up is nearly as likely as a likely best, or when the best is unlikely only because
-    the question is under-specified: 2–3 records share the likelihood ("sổ đỏ": each land procedure ~0.25,
-    together likely) or every word of the question appears in two or more of the top records ("bảo hiểm",
-    "giấy phép"). "none" when nothing fits, alone or together.
-    """
-    if not confidences:
-        return "none"
-    best = confidences[0]
-    close = max(confidences[1:3], default=0.0) >= cal.close_ratio * best
-    if best >= cal.none_below:
-        return "ambiguous" if close else "sure"
-    if close and sum(confidences[:3]) >= cal.ask_back_mass:
-        return "ambiguous"
-    if coverages and sum(c >= FULL_COVERAGE for c in coverages[:3]) >= 2:
-        return "ambiguous"
-    return "none"
-
-
-@functools.lru_cache(maxsize=1)
-def _default_calibration() -> Calibration:
-    return Calibration.load()
-
-
-def ambiguous_candidates(result: SearchResult, cal: Calibration | None = None) -> list[Hit]:
-    """The 2–3 hits a citizen should choose from when the verdict is "ambiguous" (empty otherwise)."""
-    if result.verdict != "ambiguous" or len(result.hits) < 2:
-        return []
-    cal = cal or _default_calibration()
-    best = result.hits[0].score
-    close = [h for h in result.hits[:3] if h.score >= cal.close_ratio * best]
-    return close if len(close) >= 2 else result.hits[:2]
 
 
 # ---------------------------------------------------------------- process-wide instance

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
 
+from knowledge.search.decision import Context, Evidence, decide
 from knowledge.search.engine import (
     FEATURES,
     METHODS,
@@ -14,7 +16,6 @@ from knowledge.search.engine import (
     Candidate,
     KnowledgeBase,
     _logistic,
-    verdict,
 )
 from knowledge.search.metrics import check_fittable, equivalents, gold, with_equivalents
 from knowledge.text import clean, has_diacritics
@@ -82,12 +83,64 @@ def calibrate(kb: KnowledgeBase, questions: list[dict[str, Any]]) -> Calibration
             cands = kb.candidates(r["q"], method=method, k=3)
             tops.append((r, [c.confidence for c in cands], kb.doc_id_at(cands[0].doc), [c.coverage for c in cands]))
         none_below = _best_none_threshold(tops)
-        mass = _best_ask_back_mass(Calibration(**{**cal.__dict__, "none_below": none_below}), tops)
+        mass = _best_ask_back_mass(replace(cal, none_below=none_below), kb, questions, method)
         if method == "combined":
             cal.none_below, cal.ask_back_mass = none_below, mass
         else:
             cal.method_thresholds[method] = [none_below, mass]
+    return fit_decision(kb, questions, cal)
+
+
+Asked = tuple[set[str], list[Evidence]]  # the right ids (empty: nothing answers it), the search's evidence
+
+
+def fit_decision(kb: KnowledgeBase, questions: list[dict[str, Any]], cal: Calibration) -> Calibration:
+    """The decision's own thresholds, judged as a citizen meets them (knowledge/search/decision.py): the share of
+    "which one?" (close_ratio), how likely a family must be to ask which case rather than decline
+    (topic_mass), and the confidence that overrules NLU's "off-topic" (off_topic_answer)."""
+    check_fittable(questions)
+    kb.calibration = cal
+    asked = [(gold(r), kb.search(r["q"]).evidence) for r in with_equivalents(questions, equivalents(kb))]
+    cal.close_ratio = _best_close_ratio(cal, asked)
+    cal.topic_mass = _best_topic_mass(cal, asked)
+    cal.off_topic_answer = _best_off_topic(cal, asked)
     return cal
+
+
+def citizen_utility(cal: Calibration, asked: list[Asked], context: Context | None = None) -> float:
+    """Right answers, plus half for the right one first among "which one?" buttons, minus three for an answer with
+    another procedure (or to a question nothing answers): a confident mistake costs more than a question back, and
+    a question back on something nothing answers costs half."""
+    score = 0.0
+    for want, evidence in asked:
+        d = decide(evidence, cal.thresholds(), context)
+        if d.kind == "answer" and d.best is not None:
+            score += 1.0 if d.best.doc_id in want else -3.0
+        elif d.kind == "which_one" and d.choices and d.choices[0].doc_id in want:
+            score += 0.5
+        elif d.kind == "which_one" and not want:
+            score -= 0.5
+    return score / max(len(asked), 1)
+
+
+def _best_close_ratio(cal: Calibration, asked: list[Asked]) -> float:
+    """Ties keep the larger ratio: fewer questions back."""
+    grid = [round(float(r), 2) for r in np.arange(0.95, 0.29, -0.05)]
+    return max(grid, key=lambda r: (round(citizen_utility(replace(cal, close_ratio=r), asked), 9), r))
+
+
+def _best_topic_mass(cal: Calibration, asked: list[Asked]) -> float:
+    """Ties keep the larger mass: fewer questions back."""
+    grid = [round(float(m), 2) for m in np.arange(1.5, 0.0, -0.05)]
+    return max(grid, key=lambda m: (round(citizen_utility(replace(cal, topic_mass=m), asked), 9), m))
+
+
+def _best_off_topic(cal: Calibration, asked: list[Asked]) -> float:
+    """As if NLU had called every question off-topic: the lowest confidence that keeps the utility at its best
+    (NLU and the search disagree, so never below the plain "answer" threshold)."""
+    off_topic = Context(nlu="off_topic")
+    grid = [round(float(t), 2) for t in np.arange(cal.none_below, 0.96, 0.05)]
+    return max(grid, key=lambda t: (round(citizen_utility(replace(cal, off_topic_answer=t), asked, off_topic), 9), -t))
 
 
 
@@ -109,13 +162,15 @@ def _reranked_top(kb: KnowledgeBase, cands: list[Candidate], coef: np.ndarray) -
 Top = tuple[dict[str, Any], list[float], str, list[float]]  # question, confidences, top id, coverages
 
 
-def _best_ask_back_mass(cal: Calibration, tops: list[Top]) -> float:
+def _best_ask_back_mass(cal: Calibration, kb: KnowledgeBase, questions: list[dict[str, Any]], method: str) -> float:
     """Largest summed confidence for close candidates that keeps balanced no-answer accuracy at its best."""
+    kb.calibration = cal
+    asked = [(r, kb.search(r["q"], method=method).evidence) for r in questions]
     best = (-1.0, 1.0)
     for mass in np.arange(0.95, 0.29, -0.05):  # from strict to lenient: ties keep the stricter value
-        trial = Calibration(**{**cal.__dict__, "ask_back_mass": float(mass)})
-        null_ok = [verdict(trial, conf, cov) == "none" for r, conf, _, cov in tops if not r["expect"]]
-        ans_ok = [verdict(trial, conf, cov) != "none" for r, conf, _, cov in tops if r["expect"]]
+        trial = replace(cal, ask_back_mass=float(mass)).thresholds()
+        null_ok = [decide(ev, trial).kind == "not_sure" for r, ev in asked if not r["expect"]]
+        ans_ok = [decide(ev, trial).kind != "not_sure" for r, ev in asked if r["expect"]]
         score = float((np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0))
         if score > best[0] + 1e-9:
             best = (score, float(mass))

@@ -21,6 +21,7 @@ from knowledge.text import has_diacritics
 
 QUESTIONS_DIR = Path(__file__).resolve().parents[2] / "tests" / "data" / "questions"
 SPLITS = ("dev", "test", "calibration")
+MEASURED = ("dev", "calibration", "test")  # the order the benchmarks print them side by side
 FROZEN = "test"  # the split whose misses are never shown and on which nothing is fitted
 OFFICIAL_CODE = re.compile(r"^\d+\.\d+$")  # national catalogue codes: "1.001193", "2.000635"
 
@@ -119,6 +120,51 @@ def _pct(xs: list[bool]) -> float:
     return 100.0 * sum(xs) / len(xs) if xs else 0.0
 
 
+# What a citizen gets, in four figures (both benchmarks print them for every split side by side): label, key.
+FIGURES = (
+    ("right procedure answered, % of answerable", "right"),
+    ("right answered or first button, % of answerable", "right_or_first"),
+    ("another procedure answered, % of all", "wrong"),
+    ("declined on answerable, % of answerable", "declined"),
+)
+ANSWERED, WHICH_ONE, DECLINED = "answered", "which one", "declined"
+
+
+@dataclass
+class Figures:
+    """Outcomes of one split as a citizen meets them: an answer, a "which one?" with buttons, or a refusal."""
+
+    answerable: list[tuple[str, bool, bool]] = field(default_factory=list)  # (kind, answer right, first button right)
+    unanswerable: list[str] = field(default_factory=list)  # kinds
+
+    def add(self, answerable: bool, kind: str, right: bool = False, first_right: bool = False) -> None:
+        if answerable:
+            self.answerable.append((kind, right, first_right))
+        else:
+            self.unanswerable.append(kind)
+
+    def figures(self) -> dict[str, float]:
+        ans = self.answerable
+        wrong = sum(k == ANSWERED and not r for k, r, _ in ans) + sum(k == ANSWERED for k in self.unanswerable)
+        return {
+            "right": _pct([k == ANSWERED and r for k, r, _ in ans]),
+            "right_or_first": _pct([(k == ANSWERED and r) or (k == WHICH_ONE and f) for k, r, f in ans]),
+            "wrong": 100.0 * wrong / max(len(ans) + len(self.unanswerable), 1),
+            "declined": _pct([k == DECLINED for k, _, _ in ans]),
+            "measured": float(len(ans) + len(self.unanswerable)),
+        }
+
+
+def figures_table(by_split: dict[str, dict[str, float]]) -> str:
+    """The four figures, one column per split (n = questions measured)."""
+    splits = list(by_split)
+    lines = [f"{'':50}" + "".join(f"{s:>13}" for s in splits),
+             f"{'questions measured':50}" + "".join(f"{int(by_split[s]['measured']):>13}" for s in splits)]
+    for label, key in FIGURES:
+        lines.append(f"{label:50}" + "".join(f"{by_split[s][key]:>13.1f}" for s in splits))
+    return "\n".join(lines)
+
+
 @dataclass
 class _Tally:
     """Outcomes of one method over a split, kept per group so the benchmark can break them down."""
@@ -131,9 +177,12 @@ class _Tally:
     times: list[float] = field(default_factory=list)
     misses: list[tuple[str, str | None, list[str], str]] = field(default_factory=list)
     unindexed: int = 0
+    citizen: Figures = field(default_factory=Figures)
 
     def add(self, row: Row, want: set[str], result: SearchResult) -> None:
         ids = [h.doc_id for h in result.hits]
+        kind, first = citizen_outcome(result)
+        self.citizen.add(bool(want), kind, kind == ANSWERED and first in want, kind == WHICH_ONE and first in want)
         self.noanswer.append((result.verdict == "none") == (not want))
         if not want:
             self.null_none.append(result.verdict == "none")
@@ -172,8 +221,19 @@ class _Tally:
             "null": len(self.null_none),
             "unindexed": self.unindexed,
             "frozen": frozen,
+            **self.citizen.figures(),
             "misses": [] if frozen else self.misses,  # the frozen split is never shown as a list of misses
         }
+
+
+def citizen_outcome(result: SearchResult) -> tuple[str, str | None]:
+    """What a citizen in a fresh conversation gets from this search: an answer, a "which one?" or a refusal, and
+    the record answered or offered on the first button."""
+    if result.verdict == "sure" and result.hits:
+        return ANSWERED, result.hits[0].doc_id
+    if result.verdict == "ambiguous" and result.choices:
+        return WHICH_ONE, result.choices[0].doc_id
+    return DECLINED, None
 
 
 def evaluate(kb: KnowledgeBase, questions: list[Row], method: str = "combined") -> dict[str, Any]:

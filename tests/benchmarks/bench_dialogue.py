@@ -1,8 +1,11 @@
-"""End-to-end answer accuracy: the dev and the frozen test questions through REST → NLU → actions → search.
+"""End-to-end answer accuracy: the dev, calibration and frozen test questions through REST → NLU → actions → search.
 
 Where `make bench-retrieval` measures the search alone, this measures what the citizen actually gets, so NLU
-mistakes (a real question taken for off-topic) count too. Confident mistakes are listed for the dev split only: the
-test split (tests/data/questions/test.yml) is frozen and never printed question by question. Run on purpose:
+mistakes (a real question taken for off-topic) count too. It prints four figures per split, side by side: the right
+procedure answered, the right one answered or first among the "which one?" buttons, another procedure answered
+(of all questions: off-topic ones answered count too), and answerable questions declined. Confident mistakes are
+listed for the dev split only: the test split (tests/data/questions/test.yml) is frozen and never printed question
+by question. Run on purpose:
 `make bench-dialogue`, or against a running server:
 `.venv/app/bin/python tests/benchmarks/bench_dialogue.py --url http://localhost:5005 [--split dev]`.
 """
@@ -21,13 +24,26 @@ sys.path.insert(0, str(ROOT))
 
 from actions.answers import procedure_title  # noqa: E402
 from knowledge.search import get_knowledge_base  # noqa: E402
-from knowledge.search.metrics import FROZEN, equivalents, gold, load_questions, question_file  # noqa: E402
+from knowledge.search.metrics import (  # noqa: E402
+    ANSWERED,
+    DECLINED,
+    FROZEN,
+    MEASURED,
+    WHICH_ONE,
+    Figures,
+    equivalents,
+    figures_table,
+    gold,
+    load_questions,
+    question_file,
+)
 from knowledge.text import has_diacritics  # noqa: E402
 from scripts.chat import send  # noqa: E402
 from scripts.stack import Stack, free_port  # noqa: E402
 
-SPLITS = ("dev", FROZEN)
+SPLITS = MEASURED  # dev, calibration and the frozen test split
 ANSWER_MARKS = ("📄 ", "ℹ️ ")
+WHICH_ONE_MARK = "Bạn muốn hỏi thủ tục nào"  # actions/answers.py clarify()
 MISTAKES = ("WRONG", "answered unanswerable")
 
 
@@ -58,6 +74,14 @@ def offered(replies: list[dict]) -> set[str]:
     return {button["title"] for reply in replies for button in reply.get("buttons", [])}
 
 
+def first_choice(replies: list[dict]) -> str | None:
+    """The title on the first button of a "which one?" question (None when the bot did not ask one)."""
+    for reply in replies:
+        if (reply.get("text") or "").startswith(WHICH_ONE_MARK) and reply.get("buttons"):
+            return reply["buttons"][0]["title"]
+    return None
+
+
 Titles = dict[str, tuple[str | None, str | None]]  # doc id -> (the answer's title line, its button's title)
 
 
@@ -72,25 +96,38 @@ def outcome(want: set[str], replies: list[dict], titles: Titles) -> tuple[str, s
     return ("right" if title in answers else "WRONG"), title
 
 
-def run_split(rasa_url: str, kb: Any, split: str) -> None:
+def citizen_figure(figures: Figures, want: set[str], replies: list[dict], titles: Titles) -> None:
+    """Count one question in the four figures: answered (right or not), "which one?" (right first or not), declined."""
+    title, first = answered_title(replies), first_choice(replies)
+    answers = {titles[d][0] for d in want if d in titles} - {None}
+    buttons = {titles[d][1] for d in want if d in titles} - {None}
+    kind = ANSWERED if title is not None else WHICH_ONE if first is not None else DECLINED
+    figures.add(bool(want), kind, title in answers, first in buttons)
+
+
+def run_split(rasa_url: str, kb: Any, split: str) -> dict[str, float]:
     same, indexed = equivalents(kb), set(kb.doc_ids())
     # (the answer's title line, the title on a button offering it)
     titles = {doc_id: (title_of(kb, doc_id), kb.title(doc_id)) for doc_id in indexed}
     tallies: dict[str, Counter] = {"all": Counter(), "with diacritics": Counter(), "without diacritics": Counter()}
     wrong: list[str] = []
     asked, unindexed = [], 0
+    figures = Figures()
     for row in load_questions(question_file(split)):
         want = gold(row, same)
         if want and not want & indexed:  # an official-only procedure this index does not hold
             unindexed += 1
             continue
         asked.append(row)
-        result, title = outcome(want, send(rasa_url, f"bench-{uuid.uuid4().hex[:8]}", row["q"]), titles)
+        replies = send(rasa_url, f"bench-{uuid.uuid4().hex[:8]}", row["q"])
+        result, title = outcome(want, replies, titles)
+        citizen_figure(figures, want, replies, titles)
         for group in ("all", "with diacritics" if has_diacritics(row["q"]) else "without diacritics"):
             tallies[group][result] += 1
         if result in MISTAKES:
             wrong.append(f"  {result}: {row['q']!r} -> {title!r} (expected {row['expect']!r})")
     report(split, tallies, wrong, asked, unindexed)
+    return figures.figures()
 
 
 def report(split: str, tallies: dict[str, Counter], wrong: list[str], asked: list[dict], unindexed: int) -> None:
@@ -113,14 +150,18 @@ def report(split: str, tallies: dict[str, Counter], wrong: list[str], asked: lis
 
 def run(rasa_url: str, splits: list[str]) -> None:
     kb = get_knowledge_base()
-    for split in splits:
-        run_split(rasa_url, kb, split)
+    by_split = {split: run_split(rasa_url, kb, split) for split in splits}
+    print("\nwhat a citizen gets, end to end (fresh conversation per question):")
+    print(figures_table(by_split))
+    for split, f in by_split.items():
+        print(f"dialogue {split}: right {f['right']:.1f}% right-or-first-button {f['right_or_first']:.1f}% "
+              f"another-answered {f['wrong']:.1f}% declined {f['declined']:.1f}%")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="a running Rasa server; default: start one on free ports")
-    parser.add_argument("--split", choices=SPLITS, action="append", help="default: dev and test")
+    parser.add_argument("--split", choices=SPLITS, action="append", help="default: dev, calibration and test")
     args = parser.parse_args()
     splits = args.split or list(SPLITS)
     if args.url:

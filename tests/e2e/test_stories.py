@@ -24,8 +24,8 @@ from actions.answers import INTENT_TO_ASPECT
 _answer = dialogue.answer
 
 
-def answer(kb, turn, searched=None):
-    outcome = _answer(kb, turn, searched)
+def answer(kb, turn):
+    outcome = _answer(kb, turn)
     chosen = outcome.slots.get("procedure_id")
     if turn.procedure_id and chosen and chosen != turn.procedure_id:
         aspect = INTENT_TO_ASPECT.get(turn.intent or "") or turn.aspect

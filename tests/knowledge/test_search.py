@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from knowledge.records.schema import Guide, Procedure
-from knowledge.search import KnowledgeBase, ambiguous_candidates
+from knowledge.search import KnowledgeBase
 from knowledge.search.metrics import evaluate, load_questions, question_file
 from knowledge.text import fold
 
@@ -63,7 +63,7 @@ def test_off_topic_question_gets_none(kb: KnowledgeBase, query: str) -> None:
 def test_vague_question_is_ambiguous_with_candidates(kb: KnowledgeBase, query: str, prefix: str) -> None:
     result = kb.search(query)
     assert result.verdict == "ambiguous"
-    choices = ambiguous_candidates(result, kb.calibration)
+    choices = result.choices
     assert 2 <= len(choices) <= 3
     # curated records of that field, or official procedures that name it
     assert all(h.doc_id.startswith(prefix) or fold(query) in fold(h.title) for h in choices)
@@ -145,3 +145,80 @@ def test_a_provinces_own_procedure_is_offered_only_when_that_province_is_named(k
     question = "hỗ trợ phẫu thuật tim cho trẻ em bị bệnh tim bẩm sinh"
     assert "1.014590" not in [h.doc_id for h in kb.search(question).hits]
     assert kb.search(f"{question} ở bắc ninh").hits[0].doc_id == "1.014590"
+
+
+# ---------------------------------------------------------------- families, cases and long questions (issue 18)
+
+BIRTH, MARRIAGE = "ho-tich-khai-sinh", "ho-tich-ket-hon"
+
+
+@pytest.mark.parametrize(
+    ("question", "everyday"),
+    [("khai sinh có mất phí không", BIRTH), ("khai sinh co mat phi khong", BIRTH),
+     ("đăng ký kết hôn có mất tiền không", MARRIAGE), ("dang ky ket hon co mat tien khong", MARRIAGE)],
+)  # fmt: skip
+def test_an_everyday_question_naming_no_case_gets_the_common_procedure(
+    kb: KnowledgeBase, question: str, everyday: str
+) -> None:
+    result = kb.search(question)
+    assert result.decision is not None and result.decision.kind == "answer"
+    assert result.decision.best is not None and result.decision.best.doc_id == everyday
+    # the rarer cases (foreign element, mobile, re-registration) are offered beside it, never instead
+    assert all(everyday != h.doc_id for h in result.variants)
+
+
+@pytest.mark.parametrize(
+    ("question", "case"),
+    [("làm lại giấy khai sinh bị mất", "ho-tich-dang-ky-lai-khai-sinh"),
+     ("cap lai giay phep lai xe", "giao-thong-cap-lai-giay-phep-lai-xe"),
+     ("cấp lại giấy phép lái xe", "giao-thong-cap-lai-giay-phep-lai-xe")],
+)  # fmt: skip
+def test_a_question_naming_the_case_gets_the_case(kb: KnowledgeBase, question: str, case: str) -> None:
+    decision = kb.search(question).decision
+    assert decision is not None and decision.kind == "answer"
+    assert decision.best is not None and decision.best.doc_id == case
+
+
+def test_another_procedure_on_the_same_thing_is_not_offered_as_a_case(kb: KnowledgeBase) -> None:
+    # "Xóa đăng ký thường trú" contains every word of "Đăng ký thường trú" but is deregistration, not a case of it
+    result = kb.search("đăng ký thường trú cần gì")
+    assert result.decision is not None and result.decision.best is not None
+    assert result.decision.best.doc_id == "cu-tru-thuong-tru"
+    assert "cu-tru-xoa-thuong-tru" not in [h.doc_id for h in result.variants]
+
+
+LONG_QUESTIONS = [  # background first (dates, amounts, what an officer said), the question last
+    ("Tháng trước tôi đi làm về thì phát hiện bị mất ví, trong đó có căn cước và thẻ ngân hàng. Tôi đã báo công an "
+     "phường, cán bộ bảo về chờ. Giờ tôi muốn làm lại căn cước thì cần mang theo gì ạ?", "can-cuoc-cap-lai"),
+    ("Mẹ tôi mất hôm 12/3 ở nhà, đã làm đám tang xong. Mẹ có lương hưu khoảng 6 triệu mỗi tháng. Bên bảo hiểm nói "
+     "gia đình được nhận tiền mai táng. Vậy thủ tục nhận trợ cấp mai táng như thế nào?", "bao-hiem-tro-cap-mai-tang"),
+    ("Tôi làm công nhân ở khu công nghiệp được 8 năm, đóng bảo hiểm đầy đủ. Tháng 6 vừa rồi tôi nghỉ việc về quê, "
+     "đã chốt sổ. Bây giờ tôi muốn rút tiền một lần có được không?", "bao-hiem-bhxh-mot-lan"),
+]
+
+
+@pytest.mark.parametrize(("question", "expected"), LONG_QUESTIONS)
+def test_a_long_situational_question_is_answered_not_declined(
+    kb: KnowledgeBase, question: str, expected: str
+) -> None:
+    decision = kb.search(question).decision
+    assert decision is not None and decision.kind == "answer"
+    assert decision.best is not None and decision.best.doc_id == expected
+
+
+def test_the_clause_that_asks_is_found_by_the_vocabulary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shutil
+
+    from knowledge.language import VOCABULARY_DIR
+    from knowledge.search.reading import asking_clause
+
+    message = ("Mẹ tôi mất hôm 12/3 ở nhà. Bên bảo hiểm nói gia đình được nhận tiền. "
+               "Vậy thủ tục nhận trợ cấp mai táng như thế nào")  # fmt: skip
+    assert asking_clause(message) == "Vậy thủ tục nhận trợ cấp mai táng như thế nào"
+    vocabulary = tmp_path / "vocabulary"
+    shutil.copytree(VOCABULARY_DIR, vocabulary)
+    asking = vocabulary / "questions.yml"
+    asking.write_text(asking.read_text(encoding="utf-8").replace("  - thế nào\n", "").replace(
+        "  - như thế nào\n", ""), encoding="utf-8")  # fmt: skip
+    monkeypatch.setenv("MOCUA_VOCABULARY_DIR", str(vocabulary))
+    assert asking_clause(message) is None  # staff's words, not code: without them no clause asks

@@ -1,0 +1,185 @@
+"""The one decision on which procedure a message is about: answer, ask "which one?", stay on the procedure under
+discussion, or say it is not sure.
+
+The search (``engine``) returns candidates with their evidence (calibrated confidence, coverage, whether the
+citizen typed a whole name, the family a record is a case of and whether the question says what tells that case
+apart). ``decide`` turns that evidence, and the conversation's context when there is one, into a ``Decision``,
+using only the thresholds of knowledge/search/calibration.json (``Thresholds``; all fitted by `make kb-calibrate`
+on the calibration split). The dialogue (actions/dialogue.py) applies the decision; it decides nothing itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    from knowledge.search.engine import Hit
+
+Kind = Literal["answer", "which_one", "stay", "not_sure"]
+MAX_CHOICES = 3  # "which one?" buttons
+MAX_CASES = 3  # other cases of the answered procedure's family, offered beside the answer
+FULL_COVERAGE = 0.999  # every word of the question is somewhere in the record
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """Every threshold the decision uses; read from calibration.json, fitted by `make kb-calibrate`."""
+
+    none_below: float  # the best candidate (or its family) less likely than this: not sure
+    close_ratio: float  # a rival at least this fraction of the best's confidence: "which one?"
+    ask_back_mass: float  # close candidates together at least this likely: "which one?" rather than not sure
+    off_topic_answer: float  # NLU took the message for off-topic: answer only from this confidence
+    topic_mass: float  # cases of one family together at least this likely: the topic is clear, ask which case
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """One shortlisted record and what speaks for it."""
+
+    hit: Hit
+    coverage: float = 0.0  # share of the question's words found in the record
+    whole_name: bool = False  # the question holds every word of one of its names
+    head: str | None = None  # the family's common case, when this record is one of its cases
+    named_case: bool = False  # the question says what tells this case from the common one ("cấp lại", "bị mất")
+
+    @property
+    def confidence(self) -> float:
+        return self.hit.score
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the conversation adds; the default is a fresh conversation's typed question."""
+
+    current: str | None = None  # the procedure under discussion
+    names_something: bool = True  # the message has words beyond question scaffolding (a button press has none)
+    aspect_asked: bool = False  # NLU read an aspect question (fee, documents, …)
+    nlu: Literal["question", "not_understood", "off_topic"] = "question"
+    # The message tells its story before the question (dates, amounts, what an officer said; set by the search when
+    # it finds the clause that asks): NLU, which learnt from short questions, often calls such a message off-topic.
+    background: bool = False
+
+
+@dataclass(frozen=True)
+class Decision:
+    kind: Kind
+    best: Hit | None = None  # answer: the record; stay: None (the current procedure)
+    choices: list[Hit] = field(default_factory=list)  # which one: likeliest first; not sure: the nearest
+    cases: list[Hit] = field(default_factory=list)  # answer: other cases of its family, offered beside it
+    assumed: bool = False  # stay: the message did not clearly ask about it (say so)
+    reason: str = ""  # why, in a few words (logs, kb-search)
+
+    @property
+    def verdict(self) -> str:
+        """The search's vocabulary (kb-search, the retrieval benchmark): sure / ambiguous / none."""
+        return {"answer": "sure", "which_one": "ambiguous"}.get(self.kind, "none")
+
+
+def decide(evidence: list[Evidence], th: Thresholds, ctx: Context | None = None) -> Decision:
+    """Which procedure the message is about, from the search's evidence (best first) and the conversation."""
+    return in_context(_from_evidence(evidence, th), th, ctx or Context())
+
+
+def in_context(found: Decision, th: Thresholds, ctx: Context) -> Decision:
+    """The decision on the evidence alone, with the conversation's context applied."""
+    if ctx.nlu == "question" and not ctx.names_something and ctx.current:
+        return Decision("stay", reason="a follow-up naming no procedure")
+    if not ctx.names_something and found.kind != "answer":
+        return Decision("not_sure", reason="names no procedure")  # ask for the name, do not guess
+    if ctx.nlu == "off_topic" and ctx.background:
+        ctx = replace(ctx, nlu="not_understood")  # a question after background: NLU's "off-topic" is weak evidence
+    if ctx.nlu == "off_topic":
+        # NLU and the search disagree: the search must be more than barely sure ("kể chuyện cười" folds like
+        # "cưới", the wedding).
+        sure = found.kind == "answer" and found.best is not None and found.best.score >= th.off_topic_answer
+        return found if sure else Decision("not_sure", reason="off-topic by NLU, the search not sure enough")
+    if ctx.nlu == "not_understood":
+        return found if found.kind in ("answer", "which_one") else Decision("not_sure", reason=found.reason)
+    if found.kind == "which_one" and ctx.current:
+        if ctx.current in {h.doc_id for h in found.choices}:
+            return Decision("stay", reason="the procedure under discussion is one of the candidates")
+        if ctx.aspect_asked and not any(h.kind in ("procedure", "official") for h in found.choices):
+            return Decision("stay", assumed=True, reason="only general guides come close")
+    if found.kind == "not_sure" and ctx.current and ctx.aspect_asked:
+        return Decision("stay", assumed=True, reason="nothing else fits an aspect question")
+    return found
+
+
+def for_button(ctx: Context) -> Decision:
+    """A button press (an aspect, "Xem tiếp") names no procedure and is not searched."""
+    if ctx.current:
+        return Decision("stay", reason="a button about the procedure under discussion")
+    return Decision("not_sure", reason="names no procedure")
+
+
+def _from_evidence(evidence: list[Evidence], th: Thresholds) -> Decision:
+    """answer / which one / not sure from the evidence alone (a fresh conversation)."""
+    if not evidence:
+        return Decision("not_sure", reason="no candidate")
+    ranked = common_case_first(evidence, th)
+    best = ranked[0]
+    family = _family(best, ranked)
+    # The common case carries its family's evidence: the question fits the family, and said no case of it.
+    likely = max(e.confidence for e in family)
+    rivals = [e for e in ranked if e not in family]
+    # A close call is settled when the citizen typed the best record's whole name and not the rival's.
+    if best.whole_name:
+        rivals = [e for e in rivals if e.whole_name]
+    close = [e for e in _one_per_family(rivals)[:2] if e.confidence >= th.close_ratio * likely]
+    cases = [e.hit for e in family if e is not best][:MAX_CASES]
+    if likely >= th.none_below:
+        if close:
+            return Decision("which_one", choices=[best.hit, *(e.hit for e in close)][:MAX_CHOICES],
+                            reason="close rivals")  # fmt: skip
+        return Decision("answer", best=best.hit, cases=cases, reason="likely, no close rival")
+    together = likely + sum(e.confidence for e in close)
+    if close and together >= th.ask_back_mass:
+        return Decision("which_one", choices=[best.hit, *(e.hit for e in close)], reason="likely together")
+    if len(family) >= 2 and sum(e.confidence for e in family) >= th.topic_mass:
+        # the topic is clear, the procedure is not (a long message about work permits: first issue, extension…)
+        return Decision("which_one", choices=[e.hit for e in family][:MAX_CHOICES], reason="one family, no case")
+    covering = [e for e in [best, *rivals][:3] if e.coverage >= FULL_COVERAGE]
+    if len(covering) >= 2:  # every word of the question in two records or more ("bảo hiểm", "giấy phép")
+        return Decision("which_one", choices=[e.hit for e in covering], reason="the question fits several")
+    nearest = [best.hit, *(e.hit for e in rivals[:2])]
+    return Decision("not_sure", choices=nearest, reason="nothing likely enough")
+
+
+def common_case_first(evidence: list[Evidence], th: Thresholds) -> list[Evidence]:
+    """The order a citizen should meet the candidates in: a case the question does not name ("… có yếu tố nước
+    ngoài" for "khai sinh có mất phí không") gives way to its family's common case, however it scored (it is
+    offered beside the answer), and a case the question names ("cấp lại", "bị mất", "Hàn Quốc" for "nước ngoài")
+    goes ahead of its common case when it is a close call."""
+    by_id = {e.hit.doc_id: e for e in evidence}
+    ordered: list[Evidence] = []
+    for e in evidence:
+        head = by_id.get(e.head or "")
+        if head is not None and not e.named_case and head not in ordered:
+            ordered.append(head)
+        if e not in ordered:
+            ordered.append(e)
+    top = ordered[0]
+    named = [e for e in ordered if e.head == top.hit.doc_id and e.named_case]
+    if named and named[0].confidence >= th.close_ratio * top.confidence:
+        ordered.remove(named[0])
+        ordered.insert(0, named[0])
+    return ordered
+
+
+def _one_per_family(ranked: list[Evidence]) -> list[Evidence]:
+    """The likeliest record of each family: "which one?" offers real alternatives, not two cases of one rival."""
+    seen: set[str] = set()
+    out = []
+    for e in ranked:
+        family = e.head or e.hit.doc_id
+        if family not in seen:
+            seen.add(family)
+            out.append(e)
+    return out
+
+
+def _family(best: Evidence, ranked: list[Evidence]) -> list[Evidence]:
+    """The best record and the other cases of its family in the shortlist (not separate procedures)."""
+    head = best.head or best.hit.doc_id
+    return [e for e in ranked if e is best or e.hit.doc_id == head or e.head == head]

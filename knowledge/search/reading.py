@@ -1,0 +1,121 @@
+"""Reading a citizen's message for the search: the clause that asks, the words that may name a procedure, and the
+words that tell a family's cases apart. The Vietnamese words are data (knowledge/vocabulary/*.yml)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from knowledge import language
+from knowledge.index.lexical import content_words
+from knowledge.text import fold, has_diacritics, nfc
+
+Phrase = tuple[str, ...]
+# Where one clause of a message ends: sentence marks and line breaks (commas join a clause to its question).
+_CLAUSE_END = re.compile(r"(?<=[.!?;…\n])\s*")
+# A message shorter than this many words is read whole: it has no background to set apart.
+_ONE_CLAUSE_WORDS = 12
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def distinctive_words(text: str) -> list[str]:
+    """Folded words left after question and aspect scaffolding: the words that may name a procedure.
+
+    Scaffolding is knowledge/vocabulary/stop_phrases.yml and scaffold.yml. Its phrases go whole: "kết quả" (result)
+    is scaffolding but "kết hôn" names a procedure.
+    """
+    vocab = language.vocabulary()
+    toks = language.drop_phrases(content_words(language.expand_abbreviations(text)), vocab.scaffold_phrases)
+    return [tok for tok in toks if tok not in vocab.scaffold_words]
+
+
+def asking_clause(text: str) -> str | None:
+    """In a message with background before its question ("Con tôi sinh ngày 3/5 … Cán bộ nói … Vậy cho tôi hỏi làm
+    lại giấy khai sinh thế nào?"), the clause that asks. None for a short message, one with a single clause, or
+    when the asking clause names nothing ("Vậy tôi phải làm sao?"): then the whole message is the question."""
+    if len(language.syllables(text)) < _ONE_CLAUSE_WORDS:
+        return None
+    clauses = [c.strip() for c in _CLAUSE_END.split(text) if c.strip()]
+    if len(clauses) < 2:
+        return None
+    asking = [i for i, c in enumerate(clauses) if _asks(c)]
+    if not asking:
+        return None
+    focus = clauses[asking[-1]]
+    return focus if distinctive_words(focus) else None
+
+
+def _asks(clause: str) -> bool:
+    if "?" in clause:
+        return True
+    tokens = language.syllables(clause)
+    return any(_contains(tokens, phrase) for phrase in language.vocabulary().asking)
+
+
+def _contains(tokens: Sequence[str], phrase: Phrase) -> bool:
+    n = len(phrase)
+    return any(tuple(tokens[i : i + n]) == phrase for i in range(len(tokens) - n + 1))
+
+
+def spoken(text: str) -> list[str]:
+    """Lower-case words with their diacritics (NFC), one spelling per syllable where folding allows no doubt."""
+    return [w.lower() for w in _WORD.findall(nfc(text))]
+
+
+@dataclass(frozen=True)
+class Case:
+    """What tells one case of a family from the family's common case, learned from the two names."""
+
+    runs: tuple[Phrase, ...]  # with diacritics: "lại" is not "lái"
+    head_folded: tuple[str, ...]  # the common case's name, folded: an unaccented "lai" must be said once more
+
+
+def case_of(name: str, head: str) -> Case:
+    """The runs of the case's name that the common case's name lacks ("Cấp lại giấy phép lái xe" vs "Cấp giấy phép
+    lái xe": ("lại",); "… có yếu tố nước ngoài": ("yếu", "tố", "nước", "ngoài")). Words that name nothing
+    (scaffold.yml name_filler) and words every question uses ("hồ sơ", "giấy tờ", "người": scaffold.yml words)
+    break the runs: a question saying them has not named the case."""
+    vocab = language.vocabulary()
+    ignored = vocab.name_filler | vocab.scaffold_words
+    head_words = set(spoken(head))
+    runs: list[Phrase] = []
+    run: list[str] = []
+    for word in [*spoken(name), ""]:
+        if word and word not in head_words and fold(word) not in ignored:
+            run.append(word)
+            continue
+        if run:
+            runs.append(tuple(run))
+        run = []
+    return Case(tuple(runs), tuple(fold(w) for w in spoken(head)))
+
+
+def says_case(question: str, case: Case) -> bool:
+    """The question says a run that tells this case apart: a one-word run ("lại") whole, a longer one by two words in
+    a row ("nước ngoài" of "yếu tố nước ngoài"; "tờ" of "giấy tờ" alone is not "yếu tố"). Typed without diacritics,
+    a word the common case's name also folds to must be said once more than there ("cap lai giay phep lai xe").
+    Everyday sayings count as the word they stand for ("bị mất" for "lại"; knowledge/vocabulary/questions.yml)."""
+    if not case.runs:
+        return False
+    accented = has_diacritics(question)
+    said = spoken(question) if accented else [fold(w) for w in spoken(question)]
+    folded = language.syllables(question)
+    for saying, name_words in language.vocabulary().case_words.items():
+        if _contains(folded, saying):
+            said += ["", *(name_words if accented else (fold(w) for w in name_words))]
+    for run in case.runs:
+        words_ = run if accented else tuple(fold(w) for w in run)
+        if len(words_) == 1:
+            word = words_[0]
+            extra = 0 if accented else case.head_folded.count(word)
+            if said.count(word) > extra or (not accented and word in _sayings(said)):
+                return True
+        elif any(_contains(said, words_[i : i + 2]) for i in range(len(words_) - 1)):
+            return True
+    return False
+
+
+def _sayings(said: list[str]) -> set[str]:
+    """Words added for everyday sayings (after the first blank)."""
+    return set(said[said.index("") :]) if "" in said else set()
