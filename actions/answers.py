@@ -15,6 +15,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from actions import cases
 from knowledge import clock
 from knowledge.records.facts import ProcedureFacts, format_date
 from knowledge.records.schema import Guide, Reform2025
@@ -148,16 +149,46 @@ def _page(items: list[str], page: int) -> tuple[list[str], bool]:
     return shown, start + PAGE_SIZE < len(items)
 
 
-def _document_items(facts: ProcedureFacts) -> list[str]:
+DOCUMENT_CHARS = 200  # one paper's line; the official wording runs to 400 characters, the portal link has it all
+SCREEN_CHARS = 900  # a documents page: about one phone screen
+
+
+def _document_items(facts: ProcedureFacts, case: str | None = None) -> tuple[str | None, list[str]]:
+    """(the line naming the citizen's case, the papers in the order they need them: actions/cases.py)."""
+    label, documents = cases.case_documents(facts, case)
     items = []
-    for doc in facts.documents:
+    for doc in documents:
         item = doc.name.lstrip("-–• ").strip()  # the portal's cells often start with a dash of their own
+        if len(item) > DOCUMENT_CHARS:
+            item = item[:DOCUMENT_CHARS].rsplit(" ", 1)[0].rstrip(",;:") + " …"
         if doc.copies:
             item += f" ({doc.copies})"
+        if doc.handling == "xuất trình":
+            item += " — chỉ xuất trình, không nộp"
         if doc.note:
             item += f" — {doc.note}"
         items.append(item)
-    return items
+    return label, items
+
+
+def _screen_pages(items: list[str]) -> list[list[str]]:
+    """Items split into pages of at most PAGE_SIZE items and about SCREEN_CHARS characters (at least one each)."""
+    pages: list[list[str]] = [[]]
+    for item in items:
+        used = sum(len(line) + 4 for line in pages[-1])  # "12. " and the line break
+        if pages[-1] and (len(pages[-1]) >= PAGE_SIZE or used + len(item) + 4 > SCREEN_CHARS):
+            pages.append([])
+        pages[-1].append(item)
+    return pages
+
+
+def _document_page(facts: ProcedureFacts, case: str | None, page: int) -> tuple[list[str], bool]:
+    label, items = _document_items(facts, case)
+    pages = _screen_pages(items)
+    page = min(page, len(pages))
+    start = sum(len(p) for p in pages[: page - 1])
+    lines = [f"{start + i}. {item}" for i, item in enumerate(pages[page - 1], 1)]
+    return ([label] if label and page == 1 else []) + lines, page < len(pages)
 
 
 def _by_channel(facts: ProcedureFacts, value: str, day: dt.date | None = None) -> list[str]:
@@ -250,13 +281,18 @@ def _overview(facts: ProcedureFacts, day: dt.date | None = None) -> list[str]:
 
 
 def aspect_lines(
-    facts: ProcedureFacts, aspect: str | None, page: int = 1, day: dt.date | None = None
+    facts: ProcedureFacts, aspect: str | None, page: int = 1, day: dt.date | None = None, case: str | None = None
 ) -> tuple[list[str], bool]:
     """The body of an answer about one aspect (or an overview), and whether a list goes on to another page.
 
+    `case`: the citizen's case (actions/cases.py): its papers first, then those every case needs.
     `day`: the date of the question (default: knowledge.clock.today()), for fees that depend on it."""
     day = day or clock.today()
-    lists = {"documents": _document_items(facts), "steps": list(facts.steps), "legal_basis": list(facts.legal_basis)}
+    if aspect == "documents" and facts.documents:
+        return _document_page(facts, case, page)
+    if aspect == "eligibility" and cases.find_case(facts, case):
+        return cases.case_eligibility(facts, case), False
+    lists = {"steps": list(facts.steps), "legal_basis": list(facts.legal_basis)}
     if aspect in lists and lists[aspect]:
         return _page(lists[aspect], page)
     simple = {
@@ -298,12 +334,14 @@ def procedure_answer(
     page: int = 1,
     variants: list[tuple[str, str]] | None = None,
     day: dt.date | None = None,
+    case: str | None = None,
 ) -> list[Reply]:
     """Name and code, the asked aspect, a pointer to the rest, caution, source and portal link; then feedback.
 
     `assumed`: the message named nothing the search recognised and was read as a follow-up; say so.
     `variants`: other cases of the same procedure (doc_id, title), offered as buttons ("which case?").
     `day`: the date of the question (default: today by knowledge.clock), for fees reduced for a period.
+    `case`: the citizen's case of a procedure whose papers depend on it (actions/cases.py).
     """
     title = procedure_title(facts)
     if not facts.has_details:
@@ -314,7 +352,7 @@ def procedure_answer(
         return [Reply("\n".join(lines), [HUMAN_BUTTON]), feedback_prompt()]
     if aspect in ASPECTS:
         title += f" — {ASPECTS[aspect].heading}" + (f" (trang {page})" if page > 1 else "") + ":"
-    body, more = aspect_lines(facts, aspect, page, day)
+    body, more = aspect_lines(facts, aspect, page, day, case)
     lines = [title, *body]
     if assumed:
         lines.append(ASSUMED_NOTE)
@@ -326,6 +364,8 @@ def procedure_answer(
         lines.append(f"Xem trên Cổng: {facts.portal_url}")
     lines.append(facts.source_line)
     buttons = [more_button(aspect, page)] if more and aspect else []
+    if aspect == "documents" and cases.find_case(facts, case):  # the whole list, for another case
+        buttons.append(cases.other_case_button())
     buttons += variant_buttons((variants or [])[:MAX_CHOICES - 1]) + aspect_buttons(aspect)
     return [Reply("\n".join(lines), buttons), feedback_prompt()]
 

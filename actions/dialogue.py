@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from actions import answers
+from actions import answers, cases
 from actions.answers import INTENT_TO_ASPECT, Reply
 from knowledge import language
 from knowledge.search.decision import Context, Decision, for_button
@@ -50,6 +50,7 @@ class Turn:
     forget_offered: bool = False  # "delete my data?" was asked in the turn before
     choices: list[str] = field(default_factory=list)  # doc ids offered as buttons last time
     previous_intent: str | None = None  # intent of the user message before this one
+    case: str | None = None  # the citizen's case of the procedure under discussion (actions/cases.py)
 
     @property
     def is_payload(self) -> bool:
@@ -73,6 +74,7 @@ class Turn:
             forget_offered=bool(tracker.get_slot("forget_offered")),
             choices=list(tracker.get_slot("choices") or []),
             previous_intent=user_intents[-2] if len(user_intents) > 1 else None,
+            case=tracker.get_slot("case"),
         )
 
 
@@ -136,13 +138,18 @@ def _procedure_outcome(
     if facts is None:
         return None
     page = _page(turn) if turn.is_payload else 1
+    case = cases.view(facts, turn, aspect)  # the citizen's case: named, chosen, kept, or to be asked (a form)
+    aspect = case.aspect
     slots = {"procedure_id": facts.doc_id, "aspect": aspect, "last_question": _question(turn), "fallback_count": 0,
-             "human_offered": False}  # fmt: skip
+             "human_offered": False, **case.slots()}  # fmt: skip
+    if case.ask:  # case_form asks which case (data/rules/cases.yml), then the answer follows
+        return Outcome([], slots)
     if variants:  # offered as buttons: a typed "cái thứ hai" picks one
         slots["choices"] = [h.doc_id for h in variants]
     return Outcome(
         answers.procedure_answer(
-            facts, aspect, assumed=assumed, page=page, variants=[(h.doc_id, h.title) for h in variants or []]
+            facts, aspect, assumed=assumed, page=page, variants=[(h.doc_id, h.title) for h in variants or []],
+            case=case.case,
         ),
         slots,
         {"kind": "answered", "question": _question(turn), "procedure_id": facts.doc_id, "intent": turn.intent},

@@ -30,6 +30,7 @@ BUTTON_INTENTS: dict[str, frozenset[str]] = {
     "deny": frozenset(),
     "choose_procedure": frozenset({"procedure_id"}),
     "feedback": frozenset({"feedback"}),
+    "choose_case": frozenset({"case"}),  # the citizen's case: its number among the procedure's cases (actions/cases.py)
     # The Telegram bridge's /xoadulieu and its help button; the confirmation's two buttons.
     "forget_me": frozenset(),
     "confirm_forget": frozenset(),
@@ -38,7 +39,7 @@ BUTTON_INTENTS: dict[str, frozenset[str]] = {
         intent: frozenset({"page"})  # "Xem tiếp" under a long list (documents, steps, legal texts)
         for intent in (
             "ask_documents", "ask_fee", "ask_time", "ask_place", "ask_online", "ask_steps", "ask_eligibility",
-            "ask_legal_basis", "ask_result",
+            "ask_legal_basis", "ask_result", "ask_deadline",
         )
     },
 }  # fmt: skip
@@ -46,6 +47,7 @@ _ENTITY_VALUES: dict[str, re.Pattern[str]] = {
     "procedure_id": re.compile(r"^[a-z0-9.-]{1,100}$"),  # a curated id or an official code ("1.014064")
     "feedback": re.compile(r"^(up|down)$"),
     "page": re.compile(r"^[1-9][0-9]?$"),
+    "case": re.compile(r"^(?:0|[1-9][0-9]?)$"),
 }
 _PAYLOAD = re.compile(r"^/([a-z_]+)(\{.*\})?$", re.DOTALL)
 

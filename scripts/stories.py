@@ -9,9 +9,11 @@ reads the conversation's tracker after each turn and checks:
 - the intent NLU gave (as rasa test does);
 - the actions that ran, custom actions included, are the story's, in order;
 - each `slot_was_set` of the turn holds once the bot has answered: `procedure_id: ho-tich-khai-sinh` means that
-  procedure is under discussion, `procedure_id: null` that none is. So a wrong procedure fails the story.
+  procedure is under discussion, `procedure_id: null` that none is. So a wrong procedure fails the story;
+- the last `active_loop` of the turn is the form still open once the bot has answered (`null`: none).
 
-Steps understood: `user:` (with `intent:` and `entities:`), `intent:` alone, `action:`, `slot_was_set:`. A user text
+Steps understood: `user:` (with `intent:` and `entities:`), `intent:` alone, `action:`, `slot_was_set:`,
+`active_loop:`. A user text
 starting with "/", or an intent alone that one of the bot's buttons sends, is sent as the button's payload, as the
 bridges do; any other intent alone (`nlu_fallback`) is triggered through Rasa's HTTP API.
 """
@@ -49,6 +51,7 @@ class Turn:
     entities: dict[str, str] = field(default_factory=dict)
     actions: list[str] = field(default_factory=list)
     slots: dict[str, Any] = field(default_factory=dict)
+    loops: list[str | None] = field(default_factory=list)  # `active_loop` steps: the last one must hold
 
 
 @dataclass
@@ -110,6 +113,8 @@ def parse_story(name: str, path: Path, steps: list[dict[str, Any]]) -> Story:
             turns[-1].actions.append(step["action"])
         elif "slot_was_set" in step:
             turns[-1].slots.update(_slots(step))
+        elif "active_loop" in step:
+            turns[-1].loops.append(step["active_loop"])
         else:
             raise StoryError(f"{path.name}: «{name}»: step {step!r} is not supported by the replay")
     return Story(name, path, turns)
@@ -146,6 +151,9 @@ def check_turn(turn: Turn, tracker: dict[str, Any]) -> list[str]:
         actual = tracker["slots"].get(slot)
         if actual != expected:
             problems.append(f"slot {slot}: expected {expected!r}, is {actual!r}")
+    loop = (tracker.get("active_loop") or {}).get("name")
+    if turn.loops and loop != turn.loops[-1]:
+        problems.append(f"active loop: expected {turn.loops[-1]!r}, is {loop!r}")
     return problems
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from actions import answers
+from actions import answers, cases
 from channels.guard import MAX_MESSAGE_CHARS, Rejected, checked_payload, read_request
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -32,6 +32,7 @@ def bot_button_payloads() -> set[str]:
     payloads |= {f"/{aspect.intent}" for aspect in answers.ASPECTS.values()}
     payloads |= {answers.more_button(key, page)["payload"] for key in answers.ASPECTS for page in (1, 9)}
     payloads.add(answers.choose_payload("1.014064"))  # an official record, named by its code
+    payloads |= {cases.case_payload(number) for number in (0, 1, 12)}  # a case, by its number ("0": another)
     records = [*ROOT.glob("knowledge/procedures/*.yml"), *ROOT.glob("knowledge/guides/*.md")]
     assert records and "/request_human" in payloads and '/feedback{"feedback":"down"}' in payloads
     return payloads | {answers.choose_payload(path.stem) for path in records}

@@ -91,6 +91,8 @@ class ProcedureFacts:
     cases: tuple[CaseFacts, ...] = ()  # the official page's cases, each with its own documents
     common_documents: tuple[DocumentFacts, ...] = ()  # what every case needs (with no cases: all documents)
     document_notes: tuple[str, ...] = ()  # the page's remarks about the documents ("Lưu ý …"), not papers
+    case_names: tuple[tuple[str, str], ...] = ()  # curated: (words of a case's name, its plain name)
+    common_case: str | None = None  # curated: words of the case most citizens are in
     steps: tuple[str, ...] = ()
     eligibility: str | None = None
     result: str | None = None
@@ -444,5 +446,7 @@ def from_curated(proc: Procedure, linked: list[OfficialRecord] | None = None) ->
             "related_codes": tuple(r.code for r in linked[1:]),
             "level_note": _level_note(filled["agency"], filled["where"], linked[0].predates_2025_reform),
             "deadline": proc.deadline or official.deadline,
+            "case_names": tuple(proc.cases.names.items()) if proc.cases else (),
+            "common_case": proc.cases.common if proc.cases else None,
         }
     )

@@ -72,6 +72,15 @@ class RequiredDocument(Record):
     note: str | None = None
 
 
+class CaseNames(Record):
+    """Plain words for the official page's cases (its document groups), which the bot asks about with buttons.
+
+    Keys are words of an official case's name ("thuê, mượn, ở nhờ"); a key names the shortest case containing it."""
+
+    common: str | None = Field(default=None, min_length=3)  # the case most citizens are in: offered first
+    names: dict[str, str] = Field(default_factory=dict)  # words of a case's name -> its plain name (a button)
+
+
 class Reform2025(Record):
     """How the 1 July 2025 two-level reorganisation touches this record."""
 
@@ -101,6 +110,7 @@ class Procedure(Record):
     last_reviewed: dt.date
     reform_2025: Reform2025 | None = None
     notes: str | None = None
+    cases: CaseNames | None = None  # plain names of the official page's cases (actions/cases.py)
 
     @field_validator("official_codes")
     @classmethod

@@ -40,8 +40,9 @@ class Evidence:
     hit: Hit
     coverage: float = 0.0  # share of the question's words found in the record
     whole_name: bool = False  # the question holds every word of one of its names
-    head: str | None = None  # the family's common case, when this record is one of its cases
-    named_case: bool = False  # the question says what tells this case from the common one ("cấp lại", "bị mất")
+    head: str | None = None  # the family's head: the shortest name whose words this record's name all contains
+    named_case: bool = False  # the question says what tells it from the head ("cấp lại", "bị mất", "xóa")
+    separate: bool = False  # a separate procedure on the same thing ("Xóa đăng ký …"), never offered as a case
 
     @property
     def confidence(self) -> float:
@@ -127,7 +128,7 @@ def _from_evidence(evidence: list[Evidence], th: Thresholds) -> Decision:
     if best.whole_name:
         rivals = [e for e in rivals if e.whole_name]
     close = [e for e in _one_per_family(rivals)[:2] if e.confidence >= th.close_ratio * likely]
-    cases = [e.hit for e in family if e is not best][:MAX_CASES]
+    cases = [e.hit for e in family if e is not best and not e.separate and not best.separate][:MAX_CASES]
     if likely >= th.none_below:
         if close:
             return Decision("which_one", choices=[best.hit, *(e.hit for e in close)][:MAX_CHOICES],
@@ -148,14 +149,15 @@ def _from_evidence(evidence: list[Evidence], th: Thresholds) -> Decision:
 
 def common_case_first(evidence: list[Evidence], th: Thresholds) -> list[Evidence]:
     """The order a citizen should meet the candidates in: a case the question does not name ("… có yếu tố nước
-    ngoài" for "khai sinh có mất phí không") gives way to its family's common case, however it scored (it is
-    offered beside the answer), and a case the question names ("cấp lại", "bị mất", "Hàn Quốc" for "nước ngoài")
+    ngoài" for "khai sinh có mất phí không") gives way to its family's common case however it scored (it is offered
+    beside the answer), a separate procedure on the same thing in a close call ("Xóa đăng ký tạm trú" for "dk tạm
+    trú"), and a case the question names ("cấp lại", "bị mất", "Hàn Quốc" for "nước ngoài")
     goes ahead of its common case when it is a close call."""
     by_id = {e.hit.doc_id: e for e in evidence}
     ordered: list[Evidence] = []
     for e in evidence:
         head = by_id.get(e.head or "")
-        if head is not None and not e.named_case and head not in ordered:
+        if head is not None and head not in ordered and _yields(e, head, th):
             ordered.append(head)
         if e not in ordered:
             ordered.append(e)
@@ -165,6 +167,15 @@ def common_case_first(evidence: list[Evidence], th: Thresholds) -> list[Evidence
         ordered.remove(named[0])
         ordered.insert(0, named[0])
     return ordered
+
+
+def _yields(e: Evidence, head: Evidence, th: Thresholds) -> bool:
+    """A record the question does not name gives way to its family's head: a case always (the issue's rule: an
+    everyday question is never answered with a rare case), a separate procedure only in a close call (its own
+    aliases may carry the meaning: "nhập khẩu cho em bé" is the joint birth-residence-insurance procedure)."""
+    if e.named_case or e.whole_name:
+        return False
+    return not e.separate or head.confidence >= th.close_ratio * e.confidence
 
 
 def _one_per_family(ranked: list[Evidence]) -> list[Evidence]:
@@ -180,6 +191,7 @@ def _one_per_family(ranked: list[Evidence]) -> list[Evidence]:
 
 
 def _family(best: Evidence, ranked: list[Evidence]) -> list[Evidence]:
-    """The best record and the other cases of its family in the shortlist (not separate procedures)."""
+    """The best record and the rest of its family in the shortlist: what the question fits without naming any of them
+    apart (separate procedures included: "dk tạm trú" said nothing of "Xóa đăng ký tạm trú")."""
     head = best.head or best.hit.doc_id
     return [e for e in ranked if e is best or e.hit.doc_id == head or e.head == head]

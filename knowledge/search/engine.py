@@ -34,7 +34,7 @@ from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.provinces import match_province
 from knowledge.index.build import current_version, index_dir_from_env
 from knowledge.index.lexical import BM25, content_words
-from knowledge.language import expand_abbreviations, syllables, vocabulary
+from knowledge.language import expand_abbreviations, vocabulary
 from knowledge.records.facts import ProcedureFacts, from_curated, from_official
 from knowledge.records.schema import Guide, Procedure
 from knowledge.search.decision import Context, Decision, Evidence, Thresholds, decide
@@ -317,21 +317,16 @@ class _Snapshot:
 
 
 def family_cases(docs: list[dict[str, Any]]) -> tuple[dict[int, int], dict[int, Case]]:
-    """Which records are cases of a family's common case, and the words that tell each apart (learned from the
-    names: knowledge.search.reading.case_runs). The index groups names sharing a stem (knowledge/index/documents.py);
-    a name that starts with another word does something else to the same thing ("Xóa đăng ký thường trú" is not a
-    case of "Đăng ký thường trú", "Liên thông … khai sinh …" not one of "Đăng ký khai sinh"): a separate procedure.
-    A curated record (one of the procedures citizens ask most) is never a rare case of an official-only one."""
+    """Each record's family head (the shortest name whose words its name all contains, as the index groups them in
+    knowledge/index/documents.py) and what tells it apart from the head, learned from the two names
+    (knowledge.search.reading.case_of). A curated record (one of the procedures citizens ask most) heads no
+    official-only family of its own and is never put under one."""
     by_id = {d["id"]: i for i, d in enumerate(docs)}
     heads: dict[int, int] = {}
     cases: dict[int, Case] = {}
     for i, doc in enumerate(docs):
         head = by_id.get(doc.get("family") or "")
-        if head is None:
-            continue
-        if syllables(doc["title"])[:1] != syllables(docs[head]["title"])[:1]:
-            continue
-        if doc["kind"] == "procedure" and docs[head]["kind"] != "procedure":  # curated: what citizens ask most
+        if head is None or (doc["kind"] == "procedure" and docs[head]["kind"] != "procedure"):
             continue
         heads[i] = head
         cases[i] = case_of(doc["title"], docs[head]["title"])
@@ -553,6 +548,7 @@ class KnowledgeBase:
             self._hit(snap, cand), cand.coverage, _whole_name(cand),
             head=None if head is None else snap.docs[head]["id"],
             named_case=head is not None and says_case(asked, snap.cases[cand.doc]),
+            separate=head is not None and snap.cases[cand.doc].separate,
         )  # fmt: skip
 
     def _hit(self, snap: _Snapshot, cand: Candidate) -> Hit:

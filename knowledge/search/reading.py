@@ -69,6 +69,9 @@ class Case:
 
     runs: tuple[Phrase, ...]  # with diacritics: "lại" is not "lái"
     head_folded: tuple[str, ...]  # the common case's name, folded: an unaccented "lai" must be said once more
+    # The name starts with another word: it does something else to the same thing ("Xóa đăng ký thường trú" under
+    # "Đăng ký thường trú", "Liên thông … khai sinh …" under "Đăng ký khai sinh"), a separate procedure, not a case.
+    separate: bool = False
 
 
 def case_of(name: str, head: str) -> Case:
@@ -88,7 +91,8 @@ def case_of(name: str, head: str) -> Case:
         if run:
             runs.append(tuple(run))
         run = []
-    return Case(tuple(runs), tuple(fold(w) for w in spoken(head)))
+    first, head_first = language.syllables(name)[:1], language.syllables(head)[:1]
+    return Case(tuple(runs), tuple(fold(w) for w in spoken(head)), separate=first != head_first)
 
 
 def says_case(question: str, case: Case) -> bool:

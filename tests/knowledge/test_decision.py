@@ -15,8 +15,10 @@ TH = Thresholds(none_below=0.3, close_ratio=0.5, ask_back_mass=0.5, off_topic_an
 BIRTH, FOREIGN, REISSUE, MARRIAGE = "ho-tich-khai-sinh", "2.000528", "ho-tich-dang-ky-lai-khai-sinh", "ho-tich-ket-hon"
 
 
-def ev(doc_id: str, score: float, head: str | None = None, named: bool = False, kind: str = "procedure") -> Evidence:
-    return Evidence(Hit(doc_id, kind, doc_id, score, doc_id), head=head, named_case=named)
+def ev(
+    doc_id: str, score: float, head: str | None = None, named: bool = False, separate: bool = False
+) -> Evidence:
+    return Evidence(Hit(doc_id, "procedure", doc_id, score, doc_id), head=head, named_case=named, separate=separate)
 
 
 def test_a_case_the_question_does_not_name_gives_way_to_the_common_case() -> None:
@@ -30,6 +32,14 @@ def test_a_case_the_question_names_goes_ahead_of_the_common_case() -> None:
     # "làm lại giấy khai sinh bị mất": the common case scores higher, the question says what the re-issue is
     d = decide([ev(BIRTH, 0.7), ev(REISSUE, 0.4, head=BIRTH, named=True)], TH)
     assert d.kind == "answer" and d.best is not None and d.best.doc_id == REISSUE
+
+
+def test_a_separate_procedure_on_the_same_thing_is_neither_a_rival_nor_a_case_unless_named() -> None:
+    residence, deregistration = "cu-tru-tam-tru", "1.010028"  # "Xóa đăng ký tạm trú"
+    d = decide([ev(deregistration, 0.55, head=residence, separate=True), ev(residence, 0.54)], TH)
+    assert d.kind == "answer" and d.best is not None and d.best.doc_id == residence and d.cases == []
+    named = decide([ev(residence, 0.5), ev(deregistration, 0.45, head=residence, named=True, separate=True)], TH)
+    assert named.kind == "answer" and named.best is not None and named.best.doc_id == deregistration
 
 
 def test_which_one_offers_one_record_per_family_likeliest_first() -> None:
