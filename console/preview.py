@@ -28,6 +28,7 @@ from console.config import ROOT, Settings
 from console.records import catalog
 from knowledge.records.facts import ProcedureFacts, from_curated
 from knowledge.records.schema import Procedure, procedure_model
+from knowledge.search.decision import Context
 from knowledge.text import clean, fold
 
 _KB: Any = None
@@ -53,8 +54,8 @@ class Overlay:
     record_id: str
     edited: ProcedureFacts
 
-    def search(self, query: str, k: int = 5) -> Any:
-        return self.kb.search(query, k)
+    def search(self, query: str, k: int = 5, method: str = "combined", context: Context | None = None) -> Any:
+        return self.kb.search(query, k, method, context)
 
     def facts(self, doc_id: str) -> Any:
         return self.edited if doc_id == self.record_id else self.kb.facts(doc_id)
