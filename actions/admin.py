@@ -31,6 +31,7 @@ import logging
 import os
 import sys
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
@@ -172,6 +173,22 @@ def _field(request: Request, name: str, limit: int = 128) -> str | None:
     return value if isinstance(value, str) and value.strip() and len(value) <= limit else None
 
 
+def run_while_serving(app: Sanic, loop_forever: Callable[[], Coroutine[Any, Any, None]]) -> None:
+    """Run a background loop from the server's start, and cancel it when the server stops."""
+    tasks: list[asyncio.Task[None]] = []
+
+    @app.after_server_start
+    async def start(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
+        tasks.append(loop.create_task(loop_forever()))
+
+    @app.before_server_stop
+    async def stop(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
+        for task in tasks:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
 def purge_daily(app: Sanic) -> None:
     """Delete conversations and journal rows past their retention, and expired callback numbers, at the start and
     then once a day (journal/erasure.py; every replica may run it: deleting twice is harmless)."""
@@ -186,15 +203,7 @@ def purge_daily(app: Sanic) -> None:
                 logger.exception("retention purge failed")
             await asyncio.sleep(PURGE_EVERY)
 
-    @app.after_server_start
-    async def start_purging(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
-        app.ctx.purger = loop.create_task(purge())
-
-    @app.before_server_stop
-    async def stop_purging(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
-        app.ctx.purger.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await app.ctx.purger
+    run_while_serving(app, purge)
 
 
 def install_privacy(app: Sanic) -> None:
@@ -241,12 +250,4 @@ def watch_index(app: Sanic) -> None:
                     logger.exception("could not check for a new knowledge index")
                 reported = str(error)
 
-    @app.after_server_start
-    async def start_watching(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
-        app.ctx.index_watcher = loop.create_task(watch())
-
-    @app.before_server_stop
-    async def stop_watching(app: Sanic, loop: asyncio.AbstractEventLoop) -> None:
-        app.ctx.index_watcher.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await app.ctx.index_watcher
+    run_while_serving(app, watch)
