@@ -197,8 +197,20 @@ def _one_separator(span: list[_Group]) -> bool:
     return len({group.separator for group in span[prefixes + 1 :]}) <= 1
 
 
+def _grouped_like_a_number(span: list[_Group]) -> bool:
+    """Separators mixed as typed in a hurry ("0912.345 678", "+84 912.345 678", "079 203.098-765"): only groups of two
+    digits or more, after a country code or a first group of three or more starting with 0, so a date before a
+    number ("01.07.2025 0912…") never joins it."""
+    prefixes = 0
+    while prefixes < len(span) and (span[prefixes].plus or span[prefixes].bracketed):
+        prefixes += 1
+    rest = span[prefixes:]
+    first_is_a_prefix = bool(rest) and (prefixes > 0 or (len(rest[0].digits) >= 3 and rest[0].digits[0] == "0"))
+    return first_is_a_prefix and all(len(group.digits) >= 2 for group in rest)
+
+
 def _is_phone_number(text: str, span: list[_Group], digits: str) -> bool:
-    if not _one_separator(span):
+    if not (_one_separator(span) or _grouped_like_a_number(span)):
         return False
     if span[0].plus:
         return digits.startswith("84") and _PHONE_AFTER_84.fullmatch(digits[2:].removeprefix("0")) is not None
@@ -214,8 +226,10 @@ def _is_phone_number(text: str, span: list[_Group], digits: str) -> bool:
 def _is_id_number(text: str, span: list[_Group], digits: str) -> bool:
     """A CCCD (12 digits; they all start with 0, the province code, which years never do) or a CMND (9 digits),
     unbroken or in even groups."""
-    if any(group.plus or group.bracketed for group in span) or not _one_separator(span):
+    if any(group.plus or group.bracketed for group in span):
         return False
+    if not _one_separator(span):  # mixed separators: only a CCCD in groups of three or more ("079 203.098-765")
+        return len(digits) == 12 and _grouped_like_a_number(span) and all(len(g.digits) >= 3 for g in span)
     if len(digits) == 12:
         return len(span) == 1 or (digits[0] == "0" and all(len(group.digits) >= 3 for group in span))
     if len(digits) == 9:

@@ -44,12 +44,24 @@ class Spelling:
         return self.text.replace(self.typed, "*" * sum(ch.isalnum() for ch in self.typed), 1)
 
 
-def grouped(digits: str, sizes: list[int], separator: str) -> str:
+def grouped(digits: str, sizes: list[int], separator: str | list[str]) -> str:
+    """The digits in groups of `sizes`, joined by one separator, or by a list of them taken in turn (mixed)."""
     parts, at = [], 0
     for size in sizes:
         parts.append(digits[at : at + size])
         at += size
-    return separator.join(parts)
+    if isinstance(separator, str):
+        return separator.join(parts)
+    return parts[0] + "".join(separator[i % len(separator)] + part for i, part in enumerate(parts[1:]))
+
+
+def mixed_separators(rng: random.Random, sizes: list[int], first_at_least: int) -> str | list[str]:
+    """Now and then separators mixed as typed in a hurry ("0912.345 678"), when the groups allow reading them as one
+    number (knowledge.text: groups of 2 or more, the first long enough to be no date)."""
+    if len(sizes) < 3 or sizes[0] < first_at_least or min(sizes) < 2 or rng.random() < 0.7:
+        return rng.choice(SEPARATORS)
+    chosen = [rng.choice(SEPARATORS) for _ in sizes[1:]]
+    return chosen if len(set(chosen)) > 1 else [".", " "]
 
 
 def sizes_of(length: int, rng: random.Random, common: list[list[int]]) -> list[int]:
@@ -79,11 +91,13 @@ def phone(rng: random.Random) -> tuple[str, str]:
         local = grouped(national[3:], sizes_of(8, rng, [[4, 4], [8]]), separator)
         return national, f"({national[:3]}){rng.choice(['', ' '])}{local}"
     if form == "national" or form == "area":
-        return national, grouped(national, sizes_of(len(national), rng, common), separator)
-    if form == "bare84" and not mobile:  # 84 and a landline: too close to amounts to read as a phone (knowledge.text)
-        form = "plus"
+        sizes = sizes_of(len(national), rng, common)
+        return national, grouped(national, sizes, mixed_separators(rng, sizes, first_at_least=3))
+    if form == "bare84" and (not mobile or national.endswith("000")):
+        form = "plus"  # 84 and a landline, or "84 799 442 000": too close to amounts to read as a phone
     rest = national[1:]
-    body = grouped(rest, sizes_of(len(rest), rng, [[9], [3, 3, 3], [2, 3, 4], [10], [2, 4, 4], [3, 3, 4]]), separator)
+    sizes = sizes_of(len(rest), rng, [[9], [3, 3, 3], [2, 3, 4], [10], [2, 4, 4], [3, 3, 4]])
+    body = grouped(rest, sizes, mixed_separators(rng, sizes, first_at_least=2) if form != "bare84" else separator)
     after = rng.choice(["", " ", separator])
     typed = {
         "plus": f"+84{after}{body}",
@@ -101,6 +115,7 @@ def id_number(rng: random.Random) -> tuple[str, str]:
     if rng.random() < 0.65:
         digits = f"0{rng.randint(1, 96):02d}" + "".join(rng.choices("0123456789", k=9))
         sizes = rng.choice([[12], [3, 3, 3, 3], [4, 4, 4], [6, 6], [3, 3, 6], [6, 3, 3]])
+        return digits, grouped(digits, sizes, mixed_separators(rng, sizes, first_at_least=3))
     else:
         digits = rng.choice("0123") + "".join(rng.choices("0123456789", k=8))
         if digits.endswith("000"):  # 123.456.000 reads as an amount of money unless a card names it
