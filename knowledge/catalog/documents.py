@@ -35,17 +35,17 @@ _FORM_NAMED = re.compile(
 _FORM_FILE = re.compile(r"^(?:[Mm]ẫu(?:\s+[Ss]ố)?\s*)?(?P<code>[A-ZĐ]{1,6}\d{1,3}[a-z]?(?:[-_.][A-ZĐ\d]{1,6})*)\.\w+$")
 
 
-def structure(documents: list[Document]) -> list[Document]:
+def structure(documents: list[Document], procedure_name: str = "") -> list[Document]:
     """The same documents, each marked: note or paper, nộp or xuất trình, its form code, its case."""
     headings = list(dict.fromkeys(d.group for d in documents if d.group))
-    cases = _case_headings(headings)
+    cases = _case_headings(headings, procedure_name)
     return [_marked(d, cases) for d in documents]
 
 
 def structured(record: OfficialRecord) -> OfficialRecord:
     if not record.documents:
         return record
-    return record.model_copy(update={"documents": structure(record.documents)})
+    return record.model_copy(update={"documents": structure(record.documents, record.name)})
 
 
 def heading_text(heading: str) -> str:
@@ -55,13 +55,24 @@ def heading_text(heading: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def _case_headings(headings: list[str]) -> dict[str, str]:
+def _case_headings(headings: list[str], procedure_name: str = "") -> dict[str, str]:
     """Heading → case name, for the headings that name a situation."""
-    # A heading that states a rule ("Trường hợp … thì có thể nộp bản sao") is a remark, not a situation.
-    specific = [h for h in headings if not _GENERIC_HEADING.match(_LEAD.sub("", h)) and not _RULE.search(h)]
+    specific = [h for h in headings if _may_name_a_case(_LEAD.sub("", h), procedure_name)]
     situations = [h for h in specific if _SITUATION.match(_LEAD.sub("", h))]
     chosen = specific if len(specific) >= 2 else situations
     return {h: heading_text(h) for h in chosen if heading_text(h)}
+
+
+def _may_name_a_case(heading: str, procedure_name: str) -> bool:
+    """Not a title of the whole list, nor a rule ("Trường hợp … thì có thể nộp bản sao"), nor a paper ("Phiếu …",
+    "Bản khai lý lịch …"), nor what the list adds to the others ("Ngoài các tài liệu …"), nor the procedure's own
+    name (the papers every case needs)."""
+    if _GENERIC_HEADING.match(heading) or _RULE.search(heading) or _names_a_paper(heading):
+        return False
+    if re.match(r"ngoài\b", heading, re.IGNORECASE):
+        return False
+    own_name = fold(re.sub(r"^thủ tục\s+", "", procedure_name, flags=re.IGNORECASE)).strip(" .")
+    return not own_name or fold(heading_text(heading)).strip(" .") != own_name
 
 
 def _marked(document: Document, cases: dict[str, str]) -> Document:

@@ -50,6 +50,20 @@ def test_a_single_title_heading_or_generic_headings_are_not_cases() -> None:
     assert parsed.cases == [] and len(parsed.common_documents) == 2
 
 
+def test_headings_naming_a_paper_an_addition_or_the_procedure_itself_are_not_cases() -> None:
+    """A citizen asked "which case is yours?" must be offered situations, not papers ("Phiếu …"), what the list adds
+    to the others ("Ngoài các tài liệu …") or the procedure's own name (the papers every case needs)."""
+    cell = ("Đăng ký thành lập công ty thử" + TABLE + "Giấy đề nghị đăng ký doanh nghiệp1 bản chính"
+            "Phiếu này là biểu mẫu điện tử, công dân kê khai khi nộp trực tuyến" + TABLE + "Tờ khai1 bản chính"
+            "Ngoài các tài liệu nêu trên, hồ sơ phải có thêm" + TABLE + "Bản sao giấy phép1 bản sao"
+            "Trường hợp ủy quyền cho cá nhân" + TABLE + "Văn bản ủy quyền1 bản chính"
+            "Trường hợp đăng ký doanh nghiệp xã hội" + TABLE + "Cam kết mục tiêu xã hội1 bản chính")  # fmt: skip
+    parsed = structured(record(parse_documents(cell).documents, name="Đăng ký thành lập công ty thử"))
+    assert [c.name for c in parsed.cases] == ["Trường hợp ủy quyền cho cá nhân",
+                                              "Trường hợp đăng ký doanh nghiệp xã hội"]
+    assert "Giấy đề nghị đăng ký doanh nghiệp" in [d.name for d in parsed.common_documents]
+
+
 def test_a_situation_heading_beside_the_common_list_is_a_case() -> None:
     cell = ("Giấy tờ phải nộp" + TABLE + "Tờ khai1 bản chính"
             "a) Trường hợp ủy quyền, hồ sơ gồm:" + TABLE + "Văn bản ủy quyền có chứng thực1 bản chính")  # fmt: skip
