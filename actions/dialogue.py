@@ -391,7 +391,7 @@ def help_outcome(kb: Any) -> Outcome:
         ids = kb.doc_ids()
         records = [p for p in (kb.procedure(d) for d in ids) if p is not None]
         count = sum(kb.kind(d) in ("procedure", "official") for d in ids)
-    except (AttributeError, OSError):  # no index yet: still explain what the bot does
+    except OSError:  # no index published yet: still explain what the bot does (a renamed API fails loudly)
         records, count = [], 0
     by_domain: dict[str, list[Any]] = {}
     for record in records:

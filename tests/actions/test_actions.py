@@ -456,6 +456,20 @@ def test_help_counts_the_procedures_and_offers_one_example_per_field(dispatcher:
     assert all(p.startswith("/choose_procedure{") for p in offered[:-1])
 
 
+def test_help_without_an_index_explains_and_a_renamed_api_fails_loudly() -> None:
+    class NoIndexYet:
+        def doc_ids(self) -> list[str]:
+            raise FileNotFoundError("no published index")
+
+    class RenamedApi:  # the knowledge base's counting method renamed: /help must not say "0 procedures"
+        pass
+
+    (reply,) = dialogue.help_outcome(NoIndexYet()).replies
+    assert reply.response == "utter_help_no_index"
+    with pytest.raises(AttributeError):
+        dialogue.help_outcome(RenamedApi())
+
+
 def test_typed_thumbs_down_counts_as_thumbs_down(dispatcher: CollectingDispatcher) -> None:
     run(actions.ActionFeedback(), dispatcher, tracker("👎", "feedback", procedure_id=BIRTH))
     assert rows("feedback")[0]["value"] == "down"
