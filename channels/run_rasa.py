@@ -21,7 +21,8 @@ def rasa_arguments(arguments: list[str], token: str) -> list[str]:
         raise ValueError(f"--auth-token on the command line shows in `ps`; set {TOKEN_VARIABLE} instead")
     if "--enable-api" in arguments and not token:
         raise ValueError(f"{TOKEN_VARIABLE} is empty: Rasa's HTTP API would answer anyone (or only an empty token)")
-    return [*arguments, "--auth-token", token] if token else arguments
+    # One word "--auth-token=…": a generated token may start with "-", which argparse would read as an option.
+    return [*arguments, f"--auth-token={token}"] if token else arguments
 
 
 def main() -> int:
