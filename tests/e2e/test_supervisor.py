@@ -126,7 +126,9 @@ def serve(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     (var_dir / OLD_LOG).write_text("a log of an older version\n", encoding="utf-8")
     (var_dir / OLD_LOG).chmod(0o644)
     rasa_port, action_port, console_port = free_port(), free_port(), free_port()
-    env = os.environ | {
+    # Our own settings only: a session fixture of another suite may have pointed MOCUA_JOURNAL_DB at its stack.
+    inherited = {name: value for name, value in os.environ.items() if not name.startswith("MOCUA_")}
+    env = inherited | {
         "RASA_PORT": str(rasa_port), "ACTION_PORT": str(action_port), "TELEGRAM_BOT_TOKEN": "",
         "CONSOLE_PORT": str(console_port), "MOCUA_VAR_DIR": str(var_dir),  # its tracker, journal, accounts, logs
     }  # fmt: skip
