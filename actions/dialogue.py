@@ -24,6 +24,7 @@ from knowledge.text import clean, words
 ORIGINAL_TEXT = "text_original"  # set by nlu_components/vietnamese.py
 CHOOSE_INTENT = "choose_procedure"
 FALLBACK_INTENT = "nlu_fallback"
+OUT_OF_SCOPE_INTENT = "out_of_scope"
 # Fields of law named in the help message (largest first); the rest are implied by "...".
 HELP_DOMAINS = 6
 
@@ -290,7 +291,16 @@ def out_of_scope(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
         outcome = apply(kb, replace(turn, aspect=None), decided(kb, turn, nlu="off_topic"))
         if outcome:
             return outcome
-    return Outcome([answers.utter("utter_out_of_scope")], {"fallback_count": 0})
+    # Refused, so unanswered: staff see it among the gaps, and mark it out of scope or add what was asked for.
+    journal = _unanswered(turn, OUT_OF_SCOPE_INTENT)
+    return Outcome([answers.utter("utter_out_of_scope")], {"fallback_count": 0}, journal)
+
+
+def _unanswered(turn: Turn, intent: str) -> dict[str, Any] | None:
+    """The journal row of a typed message the bot could not answer (none for a button or a message of no words)."""
+    if turn.is_payload or not words(turn.text):
+        return None
+    return {"kind": "unanswered", "question": turn.text, "procedure_id": turn.procedure_id, "intent": intent}
 
 
 def fallback(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
@@ -303,10 +313,7 @@ def fallback(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
         slots["last_question"] = turn.text  # what staff should see if the citizen then accepts a person
     if count >= 2:
         slots["human_offered"] = True
-    journal = None
-    if not turn.is_payload and words(turn.text):
-        journal = {"kind": "unanswered", "question": turn.text, "procedure_id": turn.procedure_id,
-                   "intent": FALLBACK_INTENT}
+    journal = _unanswered(turn, FALLBACK_INTENT)
     # First miss: ask to rephrase. Second miss in a row: offer a person (yes/no buttons in the response).
     reply = answers.utter("utter_offer_human" if count >= 2 else "utter_ask_rephrase")
     return Outcome([reply], slots, journal)

@@ -113,8 +113,8 @@ def unanswered_members(console_engine: sa.Engine) -> list[Member]:
         else:
             member.count += 1
             member.example, member.last = example, max(member.last, ts)
-        fallback_only[key] = fallback_only.get(key, True) and intent == "nlu_fallback"
-    # Like journal.gaps: very short messages NLU did not understand are mostly noise ("hmm", "asdf").
+        fallback_only[key] = fallback_only.get(key, True) and intent in journal.NOISY_INTENTS
+    # Like journal.gaps: very short messages NLU did not understand or took for off-topic are mostly noise.
     return [m for m in found.values() if not fallback_only[m.key] or len(m.key.split()) >= journal.MIN_FALLBACK_WORDS]
 
 

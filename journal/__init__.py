@@ -65,8 +65,10 @@ def record(
 # ---------------------------------------------------------------- reading
 
 
-# Messages NLU did not understand that are this short are mostly noise ("hmm", "asdf"), not knowledge gaps.
+# Messages NLU did not understand or took for off-topic that are this short are mostly noise ("hmm", "asdf", "hi"),
+# not knowledge gaps.
 MIN_FALLBACK_WORDS = 3
+NOISY_INTENTS = ("nlu_fallback", "out_of_scope")
 
 
 def _count_where(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
@@ -77,7 +79,7 @@ def _count_where(condition: sa.ColumnElement[bool]) -> sa.ColumnElement[int]:
 def gaps(limit: int = 20) -> list[tuple[str, int, str]]:
     """Most frequent unanswered questions: (grouping key, count, one example as asked)."""
     n = sa.func.count().label("n")
-    only_fallback = sa.func.min(sa.case((entries.c.intent == "nlu_fallback", 1), else_=0))
+    only_fallback = sa.func.min(sa.case((entries.c.intent.in_(NOISY_INTENTS), 1), else_=0))
     query = (
         sa.select(entries.c.question_key, n, sa.func.max(entries.c.question), only_fallback)
         .where(entries.c.kind == "unanswered", entries.c.question_key.is_not(None), entries.c.question_key != "")

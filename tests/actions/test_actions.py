@@ -509,6 +509,14 @@ def test_off_topic_by_nlu_but_a_fact_in_a_guide_is_answered(dispatcher: Collecti
 def test_really_off_topic_gets_the_polite_refusal(dispatcher: CollectingDispatcher, question: str) -> None:
     run(actions.ActionOutOfScope(), dispatcher, tracker(question, "out_of_scope"))
     assert responses(dispatcher) == ["utter_out_of_scope"]
+    # refused, so unanswered: staff see it among the gaps (and may mark it out of scope)
+    assert [(r["question"], r["intent"]) for r in rows("unanswered")] == [(question, "out_of_scope")]
+
+
+def test_gaps_leave_out_short_off_topic_noise_and_keep_a_real_request() -> None:
+    journal.record("unanswered", question="hi bot", intent="out_of_scope")
+    journal.record("unanswered", question="xin giấy phép thả diều trên phố", intent="out_of_scope")
+    assert [example for _, _, example in journal.gaps()] == ["xin giấy phép thả diều trên phố"]
 
 
 def test_a_fragment_of_a_name_does_not_pick_a_low_ranked_procedure(dispatcher: CollectingDispatcher) -> None:
