@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,34 +17,10 @@ import sqlalchemy as sa
 
 import journal
 from console.db import handoff_claims, now
+from journal.tracker import events, tracker_engine
 from knowledge.text import clean, mask_personal_numbers
 
-# Rasa's own table (rasa/core/tracker_store.py SQLEvent); read only, never created here.
-events = sa.Table(
-    "events",
-    sa.MetaData(),
-    sa.Column("id", sa.Integer, primary_key=True),
-    sa.Column("sender_id", sa.String(255)),
-    sa.Column("type_name", sa.String(255)),
-    sa.Column("timestamp", sa.Float),
-    sa.Column("intent_name", sa.String(255)),
-    sa.Column("action_name", sa.String(255)),
-    sa.Column("data", sa.Text),
-)
-
-_engines: dict[str, sa.Engine] = {}
-_lock = threading.Lock()
 _senders: dict[str, str] = {}  # journal hash -> sender id, filled as conversations are listed
-
-
-def tracker_engine(url: str) -> sa.Engine:
-    """Rasa writes its tracker with psycopg2 (postgresql://…); this environment reads it with psycopg 3."""
-    from scripts.production import app_db_url
-
-    with _lock:
-        if url not in _engines:
-            _engines[url] = sa.create_engine(app_db_url(url), pool_pre_ping=True)
-        return _engines[url]
 
 
 def masked(text: str | None) -> str:

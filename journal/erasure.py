@@ -21,6 +21,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from journal import callbacks, engine, entries, hash_sender
+from journal.tracker import events, tracker_engine
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_RETENTION_DAYS = 365
@@ -45,12 +46,10 @@ def bridge_target() -> str | None:
     return str(path) if path.is_file() else None
 
 
-def _tracker_events(url: str) -> tuple[sa.Engine, sa.Table] | None:
-    """Rasa's `events` table, or None before Rasa created it."""
-    from console.conversations import events, tracker_engine
-
+def _tracker_db(url: str) -> sa.Engine | None:
+    """The tracker's database, or None before Rasa created its `events` table."""
     found = tracker_engine(url)
-    return (found, events) if sa.inspect(found).has_table("events") else None
+    return found if sa.inspect(found).has_table(events.name) else None
 
 
 def forget(sender: str, tracker: str | None = None, bridge: str | None = None) -> dict[str, int]:
@@ -59,9 +58,8 @@ def forget(sender: str, tracker: str | None = None, bridge: str | None = None) -
     with engine().begin() as con:
         counts["journal_entries"] = int(con.execute(entries.delete().where(entries.c.sender == hash_sender(sender)))
                                         .rowcount or 0)  # fmt: skip
-    found = _tracker_events(tracker or tracker_url())
-    if found is not None:
-        tracker_db, events = found
+    tracker_db = _tracker_db(tracker or tracker_url())
+    if tracker_db is not None:
         with tracker_db.begin() as con:
             counts["tracker_events"] = int(con.execute(events.delete().where(events.c.sender_id == sender))
                                            .rowcount or 0)  # fmt: skip
@@ -85,9 +83,8 @@ def purge_expired(now: dt.datetime | None = None, tracker: str | None = None) ->
     with engine().begin() as con:
         old = entries.c.ts < cutoff.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
         counts["journal_entries"] = int(con.execute(entries.delete().where(old)).rowcount or 0)
-    found = _tracker_events(tracker or tracker_url())
-    if found is not None:
-        tracker_db, events = found
+    tracker_db = _tracker_db(tracker or tracker_url())
+    if tracker_db is not None:
         with tracker_db.begin() as con:
             # Whole conversations: a sender whose latest event is older than the retention (deleting only the old
             # events of a conversation still going on would cut its session and slots in half).

@@ -17,7 +17,7 @@ import journal
 import journal.store
 from bot import store as bridge
 from console import db as console_db
-from console.conversations import events
+from journal.tracker import events
 from scripts import mask_stored
 from scripts.services import Postgres
 from scripts.stack import ROOT

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 import journal
 import journal.store
-from console.conversations import events
+from journal.tracker import events
 from knowledge.text import words
 from scripts.stack import free_port
 from tests.console.conftest import running_console

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 import journal
 from console.config import Settings
-from console.conversations import events
+from journal.tracker import events
 from scripts.services import Postgres
 from tests.console.support import app_client, check_first_release_accounts_upgrade, csrf_of
 
