@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from knowledge.text import MAX_MESSAGE_CHARS, as_typed_text, find_phone_numbers, mask_personal_numbers
 
@@ -67,8 +67,8 @@ class Incoming:
     text: str  # what Rasa receives: masked typed text, or a checked payload
     too_long: int = 0  # the length of a refused over-long message, else 0
     # The text as typed when it holds a phone number: a callback number for a handoff (journal/callbacks.py) is
-    # kept from it after Rasa answered. Never given to Rasa, never logged.
-    callback_text: str = ""
+    # kept from it after Rasa answered. Never given to Rasa, never logged (left out of the repr for that).
+    callback_text: str = field(default="", repr=False)
 
 
 def read_request(body: bytes, content_type: str) -> Incoming:

@@ -183,6 +183,7 @@ def test_the_channel_keeps_the_typed_text_only_when_it_holds_a_phone_number() ->
 
     incoming = read({"sender": "u1", "message": f"số tôi {NUMBER}"})
     assert incoming.text == "số tôi **********" and incoming.callback_text == f"số tôi {NUMBER}"
+    assert NUMBER not in repr(incoming)  # a log line printing the request never shows the number
     assert read({"sender": "u1", "message": "làm căn cước"}).callback_text == ""
     assert read({"sender": "u1", "payload": "/confirm_forget"}).text == "/confirm_forget"
 
