@@ -260,7 +260,7 @@ def _deadline(facts: ProcedureFacts) -> list[str]:
 
 def _overview(facts: ProcedureFacts, day: dt.date | None = None) -> list[str]:
     lines = [f"Tên chính thức: {_cut(facts.official_name)}"] if facts.official_name else []
-    lines += _place(facts)[:2]
+    lines += [line for line in _place(facts) if line != facts.level_note][:2]  # the note once, below
     if facts.level_note and lines:
         lines.append(facts.level_note)
     time, fee = _time(facts), _fee(facts, day)

@@ -145,6 +145,14 @@ def test_overview_names_place_time_fee_documents_online_legal_basis_and_the_port
     assert lines[-1].startswith("Theo Cổng Dịch vụ công quốc gia, cập nhật ")
 
 
+def test_the_reorganisation_note_is_said_once_in_an_overview(birth: ProcedureFacts) -> None:
+    note = "ℹ️ Từ 1/7/2025 không còn cấp huyện."
+    # an agency at the abolished level and nothing else about the place: the place's lines end with the note
+    district = replace(birth, where=None, channels=(), agency="Ủy ban nhân dân cấp huyện", level_note=note)
+    lines, _ = answers.aspect_lines(district, None)
+    assert lines.count(note) == 1
+
+
 def test_online_answer_says_where(birth: ProcedureFacts) -> None:
     lines = answers.procedure_answer(birth, "online")[0].text.split("\n")
     assert lines[1] == "Có, nộp trực tuyến được."
