@@ -89,7 +89,8 @@ class Vocabulary:
     ordinals: Mapping[str, int]  # folded word -> position (1-based)
     last_choice: frozenset[str]
     asking: tuple[Phrase, ...]  # phrases that mark the clause that asks, in a message with background
-    case_words: Mapping[Phrase, Phrase]  # everyday phrase (folded) -> the words of a name it stands for (accented)
+    # everyday phrase (folded) -> (the phrase with its diacritics, the words of a name it stands for, accented)
+    case_words: Mapping[Phrase, tuple[Phrase, Phrase]]
 
     @classmethod
     def load(cls, directory: Path) -> Vocabulary:
@@ -200,7 +201,7 @@ def _ordinals(data: Mapping[str, Any]) -> tuple[dict[str, int], list[str]]:
     return ordinals, _strings(data, file, "last")
 
 
-def _case_words(data: Mapping[str, Any], spellings: Mapping[str, str]) -> dict[Phrase, Phrase]:
+def _case_words(data: Mapping[str, Any], spellings: Mapping[str, str]) -> dict[Phrase, tuple[Phrase, Phrase]]:
     file = "questions.yml"
     table = data.get("case_words") or {}
     if not isinstance(table, dict):
@@ -209,11 +210,14 @@ def _case_words(data: Mapping[str, Any], spellings: Mapping[str, str]) -> dict[P
     def phrase(text: str) -> Phrase:
         return tuple(spellings.get(w, w) for w in words(text))
 
-    found: dict[Phrase, Phrase] = {}
+    def accented(text: str) -> Phrase:
+        return tuple(_WORD.findall(clean(text).lower()))
+
+    found: dict[Phrase, tuple[Phrase, Phrase]] = {}
     for name_word, sayings in table.items():
         label = f"case_words.{name_word}"
         for saying in _strings({label: sayings}, file, label):
-            found[phrase(saying)] = tuple(_WORD.findall(clean(str(name_word)).lower()))
+            found[phrase(saying)] = (accented(saying), accented(str(name_word)))
     return found
 
 

@@ -99,14 +99,17 @@ def says_case(question: str, case: Case) -> bool:
     """The question says a run that tells this case apart: a one-word run ("lại") whole, a longer one by two words in
     a row ("nước ngoài" of "yếu tố nước ngoài"; "tờ" of "giấy tờ" alone is not "yếu tố"). Typed without diacritics,
     a word the common case's name also folds to must be said once more than there ("cap lai giay phep lai xe").
-    Everyday sayings count as the word they stand for ("bị mất" for "lại"; knowledge/vocabulary/questions.yml)."""
+    Everyday sayings count as the word they stand for ("bị mất" for "lại"; knowledge/vocabulary/questions.yml), read
+    with their diacritics when the question has them."""
     if not case.runs:
         return False
     accented = has_diacritics(question)
-    said = spoken(question) if accented else [fold(w) for w in spoken(question)]
+    typed = spoken(question)
+    said = list(typed) if accented else [fold(w) for w in typed]
     folded = language.syllables(question)
-    for saying, name_words in language.vocabulary().case_words.items():
-        if _contains(folded, saying):
+    for saying, (saying_accented, name_words) in language.vocabulary().case_words.items():
+        # typed with diacritics, a saying is read with them too: "nga" (Russia) is not "ngã" (a fall)
+        if _contains(typed, saying_accented) if accented else _contains(folded, saying):
             said += ["", *(name_words if accented else (fold(w) for w in name_words))]
     for run in case.runs:
         words_ = run if accented else tuple(fold(w) for w in run)
