@@ -229,8 +229,10 @@ class _Tally:
 def citizen_outcome(result: SearchResult) -> tuple[str, str | None]:
     """What a citizen in a fresh conversation gets from this search: an answer, a "which one?" or a refusal, and
     the record answered or offered on the first button."""
-    if result.verdict == "sure" and result.hits:
-        return ANSWERED, result.hits[0].doc_id
+    # The record answered is the decision's: a family's common case may rank below a rarer case in the hits.
+    best = result.decision.best if result.decision is not None else None
+    if result.verdict == "sure" and best is not None:
+        return ANSWERED, best.doc_id
     if result.verdict == "ambiguous" and result.choices:
         return WHICH_ONE, result.choices[0].doc_id
     return DECLINED, None
