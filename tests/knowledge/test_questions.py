@@ -92,9 +92,18 @@ class _Hit:
 
 
 @dataclass
+class _Decision:
+    best: _Hit | None
+
+
+@dataclass
 class _Result:
     hits: list[_Hit]
     verdict: str
+
+    @property
+    def decision(self) -> _Decision:  # the search answers its first hit, as the real decision would here
+        return _Decision(self.hits[0] if self.verdict == "sure" and self.hits else None)
 
 
 class _FakeKB:
