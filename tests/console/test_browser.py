@@ -13,10 +13,10 @@ from collections.abc import Callable
 
 import pytest
 import yaml
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
-from selenium.webdriver.support.expected_conditions import staleness_of
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import journal
@@ -61,8 +61,22 @@ def submit(driver: WebDriver, button: WebElement) -> None:
     """Press a form's button and wait until the page it leads to has loaded (never read the old one by mistake)."""
     before = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(driver, 180).until(staleness_of(before))
+    WebDriverWait(driver, 180).until(lambda _: gone(before))
     WebDriverWait(driver, 60).until(lambda d: d.execute_script("return document.readyState") == "complete")
+
+
+def gone(element: WebElement) -> bool:
+    """The element's page was left. Chromium sometimes says so, while the next page loads, with "Node with given id
+    does not belong to the document" instead of a stale element (seen once on CI)."""
+    try:
+        element.is_enabled()
+    except StaleElementReferenceException:
+        return True
+    except WebDriverException as error:
+        if "does not belong to the document" in str(error):
+            return True
+        raise
+    return False
 
 
 def flash(driver: WebDriver) -> str:
