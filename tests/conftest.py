@@ -8,6 +8,7 @@ their own SQLite tracker and journal, and an index built from a private copy of 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import uuid
@@ -20,7 +21,8 @@ import pytest
 from scripts.chat import send as rest_send
 from scripts.stack import APP_PYTHON, ROOT, Stack, free_port
 
-TEST_VAR = ROOT / "var/test-stack"
+# MOCUA_TEST_VAR lets two test runs on one checkout keep apart (each its own servers, tracker and index copy).
+TEST_VAR = Path(os.environ.get("MOCUA_TEST_VAR") or ROOT / "var/test-stack")
 
 
 @dataclass(frozen=True)
