@@ -39,9 +39,11 @@ from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+import settings
+
 ROOT = Path(__file__).resolve().parent.parent
 ADMIN_PREFIX = "/admin"
-RELOAD_TIMEOUT = float(os.environ.get("ADMIN_RELOAD_TIMEOUT") or 1200)  # a full build with no cache: ~6 min
+RELOAD_TIMEOUT = settings.current().admin_reload_timeout  # a full build with no cache: ~6 min
 TAIL_LINES = 20
 WATCH_EVERY = 1.0
 PURGE_EVERY = 86400.0  # retention purge: daily
@@ -106,8 +108,8 @@ def published_version() -> str | None:
 
 def build_command() -> list[str]:
     command = [sys.executable, "-m", "knowledge.index.build"]
-    knowledge_dir = os.environ.get("MOCUA_KNOWLEDGE_DIR", "").strip()
-    return command + (["--knowledge-dir", knowledge_dir] if knowledge_dir else [])
+    knowledge_dir = settings.current().knowledge_dir
+    return command + (["--knowledge-dir", str(knowledge_dir)] if knowledge_dir else [])
 
 
 async def run_build(timeout: float = RELOAD_TIMEOUT) -> dict[str, Any]:

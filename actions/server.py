@@ -29,6 +29,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]
 
+import settings
 from actions import admin
 
 SECRET_HEADER = "X-Action-Secret"
@@ -82,15 +83,16 @@ def load_knowledge() -> None:
 def main() -> int:
     os.umask(0o077)  # the journal and the index builds of /admin/reload: readable by their owner only
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=int(os.environ.get("ACTION_PORT", 5055)))
-    parser.add_argument("--interface", default=os.environ.get("ACTION_INTERFACE") or "127.0.0.1")
+    config = settings.current()
+    parser.add_argument("--port", type=int, default=config.action_port)
+    parser.add_argument("--interface", default=config.action_interface)
     args = parser.parse_args()
-    secret = os.environ.get("ACTION_SERVER_SECRET", "")
+    secret = config.action_secret
     if not secret:
         print("ACTION_SERVER_SECRET is not set: the action server would run actions for anyone. `make serve` sets "
               "it (var/secrets.env); see README.md, 'Deploying for real'.", file=sys.stderr)  # fmt: skip
         return 2
-    utils.configure_colored_logging(os.environ.get("LOG_LEVEL", "INFO"))
+    utils.configure_colored_logging(config.log_level)
     utils.update_sanic_log_level()
     logger.info("action server starting (pid %s)", os.getpid())
     load_knowledge()
@@ -98,7 +100,7 @@ def main() -> int:
     # OpenBLAS's other thread only spins. With two, the load benchmark measured 14 ms of CPU per message, with one
     # 5 ms, at the same latency (docs/performance.md). Torch has its own setting, MOCUA_TORCH_THREADS.
     threadpool_limits(1, user_api="blas")
-    admin_token = os.environ.get("ADMIN_API_TOKEN", "")
+    admin_token = config.admin_api_token
     app = guarded_app(secret, admin_token)
     logger.info("action server listening on %s:%s (admin API %s)", args.interface, args.port,
                 "on" if admin_token else "off: ADMIN_API_TOKEN is not set")  # fmt: skip

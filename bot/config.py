@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
+
+import settings
+from settings.environment import environ as process_environment
+from settings.environment import load_dotenv
+
+__all__ = ["Config", "ConfigError", "load_dotenv"]
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -15,24 +20,6 @@ _SECRET_OK = re.compile(r"^[A-Za-z0-9_-]{1,256}$")
 
 class ConfigError(ValueError):
     """A setting a person must fix; the message says which and how."""
-
-
-def load_dotenv(path: Path) -> dict[str, str]:
-    """KEY=VALUE lines of a .env file (comments, blank lines, `export` and quotes allowed)."""
-    values: dict[str, str] = {}
-    if not path.is_file():
-        return values
-    for raw in path.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
-        if not line or line.startswith("#") or "=" not in line:
-            continue
-        key, value = line.split("=", 1)
-        key = key.strip().removeprefix("export ").strip()
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[key] = value
-    return values
 
 
 def _int_list(text: str, name: str) -> frozenset[int]:
@@ -70,7 +57,7 @@ class Config:
     webhook_port: int = 8443
     staff_chat_id: int | None = None
     admin_user_ids: frozenset[int] = field(default_factory=frozenset)
-    db_path: Path = ROOT / "var/bot.db"
+    db_path: Path = settings.DEFAULT_VAR_DIR / "bot.db"
     db_url: str | None = None  # any SQLAlchemy URL; wins over db_path (PostgreSQL, shared by replicas)
     # The action server's admin API, for /stats and /reload (actions/admin.py).
     action_admin_url: str = "http://127.0.0.1:5055"
@@ -95,7 +82,8 @@ class Config:
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None, dotenv: Path | None = ROOT / ".env") -> Config:
-        env = {**(load_dotenv(dotenv) if dotenv else {}), **(os.environ if environ is None else environ)}
+        env = {**(load_dotenv(dotenv) if dotenv else {}), **(process_environment() if environ is None else environ)}
+        shared = settings.Settings.from_environ(env)
         token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
         if not token:
             raise ConfigError(
@@ -122,8 +110,8 @@ class Config:
             webhook_port=port,
             staff_chat_id=_optional_int(env.get("STAFF_CHAT_ID", ""), "STAFF_CHAT_ID"),
             admin_user_ids=_int_list(env.get("ADMIN_USER_IDS", ""), "ADMIN_USER_IDS"),
-            db_path=Path(env.get("MOCUA_BOT_DB", "").strip() or ROOT / "var/bot.db"),
-            db_url=env.get("MOCUA_BOT_DB_URL", "").strip() or None,
+            db_path=shared.bridge_db,
+            db_url=shared.bridge_db_url or None,
             action_admin_url=(env.get("ACTION_ADMIN_URL", "").strip() or "http://127.0.0.1:5055").rstrip("/"),
             admin_api_token=env.get("ADMIN_API_TOKEN", "").strip(),
             rasa_notice_after=_float(env, "BOT_RASA_NOTICE_AFTER", 8.0),

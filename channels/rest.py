@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+import settings
 from channels import guard, outage, speedups
 
 logger = logging.getLogger(__name__)
@@ -48,8 +48,8 @@ class AdminUnavailable(RuntimeError):
 async def call_admin(path: str, body: dict[str, str]) -> dict[str, Any]:
     """POST to the action server's admin API (the URL of actions, without /webhook, unless ACTION_ADMIN_URL), with
     the action secret Rasa already holds (never the admin token)."""
-    base = os.environ.get("ACTION_ADMIN_URL") or os.environ.get("ACTION_ENDPOINT_URL", "").removesuffix("/webhook")
-    secret = os.environ.get("ACTION_SERVER_SECRET", "")
+    base = settings.current().action_admin_url
+    secret = settings.current().action_secret
     if not base or not secret:
         raise AdminUnavailable("ACTION_ADMIN_URL (or ACTION_ENDPOINT_URL) and ACTION_SERVER_SECRET are needed")
     try:

@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 import sys
 
+import settings
+
 TOKEN_VARIABLE = "RASA_API_TOKEN"
 
 
@@ -28,7 +30,7 @@ def rasa_arguments(arguments: list[str], token: str) -> list[str]:
 def main() -> int:
     os.umask(0o077)  # the tracker and anything else Rasa writes: its owner's only
     try:
-        arguments = rasa_arguments(sys.argv[1:], os.environ.get(TOKEN_VARIABLE, ""))
+        arguments = rasa_arguments(sys.argv[1:], settings.current().rasa_api_token)
     except ValueError as error:
         print(f"Cannot start Rasa: {error}.", file=sys.stderr)
         return 2

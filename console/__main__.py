@@ -16,16 +16,16 @@ import getpass
 import os
 import sys
 
+import settings as shared_settings
 from console import audit
 from console.accounts import ROLES, AccountError, add_staff, find_staff, remove_staff, set_disabled
 from console.config import Settings, from_env
 from console.db import engine
+from settings import load_secrets
 
 
 def secret_key(settings: Settings) -> str:
     """CONSOLE_SECRET_KEY from the environment, else generated once into var/secrets.env (as the bot's secrets)."""
-    from scripts.stack import load_secrets
-
     return load_secrets(settings.var_dir / "secrets.env", ("CONSOLE_SECRET_KEY",))["CONSOLE_SECRET_KEY"]
 
 
@@ -35,7 +35,7 @@ def serve(settings: Settings) -> int:
     from console.app import create_app
 
     app = create_app(settings, secret_key(settings))
-    app.state.rasa_token = os.environ.get("RASA_API_TOKEN", "")
+    app.state.rasa_token = shared_settings.current().rasa_api_token
     print(f"Staff console on http://{settings.interface}:{settings.port}", flush=True)
     # One process: the background index build and its status live in it. X-Forwarded-For/-Proto are believed only
     # from CONSOLE_TRUSTED_PROXIES (none by default): anyone else could name any address, and the sign-in lockout
@@ -48,7 +48,7 @@ def serve(settings: Settings) -> int:
 
 
 def staff_add(settings: Settings, username: str, role: str) -> int:
-    password = os.environ.get("STAFF_PASSWORD")
+    password = shared_settings.current().staff_password
     if not password:
         if not sys.stdin.isatty():
             print("Set STAFF_PASSWORD, or run this in a terminal to type the password.", file=sys.stderr)

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from console.config import ROOT, Settings
 from console.db import now
+from settings.environment import child_environment
 
 MAX_LINES = 200
 
@@ -86,7 +87,7 @@ class Builder:
         run = BuildRun(reason, now())
         self.current = run
         start = time.monotonic()
-        env = dict(os.environ, PYTHONPATH=str(ROOT), MOCUA_INDEX_DIR=str(self.settings.index_dir))
+        env = child_environment(PYTHONPATH=str(ROOT), MOCUA_INDEX_DIR=str(self.settings.index_dir))
         try:
             with subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                                   text=True, encoding="utf-8", errors="replace") as process:  # fmt: skip

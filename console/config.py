@@ -7,9 +7,11 @@ knowledge, the index, the journal and the tracker of the test stack.
 from __future__ import annotations
 
 import datetime as dt
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+import settings as shared_settings
+from settings.environment import environ
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 5080
@@ -45,24 +47,27 @@ class Settings:
         return self.var_dir / "console-backups"
 
 
-def _path(name: str, default: Path) -> Path:
-    return Path(os.environ.get(name) or default)
-
-
 def from_env() -> Settings:
-    var_dir = _path("MOCUA_VAR_DIR", ROOT / "var")
+    """The console's settings; paths and databases it shares with the other processes come from `settings`."""
+    env = environ()
+    shared = shared_settings.Settings.from_environ(env)
+    var_dir = shared.var_dir
+
+    def path(name: str, default: Path) -> Path:
+        return Path(env.get(name) or default)
+
     return Settings(
-        interface=os.environ.get("CONSOLE_INTERFACE") or "127.0.0.1",
-        port=int(os.environ.get("CONSOLE_PORT") or DEFAULT_PORT),
-        db_url=os.environ.get("MOCUA_CONSOLE_DB_URL") or f"sqlite:///{var_dir / 'console.db'}",
-        knowledge_dir=_path("MOCUA_KNOWLEDGE_DIR", ROOT / "knowledge"),
-        index_dir=_path("MOCUA_INDEX_DIR", ROOT / "var" / "index"),
-        dev_questions=_path("MOCUA_DEV_QUESTIONS", ROOT / "tests" / "data" / "questions" / "dev.yml"),
-        tracker_url=os.environ.get("TRACKER_DB_URL") or f"sqlite:///{var_dir / 'tracker.db'}",
-        sync_state=_path("MOCUA_CATALOG_SYNC_DIR", var_dir / "catalog-sync"),
-        secure_cookies=os.environ.get("CONSOLE_SECURE_COOKIES", "") == "1",
-        rasa_url=os.environ.get("RASA_URL") or f"http://127.0.0.1:{os.environ.get('RASA_PORT') or 5005}",
+        interface=env.get("CONSOLE_INTERFACE") or "127.0.0.1",
+        port=int(env.get("CONSOLE_PORT") or DEFAULT_PORT),
+        db_url=shared.console_db_url,
+        knowledge_dir=shared.knowledge_dir or ROOT / "knowledge",
+        index_dir=shared.index_dir,
+        dev_questions=path("MOCUA_DEV_QUESTIONS", ROOT / "tests" / "data" / "questions" / "dev.yml"),
+        tracker_url=shared.tracker_url,
+        sync_state=path("MOCUA_CATALOG_SYNC_DIR", var_dir / "catalog-sync"),
+        secure_cookies=env.get("CONSOLE_SECURE_COOKIES", "") == "1",
+        rasa_url=env.get("RASA_URL") or f"http://127.0.0.1:{env.get('RASA_PORT') or 5005}",
         var_dir=var_dir,
-        session_idle=dt.timedelta(minutes=int(os.environ.get("CONSOLE_SESSION_IDLE_MINUTES") or 120)),
-        trusted_proxies=tuple(a.strip() for a in os.environ.get("CONSOLE_TRUSTED_PROXIES", "").split(",") if a.strip()),
+        session_idle=dt.timedelta(minutes=int(env.get("CONSOLE_SESSION_IDLE_MINUTES") or 120)),
+        trusted_proxies=tuple(a.strip() for a in env.get("CONSOLE_TRUSTED_PROXIES", "").split(",") if a.strip()),
     )

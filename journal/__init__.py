@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import os
 from typing import Any
 
 import sqlalchemy as sa
 
+import settings
 from journal.store import KINDS, db_path, engine, entries
 from knowledge.language import expand_abbreviations
 from knowledge.text import clean, mask_personal_numbers, words
@@ -28,7 +28,7 @@ __all__ = ["KINDS", "db_path", "engine", "entries", "format_report", "gaps", "re
 def hash_sender(sender: str | None) -> str | None:
     if not sender:
         return None
-    salt = os.environ.get("MOCUA_JOURNAL_SALT", "mocua")
+    salt = settings.current().journal_salt
     return hashlib.sha256(f"{salt}:{sender}".encode()).hexdigest()[:16]
 
 

@@ -16,18 +16,16 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-import os
-from pathlib import Path
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 
+import settings
 from journal import engine, entries, hash_sender
 from knowledge.text import find_phone_numbers
 
-ROOT = Path(__file__).resolve().parent.parent
 KEY_NAME = "MOCUA_CALLBACK_KEY"
-DEFAULT_RETENTION_DAYS = 7
+DEFAULT_RETENTION_DAYS = settings.DEFAULT_CALLBACK_RETENTION_DAYS
 
 metadata = sa.MetaData()
 callback_numbers = sa.Table(
@@ -45,7 +43,7 @@ _created: set[str] = set()
 
 
 def retention_days() -> int:
-    return int(os.environ.get("MOCUA_CALLBACK_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+    return settings.current().callback_retention_days
 
 
 def notice(days: int | None = None) -> str:
@@ -56,12 +54,9 @@ def notice(days: int | None = None) -> str:
 
 def _fernet() -> Fernet:
     """Any secret string makes a key: its SHA-256, as Fernet wants it (32 bytes, URL-safe base64)."""
-    secret = os.environ.get(KEY_NAME, "")
+    secret = settings.current().callback_key
     if not secret:
-        from scripts.stack import load_secrets
-
-        var_dir = Path(os.environ.get("MOCUA_VAR_DIR") or ROOT / "var")
-        secret = load_secrets(var_dir / "secrets.env", (KEY_NAME,))[KEY_NAME]
+        secret = settings.load_secrets(settings.current().secrets_file, (KEY_NAME,))[KEY_NAME]
     return Fernet(base64.urlsafe_b64encode(hashlib.sha256(secret.encode()).digest()))
 
 

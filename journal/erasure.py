@@ -15,34 +15,30 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
-from pathlib import Path
 
 import sqlalchemy as sa
 
+import settings
 from journal import callbacks, engine, entries, hash_sender
 from journal.tracker import events, tracker_engine
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_RETENTION_DAYS = 365
 log = logging.getLogger(__name__)
 
 
 def retention_days() -> int:
-    return int(os.environ.get("MOCUA_RETENTION_DAYS") or DEFAULT_RETENTION_DAYS)
+    return settings.current().retention_days
 
 
 def tracker_url() -> str:
-    var_dir = Path(os.environ.get("MOCUA_VAR_DIR") or ROOT / "var")
-    return os.environ.get("TRACKER_DB_URL") or f"sqlite:///{var_dir / 'tracker.db'}"
+    return settings.current().tracker_url
 
 
 def bridge_target() -> str | None:
     """The bridge's database when this host has it (a URL, or a SQLite file that exists), else None."""
-    url = os.environ.get("MOCUA_BOT_DB_URL", "").strip()
+    url = settings.current().bridge_db_url
     if url:
         return url
-    path = Path(os.environ.get("MOCUA_BOT_DB", "").strip() or ROOT / "var/bot.db")
+    path = settings.current().bridge_db
     return str(path) if path.is_file() else None
 
 

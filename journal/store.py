@@ -7,15 +7,14 @@ the staff console) opens it through here, so replicas on several hosts share one
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DB = ROOT / "var" / "journal.db"
+import settings
+
 KINDS = ("answered", "unanswered", "feedback", "handoff")
 
 metadata = sa.MetaData()
@@ -40,12 +39,12 @@ _lock = threading.Lock()
 
 
 def db_path() -> Path:
-    return Path(os.environ.get("MOCUA_JOURNAL_DB") or DEFAULT_DB)
+    return settings.current().journal_db
 
 
 def url() -> str:
-    """The journal's SQLAlchemy URL, from the environment at call time (tests point it elsewhere)."""
-    explicit = os.environ.get("MOCUA_JOURNAL_URL", "").strip()
+    """The journal's SQLAlchemy URL, from the settings at call time (tests point it elsewhere)."""
+    explicit = settings.current().journal_url
     if explicit:
         return explicit
     path = db_path()

@@ -8,6 +8,8 @@ import threading
 
 import sqlalchemy as sa
 
+from settings import app_db_url
+
 # Rasa's own table (rasa/core/tracker_store.py SQLEvent).
 events = sa.Table(
     "events",
@@ -27,8 +29,6 @@ _lock = threading.Lock()
 
 def tracker_engine(url: str) -> sa.Engine:
     """Rasa writes its tracker with psycopg2 (postgresql://…); this environment reads it with psycopg 3."""
-    from scripts.production import app_db_url
-
     with _lock:
         if url not in _engines:
             _engines[url] = sa.create_engine(app_db_url(url), pool_pre_ping=True)

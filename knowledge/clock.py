@@ -8,15 +8,15 @@ servers) can freeze the day with MOCUA_TODAY=2026-12-31.
 from __future__ import annotations
 
 import datetime as dt
-import os
 
-TODAY_ENV = "MOCUA_TODAY"
+import settings
+
 VIETNAM = dt.timezone(dt.timedelta(hours=7))  # no daylight saving: a fixed offset is exact
 
 
 def today() -> dt.date:
     """MOCUA_TODAY (YYYY-MM-DD) when set, otherwise today's date in Vietnam."""
-    given = os.environ.get(TODAY_ENV, "").strip()
+    given = settings.current().today
     if given:
         return dt.date.fromisoformat(given)
     return dt.datetime.now(VIETNAM).date()

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import os
 import re
 import threading
 import time
@@ -25,6 +24,7 @@ from typing import Any
 
 import yaml
 
+import settings
 from knowledge.text import clean, fold, has_diacritics, nfc, words
 
 VOCABULARY_DIR = Path(__file__).resolve().parent / "vocabulary"
@@ -47,7 +47,7 @@ class VocabularyError(ValueError):
 
 
 def vocabulary_dir() -> Path:
-    return Path(os.environ.get("MOCUA_VOCABULARY_DIR") or VOCABULARY_DIR)
+    return settings.current().vocabulary_dir or VOCABULARY_DIR
 
 
 def vocabulary_files(directory: Path | None = None) -> list[Path]:

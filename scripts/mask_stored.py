@@ -31,6 +31,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from settings import Settings, app_db_url
+from settings.environment import load_dotenv
+
 ROOT = Path(__file__).resolve().parent.parent
 TEXT_MODULE = ROOT / "knowledge/text.py"
 MIGRATION_VERSION = "1"  # raise when what is rewritten changes; a change to knowledge/text.py counts by itself
@@ -187,25 +190,18 @@ def sqlite_url(path: str | Path) -> str:
 
 
 def databases(environ: Mapping[str, str]) -> dict[str, tuple[str, tuple[TextTable, ...]]]:
-    """Name -> (SQLAlchemy URL, tables), from the settings the servers read (scripts/stack.py sets the defaults)."""
-    var = Path(environ.get("MOCUA_VAR_DIR") or ROOT / "var")  # the tracker's and console's (console/config.py)
-
-    def setting(url_name: str, default: Path, file_name: str = "") -> str:
-        url = (environ.get(url_name) or "").strip()
-        return url or sqlite_url((environ.get(file_name) or "").strip() or default)
-
+    """Name -> (SQLAlchemy URL, tables), from the settings the servers read (their defaults: settings/__init__.py)."""
+    found = Settings.from_environ(environ)
     return {
-        "journal": (setting("MOCUA_JOURNAL_URL", ROOT / "var/journal.db", "MOCUA_JOURNAL_DB"), JOURNAL),
-        "tracker": (setting("TRACKER_DB_URL", var / "tracker.db"), TRACKER),
-        "bridge": (setting("MOCUA_BOT_DB_URL", ROOT / "var/bot.db", "MOCUA_BOT_DB"), BRIDGE),
-        "console": (setting("MOCUA_CONSOLE_DB_URL", var / "console.db"), CONSOLE),
+        "journal": (found.journal_url or sqlite_url(found.journal_db), JOURNAL),
+        "tracker": (found.tracker_url.strip(), TRACKER),
+        "bridge": (found.bridge_db_url or sqlite_url(found.bridge_db), BRIDGE),
+        "console": (found.console_db_url.strip(), CONSOLE),
     }
 
 
 def open_database(url: str) -> sa.Engine | None:
     """An engine on the database, or None when it is a SQLite file that does not exist (nothing stored yet)."""
-    from scripts.production import app_db_url
-
     parsed = sa.make_url(app_db_url(url))
     if parsed.get_backend_name() == "sqlite":
         if not parsed.database or parsed.database == ":memory:" or not Path(parsed.database).is_file():
@@ -257,8 +253,6 @@ def servers_settings() -> Mapping[str, str]:
 
 
 def main() -> int:
-    from bot.config import load_dotenv
-
     for key, value in load_dotenv(ROOT / ".env").items():  # as `make run` reads it
         os.environ.setdefault(key, value)
     try:

@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.config import load_dotenv
 from scripts.chat import chat
 from scripts.mask_stored import mask_at_start
 from scripts.production import ProductionStack, production_selected
@@ -36,6 +35,7 @@ from scripts.stack import (
     port_is_free,
     var_dir_from_env,
 )
+from settings.environment import load_dotenv
 
 FIRST_BACKOFF, MAX_BACKOFF = 1.0, 60.0
 STABLE_AFTER = 120.0  # a child up this long is healthy again: its next crash waits FIRST_BACKOFF

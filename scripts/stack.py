@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import signal
 import socket
 import stat
@@ -26,14 +25,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from bot.config import load_dotenv
+import settings
+
+# The secrets and .env helpers live in the runtime's settings; the launchers and the tests import them from here too.
+from settings.environment import SECRET_NAMES as SECRET_NAMES
+from settings.environment import environ, load_secrets
+from settings.environment import load_dotenv as load_dotenv
+from settings.environment import write_private as write_private
 
 ROOT = Path(__file__).resolve().parent.parent
 APP_PYTHON = ROOT / ".venv/app/bin/python"
 RASA_BIN = ROOT / ".venv/rasa/bin/rasa"
 RASA_PYTHON = ROOT / ".venv/rasa/bin/python"
 MODEL = ROOT / "models/mocua.tar.gz"
-SECRET_NAMES = ("RASA_API_TOKEN", "ACTION_SERVER_SECRET", "ADMIN_API_TOKEN", "MOCUA_CALLBACK_KEY")
 PRIVATE_UMASK = 0o077  # what children create (databases, logs, index) is readable by its owner only
 
 
@@ -55,29 +59,6 @@ def free_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
-
-
-def load_secrets(path: Path, names: tuple[str, ...] = SECRET_NAMES) -> dict[str, str]:
-    """Secrets (by default RASA_API_TOKEN, ACTION_SERVER_SECRET…): from the environment, else from `path`, else new
-    random ones written to `path` (readable by this user only), so that `make chat`, curl or a second start find
-    them."""
-    stored = load_dotenv(path)
-    found = {name: os.environ.get(name) or stored.get(name) or "" for name in names}
-    missing = [name for name, value in found.items() if not value]
-    if missing:
-        found.update({name: secrets.token_urlsafe(32) for name in missing})
-        stored.update({name: found[name] for name in missing})
-        write_private(path, "".join(f"{k}={v}\n" for k, v in stored.items()))
-    return found
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write `path` readable by this user only, whatever the umask, also when an older file was readable by all."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    os.fchmod(descriptor, 0o600)
-    with open(descriptor, "w", encoding="utf-8") as file:
-        file.write(text)
 
 
 def make_private(var_dir: Path) -> None:
@@ -108,8 +89,9 @@ def owner_only(path: Path, others_may_pass: bool = False) -> None:
 
 
 def var_dir_from_env() -> Path:
-    """MOCUA_VAR_DIR, where the console also looks (console/config.py), else var/."""
-    return Path(os.environ.get("MOCUA_VAR_DIR") or ROOT / "var")
+    """MOCUA_VAR_DIR, where every process looks (settings/__init__.py), else var/; read now (.env may have been
+    loaded into the environment since the process started)."""
+    return settings.Settings.from_environ(environ()).var_dir
 
 
 def client_host(interface: str) -> str:

@@ -15,9 +15,11 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import settings
 from scripts.chat import send as rest_send
 from scripts.stack import APP_PYTHON, ROOT, Stack, free_port
 
@@ -37,6 +39,23 @@ class KnowledgeCopy:
              "--index-dir", str(self.index_dir)],
             cwd=ROOT, capture_output=True, text=True, timeout=600, check=False,
         )  # fmt: skip
+
+
+@pytest.fixture(autouse=True)
+def settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The running code reads its settings once (settings.current()). A test that changes the environment through
+    monkeypatch has them read again, and again when monkeypatch puts the environment back."""
+    settings.refresh()
+    for name in ("setenv", "delenv", "undo"):
+        setattr(monkeypatch, name, _then_refresh(getattr(monkeypatch, name)))
+
+
+def _then_refresh(change: Callable[..., None]) -> Callable[..., None]:
+    def changed(*args: Any, **kwargs: Any) -> None:
+        change(*args, **kwargs)
+        settings.refresh()
+
+    return changed
 
 
 @pytest.fixture(scope="session")

@@ -14,18 +14,17 @@ from __future__ import annotations
 import gzip
 import io
 import json
-import os
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
+import settings
 from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.provinces import match_province
 
 OFFICIAL_DIR = Path(__file__).resolve().parents[1] / "official"
 DEFAULT_SNAPSHOT = OFFICIAL_DIR / "catalog.jsonl.gz"
-PROVINCE_ENV = "MOCUA_PROVINCE"  # the deployment's province, whose own procedures are always offered
 
 
 def snapshot_bytes(records: Iterable[OfficialRecord]) -> bytes:
@@ -66,7 +65,7 @@ def _code_key(code: str) -> tuple[int, int]:
 
 def deployment_province() -> str | None:
     """The province set for this deployment (`MOCUA_PROVINCE`, any spelling), as its official name."""
-    return match_province(os.environ.get(PROVINCE_ENV))
+    return match_province(settings.current().province)
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import sys
 import time
 import urllib.error
@@ -26,6 +25,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import settings
 from knowledge.catalog.changes import ChangeReport, diff
 from knowledge.catalog.common import audiences_of, one_line, portal_url, unique
 from knowledge.catalog.model import FILLABLE, OfficialRecord, Source, procedure_type
@@ -35,7 +35,6 @@ from knowledge.catalog.snapshot import DEFAULT_SNAPSHOT, load_snapshot, write_sn
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = ROOT / "var" / "catalog-sync"
-URL_ENV = "MOCUA_PORTAL_URL"
 DEFAULT_URL = "https://dichvucong.gov.vn"
 LIST_PATH = "/api/v1/submitting/formality/list-all-public-formality-by-citizen"
 DETAIL_PATH = "/api/v1/configuring/formality/get-formality-by-citizen"
@@ -397,7 +396,7 @@ def main(argv: list[str] | None = None) -> int:
         return apply(state, args.snapshot)
     if args.restart:
         state.clear()
-    client = Client(base_url=os.environ.get(URL_ENV) or DEFAULT_URL, interval=args.interval, retries=args.retries)
+    client = Client(base_url=settings.current().portal_url or DEFAULT_URL, interval=args.interval, retries=args.retries)
     print(f"[kb-sync-catalog] asking {client.base_url}, one request every {args.interval:g} s; "
           f"progress kept in {state.folder}")  # fmt: skip
     result = sync(client, state, args.snapshot, page_size=args.page_size)

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+import settings
 from knowledge.index.documents import OfficialDoc, View, documents_and_views, official_documents
 from knowledge.index.encoder import model_dir_from_env
 from knowledge.index.lexical import BM25
@@ -48,7 +49,7 @@ OFFICIAL_SNAPSHOT = Path("official/catalog.jsonl.gz")
 
 
 def index_dir_from_env(index_dir: Path | None = None) -> Path:
-    return Path(index_dir or os.environ.get("MOCUA_INDEX_DIR") or DEFAULT_INDEX_DIR)
+    return Path(index_dir or settings.current().index_dir)
 
 
 def current_version(index_dir: Path) -> Path | None:

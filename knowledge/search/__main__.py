@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -13,6 +12,7 @@ from knowledge.index.build import index_dir_from_env
 from knowledge.search.engine import CALIBRATION_FILE, Calibration, KnowledgeBase, _encoder
 from knowledge.search.fit import calibrate, fit_decision
 from knowledge.search.metrics import load_questions, question_file
+from settings import environment
 
 
 def _print_result(kb: KnowledgeBase, query: str, k: int) -> None:
@@ -39,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         help="with --calibrate: refit only the decision's own thresholds (close_ratio, topic_mass, off_topic_answer)",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
+    environment.set_default("OMP_NUM_THREADS", "1")
     if args.calibrate:  # refit from scratch: the shipped weights may be for another feature set
         path = args.questions or question_file("calibration")
         questions = load_questions(path)

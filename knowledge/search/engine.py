@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import functools
 import json
-import os
 import sys
 import threading
 import time
@@ -30,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+import settings
 from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.provinces import match_province
 from knowledge.index.build import current_version, index_dir_from_env
@@ -343,7 +343,7 @@ def _parse_record(doc: dict[str, Any]) -> Procedure | Guide | OfficialRecord:
 
 def query_provinces(query: str) -> set[str]:
     """Provinces the question names, plus the deployment's own (MOCUA_PROVINCE)."""
-    found = {match_province(query), match_province(os.environ.get("MOCUA_PROVINCE"))}
+    found = {match_province(query), match_province(settings.current().province)}
     return {p for p in found if p}
 
 
