@@ -63,9 +63,15 @@ validate:
 	@echo "== knowledge lint =="
 	@$(PY) -m knowledge.records.lint
 
-lint:  ## ruff on the project's Python
+lint:  ## ruff on the project's Python, and the import contracts (make imports)
 	@echo "== ruff =="
 	@.venv/app/bin/ruff check .
+	@$(MAKE) --no-print-directory imports
+
+.PHONY: imports
+imports:  ## the packages' layering (docs/architecture.md), checked by import-linter: pyproject.toml [tool.importlinter]
+	@echo "== import contracts =="
+	@.venv/app/bin/lint-imports --no-cache
 
 typecheck:  ## mypy: the app environment's code, then the Rasa environment's (nlu_components, channels) as Python 3.10
 	@echo "== mypy =="
