@@ -24,7 +24,6 @@ import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bot.config import load_dotenv
 from scripts.stack import (
     APP_PYTHON,
     RASA_BIN,
@@ -38,6 +37,8 @@ from scripts.stack import (
     var_dir_from_env,
     write_private,
 )
+from settings import app_db_url as app_db_url  # the tests import it from here
+from settings.environment import load_dotenv
 
 PROFILE_VARIABLE = "MOCUA_PROFILE"
 ENDPOINTS = "endpoints.production.yml"
@@ -61,12 +62,6 @@ class Replicas:
             return int(value) if value else default
 
         return cls(count("RASA_REPLICAS", 2), count("ACTION_REPLICAS", 2), count("BRIDGE_REPLICAS", 2))
-
-
-def app_db_url(url: str) -> str:
-    """The same database for the app env's SQLAlchemy, which has psycopg 3 (Rasa's env has psycopg2)."""
-    scheme, rest = url.split("://", 1)
-    return f"postgresql+psycopg://{rest}" if scheme in ("postgresql", "postgres") else url
 
 
 def redis_settings(url: str) -> dict[str, str]:
