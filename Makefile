@@ -73,10 +73,10 @@ imports:  ## the packages' layering (docs/architecture.md), checked by import-li
 	@echo "== import contracts =="
 	@.venv/app/bin/lint-imports --no-cache
 
-typecheck:  ## mypy: the app environment's code, then the Rasa environment's (nlu_components, channels) as Python 3.10
+typecheck:  ## mypy: the app environment's code, then the Rasa environment's (nlu_components, channels, settings) as Python 3.10
 	@echo "== mypy =="
 	@.venv/app/bin/mypy
-	@.venv/app/bin/mypy --python-version 3.10 nlu_components channels
+	@.venv/app/bin/mypy --python-version 3.10 nlu_components channels settings
 
 test-python:  ## pytest: units, knowledge, actions, REST and Telegram round trips on real servers
 	@echo "== pytest =="
