@@ -89,6 +89,7 @@ STAFF_STORE_DOWN = (
 )
 RELOADING = "Đang dựng lại chỉ mục tri thức trên máy chủ hành động (python -m knowledge.index.build)…"
 CHAT_LOCK_WAIT = 30.0  # seconds to wait for another replica to finish with a chat before going ahead anyway
+OUTBOX_EVERY = 1.0  # seconds between looks for what the staff console wrote to citizens (one indexed query)
 
 
 class FloodGuard:
@@ -357,8 +358,20 @@ class Bridge:
     # ------------------------------------------------------------ pending messages of any replica
     def start_background(self, bot: Bot) -> None:
         """Answer at once what waits in the store, then keep this replica's claims alive and take over messages
-        another replica left (shut down, or died and its lease ran out)."""
+        another replica left (shut down, or died and its lease ran out); and deliver what the staff console says."""
         self._spawn(self._look_after_pending(bot))
+        self._spawn(self._deliver_from_console(bot))
+
+    async def _deliver_from_console(self, bot: Bot) -> None:
+        while not self.stopping.is_set():
+            try:
+                await self.handoff.deliver_outbox(bot)
+            except StoreUnavailable as error:
+                log.warning("staff console messages not checked: %s", error)
+            except Exception:  # Telegram refused one: logged, tried again after the lease (never a dead loop)
+                log.exception("a staff console message was not delivered")
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self.stopping.wait(), OUTBOX_EVERY)
 
     async def _look_after_pending(self, bot: Bot) -> None:
         every = max(1.0, self.store.lease / 3)

@@ -2,7 +2,9 @@
 
 The staff group receives the question with the recent conversation; a staff member *replies* to that message
 (or to any later relayed message) to write to the citizen, and replies `/done` to give the citizen back to
-the bot. Only messages in the configured staff chat are ever treated as staff messages.
+the bot. Only messages in the configured staff chat are ever treated as staff messages. The staff console works the
+same handoffs (bot/handoff_state.py: one state in the store); what it says to a citizen, and to the group, comes
+through the store's outbox, which `deliver_outbox` sends.
 """
 
 from __future__ import annotations
@@ -11,21 +13,18 @@ import logging
 import re
 
 from telegram import Bot, Message, User
+from telegram.error import NetworkError, TelegramError
 
-from bot import sending
+from bot import handoff_state, sending
+from bot.handoff_state import CITIZEN_BACK_TO_BOT, GROUP_SUFFIX, TO_CITIZEN_PREFIX
 from bot.render import split_text
 from bot.store import Store, StoreUnavailable, Turn
-from knowledge.text import mask_personal_numbers
+from knowledge.text import mask_personal_numbers, words
 
 log = logging.getLogger(__name__)
 
 WHO = {"citizen": "👤 Công dân", "bot": "🤖 Trợ lý", "staff": "👩‍💼 Cán bộ"}
 
-TO_CITIZEN_PREFIX = "👩‍💼 Cán bộ Một cửa: "
-CITIZEN_BACK_TO_BOT = (
-    "Cán bộ đã kết thúc phần hỗ trợ trực tiếp. Từ giờ trợ lý tự động tiếp tục trả lời bạn; "
-    "bạn cứ nhắn câu hỏi về thủ tục nhé."
-)
 NO_STAFF_CHANNEL = (
     "Hiện kênh này chưa kết nối được với cán bộ. Bạn vui lòng liên hệ trực tiếp Bộ phận Một cửa "
     "của UBND xã, phường nơi bạn cư trú để được hỗ trợ."
@@ -81,6 +80,23 @@ def citizen_named_in(staff_text: str) -> int | None:
     return int(found.group(1)) if found else None
 
 
+REQUEST_WORDS = 7  # a message asking for a person this short says nothing more ("cho tôi gặp cán bộ", "có")
+BUTTON_TURN = "[bấm nút]"  # how a button press is kept among the turns (bot/handlers.py)
+
+
+def question_for_staff(question: str, turns: list[Turn]) -> str:
+    """What the citizen wants to know: when the question is only the message asking for a person (short, or a button),
+    the last question they typed before it; otherwise the question (a long request, or the one the bot missed)."""
+    question = mask_personal_numbers(question.strip())
+    said = [t.text.strip() for t in turns if t.who == "citizen"]
+    if not said or said[-1] != question:
+        return question
+    if not question.startswith(BUTTON_TURN) and len(words(question)) > REQUEST_WORDS:
+        return question
+    typed = [text for text in said[:-1] if not text.startswith((BUTTON_TURN, "/"))]
+    return typed[-1] if typed else question
+
+
 def staff_request_text(chat_id: int, user: User | None, question: str, turns: list[Turn]) -> str:
     """The message staff see when a citizen asks for a person (plain text, like everything we send)."""
     lines = [f"🔔 Yêu cầu gặp cán bộ — {describe_citizen(chat_id, user)}"]
@@ -120,8 +136,9 @@ class Handoff:
             await sending.send(bot, chat_id, NO_STAFF_CHANNEL)
             return False
         turns = await self.history.recent(chat_id)
+        question = question_for_staff(question, turns)
         await self._to_staff(bot, chat_id, staff_request_text(chat_id, user, question, turns))
-        await self.store.run(self.store.start_handoff, chat_id)
+        await self.store.run(self.store.start_handoff, chat_id, question)
         log.info("handoff opened for chat %s", chat_id)
         return True
 
@@ -153,7 +170,7 @@ class Handoff:
             return False
         text = (message.text or "").strip()
         if text.split("@")[0].lower() == "/done" or text.lower().startswith("/done "):
-            was_open = await self.store.run(self.store.end_handoff, citizen)
+            was_open = await self.store.run(self.store.end_handoff, citizen, group_member(message.from_user))
             await sending.send(bot, citizen, CITIZEN_BACK_TO_BOT)
             note = "✅ Đã trả công dân về trợ lý tự động." if was_open else "Công dân này đang được trợ lý phục vụ."
             await sending.send(bot, self.staff_chat_id, f"{note} (chat {citizen})", reply_to=message.message_id)
@@ -164,10 +181,36 @@ class Handoff:
                 bot, self.staff_chat_id, "Hiện chỉ chuyển được tin nhắn chữ cho công dân.", reply_to=message.message_id
             )
             return True
-        await self.store.run(self.store.start_handoff, citizen)  # a staff reply (re)opens the talk with a person
+        # A staff reply (re)opens the talk with a person, and the console shows who answers.
+        await self.store.run(handoff_state.claim_for_group_reply, self.store, citizen, group_member(message.from_user))
         for part in split_text(TO_CITIZEN_PREFIX + text):
             await sending.send(bot, citizen, part)
         await self.history.add(citizen, "staff", text)
         await self.store.run(self.store.link_staff_message, message.message_id, citizen)
         log.info("staff reply relayed to chat %s", citizen)
         return True
+
+    async def deliver_outbox(self, bot: Bot) -> int:
+        """Send what the staff console wrote (to the citizen, then to the group, linked to the citizen so the group
+        can reply to it); how many were sent. An entry is deleted once sent: a replica dying in between leaves it to
+        another when the lease runs out (sent twice, never lost)."""
+        sent = 0
+        for item in await self.store.run(handoff_state.take_outgoing, self.store):
+            try:
+                if item.to_citizen:
+                    for part in split_text(item.to_citizen):
+                        await sending.send(bot, item.chat_id, part)
+                if item.to_staff and self.staff_chat_id is not None:
+                    await self._to_staff(bot, item.chat_id, item.to_staff)
+            except NetworkError:
+                raise  # Telegram unreachable even after the retries: another try when the lease runs out
+            except TelegramError as error:  # the citizen blocked the bot, the chat is gone: trying again cannot help
+                log.error("chat %s: a staff console message was not delivered: %s", item.chat_id, error)
+            await self.store.run(handoff_state.delivered, self.store, item.id)
+            sent += 1
+        return sent
+
+
+def group_member(user: User | None) -> str:
+    """How the console names a staff group member who answered or closed a handoff."""
+    return f"{user.full_name if user else '?'}{GROUP_SUFFIX}"

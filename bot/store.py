@@ -7,7 +7,8 @@ replica must know about a chat lives here, never only in a process's memory:
 - buttons: the payload behind each button's short id (bounded, least recently used out), so a button works
   whichever replica the press reaches, and after a restart;
 - staff-message links: which citizen a message in the staff group is about, so a staff reply finds its citizen;
-- handoffs: the chats served by a person (read from the database at each message: no per-process cache);
+- handoffs: the chats served by a person (read from the database at each message: no per-process cache), who took
+  each, and what the staff console has to say to a citizen (the outbox, delivered by any replica);
 - pending: messages accepted but not answered yet, each owned by one replica under a lease it renews, so a message
   is answered exactly once even when two replicas start together or one of them dies;
 - flood counters: messages per user in a window that starts at the user's first message, counted atomically;
@@ -65,10 +66,31 @@ staff_messages = sa.Table(
     sa.Column("created", sa.Float, nullable=False),
     sa.Index("bot_staff_messages_created", "created"),
 )  # fmt: skip
+# The one record of a chat's handoff, read by the bridge at each message and by the staff console (bot/handoff_state.py
+# has the transitions): open while closed_at is NULL; claimed_by names the officer (console account, or the staff
+# group member who replied). A closed row stays a while, so the officer who took it can still call the citizen back.
 handoffs = sa.Table(
     "bot_handoffs", metadata,
     sa.Column("chat_id", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("since", sa.Float, nullable=False),
+    sa.Column("question", sa.Text),  # masked: what the citizen asked before asking for a person
+    sa.Column("claimed_by", sa.Text),
+    sa.Column("claimed_at", sa.Float),
+    sa.Column("closed_at", sa.Float),
+    sa.Column("closed_by", sa.Text),
+)  # fmt: skip
+# What the staff console says to a citizen and to the staff group, until a bridge replica delivers it (then deleted).
+outbox = sa.Table(
+    "bot_outbox", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("chat_id", sa.BigInteger, nullable=False),  # the citizen's chat
+    sa.Column("to_citizen", sa.Text),  # an officer's reply as typed, or a notice; gone once delivered
+    sa.Column("to_staff", sa.Text),  # masked: what the staff group is told
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("owner", sa.Text),
+    sa.Column("lease_until", sa.Float, nullable=False, server_default="0"),
+    sa.Index("bot_outbox_claimable", "lease_until"),
+    sqlite_autoincrement=True,
 )  # fmt: skip
 pending = sa.Table(
     "bot_pending", metadata,
@@ -113,6 +135,11 @@ ADDED_COLUMNS = {
     ("bot_pending", "owner"): "TEXT",
     ("bot_pending", "lease_until"): "FLOAT NOT NULL DEFAULT 0",
     ("bot_pending", "notified"): "INTEGER NOT NULL DEFAULT 0",
+    ("bot_handoffs", "question"): "TEXT",
+    ("bot_handoffs", "claimed_by"): "TEXT",
+    ("bot_handoffs", "claimed_at"): "FLOAT",
+    ("bot_handoffs", "closed_at"): "FLOAT",
+    ("bot_handoffs", "closed_by"): "TEXT",
 }
 SCHEMA_LOCK = 0x6D6F637561  # PostgreSQL advisory lock key while creating tables ("mocua")
 HOUSEKEEPING_EVERY = 600.0  # seconds between purges of stale flood counters and old history, per replica
@@ -364,23 +391,37 @@ class Store:
         return int(result.rowcount or 0)
 
     # ------------------------------------------------------------ chats currently served by a person
-    def start_handoff(self, chat_id: int) -> None:
-        statement = self._insert(handoffs).values(chat_id=chat_id, since=time.time())
+    def start_handoff(self, chat_id: int, question: str = "", now: float | None = None) -> bool:
+        """Open the chat's handoff (waiting for an officer); an open one stays as it is. True when this opened it."""
+        now = time.time() if now is None else now
+        fresh = {"since": now, "question": mask_personal_numbers(question.strip()) or None, "claimed_by": None,
+                 "claimed_at": None, "closed_at": None, "closed_by": None}  # fmt: skip
         with self._begin() as con:
-            con.execute(statement.on_conflict_do_nothing(index_elements=["chat_id"]))
+            reopened = con.execute(handoffs.update().where(handoffs.c.chat_id == chat_id,
+                                                           handoffs.c.closed_at.is_not(None)).values(**fresh))
+            if reopened.rowcount:
+                return True
+            inserted = con.execute(self._insert(handoffs).values(chat_id=chat_id, **fresh)
+                                   .on_conflict_do_nothing(index_elements=["chat_id"])
+                                   .returning(handoffs.c.chat_id))  # fmt: skip
+            return inserted.first() is not None
 
-    def end_handoff(self, chat_id: int) -> bool:
-        """True when the chat was in handoff."""
+    def end_handoff(self, chat_id: int, by: str | None = None) -> bool:
+        """Close the chat's handoff; True when it was open."""
+        open_one = sa.and_(handoffs.c.chat_id == chat_id, handoffs.c.closed_at.is_(None))
         with self._begin() as con:
-            return bool(con.execute(handoffs.delete().where(handoffs.c.chat_id == chat_id)).rowcount)
+            return bool(con.execute(handoffs.update().where(open_one).values(closed_at=time.time(), closed_by=by))
+                        .rowcount)  # fmt: skip
 
     def in_handoff(self, chat_id: int) -> bool:
+        query = sa.select(handoffs.c.chat_id).where(handoffs.c.chat_id == chat_id, handoffs.c.closed_at.is_(None))
         with self._begin() as con:
-            return con.execute(sa.select(handoffs.c.chat_id).where(handoffs.c.chat_id == chat_id)).first() is not None
+            return con.execute(query).first() is not None
 
     def handoff_count(self) -> int:
+        query = sa.select(sa.func.count()).select_from(handoffs).where(handoffs.c.closed_at.is_(None))
         with self._begin() as con:
-            return int(con.execute(sa.select(sa.func.count()).select_from(handoffs)).scalar_one())
+            return int(con.execute(query).scalar_one())
 
     # ------------------------------------------------------------ flood counters, shared by replicas
     def flood_hits(self, user_id: int, window: float, now: float | None = None) -> int:
@@ -428,6 +469,7 @@ class Store:
                 pending.delete().where(pending.c.chat_id == chat_id),
                 history.delete().where(history.c.chat_id == chat_id),
                 handoffs.delete().where(handoffs.c.chat_id == chat_id),
+                outbox.delete().where(outbox.c.chat_id == chat_id),
                 staff_messages.delete().where(staff_messages.c.citizen_chat == chat_id),
                 flood.delete().where(flood.c.user_id == chat_id),
             ))  # fmt: skip
@@ -475,6 +517,7 @@ class Store:
         with self._begin() as con:
             con.execute(flood.delete().where(flood.c.window_start < now - window))
             con.execute(history.delete().where(history.c.at < now - HISTORY_KEEP_SECONDS))
+            con.execute(handoffs.delete().where(handoffs.c.closed_at < now - HISTORY_KEEP_SECONDS))
 
 
 _PENDING_COLUMNS = (pending.c.id, pending.c.chat_id, pending.c.user_json, pending.c.message, pending.c.shown,
