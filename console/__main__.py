@@ -15,6 +15,7 @@ import argparse
 import getpass
 import os
 import sys
+import threading
 
 import settings as shared_settings
 from console import audit
@@ -33,9 +34,12 @@ def serve(settings: Settings) -> int:
     import uvicorn
 
     from console.app import create_app
+    from console.preview import warm_up
 
     app = create_app(settings, secret_key(settings))
     app.state.rasa_token = shared_settings.current().rasa_api_token
+    # The editor's preview searches in this process: load the index and the model now, not at the first preview.
+    threading.Thread(target=warm_up, args=(settings.index_dir,), name="preview-warm-up", daemon=True).start()
     print(f"Staff console on http://{settings.interface}:{settings.port}", flush=True)
     # One process: the background index build and its status live in it. X-Forwarded-For/-Proto are believed only
     # from CONSOLE_TRUSTED_PROXIES (none by default): anyone else could name any address, and the sign-in lockout

@@ -20,7 +20,7 @@ import yaml
 from fastapi import FastAPI, Request
 from fastapi import Path as PathParameter
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
@@ -28,9 +28,22 @@ from starlette.datastructures import FormData
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 import journal
-from console import audit, catalog_review, conversations, dashboard, gaps, preview, records, svg
+from bot import handoff_state
+from console import (
+    audit,
+    catalog_review,
+    conversation_search,
+    conversations,
+    dashboard,
+    gaps,
+    preview,
+    problems,
+    records,
+    svg,
+)
 from console.accounts import AccountError, authenticate, locked_out, set_password
 from console.builds import Builder
+from console.builds import status as build_status
 from console.config import Settings
 from console.db import engine
 from console.svg import Series
@@ -50,16 +63,38 @@ from console.web import (
     take_flashes,
 )
 from journal import callbacks, erasure
+from knowledge import clock
 from knowledge.catalog.model import display_name
 from knowledge.records.facts import from_official
-from knowledge.text import clean
+from knowledge.text import clean, mask_personal_numbers
 
 HERE = Path(__file__).resolve().parent
 CONVERSATION_KEY = re.compile(r"^[0-9a-f]{16}$")
 MAX_WORDING = 200
+CONVERSATIONS_PER_PAGE = 50
 MAX_PAGE = 100_000  # a larger page number shows the (empty) last page rather than overflowing the database
 RowId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]  # a row id in a path: beyond an INTEGER column is a 400
 TOO_MANY_FAILURES = "Bạn đã nhập sai mật khẩu quá nhiều lần. Vui lòng thử lại sau 15 phút."
+MAX_REPLY = 3000  # characters of an officer's reply (Telegram splits anything over 4096 anyway)
+# A handoff's steps in the console: what the citizen is told, the confirmation asked first, the audit line, the notice.
+HANDOFF_STEPS = ("take", "reply", "release", "done")
+HANDOFF_TOLD = {"take": handoff_state.CITIZEN_CLAIMED, "release": handoff_state.CITIZEN_RELEASED,
+                "done": handoff_state.CITIZEN_BACK_TO_BOT}  # fmt: skip
+HANDOFF_CONFIRM = {"release": "Trả lại yêu cầu #{entry_id} cho cán bộ khác?",
+                   "done": "Kết thúc hỗ trợ yêu cầu #{entry_id}?"}  # fmt: skip
+HANDOFF_BUTTON = {"release": "Trả lại yêu cầu", "done": "Kết thúc, trả người dân về trợ lý"}
+HANDOFF_AUDIT = {
+    "take": "{username} nhận yêu cầu gặp cán bộ #{entry_id}",
+    "reply": "{username} trả lời người dân (yêu cầu #{entry_id}): «{text}»",
+    "release": "{username} trả lại yêu cầu gặp cán bộ #{entry_id} cho cán bộ khác",
+    "done": "{username} kết thúc hỗ trợ yêu cầu #{entry_id}; người dân được trả về trợ lý tự động",
+}
+HANDOFF_DONE = {
+    "take": "Bạn đã nhận yêu cầu #{entry_id}. Người dân được báo trên Telegram.",
+    "reply": "Đã gửi câu trả lời cho người dân (yêu cầu #{entry_id}).",
+    "release": "Đã trả lại yêu cầu #{entry_id}; yêu cầu đang chờ cán bộ khác nhận.",
+    "done": "Đã kết thúc yêu cầu #{entry_id}; người dân được trả về trợ lý tự động.",
+}
 
 NAV = (
     ("dashboard", "/dashboard", "Tổng quan"),
@@ -79,6 +114,15 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     app.state.db = engine(settings.db_url)
     app.state.builder = Builder(settings)
     app.state.rasa_token = ""
+
+    def warm_up_index_builds() -> None:
+        """The encoder and the knowledge read before the first edit, not during it (edits live within seconds)."""
+        warm_up = getattr(app.state.builder, "warm_up_in_background", None)
+        if warm_up is not None:
+            warm_up()
+
+    app.router.on_startup.append(warm_up_index_builds)
+
     templates = Jinja2Templates(directory=str(HERE / "templates"))
     templates.env.globals.update(show_time=dashboard.show_time, NAV=NAV, percent=_percent)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
@@ -96,6 +140,15 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
 
     def back(path: str) -> RedirectResponse:
         return RedirectResponse(path, status_code=303)
+
+    def confirm_first(request: Request, form: FormData, heading: str, lines: list[str], button: str,
+                      cancel: str, **extra: Any) -> Response | None:  # fmt: skip
+        """A plain confirmation page before a change to what citizens are told (None once the person confirmed)."""
+        if form.get("confirmed") == "yes":
+            return None
+        fields = {k: str(v) for k, v in form.items() if k not in ("csrf", "confirmed")}
+        return page(request, "confirm.html", heading=heading, lines=lines, button=button, cancel=cancel,
+                    action=request.url.path, fields=fields, **extra)  # fmt: skip
 
     changing = threading.Lock()  # one change at a time: each reads a file, checks it and writes it back
 
@@ -243,7 +296,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
             return back("/unanswered")
         if how == "alias" and records.OFFICIAL_CODE.match(target):
             flash(request, "error", "Tên gọi chỉ thêm được vào thủ tục của Trung tâm. Với một thủ tục chỉ có trong "
-                                    "danh mục chính thức, hãy thêm thành câu hỏi dev.")  # fmt: skip
+                                    "danh mục chính thức, hãy thêm thành câu hỏi mẫu.")  # fmt: skip
             return back("/unanswered")
         problem = _wording_problem(wording)
         if problem:
@@ -262,7 +315,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         text = records.with_alias(original, wording)
         refused = records.errors(records.lint_candidate(settings, target, text))
         if refused:
-            lines = "; ".join(f"{p.field}: {p.message}" for p in refused)
+            lines = "; ".join(problems.explain(p) for p in refused)
             flash(request, "error", f"Chưa thêm tên gọi «{wording}» vào {target}. Bộ kiểm tra báo lỗi: {lines}")
             return back("/unanswered")
         records.write_text(path, text)
@@ -282,11 +335,11 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         split = records.split_holding(settings, wording)
         if split:
             why = {
-                "test": "bộ câu hỏi kiểm tra (test.yml) được giữ cố định, không ai thêm hay sửa từ đây",
-                "calibration": "một câu hỏi chỉ được nằm trong một bộ (calibration.yml đã có)",
-                "dev": "dev.yml đã có câu này",
+                "test": "câu này thuộc bộ câu hỏi kiểm tra, bộ đó được giữ cố định, không ai thêm hay sửa từ đây",
+                "calibration": "câu này đã nằm trong bộ câu hỏi dùng để chỉnh ngưỡng trả lời; mỗi câu chỉ ở một bộ",
+                "dev": "bộ câu hỏi mẫu đã có câu này",
             }[split]
-            flash(request, "error", f"Chưa thêm «{wording}» vào bộ câu hỏi dev: {why}.")
+            flash(request, "error", f"Chưa thêm «{wording}» vào bộ câu hỏi mẫu: {why}.")
             return back("/unanswered")
         path = settings.dev_questions
         original = path.read_text(encoding="utf-8") if path.is_file() else ""
@@ -294,10 +347,10 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         text = records.with_dev_question(original, wording, target, username, today)
         records.write_text(path, text)
         marks = audit.mark_gap(request.app.state.db, username, group.keys, "attached", target)
-        summary = f"Thêm câu hỏi «{wording}» → {target} vào bộ câu hỏi dev"
+        summary = f"Thêm câu hỏi mẫu «{wording}», đáp án đúng là thủ tục {target}"
         audit.log_file_change(request.app.state.db, settings, username, "dev_question.add", target, summary, path,
                               original or None, text, marks)  # fmt: skip
-        flash(request, "ok", f"Đã thêm «{wording}» vào bộ câu hỏi dev ({path.name}), đáp án {target}.")
+        flash(request, "ok", f"Đã thêm «{wording}» vào bộ câu hỏi mẫu, đáp án đúng là thủ tục {target}.")
         return back("/unanswered")
 
     @app.post("/unanswered/out-of-scope")
@@ -311,6 +364,12 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         if group is None:
             flash(request, "error", "Nhóm câu hỏi này không còn trong danh sách (đã được xử lý?).")
             return back("/unanswered")
+        asking = confirm_first(request, form, "Đánh dấu ngoài phạm vi?", [
+            f"Nhóm câu hỏi «{group.example}» ({group.count} lượt hỏi) sẽ rời danh sách câu hỏi chưa trả lời được. "
+            "Trợ lý vẫn trả lời những câu này như hiện nay; nếu sau này có người hỏi lại, câu hỏi mới sẽ hiện lại.",
+            "Có thể hoàn tác ở trang Nhật ký thay đổi."], "Đánh dấu ngoài phạm vi", "/unanswered")  # fmt: skip
+        if asking:
+            return asking
         keys, previous = audit.mark_gap(db, username, group.keys, "out_of_scope", None)
         summary = f"Đánh dấu ngoài phạm vi: «{group.example}» ({group.count} lượt hỏi)"
         audit.log(db, username, "gap.out_of_scope", group.example, summary, {"marks": previous},
@@ -338,17 +397,19 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
             return page(request, "official.html", record=record, facts=from_official(record), linked=linked,
                         name=display_name(record.name), active="records")  # fmt: skip
         text = records.record_path(settings, record_id).read_text(encoding="utf-8")
-        problems = records.lint_candidate(settings, record_id, text)
-        return _editor(request, record_id, text, records.form_values(yaml.safe_load(text)), problems)
+        found = records.lint_candidate(settings, record_id, text)
+        return _editor(request, record_id, text, records.form_values(yaml.safe_load(text)), found)
 
-    def _editor(request: Request, record_id: str, original: str, values: dict[str, Any], problems: list,
-                status: int = 200, **extra: Any) -> HTMLResponse:  # fmt: skip
-        by_field: dict[str, list] = {}
-        for problem in problems:
-            by_field.setdefault(records.form_field(problem.field), []).append(problem)
+    def _editor(request: Request, record_id: str, original: str, values: dict[str, Any], found: list,
+                status: int = 200, edited: str | None = None, **extra: Any) -> HTMLResponse:  # fmt: skip
+        """The editor with `values` in the form (`edited`: the record's text with them) and the checker's problems."""
+        today = clock.today()
+        beside = records.official_beside(settings, yaml.safe_load(edited or original), today,
+                                         yaml.safe_load(original))  # fmt: skip
         return page(request, "record_edit.html", status, record_id=record_id, values=values, form=records.FORM,
-                    problems=by_field, errors=len(records.errors(problems)), version=_version(original),
-                    aspects=preview.ASPECTS, active="records", **extra)  # fmt: skip
+                    problems=problems.by_field(found), errors=len(records.errors(found)), version=_version(original),
+                    aspects=preview.ASPECTS, beside=beside, today=records.show_day(today), active="records",
+                    **extra)  # fmt: skip
 
     @app.post("/records/{record_id}", response_class=HTMLResponse)
     async def record_save(request: Request, record_id: str) -> Response:
@@ -360,20 +421,29 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         original = path.read_text(encoding="utf-8")
         values = _form_values(form)
         text = records.apply_form(original, values)
-        problems = records.lint_candidate(settings, record_id, text)
-        if form.get("action") == "preview":
+        action = form.get("action")
+        if action in ("save", "confirm") and text != original:  # a change saved is a review made today
+            values = records.review_today(original, values, clock.today())
+            text = records.apply_form(original, values)
+        found = records.lint_candidate(settings, record_id, text)
+        if action == "preview":
             result = preview.preview(settings, yaml.safe_load(text), str(form.get("question") or ""),
                                      str(form.get("aspect") or ""), request.app.state.rasa_token)  # fmt: skip
-            return _editor(request, record_id, original, values, problems, preview=result,
+            return _editor(request, record_id, original, values, found, edited=text, preview=result,
                            question=str(form.get("question") or ""), aspect=str(form.get("aspect") or ""))
         if form.get("version") != _version(original):
             flash(request, "error", "Thủ tục vừa được sửa ở nơi khác; trang đã tải lại bản mới nhất, hãy sửa lại.")
             return back(f"/records/{record_id}")
-        if records.errors(problems):
-            return _editor(request, record_id, original, values, problems, 422, refused=True)
+        if records.errors(found):
+            return _editor(request, record_id, original, values, found, 422, edited=text, refused=True)
         if text == original:
             flash(request, "info", "Không có thay đổi nào để lưu.")
             return back(f"/records/{record_id}")
+        told = records.told_changes(original, text)
+        if told and (action != "confirm" or form.get("confirmed") != _version(text)):
+            # what citizens are told changes: old -> new first; confirmed is exactly the text that was shown
+            return _editor(request, record_id, original, values, found, edited=text, confirm=told,
+                           confirmed=_version(text))  # fmt: skip
         records.write_text(path, text)
         changed = records.changed_fields(original, text)
         summary = f"Sửa thủ tục {record_id}: " + "; ".join(f"{k}: «{a}» → «{b}»" for k, a, b in changed)
@@ -397,25 +467,34 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     def catalog_page(request: Request) -> Response:
         signed_in(request)
         found = catalog_review.review(settings, linked_codes())
-        return page(request, "catalog.html", review=found, active="catalog")
+        return page(request, "catalog.html", review=found, names=records.titles(settings), active="catalog")
 
     @app.post("/catalog/apply")
     async def catalog_apply(request: Request) -> Response:
-        user, _ = await editor_form(request)
-        return await one_change_at_a_time(_catalog_apply, request, user.username)
+        user, form = await editor_form(request)
+        return await one_change_at_a_time(_catalog_apply, request, user.username, form)
 
-    def _catalog_apply(request: Request, username: str) -> Response:
+    def _catalog_apply(request: Request, username: str, form: FormData) -> Response:
         found = catalog_review.review(settings, linked_codes())
         if found is None:
             flash(request, "error", "Không có bản đồng bộ nào đang chờ duyệt.")
             return back("/catalog")
+        r = found.report
+        asking = confirm_first(request, form, "Áp dụng bản đồng bộ danh mục?", [
+            f"Danh mục chính thức ngày {r.day}: {len(r.new)} thủ tục mới, {len(r.withdrawn)} thủ tục không còn niêm "
+            f"yết, {len(r.changes)} thay đổi (phí, thời hạn, cơ quan, tên).",
+            "Sau khi áp dụng, trợ lý trả lời người dân theo danh mục mới"
+            + (f"; {len(found.linked)} thủ tục của Trung tâm bị ảnh hưởng cần đọc lại." if found.linked else "."),
+            "Bản danh mục cũ được giữ lại: có thể hoàn tác ở trang Nhật ký thay đổi."],
+            "Áp dụng bản đồng bộ", "/catalog")  # fmt: skip
+        if asking:
+            return asking
         old_digest = catalog_review.file_digest(settings.snapshot)
         try:
             backup, digest, _output = catalog_review.apply_candidate(settings)
         except RuntimeError as error:
             flash(request, "error", f"Chưa áp dụng được: {error}")
             return back("/catalog")
-        r = found.report
         summary = (f"Áp dụng đồng bộ danh mục ngày {r.day}: {len(r.new)} thủ tục mới, {len(r.withdrawn)} bãi bỏ, "
                    f"{len(r.changes)} thay đổi")  # fmt: skip
         audit.log(request.app.state.db, username, "catalog.apply", "knowledge/official/catalog.jsonl.gz",
@@ -433,9 +512,22 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         return page(request, "publish.html", current=builder.current, history=builder.history,
                     queued=builder.queued, version=builder.index_version, active="publish")  # fmt: skip
 
+    @app.get("/publish/status")
+    def publish_status(request: Request) -> JSONResponse:
+        """The progress line every page shows while a change is being published (static/build_status.js)."""
+        signed_in(request)
+        return JSONResponse(build_status(request.app.state.builder))
+
     @app.post("/publish")
     async def publish(request: Request) -> Response:
-        user, _ = await editor_form(request)
+        user, form = await editor_form(request)
+        asking = confirm_first(request, form, "Dựng lại và xuất bản chỉ mục ngay?", [
+            "Chỉ mục tìm kiếm được dựng lại từ kho tri thức hiện tại, rồi trợ lý trả lời người dân theo chỉ mục mới. "
+            "Trong lúc dựng, trợ lý vẫn trả lời theo chỉ mục cũ.",
+            "Thường không cần làm việc này: mỗi thay đổi lưu từ bảng điều khiển đã tự được xuất bản."],
+            "Dựng lại và xuất bản", "/publish")  # fmt: skip
+        if asking:
+            return asking
         request.app.state.builder.request(f"Xuất bản theo yêu cầu của {user.username}")
         flash(request, "info", "Đã bắt đầu dựng lại chỉ mục.")
         return back("/publish")
@@ -443,11 +535,22 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     # ------------------------------------------------------------ conversations and handoffs
 
     @app.get("/conversations", response_class=HTMLResponse)
-    def conversations_page(request: Request, page_no: int = 1) -> Response:
+    def conversations_page(request: Request, page_no: int = 1, q: str = "", day: str = "",
+                           marker: str = "") -> Response:  # fmt: skip
         signed_in(request)
         page_no = _page_number(page_no)
-        found = conversations.conversations(settings.tracker_url, 50, (page_no - 1) * 50)
-        return page(request, "conversations.html", conversations=found, page_no=page_no, active="conversations")
+        words, problem = clean(q)[: conversation_search.MAX_WORDS], ""
+        try:
+            on_day = conversation_search.parse_day(day[:20])
+        except conversation_search.BadDay as bad:
+            on_day, problem = None, str(bad)
+        filters = conversation_search.Filters(words, on_day, marker if marker in conversation_search.MARKERS else "")
+        per_page = CONVERSATIONS_PER_PAGE
+        found = conversation_search.listing(settings.tracker_url, filters, per_page, (page_no - 1) * per_page)
+        query = {"q": words, "day": day.strip()[:20], "marker": filters.marker}
+        return page(request, "conversations.html", conversations=found, page_no=page_no, filters=filters,
+                    query=query, markers=conversation_search.MARKERS, day_problem=problem, per_page=per_page,
+                    active="conversations")  # fmt: skip
 
     @app.get("/conversations/{key}", response_class=HTMLResponse)
     def conversation_page(request: Request, key: str) -> Response:
@@ -463,32 +566,15 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         return _handoffs(request, {})
 
     def _handoffs(request: Request, revealed: dict[int, list[str]]) -> Response:
-        queue = conversations.handoffs(request.app.state.db)
+        queue = conversations.handoffs()
         names = records.titles(settings) if any(h.procedure_id for h in queue) else {}
         # Only ids here: whether a callback number exists, never the number (see /handoffs/{id}/callback).
         with_numbers = callbacks.entries_with_numbers([h.id for h in queue])
         response = page(request, "handoffs.html", queue=queue, names=names, with_numbers=with_numbers,
-                        revealed=revealed, active="handoffs")  # fmt: skip
+                        revealed=revealed, bridge=conversations.bridge_store() is not None,
+                        told=HANDOFF_TOLD, officer_name=handoff_state.officer_name, active="handoffs")  # fmt: skip
         response.headers["Cache-Control"] = "no-store"
         return response
-
-    @app.post("/handoffs/{entry_id}/take")
-    async def take_handoff(request: Request, entry_id: RowId) -> Response:
-        user, _ = await editor_form(request)
-        return await one_change_at_a_time(_take_handoff, request, user.username, entry_id)
-
-    def _take_handoff(request: Request, username: str, entry_id: int) -> Response:
-        if not conversations.is_handoff(entry_id):
-            raise StarletteHTTPException(404)
-        db = request.app.state.db
-        other = conversations.take(db, entry_id, username)
-        if other:
-            flash(request, "error", f"Yêu cầu #{entry_id} đã được {other} nhận.")
-        else:
-            audit.log(db, username, "handoff.take", f"handoff #{entry_id}",
-                      f"{username} nhận yêu cầu gặp cán bộ #{entry_id}", None, {"entry_id": entry_id})
-            flash(request, "ok", f"Bạn đã nhận yêu cầu #{entry_id}.")
-        return back("/handoffs")
 
     @app.post("/handoffs/{entry_id}/callback", response_class=HTMLResponse)
     async def reveal_callback(request: Request, entry_id: RowId) -> Response:
@@ -498,7 +584,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     def _reveal_callback(request: Request, username: str, entry_id: int) -> Response:
         """The citizen's callback number, to the staff member who took the request only; each look is audited."""
         db = request.app.state.db
-        if conversations.claimed_by(db, entry_id) != username:
+        if conversations.claimed_by(entry_id) != username:
             raise Forbidden("Chỉ cán bộ đã nhận yêu cầu này mới xem được số gọi lại của người dân.")
         numbers = callbacks.numbers_for(entry_id)
         if not numbers:
@@ -507,6 +593,46 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         audit.log(db, username, "handoff.callback_reveal", f"handoff #{entry_id}",
                   f"{username} xem số gọi lại của yêu cầu gặp cán bộ #{entry_id}", None, {"entry_id": entry_id})
         return _handoffs(request, {entry_id: numbers})
+
+    @app.post("/handoffs/{entry_id}/{action}")
+    async def handoff_step(request: Request, entry_id: RowId, action: str) -> Response:
+        if action not in HANDOFF_STEPS:
+            raise StarletteHTTPException(404)
+        user, form = await editor_form(request)
+        return await one_change_at_a_time(_handoff_step, request, user.username, entry_id, action, form)
+
+    def _handoff_step(request: Request, username: str, entry_id: int, action: str, form: FormData) -> Response:
+        """Claim, reply, give back or finish a handoff (bot.handoff_state): the citizen is told on Telegram, the
+        staff group sees it, the audit log keeps it (masked)."""
+        text = _reply_text(str(form.get("text") or "")) if action == "reply" else ""
+        if action == "reply" and not text:
+            flash(request, "error", "Hãy viết câu trả lời trước khi gửi.")
+            return back(f"/handoffs#handoff-{entry_id}")
+        if action in ("release", "done"):
+            asking = confirm_first(request, form, HANDOFF_CONFIRM[action].format(entry_id=entry_id), [
+                "Người dân sẽ nhận trên Telegram: «"
+                + HANDOFF_TOLD[action].format(officer=handoff_state.officer_name(username)) + "»"],
+                HANDOFF_BUTTON[action], f"/handoffs#handoff-{entry_id}")  # fmt: skip
+            if asking:
+                return asking
+        try:
+            conversations.step(entry_id, username, action, text)
+        except conversations.NoBridge:
+            flash(request, "error", "Bảng điều khiển chưa kết nối được với cầu nối Telegram: hãy xử lý yêu cầu trong "
+                                    "nhóm cán bộ trên Telegram.")  # fmt: skip
+            return back("/handoffs")
+        except (LookupError, handoff_state.NotOpen):
+            flash(request, "error", f"Yêu cầu #{entry_id} đã kết thúc: người dân đang được trợ lý tự động trả lời.")
+            return back("/handoffs")
+        except handoff_state.TakenByAnother as taken:
+            who = taken.officer or "không ai"
+            flash(request, "error", f"Yêu cầu #{entry_id} đang do {who} phụ trách; bạn chưa thao tác được.")
+            return back(f"/handoffs#handoff-{entry_id}")
+        summary = HANDOFF_AUDIT[action].format(username=username, entry_id=entry_id, text=mask_personal_numbers(text))
+        audit.log(request.app.state.db, username, f"handoff.{action}", f"handoff #{entry_id}", summary, None,
+                  {"entry_id": entry_id})  # fmt: skip
+        flash(request, "ok", HANDOFF_DONE[action].format(entry_id=entry_id))
+        return back(f"/handoffs#handoff-{entry_id}")
 
     @app.post("/conversations/forget")
     async def forget_citizen(request: Request) -> Response:
@@ -538,14 +664,27 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         signed_in(request)
         page_no = _page_number(page_no)
         found = audit.entries(request.app.state.db, 50, (page_no - 1) * 50)
-        return page(request, "audit.html", entries=found, page_no=page_no, active="audit")
+        return page(request, "audit.html", entries=found, page_no=page_no, names=records.titles(settings),
+                    active="audit")  # fmt: skip
 
     @app.post("/audit/{entry_id}/revert")
     async def revert(request: Request, entry_id: RowId) -> Response:
-        user, _ = await editor_form(request)
-        return await one_change_at_a_time(_revert, request, user.username, entry_id)
+        user, form = await editor_form(request)
+        return await one_change_at_a_time(_revert, request, user.username, entry_id, form)
 
-    def _revert(request: Request, username: str, entry_id: int) -> Response:
+    def _revert(request: Request, username: str, entry_id: int, form: FormData) -> Response:
+        found = audit.entry(request.app.state.db, entry_id)
+        if found is not None and found.revertible:
+            changes = [(label, after, before) for label, before, after in found.field_changes()]
+            asking = confirm_first(request, form, f"Hoàn tác thay đổi #{entry_id}?", [
+                f"{found.action_name} lúc {dashboard.show_time(found.ts)}, do {found.username}: "
+                f"{found.headline(records.titles(settings))}.",
+                "Hoàn tác là trả lại nội dung như trước thay đổi này"
+                + (" (bên dưới: nội dung đang dùng và nội dung sẽ trở lại)." if changes else ".")
+                + " Việc hoàn tác cũng được ghi vào nhật ký."],
+                "Hoàn tác thay đổi này", "/audit", changes=changes)  # fmt: skip
+            if asking:
+                return asking
         try:
             done = audit.revert(request.app.state.db, settings, entry_id, username)
         except audit.RevertRefused as refused:
@@ -585,6 +724,11 @@ def _form_values(form: FormData) -> dict[str, Any]:
     values: dict[str, Any] = {f.name: str(form.get(f.name) or "") for f in records.FORM}
     values["channels"] = [str(v) for v in form.getlist("channels")]
     return values
+
+
+def _reply_text(typed: str) -> str:
+    """An officer's reply, cleaned line by line (its paragraphs kept), at most MAX_REPLY characters."""
+    return "\n".join(clean(line) for line in typed.splitlines()).strip()[:MAX_REPLY]
 
 
 def _wording_problem(wording: str) -> str | None:

@@ -2,9 +2,13 @@
 
 The dialogue's own decision (actions.dialogue.answer) runs in this process on the published index
 (knowledge.search), with the edited record's facts standing in for the published ones; the answer is rendered by
-actions.answers, as the action server renders it. The intent (fee, documents…) comes from the running Rasa
-server's NLU (/model/parse) when it answers, else from the aspect staff choose. Aliases added in the form are not
-in the index yet: the search sees them only after publishing, which the preview says.
+actions.answers, filled in as Rasa fills the domain's responses, and cut into Telegram messages with their keyboards
+by the bridge's own bot.render: staff see what a citizen would read on Telegram. The intent (fee, documents…)
+comes from the running Rasa server's NLU (/model/parse) when it answers, else from the aspect staff choose. Aliases
+added in the form are not in the index yet: the search sees them only after publishing, which the preview says.
+
+The search (index and embedding model) is loaded once per console process, in the background when it starts
+(`warm_up`), so the first preview does not wait for it.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import threading
 import urllib.error
 import urllib.parse
 import urllib.request
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +28,7 @@ from pydantic import ValidationError
 
 from actions import answers, dialogue
 from actions.answers import ASPECTS, Reply
+from bot.render import Outgoing, render
 from console.config import ROOT, Settings
 from console.records import catalog
 from knowledge.records.facts import ProcedureFacts, from_curated
@@ -46,6 +51,17 @@ def knowledge_base(index_dir: Path) -> Any:
     return _KB
 
 
+def warm_up(index_dir: Path) -> None:
+    """Load the published index and the embedding model now (the console starts it in the background)."""
+    from knowledge.search.engine import query_vector
+
+    try:
+        knowledge_base(index_dir)
+        query_vector("thủ tục")
+    except (FileNotFoundError, OSError, ValueError, RuntimeError) as error:  # no index yet: the first preview says so
+        print(f"console: the preview's search is not loaded yet: {error}")
+
+
 @dataclass
 class Overlay:
     """The knowledge base with one procedure's facts replaced by the edited ones."""
@@ -65,35 +81,40 @@ class Overlay:
 
 
 @dataclass
-class Message:
-    text: str
-    buttons: list[str] = field(default_factory=list)
-
-
-@dataclass
 class Preview:
     question: str
-    intent: str
-    intent_source: str  # "Rasa" or "chọn tay"
+    understood: str  # what the question was read as asking, in staff's words ("lệ phí")
+    chosen_by_staff: bool  # the aspect was chosen in the form rather than read by Rasa
     picked: str | None  # the procedure the bot settled on (None: it asked back or did not know)
-    messages: list[Message]
-    direct: list[Message]  # this record's answer for that aspect, whatever the search picked
+    messages: list[Outgoing]  # the Telegram messages, keyboards included
+    direct: list[Outgoing]  # this record's answer for that aspect, whatever the search picked
     note: str | None = None
+    picked_name: str = ""
 
 
 @functools.lru_cache(maxsize=1)
-def _responses() -> dict[str, str]:
+def _responses() -> dict[str, dict[str, Any]]:
     domain = yaml.safe_load((ROOT / "domain.yml").read_text(encoding="utf-8"))
-    return {name: variants[0].get("text", "") for name, variants in (domain.get("responses") or {}).items()}
+    return {name: variants[0] for name, variants in (domain.get("responses") or {}).items() if variants}
 
 
-def render(reply: Reply) -> Message:
-    text = reply.text or ""
+def as_sent(reply: Reply) -> dict[str, Any]:
+    """The reply as Rasa sends it on: a domain response filled in, its own buttons before the reply's."""
+    sent: dict[str, Any] = {"text": reply.text or "", "buttons": list(reply.buttons)}
     if reply.response:
-        text = _responses().get(reply.response, reply.response)
+        response = _responses().get(reply.response, {"text": reply.response})
+        text = str(response.get("text") or "")
         for name, value in reply.variables.items():
             text = text.replace("{" + name + "}", str(value))
-    return Message(text, [b.get("title", "") for b in reply.buttons])
+        sent = {"text": reply.text or text, "buttons": [*(response.get("buttons") or []), *reply.buttons]}
+    if reply.custom is not None:
+        sent["custom"] = reply.custom
+    return sent
+
+
+def on_telegram(replies: list[Reply]) -> list[Outgoing]:
+    """The messages the Telegram bridge would send for these replies."""
+    return render([as_sent(r) for r in replies]).messages
 
 
 def edited_facts(data: Any, settings: Settings) -> tuple[Procedure | None, ProcedureFacts | None, str | None]:
@@ -127,18 +148,14 @@ def preview(settings: Settings, data: Any, question: str, aspect: str, token: st
     proc, facts, problem = edited_facts(data, settings)
     if problem or proc is None or facts is None:
         return problem or "Bản sửa chưa hợp lệ."
-    intent, source = None, "chọn tay"
-    if aspect in ASPECTS:
-        intent = ASPECTS[aspect].intent
-    else:
-        intent, source = nlu_intent(settings, question, token), "Rasa"
-        if intent is None:
-            intent, source = "ask_procedure", "mặc định (không gọi được Rasa)"
+    chosen = aspect in ASPECTS
+    intent = ASPECTS[aspect].intent if chosen else nlu_intent(settings, question, token) or "ask_procedure"
     overlay = Overlay(knowledge_base(settings.index_dir), proc.id, facts)
     outcome = dialogue.answer(overlay, dialogue.Turn(text=question, intent=intent))
     picked = outcome.slots.get("procedure_id")
     asked = answers.INTENT_TO_ASPECT.get(intent or "")
-    direct = [render(r) for r in answers.procedure_answer(facts, asked)]
+    understood = ASPECTS[asked].heading if asked in ASPECTS else "thủ tục nói chung"
+    direct = on_telegram(answers.procedure_answer(facts, asked))
     note = None
     if picked != proc.id:
         wording = {fold(a) for a in proc.aliases}
@@ -149,4 +166,10 @@ def preview(settings: Settings, data: Any, question: str, aspect: str, token: st
             else "Với chỉ mục đang dùng, trợ lý không trả lời câu này bằng thủ tục đang sửa; bên dưới là câu trả lời "
             "của thủ tục này cho cùng câu hỏi."
         )
-    return Preview(question, intent or "", source, picked, [render(r) for r in outcome.replies], direct, note)
+    picked_name = facts.name if picked == proc.id else (_name(overlay, picked) if picked else "")
+    return Preview(question, understood, chosen, picked, on_telegram(outcome.replies), direct, note, picked_name)
+
+
+def _name(kb: Any, doc_id: str) -> str:
+    found = kb.facts(doc_id)
+    return str(found.name) if found is not None else doc_id

@@ -27,11 +27,12 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 
 from console.config import Settings
 from knowledge.catalog.model import OfficialRecord, display_name
-from knowledge.catalog.snapshot import load_catalog
 from knowledge.language import expand_abbreviations, syllables
+from knowledge.records.facts import SUPPLIED_FACTS, fact_lines, fact_sources, from_official
 from knowledge.records.lint import TEST_QUESTIONS, lint
 from knowledge.records.loader import ParsedFile, Problem, knowledge_files, parse_files
-from knowledge.records.schema import Channel, Domain, Level, OnlineLevel
+from knowledge.records.official_check import official_records
+from knowledge.records.schema import Channel, Domain, Level, OnlineLevel, Procedure, procedure_model
 from knowledge.text import clean, fold
 
 RECORD_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
@@ -56,6 +57,14 @@ class FormField:
     hint: str = ""
     choices: tuple[str, ...] = ()
 
+    def choice_label(self, value: str) -> str:
+        """What staff read for a stored value (the files keep the schema's words)."""
+        return CHOICE_LABELS.get(value, value) or "(để trống)"
+
+
+# Values the schema keeps in English, as staff read them in the form and in messages.
+CHOICE_LABELS = {"confirmed": "đã đối chiếu, khớp bản ghi chính thức 2026", "unverified": "chưa xác minh lại"}
+
 
 FORM: tuple[FormField, ...] = (
     FormField("name", "Tên thủ tục", "text"),
@@ -77,12 +86,17 @@ FORM: tuple[FormField, ...] = (
     FormField("result", "Kết quả", "area"),
     FormField("legal_basis", "Căn cứ pháp lý", "lines", "Mỗi dòng một văn bản, kèm số hiệu."),
     FormField("source", "Nguồn đã đối chiếu", "text"),
-    FormField("last_reviewed", "Ngày rà soát", "date"),
+    FormField("last_reviewed", "Ngày rà soát", "date", "Ngày/tháng/năm, ví dụ 27/11/2026. Để nguyên thì khi lưu "
+              "thay đổi, ngày rà soát được ghi là hôm nay."),
     FormField("reform_status", "Sắp xếp 2025: trạng thái", "select", choices=("", "confirmed", "unverified")),
     FormField("reform_note", "Sắp xếp 2025: ghi chú", "area"),
     FormField("notes", "Lưu ý thêm cho người dân", "area"),
 )
 FORM_NAMES = frozenset(f.name for f in FORM)
+# The official record's facts (knowledge.records.facts.SUPPLIED_FACTS) beside the form fields that hold them.
+OFFICIAL_BESIDE = {"level": "levels", "agency": "agency", "where": "where", "online_available": "online",
+                   "documents": "documents", "processing_time": "time", "fee": "fee", "steps": "steps",
+                   "eligibility": "eligibility", "result": "result", "legal_basis": "legal_basis"}  # fmt: skip
 
 
 def round_trip() -> YAML:
@@ -129,10 +143,10 @@ def _parsed(stamp: tuple[tuple[str, int], ...]) -> list[ParsedFile]:
 
 
 def catalog(settings: Settings) -> dict[str, OfficialRecord]:
-    """The official catalogue of this knowledge folder by code (re-read when the snapshot changes)."""
+    """The official catalogue of this knowledge folder by code (read once, again when the snapshot changes)."""
     if not settings.snapshot.is_file():
         return {}
-    return {r.code: r for r in load_catalog(settings.snapshot).records}
+    return official_records(settings.snapshot.resolve())  # one cache with the checker
 
 
 @dataclass(frozen=True)
@@ -214,7 +228,7 @@ def form_values(data: Any) -> dict[str, Any]:
         documents="\n".join(docs),
         steps="\n".join(_lines(data.get("steps"))),
         legal_basis="\n".join(_lines(data.get("legal_basis"))),
-        last_reviewed=str(data.get("last_reviewed") or ""),
+        last_reviewed=show_day(data.get("last_reviewed")),
         reform_status=str(reform.get("status") or ""),
         reform_note=str(reform.get("note") or ""),
     )
@@ -271,11 +285,39 @@ def _put(data: CommentedMap, key: str, value: Any, order: tuple[str, ...] = KEY_
     data.insert(position, key, value)
 
 
-def _date(text: str) -> Any:
+DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})$")
+
+
+def parse_day(text: str) -> dt.date | None:
+    """A date as staff type it, 27/11/2026 (also 27-11-2026, 27.11.2026, 1/7/2026) or 2026-11-27; None otherwise."""
+    text = text.strip()
+    found = DAY_MONTH_YEAR.match(text)
     try:
-        return dt.date.fromisoformat(text)
+        if found:
+            day, month, year = map(int, found.groups())
+            return dt.date(year, month, day)
+        return dt.date.fromisoformat(text) if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text) else None
     except ValueError:
-        return text or None  # not a date: kept as typed, the linter says what is wrong
+        return None
+
+
+def show_day(value: Any) -> str:
+    """A date as staff read it: 27/11/2026 (text that is not a date, as it is)."""
+    day = value if isinstance(value, dt.date) else parse_day(str(value or ""))
+    return day.strftime("%d/%m/%Y") if day else str(value or "")
+
+
+def _date(text: str) -> Any:
+    return parse_day(text) or text or None  # not a date: kept as typed, the checker says what is wrong
+
+
+def review_today(original: str, values: dict[str, Any], today: dt.date) -> dict[str, Any]:
+    """The form's values with the review date set to today, unless staff typed another date than the file's."""
+    kept = show_day((yaml.safe_load(original) or {}).get("last_reviewed"))
+    typed = _text(values, "last_reviewed")
+    if typed and parse_day(typed) != parse_day(kept):
+        return values
+    return {**values, "last_reviewed": show_day(today)}
 
 
 def apply_form(original: str, values: dict[str, Any]) -> str:
@@ -356,6 +398,45 @@ def form_field(problem_field: str) -> str:
     return head if head in FORM_NAMES else "_general"
 
 
+# ---------------------------------------------------------------- the official record beside the form
+
+
+@dataclass(frozen=True)
+class Beside:
+    """What the official record says for one form field, and which value the bot gives citizens."""
+
+    code: str
+    lines: tuple[str, ...]  # the official value as text lines (empty: the official record is silent)
+    uses: str  # official | curated | "" (neither says anything)
+
+
+def linked_records(settings: Settings, data: Any) -> list[OfficialRecord]:
+    codes = data.get("official_codes") if isinstance(data, dict) else None
+    found = catalog(settings) if codes else {}
+    return [found[str(c)] for c in codes or [] if str(c) in found]
+
+
+def official_beside(settings: Settings, data: Any, day: dt.date, fallback: Any = None) -> dict[str, Beside]:
+    """Per form field the official record supplies, its value and which one the bot uses (the decision is
+    knowledge.records.facts'): for a record linked to the catalogue, else nothing. `data` is the record as edited;
+    while it does not validate, `fallback` (the saved file) says which value the bot uses."""
+    linked = linked_records(settings, data)
+    if not linked:
+        return {}
+    proc = _procedure(data) or _procedure(fallback)
+    sources = fact_sources(proc, linked, day) if proc else dict.fromkeys(SUPPLIED_FACTS, "?")
+    official = from_official(linked[0])
+    return {field: Beside(linked[0].code, fact_lines(official, fact, day), sources[fact])
+            for field, fact in OFFICIAL_BESIDE.items()}  # fmt: skip
+
+
+def _procedure(data: Any) -> Procedure | None:
+    try:
+        return procedure_model(data).model_validate(data)
+    except ValueError:  # pydantic's ValidationError is one
+        return None
+
+
 # ---------------------------------------------------------------- checking before writing
 
 
@@ -398,6 +479,25 @@ def changed_fields(old_text: str, new_text: str) -> list[tuple[str, str, str]]:
     old, new = yaml.safe_load(old_text) or {}, yaml.safe_load(new_text) or {}
     keys = [k for k in KEY_ORDER if k in old or k in new] + sorted((old.keys() | new.keys()) - set(KEY_ORDER))
     return [(k, short(old.get(k)), short(new.get(k))) for k in keys if old.get(k) != new.get(k)]
+
+
+# Form fields whose change alters no answer a citizen reads (an alias changes which questions find the record).
+NOT_TOLD = frozenset({"aliases", "last_reviewed"})
+
+
+def told_changes(old_text: str, new_text: str) -> list[tuple[str, str, str]]:
+    """(label, before, after) for each form field whose change alters what citizens are told, as the form shows it."""
+    before, after = form_values(yaml.safe_load(old_text)), form_values(yaml.safe_load(new_text))
+    changes = []
+    for field in FORM:
+        old, new = before[field.name], after[field.name]
+        if field.name in NOT_TOLD or old == new:
+            continue
+        if field.kind in ("select", "checks"):
+            old, new = (", ".join(map(field.choice_label, v)) if isinstance(v, list) else field.choice_label(v)
+                        for v in (old, new))  # fmt: skip
+        changes.append((field.label, old or "(trống)", new or "(trống)"))
+    return changes
 
 
 def short(value: Any, limit: int = 120) -> str:

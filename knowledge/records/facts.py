@@ -450,3 +450,49 @@ def from_curated(proc: Procedure, linked: list[OfficialRecord] | None = None) ->
             "common_case": proc.cases.common if proc.cases else None,
         }
     )
+
+
+# ---------------------------------------------------------------- which source the answer takes, fact by fact
+
+# Facts an official record can supply, as the staff console shows them beside the curated fields.
+SUPPLIED_FACTS = ("levels", "agency", "where", "online", "documents", "time", "fee", "steps", "eligibility", "result",
+                  "legal_basis")  # fmt: skip
+
+
+def fact_lines(facts: ProcedureFacts, name: str, day: dt.date) -> tuple[str, ...]:
+    """One fact of SUPPLIED_FACTS as lines of plain text (the fee as due on `day`); empty when the facts say nothing."""
+    if name == "levels":
+        return (facts.level_text,) if facts.levels else ()
+    if name in ("agency", "where", "eligibility", "result"):
+        value = getattr(facts, name)
+        return (value,) if value else ()
+    if name == "online":
+        if facts.online:
+            return (f"Có ({facts.online_note}), tại {facts.online_where}" if facts.online_note
+                    else f"Có, tại {facts.online_where}",)  # fmt: skip
+        return ("Không",) if facts.channels else ()
+    if name == "documents":
+        return tuple(" — ".join(p for p in (d.name, d.copies, d.condition) if p) for d in facts.documents)
+    if name == "time":
+        return tuple(f"{c.method}: {c.time}" for c in facts.channels if c.time)
+    if name == "fee":
+        return tuple(f"{c.method}: {fee}" for c in facts.channels if (fee := c.fee_on(day)))
+    return tuple(getattr(facts, name))  # steps, legal_basis
+
+
+def fact_sources(proc: Procedure, linked: list[OfficialRecord], day: dt.date) -> dict[str, str]:
+    """Per fact of SUPPLIED_FACTS, where the answer takes it from: "official" (the first linked record), "curated"
+    (the record's own value: the official one is silent, or our wording is preferred), "" (neither says anything).
+    Read off what `from_curated` gives, so the choice itself is made in one place only."""
+    used = from_curated(proc, linked)
+    official = from_official(linked[0], doc_id=proc.id) if linked else None
+    sources = {}
+    for name in SUPPLIED_FACTS:
+        given = fact_lines(used, name, day)
+        if not given:
+            sources[name] = ""
+        elif official is not None and given == fact_lines(official, name, day):
+            sources[name] = "official"
+        else:
+            sources[name] = "curated"
+    return sources

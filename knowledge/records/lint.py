@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import difflib
+import functools
 import re
 import sys
 from collections.abc import Iterable, Iterator
@@ -299,10 +300,10 @@ class Linter:
 
     def check_test_copies(self, items: list[ParsedFile]) -> None:
         """An alias that repeats a frozen test question (nearly word for word) is an error: rephrase or drop it."""
-        questions = [(q, _typed_words(q)) for q in self.test_questions]
+        questions = tuple((q, _typed_words(q)) for q in self.test_questions)
         for item in items:
             for i, alias in enumerate(_record(item).aliases):
-                copied = near_copy(_typed_words(alias), questions)
+                copied = _near_copy_once(_typed_words(alias), questions)
                 if copied is not None:
                     self.add(
                         item,
@@ -322,6 +323,12 @@ def _record(item: ParsedFile) -> Procedure | Guide:
 def _typed_words(text: str) -> tuple[str, ...]:
     """Folded words, one spelling each, chat abbreviations spelled out: "ko" and "không" are one word to a copier."""
     return tuple(syllables(expand_abbreviations(text)))
+
+
+@functools.lru_cache(maxsize=8192)
+def _near_copy_once(alias: tuple[str, ...], questions: tuple[tuple[str, tuple[str, ...]], ...]) -> str | None:
+    """near_copy, remembered: the console checks every alias again on each edit, and each check costs ~3 ms."""
+    return near_copy(alias, list(questions))
 
 
 def near_copy(alias: tuple[str, ...], questions: list[tuple[str, tuple[str, ...]]]) -> str | None:

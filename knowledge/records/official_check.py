@@ -49,7 +49,8 @@ def snapshot_for(record_file: Path) -> Path:
     """The snapshot beside the knowledge the file belongs to (<root>/procedures/x.yml -> <root>/official/...),
     else the shipped one: a test's copy of the knowledge may carry its own catalogue or none."""
     candidate = Path(record_file).resolve().parent.parent / SNAPSHOT_NAME
-    return candidate if candidate.is_file() else DEFAULT_SNAPSHOT
+    # resolved: the console checks a candidate in a temporary folder linking the catalogue, read once (cached)
+    return candidate.resolve() if candidate.is_file() else DEFAULT_SNAPSHOT
 
 
 @lru_cache(maxsize=4)

@@ -20,6 +20,7 @@ from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 import journal
+from knowledge import clock
 from tests.console.support import MARKUP_GROUP, PASSWORDS, UNKNOWN_WORDINGS, Console, screenshot
 from tests.helpers import reply_text
 
@@ -91,6 +92,13 @@ def group_with(driver: WebDriver, wording: str) -> WebElement:
     raise AssertionError(f"no group of unanswered questions holds «{wording}»")
 
 
+def handle(group: WebElement) -> WebElement:
+    """Open a group's forms («Xử lý…»: they are shown on demand, not under every group)."""
+    assert not group.find_element(By.NAME, "wording").is_displayed()
+    group.find_element(By.CSS_SELECTOR, "details.handle summary").click()
+    return group
+
+
 def bot_answer(say: Callable[..., list[dict]], question: str, expected: str, seconds: float = 120.0) -> str:
     """What a new citizen gets, asked again until it holds `expected` (the action server reloads the index)."""
     answers: list[str] = []
@@ -112,7 +120,7 @@ def revert_from_audit(console: Console, action: str, target: str) -> None:
             entry_id = row.split('"', 1)[0]
             if action in row and target in row and 'class="secondary small revert"' in row:
                 token = row.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-                client.post(f"/audit/{entry_id}/revert", data={"csrf": token})
+                client.post(f"/audit/{entry_id}/revert", data={"csrf": token, "confirmed": "yes"})
                 break
         console.wait_for_builds(client)
     finally:
@@ -159,7 +167,7 @@ def test_an_unanswered_question_attached_to_a_procedure_is_answered_by_the_bot(c
     screenshot(browser, "unanswered")
     assert BIRTH_ANSWER not in reply_text(say(UNKNOWN_WORDINGS[0]))
     try:
-        wording = group.find_element(By.NAME, "wording")
+        wording = handle(group).find_element(By.NAME, "wording")
         wording.clear()
         wording.send_keys(UNKNOWN_WORDINGS[0])
         Select(group.find_element(By.NAME, "procedure")).select_by_value("ho-tich-khai-sinh")
@@ -183,7 +191,7 @@ def test_an_alias_copying_a_frozen_test_question_is_refused_with_the_linter_mess
     original = record.read_text(encoding="utf-8")
     sign_in(browser, console, "lan")
     browser.get(console.url + "/unanswered")
-    group = group_with(browser, MARKUP_GROUP)
+    group = handle(group_with(browser, MARKUP_GROUP))
     wording = group.find_element(By.NAME, "wording")
     wording.clear()
     wording.send_keys(frozen)
@@ -200,10 +208,10 @@ def test_an_unanswered_question_becomes_a_dev_question_and_never_a_test_one(cons
 
     before = console.dev_questions.read_text(encoding="utf-8")
     sign_in(browser, console, "lan")
-    for wording, expected in ((next(iter(load_test_questions())), "bộ câu hỏi kiểm tra (test.yml) được giữ cố định"),
+    for wording, expected in ((next(iter(load_test_questions())), "bộ câu hỏi kiểm tra, bộ đó được giữ cố định"),
                               ("xin giấy chào đời cho bé gái", "Đã thêm")):  # fmt: skip
         browser.get(console.url + "/unanswered")
-        group = group_with(browser, MARKUP_GROUP)
+        group = handle(group_with(browser, MARKUP_GROUP))
         field = group.find_element(By.NAME, "wording")
         field.clear()
         field.send_keys(wording)
@@ -216,7 +224,7 @@ def test_an_unanswered_question_becomes_a_dev_question_and_never_a_test_one(cons
         added = [r for r in rows if r["q"] == "xin giấy chào đời cho bé gái"]
         assert added and added[0]["expect"] == "ho-tich-khai-sinh" and added[0]["by"].startswith("lan ")
     finally:
-        revert_from_audit(console, "Thêm câu hỏi dev", "ho-tich-khai-sinh")
+        revert_from_audit(console, "Thêm câu hỏi mẫu", "ho-tich-khai-sinh")
     assert console.dev_questions.read_text(encoding="utf-8") == before
 
 
@@ -236,24 +244,32 @@ def test_a_fee_edited_is_previewed_then_published_answered_and_reverted(console,
     submit(browser, browser.find_element(By.ID, "preview-button"))
     preview = text_of(browser, "#preview-result")
     assert NEW_FEE_AMOUNT in preview and "Đăng ký, gia hạn bảo hiểm y tế theo hộ gia đình" in preview
-    assert "ask_fee" in preview  # the intent read by the running Rasa server
+    assert "lệ phí" in text_of(browser, "#preview-reading") and "ask_fee" not in preview  # what Rasa read, in words
+    assert browser.find_elements(By.CSS_SELECTOR, "#preview-telegram .kb-button")  # as on Telegram, with its buttons
     assert record.read_text(encoding="utf-8") == original  # a preview writes nothing
     screenshot(browser, "editor")
     try:
         submit(browser, browser.find_element(By.ID, "save-button"))
+        confirm = text_of(browser, "#confirm")  # asked first: what citizens are told, before and after
+        assert "Phí, lệ phí" in confirm and "Trước: «Mức đóng theo tháng" in confirm and f"Sau: «{NEW_FEE}»" in confirm
+        assert record.read_text(encoding="utf-8") == original
+        submit(browser, browser.find_element(By.ID, "confirm-button"))
         assert "Đã lưu" in flash(browser)
         assert NEW_FEE in record.read_text(encoding="utf-8")
+        assert yaml.safe_load(record.read_text(encoding="utf-8"))["last_reviewed"] == clock.today()  # reviewed today
         assert NEW_FEE_AMOUNT in bot_answer(say, FEE_QUESTION, NEW_FEE_AMOUNT)
         browser.get(console.url + "/audit")
         rows = browser.find_elements(By.CSS_SELECTOR, "#audit tbody tr")
         assert rows, f"no change on the audit page: {browser.current_url} {text_of(browser, 'body')[:500]}"
         row = rows[0]
-        assert f"Sửa thủ tục {BHYT}: fee: «Mức đóng theo tháng" in row.text and "→ «Năm 2027" in row.text
-        assert "lan" in row.text
-        row.find_element(By.CSS_SELECTOR, "details summary").click()  # the change in the file, line by line
-        assert '+fee: "Năm 2027' in row.text and '-fee: "Mức đóng theo tháng' in row.text
+        assert "Sửa thủ tục «Đăng ký, gia hạn bảo hiểm y tế theo hộ gia đình»" in row.text and "lan" in row.text
+        assert "Phí, lệ phí" in row.text and "fee:" not in row.text  # the field as the editor names it
+        assert "trước: «Mức đóng theo tháng" in row.text and "sau: «Năm 2027" in row.text
         screenshot(browser, "audit")
         submit(browser, row.find_element(By.CSS_SELECTOR, "button.revert"))
+        assert "sẽ trở lại: «Mức đóng theo tháng" in text_of(browser, "#confirm")  # asked first, the way back shown
+        assert record.read_text(encoding="utf-8") != original
+        submit(browser, browser.find_element(By.ID, "confirm-button"))
         assert "Đã hoàn tác" in flash(browser)
         assert record.read_text(encoding="utf-8") == original
         assert "Hoàn tác" in browser.find_elements(By.CSS_SELECTOR, "#audit tbody tr")[0].text

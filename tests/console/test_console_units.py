@@ -7,6 +7,7 @@ import datetime as dt
 import re
 import xml.etree.ElementTree as ET
 from dataclasses import replace
+from typing import Any
 
 import pytest
 import yaml
@@ -163,14 +164,28 @@ def test_the_catalogue_sync_is_reviewed_applied_and_reverted(settings: Settings)
     page = client.get("/catalog").text
     assert "20.000 đ" in page and "30.000 đ" in page and "không còn niêm yết" in page
     assert 'href="/records/ho-tich-khai-sinh"' in page  # the curated record linking a withdrawn code
-    assert client.post("/catalog/apply", data={"csrf": csrf_of(client, "/catalog")}).status_code == 303
+    assert "Đăng ký khai sinh</a>" in page.split('id="affected"', 1)[1], "an affected record is named, not coded"
+    asked = client.post("/catalog/apply", data={"csrf": csrf_of(client, "/catalog")})
+    assert asked.status_code == 200 and "Áp dụng bản đồng bộ danh mục?" in asked.text and "1 thay đổi" in asked.text
+    assert snapshot.read_bytes() == before and state.candidate.exists(), "nothing applied before it is confirmed"
+    applied = client.post("/catalog/apply", data={"csrf": csrf_of(client, "/catalog"), "confirmed": "yes"})
+    assert applied.status_code == 303
     assert snapshot.read_bytes() != before and not state.candidate.exists()
     assert app.state.builder.reasons and "Áp dụng đồng bộ" in app.state.builder.reasons[0]
     entry = audit.entries(engine(settings.db_url))[0]
     assert entry.action == "catalog.apply" and entry.username == "lan" and "1 bãi bỏ, 1 thay đổi" in entry.summary
-    assert client.post(f"/audit/{entry.id}/revert", data={"csrf": csrf_of(client, "/audit")}).status_code == 303
+    revert = {"csrf": csrf_of(client, "/audit"), "confirmed": "yes"}
+    assert client.post(f"/audit/{entry.id}/revert", data=revert).status_code == 303
     assert snapshot.read_bytes() == before
     assert audit.entries(engine(settings.db_url))[0].action == "revert"
+
+
+def save_confirmed(client: TestClient, path: str, fields: dict) -> Any:
+    """Save an edit as staff do: «Lưu», then «Xác nhận lưu» on the old → new the editor shows."""
+    asked = client.post(path, data=fields)
+    confirmed = re.search(r'name="confirmed" value="([^"]+)"', asked.text)
+    assert asked.status_code == 200 and confirmed, asked.text
+    return client.post(path, data={**fields, "action": "confirm", "confirmed": confirmed.group(1)})
 
 
 def test_a_revert_waits_for_later_changes_to_be_reverted_first(settings: Settings) -> None:
@@ -183,7 +198,7 @@ def test_a_revert_waits_for_later_changes_to_be_reverted_first(settings: Setting
         version = re.search(r'name="version" value="([^"]+)"', page)
         assert version
         fields = {**form, "csrf": csrf_of(client, "/dashboard"), "version": version.group(1), "action": "save"}
-        saved = client.post("/records/bao-hiem-the-bhyt-ho-gia-dinh", data=fields)
+        saved = save_confirmed(client, "/records/bao-hiem-the-bhyt-ho-gia-dinh", fields)
         assert saved.status_code == 303, saved.text
     first, second = sorted(e.id for e in audit.entries(engine(settings.db_url)) if e.action == "record.edit")
     db = engine(settings.db_url)
