@@ -115,8 +115,10 @@ class GuardedRestInput(RestInput):
 
 
 async def handoff_open(agent: Any, sender: str) -> bool:
-    """Whether the sender's conversation has an open request for a person (read only when a phone number came)."""
-    tracker = await agent.tracker_store.retrieve(sender) if agent is not None else None
+    """Whether the sender's conversation has an open request for a person (read only when a phone number came).
+    The request may lie before the turns a message loads (channels/tracker_store.py): the whole history is read,
+    and guard.handoff_open starts again at each session."""
+    tracker = await agent.tracker_store.retrieve_full_tracker(sender) if agent is not None else None
     return tracker is not None and guard.handoff_open([event.as_dict() for event in tracker.events])
 
 
