@@ -7,7 +7,6 @@ their row. A revert is itself a logged change; the original points at it.
 
 from __future__ import annotations
 
-import difflib
 import json
 import shutil
 from dataclasses import dataclass
@@ -18,13 +17,14 @@ import sqlalchemy as sa
 
 from console.config import Settings
 from console.db import audit, gap_marks, handoff_claims, now
-from console.records import write_text
+from console.labels import field_label
+from console.records import changed_fields, write_text
 
 # What each action is called on the audit page.
 ACTION_NAMES = {
     "record.edit": "Sửa thủ tục",
     "alias.add": "Thêm tên gọi",
-    "dev_question.add": "Thêm câu hỏi dev",
+    "dev_question.add": "Thêm câu hỏi mẫu",
     "gap.out_of_scope": "Ngoài phạm vi",
     "handoff.take": "Nhận yêu cầu gặp cán bộ",
     "catalog.apply": "Áp dụng đồng bộ danh mục",
@@ -75,13 +75,22 @@ class Entry:
     def is_file_change(self) -> bool:
         return isinstance(self.new, dict) and "text" in self.new
 
-    def diff(self, context: int = 1) -> list[str]:
-        """The change of a file as unified-diff lines (without the file header)."""
-        if not self.is_file_change:
+    def field_changes(self) -> list[tuple[str, str, str]]:
+        """(field name in Vietnamese, before, after) for a change to a record of the knowledge base."""
+        if not self.is_file_change or self.new.get("place") != "knowledge":
             return []
         before = (self.old or {}).get("text") or ""
-        lines = difflib.unified_diff(before.splitlines(), self.new["text"].splitlines(), n=context, lineterm="")
-        return [line for line in lines if not line.startswith(("---", "+++"))]
+        return [(field_label(k), a, b) for k, a, b in changed_fields(before, self.new["text"] or "")]
+
+    def headline(self, names: dict[str, str]) -> str:
+        """What the change was, in words: the record's name rather than its code, no field codes (those are in the
+        before/after table, field_changes)."""
+        name = names.get(self.target, self.target)
+        if self.action == "record.edit":
+            return f"Sửa thủ tục «{name}»"
+        if self.action == "revert" and self.revert_of is not None and self.field_changes():
+            return f"Hoàn tác thay đổi #{self.revert_of}: trả lại nội dung như trước thay đổi đó («{name}»)"
+        return self.summary
 
 
 def log(engine: sa.Engine, username: str, action: str, target: str, summary: str, old: Any = None, new: Any = None,
@@ -187,14 +196,14 @@ def _revert_file(engine: sa.Engine, settings: Settings, found: Entry, username: 
     else:
         write_text(path, before)
     restore_marks(engine, found)
-    summary = f"Hoàn tác #{found.id}: {found.summary}"
+    summary = f"Hoàn tác #{found.id}, trả lại như trước khi: {found.summary}"
     entry_id = log(engine, username, "revert", found.target, summary, found.new, found.old, found.id)
     return Reverted(entry_id, found.new.get("place") == "knowledge")
 
 
 def _revert_mark(engine: sa.Engine, found: Entry, username: str) -> Reverted:
     restore_marks(engine, found)
-    summary = f"Hoàn tác #{found.id}: {found.summary}"
+    summary = f"Hoàn tác #{found.id}, bỏ thay đổi: {found.summary}"
     return Reverted(log(engine, username, "revert", found.target, summary, found.new, found.old, found.id), False)
 
 

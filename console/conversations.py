@@ -17,6 +17,7 @@ import sqlalchemy as sa
 
 import journal
 from console.db import handoff_claims, now
+from console.labels import intent_label
 from journal.tracker import events, tracker_engine
 from knowledge.text import clean, mask_personal_numbers
 
@@ -98,7 +99,7 @@ def transcript(url: str, key: str) -> list[Turn] | None:
         if row.type_name == "user":
             intent = (data.get("parse_data") or {}).get("intent") or {}
             text = data.get("text") or ""
-            detail = f"ý định: {intent.get('name')}" if intent.get("name") else ""
+            detail = f"trợ lý hiểu là: {intent_label(intent.get('name'))}" if intent.get("name") else ""
             turns.append(Turn("citizen", _time(row.timestamp), masked(text), detail))
         elif row.type_name == "bot":
             buttons = [masked(b.get("title")) for b in (data.get("data") or {}).get("buttons") or []]

@@ -91,21 +91,44 @@ def _axis(left: float, top: float, plot_w: float, plot_h: float, ymax: float, pe
     return out
 
 
-def horizontal_bars(title: str, rows: Sequence[tuple[str, float]], css: str = "s1", width: int = 520,
-                    label_chars: int = 40) -> Markup:  # fmt: skip
-    """One bar per row (label, value), longest first as given; long labels are cut with an ellipsis."""
-    row_h, left, right = 22, 250, 36
+CHAR_WIDTH = 7.0  # px per character of a 12 px row label, a little wider than the average letter of the fonts used
+LINE_HEIGHT = 14
+
+
+def wrap_label(label: str, chars: int, lines: int = 2) -> list[str]:
+    """The label on at most `lines` lines of `chars` characters, cut between words; an ellipsis when it goes on."""
+    out: list[str] = []
+    rest = label.split()
+    while rest and len(out) < lines:
+        line = rest.pop(0)[:chars]
+        while rest and len(line) + 1 + len(rest[0]) <= chars:
+            line += " " + rest.pop(0)
+        out.append(line)
+    if rest:
+        out[-1] = out[-1][: chars - 1].rstrip() + "…"
+    return out
+
+
+def horizontal_bars(title: str, rows: Sequence[tuple[str, float]], css: str = "s1", width: int = 520) -> Markup:
+    """One bar per row (label, value), longest first as given. A label takes up to two lines inside the space left of
+    the bars (never cut by the chart's edge); what does not fit ends with an ellipsis, the whole label is its title."""
+    left, right = 250, 36
+    chars = int((left - 10) // CHAR_WIDTH)
+    labels = [wrap_label(label, chars) for label, _ in rows]
+    row_h = 22 if all(len(lines) == 1 for lines in labels) else 22 + LINE_HEIGHT
     height = max(1, len(rows)) * row_h + 8
     vmax = max((v for _, v in rows), default=0) or 1
     body: list[str] = []
-    for i, (label, value) in enumerate(rows):
+    for i, ((label, value), lines) in enumerate(zip(rows, labels, strict=True)):
         y = 4 + i * row_h
-        short = label if len(label) <= label_chars else label[: label_chars - 1].rstrip() + "…"
+        bar_y = y + (row_h - 14) / 2
+        first = bar_y + 11 - (len(lines) - 1) * LINE_HEIGHT / 2
         w = (width - left - right) * value / vmax
-        body.append(f'<text class="rowlabel" x="{left - 6}" y="{y + 14}"><title>{escape(label)}</title>'
-                    f"{escape(short)}</text>")
-        body.append(f'<rect class="{css}" x="{left}" y="{y + 3}" width="{max(w, 1):.1f}" height="{row_h - 8}"/>')
-        body.append(f'<text class="rowvalue" x="{left + w + 4:.1f}" y="{y + 14}">{_number(value)}</text>')
+        spans = "".join(f'<tspan x="{left - 6}" y="{first + n * LINE_HEIGHT:.1f}">{escape(line)}</tspan>'
+                        for n, line in enumerate(lines))  # fmt: skip
+        body.append(f'<text class="rowlabel"><title>{escape(label)}</title>{spans}</text>')
+        body.append(f'<rect class="{css}" x="{left}" y="{bar_y:.1f}" width="{max(w, 1):.1f}" height="14"/>')
+        body.append(f'<text class="rowvalue" x="{left + w + 4:.1f}" y="{bar_y + 11:.1f}">{_number(value)}</text>')
     return _svg(width, height, title, body)
 
 

@@ -70,11 +70,12 @@ def test_dashboard_questions_handoffs_and_transcripts_on_postgresql(postgres, se
         assert "xin giấy chào đời cho con" in transcript and "Gặp cán bộ" in transcript
         group = re.search(r'name="group" value="([0-9a-f]+)"', unanswered)
         assert group
-        client.post("/unanswered/out-of-scope", data={"csrf": csrf_of(client, "/unanswered"), "group": group.group(1)})
+        client.post("/unanswered/out-of-scope", data={"csrf": csrf_of(client, "/unanswered"), "group": group.group(1),
+                                                      "confirmed": "yes"})  # fmt: skip
         assert 'class="card gap"' not in client.get("/unanswered").text
         entry = re.search(r'action="/audit/(\d+)/revert"', client.get("/audit").text)  # the latest change first
         assert entry
-        client.post(f"/audit/{entry.group(1)}/revert", data={"csrf": csrf_of(client, "/audit")})
+        client.post(f"/audit/{entry.group(1)}/revert", data={"csrf": csrf_of(client, "/audit"), "confirmed": "yes"})
         assert 'class="card gap"' in client.get("/unanswered").text
     finally:
         client.close()

@@ -1,0 +1,204 @@
+"""The conversations page's list: each conversation with its first question and markers, found by words, day or
+marker, a page at a time.
+
+Conversations come from Rasa's tracker (journal.tracker.events); what was asked and what went wrong (unanswered,
+👎, handoff) from the journal, which names a sender by its salted hash (journal.hash_sender). Words are looked up in
+the journal's folded question keys (journal.question_key: masked, abbreviations expanded, no diacritics), so
+«khai sinh», «khai sinh» and «BHYT» find what citizens typed however they spelled it. Every text shown is masked.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+import journal
+from console.conversations import masked
+from console.dashboard import VIETNAM
+from journal.tracker import events, tracker_engine
+
+# What each marker means, in the order the page shows them.
+MARKERS: dict[str, str] = {
+    "unanswered": "Chưa trả lời được",
+    "down": "Bị đánh giá 👎",
+    "handoff": "Nhờ gặp cán bộ",
+}
+DAY = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4})\s*$")
+MAX_WORDS = 100  # characters of a search kept
+
+
+class BadDay(ValueError):
+    """A day not written as dd/mm/yyyy (or not a real day), with what to write instead."""
+
+
+def parse_day(text: str) -> dt.date | None:
+    """«27/11/2026» as a date; None for an empty field."""
+    if not text.strip():
+        return None
+    found = DAY.match(text)
+    if found is None:
+        raise BadDay("Ngày cần viết dạng ngày/tháng/năm, ví dụ 27/11/2026.")
+    day, month, year = (int(part) for part in found.groups())
+    try:
+        return dt.date(year, month, day)
+    except ValueError:
+        raise BadDay(f"Không có ngày {text.strip()}: hãy kiểm tra lại ngày và tháng.") from None
+
+
+@dataclass(frozen=True)
+class Filters:
+    words: str = ""
+    day: dt.date | None = None
+    marker: str = ""  # a key of MARKERS, or "" for every conversation
+
+    @property
+    def any(self) -> bool:
+        return bool(self.words or self.day or self.marker)
+
+
+@dataclass(frozen=True)
+class Listed:
+    key: str  # journal.hash_sender(sender): the transcript's address
+    last: str  # ISO time of the latest event
+    messages: int  # citizen messages
+    first_question: str  # masked; "" when the citizen asked nothing yet
+    markers: tuple[str, ...] = field(default=())  # keys of MARKERS
+
+
+# ---------------------------------------------------------------- tracker senders and their journal keys
+
+_keys: dict[str, str] = {}  # tracker sender id -> journal hash, every sender hashed once
+_keys_lock = threading.Lock()
+
+
+def sender_keys(url: str) -> dict[str, str]:
+    """Every tracker sender with its journal hash (new senders hashed as they appear)."""
+    with tracker_engine(url).connect() as con:
+        senders = list(con.execute(sa.select(events.c.sender_id).distinct()).scalars())
+    with _keys_lock:
+        for sender in senders:
+            if sender not in _keys:
+                _keys[sender] = journal.hash_sender(sender) or ""
+        return {sender: _keys[sender] for sender in senders}
+
+
+def _journal_hashes(filters: Filters) -> set[str] | None:
+    """Senders (hashed) whose journal entries match the words and the marker; None when neither is asked."""
+    e = journal.entries
+    conditions: list[sa.ColumnElement[bool]] = []
+    if filters.marker == "unanswered":
+        conditions.append(e.c.kind == "unanswered")
+    elif filters.marker == "down":
+        conditions.append(sa.and_(e.c.kind == "feedback", e.c.value == "down"))
+    elif filters.marker == "handoff":
+        conditions.append(e.c.kind == "handoff")
+    found: set[str] | None = None
+    with journal.engine().connect() as con:
+        if conditions:
+            found = set(con.execute(sa.select(e.c.sender).where(*conditions).distinct()).scalars())
+        if filters.words:
+            spaced = sa.literal(" ") + e.c.question_key + sa.literal(" ")
+            words = (journal.question_key(filters.words) or "").split()
+            matching: list[sa.ColumnElement[bool]] = [spaced.like(f"% {_escape_like(w)} %", escape="\\") for w in words]
+            if not matching:
+                return set()
+            hits = set(con.execute(sa.select(e.c.sender).where(*matching).distinct()).scalars())
+            found = hits if found is None else found & hits
+    return found
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _senders_on(url: str, day: dt.date) -> set[str]:
+    start = dt.datetime.combine(day, dt.time(), VIETNAM).timestamp()
+    query = sa.select(events.c.sender_id).where(events.c.timestamp >= start, events.c.timestamp < start + 86400)
+    with tracker_engine(url).connect() as con:
+        return set(con.execute(query.distinct()).scalars())
+
+
+# ---------------------------------------------------------------- the list
+
+
+def _grouped(limit: int | None, offset: int) -> sa.Select:
+    last = sa.func.max(events.c.timestamp).label("last")
+    users = sa.func.sum(sa.case((events.c.type_name == "user", 1), else_=0)).label("users")
+    query = sa.select(events.c.sender_id, last, users).group_by(events.c.sender_id)
+    query = query.order_by(last.desc(), events.c.sender_id)
+    return query.limit(limit).offset(offset) if limit is not None else query
+
+
+def _iso(stamp: float | None) -> str:
+    if stamp is None:
+        return ""
+    return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def listing(url: str, filters: Filters, limit: int = 50, offset: int = 0) -> list[Listed]:
+    """Latest conversations first, those matching every filter; none when the tracker has no table yet."""
+    try:
+        with tracker_engine(url).connect() as con:
+            if not filters.any:
+                rows = con.execute(_grouped(limit, offset)).all()
+            else:
+                keys = sender_keys(url)
+                wanted = _journal_hashes(filters)
+                allowed = set(keys) if wanted is None else {s for s, k in keys.items() if k in wanted}
+                if filters.day:
+                    allowed &= _senders_on(url, filters.day)
+                rows = [r for r in con.execute(_grouped(None, 0)).all() if r.sender_id in allowed]
+                rows = rows[offset : offset + limit]
+    except sa.exc.SQLAlchemyError:
+        return []
+    senders = {row.sender_id: journal.hash_sender(row.sender_id) or "" for row in rows}
+    asked, markers = _from_journal(set(senders.values()))
+    missing = [s for s, key in senders.items() if key not in asked]
+    asked.update({senders[s]: text for s, text in _first_messages(url, missing).items()})
+    return [
+        Listed(senders[r.sender_id], _iso(r.last), int(r.users or 0), asked.get(senders[r.sender_id], ""),
+               tuple(m for m in MARKERS if m in markers.get(senders[r.sender_id], set())))
+        for r in rows
+    ]  # fmt: skip
+
+
+def _from_journal(hashes: set[str]) -> tuple[dict[str, str], dict[str, set[str]]]:
+    """Each sender's first question in the journal (masked), and its markers."""
+    e = journal.entries
+    query = (
+        sa.select(e.c.sender, e.c.kind, e.c.value, e.c.question)
+        .where(e.c.sender.in_(sorted(hashes)))
+        .order_by(e.c.id)
+    )
+    first: dict[str, str] = {}
+    markers: dict[str, set[str]] = {}
+    if not hashes:
+        return first, markers
+    with journal.engine().connect() as con:
+        for sender, kind, value, question in con.execute(query):
+            if question and kind in ("answered", "unanswered", "handoff") and sender not in first:
+                first[sender] = masked(question)
+            marker = "down" if kind == "feedback" and value == "down" else kind
+            if marker in MARKERS:
+                markers.setdefault(sender, set()).add(marker)
+    return first, markers
+
+
+def _first_messages(url: str, senders: Iterable[str], per_sender: int = 5) -> dict[str, str]:
+    """The first typed message (not a button's command) of conversations the journal has no question for."""
+    found: dict[str, str] = {}
+    query = sa.select(events.c.data).where(events.c.type_name == "user").order_by(events.c.id).limit(per_sender)
+    with tracker_engine(url).connect() as con:
+        for sender in senders:
+            for data in con.execute(query.where(events.c.sender_id == sender)).scalars():
+                text = (json.loads(data or "{}").get("text") or "").strip()
+                if text and not text.startswith("/"):
+                    found[sender] = masked(text)
+                    break
+    return found
