@@ -100,7 +100,7 @@ def loaded_version(wait: bool = False) -> str | None:
 
 
 def published_version() -> str | None:
-    from knowledge.index.build import current_version, index_dir_from_env
+    from knowledge.index.published import current_version, index_dir_from_env
 
     found = current_version(index_dir_from_env())
     return found.name if found is not None else None

@@ -29,10 +29,10 @@ from typing import Any
 
 import numpy as np
 
-import settings
 from knowledge.index.documents import OfficialDoc, View, documents_and_views, official_documents
 from knowledge.index.encoder import model_dir_from_env
 from knowledge.index.lexical import BM25
+from knowledge.index.published import current_version, index_dir_from_env
 from knowledge.language import VocabularyError, vocabulary, vocabulary_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,21 +46,6 @@ _CODE_FILES = (
     "index/build.py", "index/documents.py", "index/lexical.py", "text.py", "language.py", "records/loader.py"
 )
 OFFICIAL_SNAPSHOT = Path("official/catalog.jsonl.gz")
-
-
-def index_dir_from_env(index_dir: Path | None = None) -> Path:
-    return Path(index_dir or settings.current().index_dir)
-
-
-def current_version(index_dir: Path) -> Path | None:
-    """The published version directory, or None before the first build."""
-    pointer = index_dir / "current"
-    try:
-        target = os.readlink(pointer)
-    except OSError:
-        return None
-    path = (index_dir / target).resolve()
-    return path if (path / "meta.json").is_file() else None
 
 
 def model_fingerprint() -> str:

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from knowledge.index.build import index_dir_from_env
+from knowledge.index.published import index_dir_from_env
 from knowledge.search.engine import CALIBRATION_FILE, Calibration, KnowledgeBase, _encoder
 from knowledge.search.fit import calibrate, fit_decision
 from knowledge.search.metrics import load_questions, question_file

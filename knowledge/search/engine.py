@@ -32,8 +32,8 @@ import numpy as np
 import settings
 from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.provinces import match_province
-from knowledge.index.build import current_version, index_dir_from_env
 from knowledge.index.lexical import BM25, content_words
+from knowledge.index.published import current_version, index_dir_from_env
 from knowledge.language import expand_abbreviations, vocabulary
 from knowledge.records.facts import ProcedureFacts, from_curated, from_official
 from knowledge.records.schema import Guide, Procedure
