@@ -1,13 +1,15 @@
 """The action server's admin API, for the Telegram bridge's /stats and /reload and for operators.
 
     GET  /admin/stats   {"journal": journal.stats(), "journal_report": text, "index_version": loaded here,
-                         "published_version": in MOCUA_INDEX_DIR, "uptime_seconds", "pid", ...}
+                         "published_version": in MOCUA_INDEX_DIR, "query_embeddings": {"hits", "misses", "size"},
+                         "uptime_seconds", "pid", ...}
     POST /admin/callback-numbers  {"sender", "text"}: keeps the phone numbers of a citizen's text for their open
                         handoff request (journal/callbacks.py); answers {"kept", "notice"}
     POST /admin/forget  {"sender"}: deletes that conversation's tracker, journal, callback and bridge rows
                         (journal/erasure.py), called once Rasa has answered the citizen's confirmation
-    POST /admin/reload  runs `python -m knowledge.index.build` (with --knowledge-dir MOCUA_KNOWLEDGE_DIR when set)
-                        and answers {"ok", "returncode", "version", "loaded_version", "output"} (the output's tail).
+    POST /admin/reload  builds the index as `make kb-build` does (from MOCUA_KNOWLEDGE_DIR when set), in this process
+                        (knowledge/index/worker.py: the loaded encoder embeds only new texts), and answers
+                        {"ok", "returncode", "version", "loaded_version", "output"} (the build log's tail).
                         One build at a time per action server: a second request meanwhile gets 409 at once
                         ({"ok": false, "error": "busy"}); builds from several servers on one index directory
                         also take turns (the build locks the directory). A build that fails still answers 200,
@@ -29,7 +31,6 @@ import contextlib
 import hmac
 import logging
 import os
-import sys
 import time
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -88,6 +89,15 @@ def journal_snapshot() -> dict[str, Any]:
     return {"journal": counts, "journal_report": journal.format_report(counts), "journal_error": None}
 
 
+def query_embedding_cache() -> dict[str, int]:
+    """How many of this process's query embeddings came from its cache (hits) or were computed (misses): the load
+    benchmark reports the share, a first-time question costing about 20 ms more."""
+    from knowledge.search.engine import query_vector
+
+    info = query_vector.cache_info()
+    return {"hits": info.hits, "misses": info.misses, "size": info.currsize}
+
+
 def loaded_version(wait: bool = False) -> str | None:
     """The index version this process serves (loading it now if none is loaded yet). `wait`: after a build, look at
     once and wait for a load the watcher may have begun, so the answer names the version really served."""
@@ -106,27 +116,31 @@ def published_version() -> str | None:
     return found.name if found is not None else None
 
 
-def build_command() -> list[str]:
-    command = [sys.executable, "-m", "knowledge.index.build"]
-    knowledge_dir = settings.current().knowledge_dir
-    return command + (["--knowledge-dir", str(knowledge_dir)] if knowledge_dir else [])
+_BUILDER: Any = None
+
+
+def index_builder() -> Any:
+    """This server's one index builder (knowledge/index/worker.py, as the console's): it builds in this process,
+    whose encoder is already loaded, so a rebuild after a small edit takes a second or two."""
+    global _BUILDER
+    if _BUILDER is None:
+        from knowledge.index.build import KNOWLEDGE_DIR
+        from knowledge.index.published import index_dir_from_env
+        from knowledge.index.worker import IndexBuilder
+
+        _BUILDER = IndexBuilder(settings.current().knowledge_dir or KNOWLEDGE_DIR, index_dir_from_env())
+    return _BUILDER
 
 
 async def run_build(timeout: float = RELOAD_TIMEOUT) -> dict[str, Any]:
-    """Build and publish the index in a child process, then load it here at once."""
+    """Build and publish the index (in a background thread of this process), then load it here at once."""
     started = time.monotonic()
-    process = await asyncio.create_subprocess_exec(
-        *build_command(), cwd=ROOT, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
-    )
-    try:
-        output, _ = await asyncio.wait_for(process.communicate(), timeout)
-    except asyncio.TimeoutError:
-        process.kill()
-        await process.wait()
-        output, returncode = f"build stopped after {timeout:.0f} s".encode(), None
+    ticket = index_builder().request("POST /admin/reload")
+    run = await asyncio.to_thread(ticket.wait, timeout)
+    if run is None:
+        returncode, tail = None, f"build still running after {timeout:.0f} s"
     else:
-        returncode = process.returncode
-    tail = "\n".join(output.decode("utf-8", "replace").strip().splitlines()[-TAIL_LINES:])
+        returncode, tail = (0 if run.status == "ok" else 1), "\n".join(run.lines[-TAIL_LINES:])
     loaded = await asyncio.to_thread(loaded_version, True)
     logger.info("index build finished with code %s in %.0fs; serving %s", returncode, time.monotonic() - started,
                 loaded)  # fmt: skip
@@ -151,6 +165,7 @@ def install(app: Sanic) -> None:
         body.update(
             index_version=await asyncio.to_thread(loaded_version),
             published_version=await asyncio.to_thread(published_version),
+            query_embeddings=query_embedding_cache(),
             uptime_seconds=round(time.time() - PROCESS_STARTED, 1),
             started_at=PROCESS_STARTED,
             pid=os.getpid(),

@@ -1,118 +1,70 @@
-"""Rebuild and publish the search index in the background, one build at a time.
+"""The console's index builds: knowledge/index/worker.py on the console's knowledge folder and index.
 
-Runs the project's own entry point (`python -m knowledge.index.build`, what `make kb-build` runs) on the console's
-knowledge folder and index; the running action servers pick the new version up within seconds. A change made
-while a build runs asks for one more build after it (changes arriving meanwhile share it), so the last change is
-always published and two builds never race (the build also takes a file lock of its own).
+A staff change publishes the knowledge in the background, in the console's own process, which keeps the encoder and
+what every build reads between builds (warmed up when the console starts), so the change is live within seconds.
+Each request is written down (console.db.index_builds) with when it was asked and when its index was published, so
+questions the bot left unanswered in between are not taken for new gaps (console/gaps.py).
 """
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import threading
-import time
-from dataclasses import dataclass, field
-from pathlib import Path
 
-from console.config import ROOT, Settings
-from console.db import now
-from settings.environment import child_environment
+import sqlalchemy as sa
 
-MAX_LINES = 200
+from console.config import Settings
+from console.db import engine, index_builds
+from knowledge.index.worker import BuildRun, IndexBuilder, Ticket, now
 
-
-@dataclass
-class BuildRun:
-    reason: str
-    started: str
-    finished: str | None = None
-    status: str = "running"  # running | ok | failed
-    lines: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def outcome(self) -> str:
-        """The build's own last word ("published …", "index up to date …", or the error)."""
-        return self.lines[-1] if self.lines else ""
+__all__ = ["BuildRun", "Builder"]
 
 
-class Builder:
+class Builder(IndexBuilder):
     def __init__(self, settings: Settings) -> None:
+        super().__init__(settings.knowledge_dir, settings.index_dir)
         self.settings = settings
-        self._lock = threading.Lock()
-        self._pending: list[str] = []
-        self._active = False  # a build runs or is about to; changed under the lock only
-        self.current: BuildRun | None = None
-        self.history: list[BuildRun] = []  # finished builds, latest first
 
-    @property
-    def running(self) -> bool:
-        return self._active
+    def request(self, reason: str) -> Ticket:
+        db = engine(self.settings.db_url)
+        with db.begin() as con:
+            inserted = con.execute(index_builds.insert().values(reason=reason, requested=now())).inserted_primary_key
+        row = int(inserted[0]) if inserted else 0
+        ticket = super().request(reason)
+        ticket.then(lambda run: _finished(db, row, run))
+        return ticket
 
-    def request(self, reason: str) -> None:
-        """Publish the knowledge as it is now: start a build, or queue one after the build that is running."""
-        with self._lock:
-            if self._active:
-                self._pending.append(reason)
-                return
-            self._active = True
-        threading.Thread(target=self._loop, args=(reason,), name="index-build", daemon=True).start()
+    def warm_up_in_background(self) -> threading.Thread:
+        """Load the encoder and read the knowledge once now, so the first edit of the day is as quick as the next."""
+        from knowledge.index.build import warm_up
 
-    @property
-    def queued(self) -> list[str]:
-        with self._lock:
-            return list(self._pending)
+        thread = threading.Thread(target=warm_up, args=(self.index_dir, self.knowledge_dir), name="index-warm-up",
+                                  daemon=True)  # fmt: skip
+        thread.start()
+        return thread
 
-    def _loop(self, reason: str) -> None:
-        while True:
-            try:
-                self._run(reason)
-            except Exception as error:  # noqa: BLE001 - a failure here must not leave "building" shown forever
-                self.history = [BuildRun(reason, now(), now(), "failed", [repr(error)]), *self.history[:9]]
-                self.current = None
-            with self._lock:
-                if not self._pending:
-                    self._active = False
-                    return
-                reason = "; ".join(dict.fromkeys(self._pending))
-                self._pending.clear()
 
-    def command(self) -> list[str]:
-        return [sys.executable, "-m", "knowledge.index.build", "--knowledge-dir", str(self.settings.knowledge_dir),
-                "--index-dir", str(self.settings.index_dir)]  # fmt: skip
+def _finished(db: sa.Engine, row: int, run: BuildRun) -> None:
+    with db.begin() as con:
+        con.execute(index_builds.update().where(index_builds.c.id == row).values(finished=run.finished,
+                                                                                 status=run.status))  # fmt: skip
 
-    def _run(self, reason: str) -> None:
-        run = BuildRun(reason, now())
-        self.current = run
-        start = time.monotonic()
-        env = child_environment(PYTHONPATH=str(ROOT), MOCUA_INDEX_DIR=str(self.settings.index_dir))
-        try:
-            with subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                  text=True, encoding="utf-8", errors="replace") as process:  # fmt: skip
-                assert process.stdout is not None
-                for line in process.stdout:
-                    run.lines = [*run.lines[-MAX_LINES + 1 :], line.rstrip()]
-                code = process.wait()
-            run.status = "ok" if code == 0 else "failed"
-        except OSError as error:
-            run.lines.append(f"không chạy được lệnh dựng chỉ mục: {error}")
-            run.status = "failed"
-        run.finished, run.seconds = now(), time.monotonic() - start
-        self.history = [run, *self.history[:9]]
-        self.current = None
 
-    def wait(self, timeout: float = 600.0) -> None:
-        """Until no build runs or is queued (tests, shutdown)."""
-        deadline = time.monotonic() + timeout
-        while self.running and time.monotonic() < deadline:
-            time.sleep(0.2)
-
-    @property
-    def index_version(self) -> str | None:
-        target = Path(self.settings.index_dir) / "current"
-        try:
-            return Path(os.readlink(target)).name
-        except OSError:
-            return None
+def status(builder: IndexBuilder) -> dict[str, object]:
+    """What the console's progress line shows (GET /publish/status), in Vietnamese."""
+    run, last = builder.current, builder.history[0] if builder.history else None
+    body: dict[str, object] = {"running": builder.running, "version": builder.index_version}
+    if builder.running:
+        step = run.step if run is not None and run.step else "Chuẩn bị"
+        queued = len(builder.queued)
+        more = f" (còn {queued} thay đổi chờ xuất bản tiếp)" if queued else ""
+        body.update(state="running", step=step, text=f"Đang xuất bản thay đổi: {step}…{more}")
+    elif last is not None and last.status == "ok":
+        how = "đã xuất bản" if last.published else "không có gì mới để xuất bản"
+        body.update(state="ok", finished=last.finished, seconds=round(last.seconds, 1),
+                    text=f"Xong: {how} sau {last.seconds:.1f} giây. Trợ lý dùng chỉ mục mới sau vài giây.")  # fmt: skip
+    elif last is not None:
+        failed = "Lần xuất bản gần nhất bị lỗi — chỉ mục cũ vẫn đang phục vụ. Xem chi tiết ở trang Xuất bản."
+        body.update(state="failed", finished=last.finished, text=failed)
+    else:
+        body.update(state="idle", text="")
+    return body

@@ -84,6 +84,19 @@ gap_marks = sa.Table(
     sa.Column("ts", sa.Text, nullable=False),
 )
 
+# A staff change waiting to be live: asked for when the change was saved, finished when the index that holds it was
+# published (or failed). Until then the bot answers from the previous index: questions it leaves unanswered meanwhile
+# are not new gaps of a question staff just attached (console/gaps.py).
+index_builds = sa.Table(
+    "index_builds",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("requested", sa.Text, nullable=False, index=True),
+    sa.Column("finished", sa.Text),
+    sa.Column("status", sa.String(16)),  # ok | failed, once finished
+)
+
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
 

@@ -8,23 +8,33 @@ leading question shares half of its words (Jaccard ≥ 0.5), or at least two wor
 shorter one. Cheap and deterministic; the embedding encoder would also merge paraphrases with no word in common,
 at the price of loading a 0.5 GB model into the console.
 
-A key staff marked (attached to a procedure, out of scope) counts only the asks that came after the mark.
+A key staff marked (attached to a procedure, out of scope) counts only the asks that came after the mark; for a key
+attached to a procedure, only those after the change went live: while the index that holds it is being built and
+the action servers load it, the bot still answers from the previous index, and what it leaves unanswered meanwhile
+is no new gap (console.db.index_builds, written by console/builds.py).
 """
 
 from __future__ import annotations
 
+import bisect
+import datetime as dt
 import hashlib
 from dataclasses import dataclass, field
 
 import sqlalchemy as sa
 
 import journal
-from console.db import gap_marks
+from console.db import gap_marks, index_builds, now
 from knowledge.index.lexical import content_words
 from knowledge.text import clean, mask_personal_numbers
 
 JACCARD = 0.5
 OVERLAP = 0.75
+# After a version is published the action servers load it within a second or two (each looks every second).
+LIVE_AFTER_PUBLISH = dt.timedelta(seconds=5)
+# A request never finished (the console stopped during the build) holds back nothing after this long.
+UNFINISHED_BUILD = dt.timedelta(hours=1)
+FOREVER = "9999"  # later than any ISO time
 
 
 @dataclass
@@ -84,10 +94,33 @@ def _neg(iso: str) -> tuple[int, ...]:
     return tuple(-ord(c) for c in iso)
 
 
-def marks(engine: sa.Engine) -> dict[str, str]:
-    """Question keys staff have dealt with, and when."""
-    with engine.connect() as con:
-        return {row.question_key: row.ts for row in con.execute(sa.select(gap_marks.c.question_key, gap_marks.c.ts))}
+def counted_after(console_engine: sa.Engine) -> dict[str, str]:
+    """Per marked key, the time after which its asks count again: the mark's time, or for a key attached to a
+    procedure, when the index build asked for after the mark was live (FOREVER while it is still being built)."""
+    with console_engine.connect() as con:
+        rows = con.execute(sa.select(gap_marks.c.question_key, gap_marks.c.status, gap_marks.c.ts)).all()
+        builds = con.execute(
+            sa.select(index_builds.c.requested, index_builds.c.finished, index_builds.c.status)
+            .order_by(index_builds.c.requested, index_builds.c.id)
+        ).all()  # fmt: skip
+    requested = [b.requested for b in builds]
+    stale = _shifted(now(), -UNFINISHED_BUILD)
+    after: dict[str, str] = {}
+    for key, status, ts in rows:
+        after[key] = ts
+        first = bisect.bisect_left(requested, ts)
+        if status != "attached" or first == len(builds):
+            continue
+        build = builds[first]
+        if build.finished is None:
+            after[key] = FOREVER if build.requested > stale else ts
+        elif build.status == "ok":
+            after[key] = max(ts, _shifted(build.finished, LIVE_AFTER_PUBLISH))
+    return after
+
+
+def _shifted(iso: str, by: dt.timedelta) -> str:
+    return (dt.datetime.fromisoformat(iso) + by).isoformat(timespec="seconds")
 
 
 def unanswered_members(console_engine: sa.Engine) -> list[Member]:
@@ -99,7 +132,7 @@ def unanswered_members(console_engine: sa.Engine) -> list[Member]:
     )
     with journal.engine().connect() as con:
         rows = con.execute(query).all()
-    dealt = marks(console_engine)
+    dealt = counted_after(console_engine)
     found: dict[str, Member] = {}
     fallback_only: dict[str, bool] = {}
     for key, question, ts, intent in rows:

@@ -8,6 +8,13 @@ Layout of the index directory (env MOCUA_INDEX_DIR, default var/index):
 
 Exit status: 0 published or up to date; 1 when a knowledge file has errors (the previous index keeps serving; with
 no previous index, one is published from the valid records so the bot can start).
+
+A staff edit must be live within seconds, so a process that builds more than once (the console, an action server's
+/admin/reload: knowledge/index/worker.py) keeps between builds what does not change: the encoder, the embeddings, the
+prepared official catalogue and the words of every text read (knowledge/index/lexical.py). An edit then embeds only
+its new texts and refits the lexical statistics from remembered words; when no text the search matches changed (a
+fee, a time, a document list), the dense and lexical files of the serving version are reused as they are. Every
+build writes the same files a cold `make kb-build` writes (tests/knowledge/test_incremental.py).
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ import os
 import pickle
 import shutil
 import sys
+import threading
 import time
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -84,11 +92,15 @@ def official_snapshot(knowledge_dir: Path) -> Path:
     return knowledge_dir / OFFICIAL_SNAPSHOT
 
 
+_OFFICIAL_IN_MEMORY: dict[str, list[OfficialDoc]] = {}  # the last snapshot prepared in this process, by its hash
+
+
 def load_official(knowledge_dir: Path, cache_dir: Path | None = None) -> list[OfficialDoc]:
     """The shipped snapshot of the national catalogue as documents (none when a knowledge copy has no snapshot).
 
     Reading and preparing 7,500 records takes seconds while a staff edit touches one curated file: the prepared
-    documents are cached under the snapshot's and the preparing code's hash, so an edit is live within seconds.
+    documents are cached under the snapshot's and the preparing code's hash (on disk, and in memory in a process
+    that builds again), so an edit is live within seconds.
     """
     path = official_snapshot(knowledge_dir)
     if not path.is_file():
@@ -96,7 +108,18 @@ def load_official(knowledge_dir: Path, cache_dir: Path | None = None) -> list[Of
     digest = hashlib.sha256(path.read_bytes())
     for name in ("index/documents.py", "catalog/model.py"):
         digest.update((KNOWLEDGE_DIR / name).read_bytes())
-    cached = cache_dir / f"official-{digest.hexdigest()[:16]}.pickle" if cache_dir else None
+    key = digest.hexdigest()[:16]
+    prepared = _OFFICIAL_IN_MEMORY.get(key)
+    if prepared is None:
+        prepared = _prepared_official(path, cache_dir, key)
+        _OFFICIAL_IN_MEMORY.clear()
+        _OFFICIAL_IN_MEMORY[key] = prepared
+    # each build gets its own document dicts: documents_and_views writes that build's families into them
+    return [replace(o, doc=dict(o.doc)) for o in prepared]
+
+
+def _prepared_official(path: Path, cache_dir: Path | None, key: str) -> list[OfficialDoc]:
+    cached = cache_dir / f"official-{key}.pickle" if cache_dir else None
     if cached and cached.is_file():
         try:
             with cached.open("rb") as f:
@@ -125,22 +148,43 @@ def format_problem(problem: Any) -> str:
 # ---------------------------------------------------------------- embedding cache
 
 
+ENCODE_CHUNK = 64  # passages per call of the encoder: a citizen's question in the same process waits one chunk at most
+
+
 class EmbeddingCache:
-    """Passage embeddings keyed by sha256(model fingerprint + text); stored as one .npy plus a key list."""
+    """Passage embeddings keyed by sha256(model fingerprint + text); stored as one .npy plus a key list.
+
+    A process that builds again keeps its cache in memory (`for_directory`) and re-reads the files only when another
+    process wrote them."""
 
     def __init__(self, directory: Path, model: str) -> None:
         self.directory = directory
         self.model = model
         self.vectors: dict[str, np.ndarray] = {}
-        keys_file, arr_file = directory / "embeddings.json", directory / "embeddings.npy"
-        if keys_file.is_file() and arr_file.is_file():
-            try:
-                keys = json.loads(keys_file.read_text(encoding="utf-8"))
-                arr = np.load(arr_file)
-                if len(keys) == len(arr):
-                    self.vectors = dict(zip(keys, arr, strict=True))
-            except (ValueError, OSError):
-                self.vectors = {}  # a damaged cache only costs time
+        self.saved: set[str] = set()  # the keys the files hold
+        self.stamp: tuple[int, ...] = ()
+        self.refresh()
+
+    def _files_stamp(self) -> tuple[int, ...]:
+        try:
+            stats = [(self.directory / name).stat() for name in ("embeddings.json", "embeddings.npy")]
+        except OSError:
+            return ()
+        return tuple(v for st in stats for v in (st.st_mtime_ns, st.st_size, st.st_ino))
+
+    def refresh(self) -> None:
+        """Add what the files hold, when they changed since this process last read or wrote them."""
+        stamp = self._files_stamp()
+        if not stamp or stamp == self.stamp:
+            return
+        try:
+            keys = json.loads((self.directory / "embeddings.json").read_text(encoding="utf-8"))
+            arr = np.load(self.directory / "embeddings.npy")
+        except (ValueError, OSError):
+            return  # a damaged cache only costs time
+        if len(keys) == len(arr):
+            self.vectors.update(zip(keys, arr, strict=True))
+            self.saved, self.stamp = set(keys), stamp
 
     def key(self, text: str) -> str:
         return hashlib.sha256(f"{self.model}\0{text}".encode()).hexdigest()
@@ -149,16 +193,20 @@ class EmbeddingCache:
         """Vectors for texts, embedding only the unknown ones; returns (vectors, embedded, reused)."""
         keys = [self.key(t) for t in texts]
         missing = list(dict.fromkeys(k for k in keys if k not in self.vectors))
-        if missing:
-            by_key = {self.key(t): t for t in texts}
-            fresh = np.asarray(encode([by_key[k] for k in missing]), dtype=np.float32)
-            self.vectors.update(zip(missing, fresh, strict=True))
+        by_key = dict(zip(keys, texts, strict=True)) if missing else {}
+        for start in range(0, len(missing), ENCODE_CHUNK):
+            chunk = missing[start : start + ENCODE_CHUNK]
+            fresh = np.asarray(encode([by_key[k] for k in chunk]), dtype=np.float32)
+            self.vectors.update(zip(chunk, fresh, strict=True))
         out = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, 384), np.float32)
         return out.astype(np.float32), len(missing), len(set(keys)) - len(missing)
 
     def save(self, keep: Iterable[str]) -> None:
-        """Write the cache, keeping only the keys still in use so it does not grow without end."""
+        """Write the cache, keeping only the keys still in use so it does not grow without end. Nothing to write when
+        the files already hold every key in use (a few unused ones wait for the next write)."""
         keep_keys = [k for k in dict.fromkeys(keep) if k in self.vectors]
+        if set(keep_keys) <= self.saved and self._files_stamp() == self.stamp:
+            return
         self.directory.mkdir(parents=True, exist_ok=True)
         arr = np.stack([self.vectors[k] for k in keep_keys]) if keep_keys else np.zeros((0, 384), np.float32)
         tmp_arr, tmp_keys = self.directory / "embeddings.tmp.npy", self.directory / "embeddings.tmp.json"
@@ -166,28 +214,84 @@ class EmbeddingCache:
         tmp_keys.write_text(json.dumps(keep_keys), encoding="utf-8")
         os.replace(tmp_arr, self.directory / "embeddings.npy")
         os.replace(tmp_keys, self.directory / "embeddings.json")
+        self.saved, self.stamp = set(keep_keys), self._files_stamp()
+
+    @classmethod
+    def for_directory(cls, directory: Path, model: str) -> EmbeddingCache:
+        """This process's cache for the directory and model, read from disk once, then kept up to date."""
+        key = (str(directory.resolve()), model)
+        found = _CACHES.get(key)
+        if found is None:
+            found = _CACHES[key] = cls(directory, model)
+        else:
+            found.refresh()
+        return found
+
+
+_CACHES: dict[tuple[str, str], EmbeddingCache] = {}
 
 
 # ---------------------------------------------------------------- writing and publishing
 
 
+VIEW_FILES = ("dense.faiss", "lexical.npz", "lexical_vocab.json", "views.json")  # made from the views alone
+# Code whose change alters the view files even when the views did not change.
+_VIEW_CODE = ("index/build.py", "index/lexical.py", "text.py", "language.py")
+
+
+def views_digest(views: list[View], model: str) -> str:
+    """What VIEW_FILES are made from: the views in order, the encoder, the vocabulary and the code reading them."""
+    digest = hashlib.sha256(f"format:{FORMAT_VERSION};model:{model};vocabulary:{vocabulary_fingerprint()}".encode())
+    for name in _VIEW_CODE:
+        digest.update((KNOWLEDGE_DIR / name).read_bytes())
+    digest.update(json.dumps([(v.doc, v.kind, v.text) for v in views], ensure_ascii=False).encode())
+    return digest.hexdigest()
+
+
+def reusable_view_files(current: Path | None, digest: str) -> Path | None:
+    """The serving version, when its view files were made from exactly these views (an edit of facts only)."""
+    if current is None:
+        return None
+    try:
+        meta = json.loads((current / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    complete = all((current / name).is_file() for name in VIEW_FILES)
+    return current if complete and meta.get("views_digest") == digest else None
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Published files are never changed in place, so a new version may share them with an older one."""
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copy2(source, target)
+
+
 def write_version(
-    index_dir: Path, docs: list[dict[str, Any]], views: list[View], vectors: np.ndarray, meta: dict[str, Any]
-) -> Path:
-    """Write a complete version into a fresh directory (never touched again after publishing)."""
+    index_dir: Path, docs: list[dict[str, Any]], views: list[View], vectors: np.ndarray | None,
+    meta: dict[str, Any], reuse: Path | None = None,
+) -> Path:  # fmt: skip
+    """Write a complete version into a fresh directory (never touched again after publishing). `reuse`: a version
+    whose view files were made from the same views: they are linked instead of made again (vectors unused)."""
     import faiss
 
     stamp = dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%S%f")
     final = index_dir / "versions" / f"{stamp}-{meta['content_hash'][:12]}"
     work = final.with_name(final.name + ".partial")
     work.mkdir(parents=True)
-    index = faiss.IndexFlatIP(vectors.shape[1] if len(vectors) else 384)
-    if len(vectors):
-        index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-    faiss.write_index(index, str(work / "dense.faiss"))
-    BM25.fit([v.text for v in views]).save(work)
-    view_rows = [{"doc": v.doc, "kind": v.kind, "text": v.text} for v in views]
-    (work / "views.json").write_text(json.dumps(view_rows, ensure_ascii=False), encoding="utf-8")
+    if reuse is not None:
+        for name in VIEW_FILES:
+            _link_or_copy(reuse / name, work / name)
+    else:
+        assert vectors is not None
+        index = faiss.IndexFlatIP(vectors.shape[1] if len(vectors) else 384)
+        if len(vectors):
+            index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+        faiss.write_index(index, str(work / "dense.faiss"))
+        BM25.fit([v.text for v in views]).save(work)
+        view_rows = [{"doc": v.doc, "kind": v.kind, "text": v.text} for v in views]
+        (work / "views.json").write_text(json.dumps(view_rows, ensure_ascii=False), encoding="utf-8")
     (work / "records.json").write_text(json.dumps(docs, ensure_ascii=False), encoding="utf-8")
     (work / "meta.json").write_text(json.dumps(meta, ensure_ascii=False, indent=1), encoding="utf-8")
     os.rename(work, final)
@@ -220,47 +324,73 @@ class BuildReport:
     embedded: int = 0  # passages sent to the encoder
     reused: int = 0  # passages whose embedding came from the cache
     problems: tuple[str, ...] = ()
+    reused_views: bool = False  # facts only changed: the serving version's dense and lexical files were reused
 
 
-def build(index_dir: Path, knowledge_dir: Path = KNOWLEDGE_DIR, force: bool = False) -> BuildReport:
+def _print_line(line: str, error: bool) -> None:
+    print(line, file=sys.stderr if error else sys.stdout, flush=True)
+
+
+@dataclass(frozen=True)
+class Reporter:
+    """Where a build tells what it does: its log lines (English, for operators; stdout and stderr by default) and
+    the step it is at, in Vietnamese, for staff watching the console."""
+
+    line: Callable[[str, bool], None] = _print_line  # (text, is_error)
+    step: Callable[[str], None] = lambda text: None
+
+
+STEPS = {
+    "read": "Đọc các tệp tri thức",
+    "embed": "Tính véc-tơ cho {count} đoạn văn mới",
+    "write": "Ghi chỉ mục mới",
+    "facts": "Chỉ thông tin thủ tục đổi: ghi lại thông tin, giữ nguyên chỉ mục tìm kiếm",
+    "publish": "Xuất bản",
+}
+_IN_PROCESS = threading.Lock()  # the caches above are shared by every build of this process: one at a time
+
+
+def build(
+    index_dir: Path, knowledge_dir: Path = KNOWLEDGE_DIR, force: bool = False, reporter: Reporter | None = None
+) -> BuildReport:
     """Build and publish unless nothing changed; one build at a time per index directory."""
     index_dir.mkdir(parents=True, exist_ok=True)
-    with open(index_dir / ".build.lock", "w") as lock:
+    with _IN_PROCESS, open(index_dir / ".build.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # a second `make kb-build` waits instead of racing
-        return _build_locked(index_dir, knowledge_dir, force)
+        return _build_locked(index_dir, knowledge_dir, force, reporter or Reporter())
 
 
-def _build_locked(index_dir: Path, knowledge_dir: Path, force: bool) -> BuildReport:
+def _build_locked(index_dir: Path, knowledge_dir: Path, force: bool, say: Reporter) -> BuildReport:
     from knowledge.records.loader import load_knowledge
 
     start = time.perf_counter()
+    say.step(STEPS["read"])
     chash = content_hash(knowledge_dir)
     current = current_version(index_dir)
     if current and not force:
         meta = json.loads((current / "meta.json").read_text(encoding="utf-8"))
         if meta.get("content_hash") == chash and not meta.get("problems"):
-            print(f"index up to date ({meta.get('documents')} documents, {current.name})")
+            say.line(f"index up to date ({meta.get('documents')} documents, {current.name})", False)
             return BuildReport(0, current.name, published=False)
 
     knowledge = load_knowledge(knowledge_dir)
     problems = tuple(format_problem(p) for p in knowledge.errors)
     for line in [format_problem(p) for p in knowledge.problems]:
-        print(line, file=sys.stderr)
+        say.line(line, True)
     if problems and current is not None:
-        print(f"{len(problems)} error(s): index NOT replaced; {current.name} keeps serving", file=sys.stderr)
+        say.line(f"{len(problems)} error(s): index NOT replaced; {current.name} keeps serving", True)
         return BuildReport(1, current.name, published=False, problems=problems)
 
     docs, views = documents_and_views(knowledge, load_official(knowledge_dir, index_dir / "cache"))
     fingerprint = model_fingerprint()
-    cache = EmbeddingCache(index_dir / "cache", fingerprint)
-    texts = [v.text for v in views]
-    encoder: Any = None
-    if any(cache.key(t) not in cache.vectors for t in texts):
-        from knowledge.index.encoder import load_encoder  # only now: an up-to-date or cached build needs no model
-
-        encoder = load_encoder()
-    vectors, embedded, reused = cache.embed(texts, lambda batch: encoder.encode_passages(batch))
-    cache.save(cache.key(t) for t in texts)
+    digest = views_digest(views, fingerprint)
+    reuse = None if force else reusable_view_files(current, digest)
+    vectors, embedded, reused = None, 0, len(views)
+    if reuse is not None:
+        say.step(STEPS["facts"])
+    else:
+        vectors, embedded, reused = embed_views(index_dir, fingerprint, views, say)
+        say.step(STEPS["write"])
 
     meta = {
         "content_hash": chash,
@@ -268,21 +398,59 @@ def _build_locked(index_dir: Path, knowledge_dir: Path, force: bool) -> BuildRep
         "model": fingerprint,
         "documents": len(docs),
         "views": len(views),
+        "views_digest": digest,
         "problems": len(problems),
         "built_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
-    version = write_version(index_dir, docs, views, vectors, meta)
+    version = write_version(index_dir, docs, views, vectors, meta, reuse)
+    say.step(STEPS["publish"])
     publish(index_dir, version)
     prune_versions(index_dir)
     kinds = {kind: sum(d["kind"] == kind for d in docs) for kind in ("procedure", "official", "guide")}
-    print(
+    how = "view files reused (facts only)" if reuse is not None else f"embedded {embedded}, reused {reused}"
+    say.line(
         f"published {version.name}: {kinds['procedure']} procedures, {kinds['official']} official records, "
-        f"{kinds['guide']} guides, {len(views)} views; "
-        f"embedded {embedded}, reused {reused} ({time.perf_counter() - start:.1f} s)"
-    )
+        f"{kinds['guide']} guides, {len(views)} views; {how} ({time.perf_counter() - start:.1f} s)", False
+    )  # fmt: skip
     if problems:
-        print(f"{len(problems)} error(s): published from the valid records only", file=sys.stderr)
-    return BuildReport(1 if problems else 0, version.name, True, embedded, reused, problems)
+        say.line(f"{len(problems)} error(s): published from the valid records only", True)
+    return BuildReport(1 if problems else 0, version.name, True, embedded, reused, problems, reuse is not None)
+
+
+def embed_views(index_dir: Path, model: str, views: list[View], say: Reporter) -> tuple[np.ndarray, int, int]:
+    """Every view's vector: from the cache, the new texts by the encoder (loaded once per process, and only then)."""
+    cache = EmbeddingCache.for_directory(index_dir / "cache", model)
+    texts = [v.text for v in views]
+    new = len({cache.key(t) for t in texts} - cache.vectors.keys())
+    encoder: Any = None
+    if new:
+        say.step(STEPS["embed"].format(count=new))
+        from knowledge.index.encoder import load_encoder  # only now: an up-to-date or cached build needs no model
+
+        encoder = load_encoder()
+    vectors, embedded, reused = cache.embed(texts, lambda batch: encoder.encode_passages(batch))
+    cache.save(cache.key(t) for t in texts)
+    return vectors, embedded, reused
+
+
+def warm_up(index_dir: Path, knowledge_dir: Path = KNOWLEDGE_DIR) -> None:
+    """Read once what every build of this process will need (the encoder, the embeddings, the prepared catalogue,
+    the words of every text), so the first staff edit is live as quickly as the next. Never fails: a problem shows
+    in the next build instead."""
+    from knowledge.index.encoder import load_encoder
+    from knowledge.index.lexical import terms
+    from knowledge.records.loader import load_knowledge
+
+    try:
+        with _IN_PROCESS:
+            load_encoder()
+            EmbeddingCache.for_directory(index_dir / "cache", model_fingerprint())
+            knowledge = load_knowledge(knowledge_dir)
+            _, views = documents_and_views(knowledge, load_official(knowledge_dir, index_dir / "cache"))
+            for view in views:
+                terms(view.text)
+    except Exception as error:  # noqa: BLE001 - only a head start: the build reports what is wrong
+        print(f"index warm-up skipped: {error!r}", file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
