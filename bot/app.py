@@ -26,6 +26,7 @@ from telegram.ext import (
 from bot.admin_client import AdminClient
 from bot.config import Config
 from bot.handlers import Bridge
+from bot.pacing import Limits, SharedRateLimiter
 from bot.rasa_client import RasaClient
 from bot.store import Store
 
@@ -42,13 +43,14 @@ COMMANDS = [
 
 
 def build_application(config: Config) -> tuple[Application, Bridge]:
+    store = Store(config.db_target)  # opened at the first use: a database down at start is not fatal
     bridge = Bridge(
         config,
         RasaClient(config.rasa_url, config.rasa_timeout),
-        Store(config.db_target),  # opened at the first use: a database down at start is not fatal
+        store,
         AdminClient(config.action_admin_url, config.admin_api_token),
     )
-    application = (
+    builder = (
         Application.builder()
         .token(config.token)
         .base_url(config.base_url)
@@ -56,8 +58,11 @@ def build_application(config: Config) -> tuple[Application, Bridge]:
         .concurrent_updates(True)  # chats run concurrently; Bridge.lock keeps each chat in order
         .post_init(lambda app: on_started(app, bridge))
         .post_shutdown(lambda app: close(bridge))
-        .build()
     )
+    limits = Limits.parse(config.send_limits)
+    if limits is not None:  # every message waits for its slot in the budget all replicas share
+        builder = builder.rate_limiter(SharedRateLimiter(store, limits))
+    application = builder.build()
     add_handlers(application, bridge, config)
     return application, bridge
 

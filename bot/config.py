@@ -70,6 +70,7 @@ class Config:
     flood_limit: int = 20  # messages per user per `flood_window` seconds
     flood_window: float = 60.0
     poll_timeout: float = 10.0
+    send_limits: str = ""  # BOT_SEND_LIMITS (bot/pacing.py): '' Telegram's, 'bot=30/1,chat=3/3,group=20/60', 'off'
 
     @property
     def db_target(self) -> str:
@@ -121,6 +122,7 @@ class Config:
             flood_limit=int(_float(env, "BOT_FLOOD_LIMIT", 20)),
             flood_window=_float(env, "BOT_FLOOD_WINDOW", 60.0),
             poll_timeout=_float(env, "BOT_POLL_TIMEOUT", 10.0),
+            send_limits=env.get("BOT_SEND_LIMITS", "").strip(),
         )
 
 

@@ -89,6 +89,7 @@ STAFF_STORE_DOWN = (
 )
 RELOADING = "Đang dựng lại chỉ mục tri thức trên máy chủ hành động (python -m knowledge.index.build)…"
 CHAT_LOCK_WAIT = 30.0  # seconds to wait for another replica to finish with a chat before going ahead anyway
+TYPING_AFTER = 0.5  # seconds Rasa may take before the citizen sees 'typing…'
 OUTBOX_EVERY = 1.0  # seconds between looks for what the staff console wrote to citizens (one indexed query)
 
 
@@ -212,8 +213,8 @@ class Bridge:
             self.counters["empty_replies"] += 1
             await sending.send(bot, chat_id, NO_REPLY)
             return
+        await self.remember_buttons(chat_id, [b for o in rendered.messages for row in o.keyboard for b in row])
         for outgoing in rendered.messages:
-            await self.remember_buttons(chat_id, [b for row in outgoing.keyboard for b in row])
             await sending.send(bot, chat_id, outgoing)
         self.counters["answered"] += 1
         if rendered.forget:  # Rasa's side is deleted already; now this bridge's rows of the chat
@@ -228,6 +229,8 @@ class Bridge:
 
     async def remember_buttons(self, chat_id: int, buttons: list[Button]) -> None:
         """Best effort: with the database down the answer still goes out; a press later gets EXPIRED_BUTTON."""
+        if not buttons:
+            return
         try:
             await self.store.run(self.store.remember_buttons, buttons)
         except StoreUnavailable as error:
@@ -587,8 +590,10 @@ def _lock_for(locks: weakref.WeakValueDictionary[int, asyncio.Lock], chat_id: in
 
 
 async def keep_typing(bot: Bot, chat_id: int) -> None:
-    """'typing…' lasts 5 s in Telegram clients: repeat it until cancelled."""
+    """'typing…' lasts 5 s in Telegram clients: repeat it until cancelled. Not for an answer ready within
+    TYPING_AFTER: the citizen would hardly see it, and it was one Bot API call more per message."""
     with contextlib.suppress(asyncio.CancelledError):
+        await asyncio.sleep(TYPING_AFTER)
         while True:
             with contextlib.suppress(Exception):
                 await bot.send_chat_action(chat_id, ChatAction.TYPING)

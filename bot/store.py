@@ -124,6 +124,21 @@ history = sa.Table(
     sa.Index("bot_history_chat", "chat_id", "id"),
     sa.Index("bot_history_at", "at"),
 )  # fmt: skip
+send_slots = sa.Table(
+    "bot_send_slots", metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("scope", sa.Text, nullable=False),  # "bot", "chat:<id>", "group:<id>" (bot/pacing.py)
+    # When the message reached Telegram at the latest (its answer came back); while it is on its way, a time
+    # in the future (`in_flight`), so that it counts in every window until then.
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("bot_send_slots_scope", "scope", "at"),
+    sa.Index("bot_send_slots_at", "at"),
+)  # fmt: skip
+send_turn = sa.Table(
+    "bot_send_turn", metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("reservations", sa.BigInteger, nullable=False),
+)  # fmt: skip  # one row; updating it first makes replicas take their turns one after another
 
 # Tables of the first releases (SQLite only), renamed once: the prefix keeps a shared PostgreSQL database tidy.
 LEGACY_TABLES = {"buttons": "bot_buttons", "staff_messages": "bot_staff_messages", "handoffs": "bot_handoffs",
@@ -142,6 +157,7 @@ ADDED_COLUMNS = {
     ("bot_handoffs", "closed_by"): "TEXT",
 }
 SCHEMA_LOCK = 0x6D6F637561  # PostgreSQL advisory lock key while creating tables ("mocua")
+SEND_POLL = 0.05  # seconds between looks at a budget full of messages still on their way
 HOUSEKEEPING_EVERY = 600.0  # seconds between purges of stale flood counters and old history, per replica
 HISTORY_KEEP_SECONDS = 7 * 86400  # context for staff is about today's conversation; a week is plenty
 
@@ -189,7 +205,7 @@ def make_engine(target: str) -> sa.Engine:
         target = sa.URL.create("sqlite", database=target).render_as_string()
     if target.startswith("sqlite"):
         created = sa.create_engine(target, connect_args={"timeout": 10, "check_same_thread": False})
-        sa.event.listen(created, "connect", _secure_delete)
+        sa.event.listen(created, "connect", _sqlite_settings)
         return created
     # A dead database must answer quickly (the citizen gets a polite reply, not a long wait); pre_ping survives a
     # PostgreSQL restart. Statements here are tiny: anything slower than 10 s is a database in trouble.
@@ -199,10 +215,17 @@ def make_engine(target: str) -> sa.Engine:
     )  # fmt: skip
 
 
-def _secure_delete(dbapi_connection: Any, connection_record: Any) -> None:
+def _sqlite_settings(dbapi_connection: Any, connection_record: Any) -> None:
     """SQLite leaves a deleted row's bytes in the file until the page is reused: a message answered, or a chat
-    whose citizen asked to be forgotten, would still be readable there. secure_delete overwrites them."""
+    whose citizen asked to be forgotten, would still be readable there. secure_delete overwrites them.
+
+    A write-ahead log synced at checkpoints only: with the default rollback journal every commit (several per
+    message) waited for two fsyncs, 20 ms each on a busy disk, in the store's one thread. A crash of the machine
+    may lose the last commits (a message then answered again or a button forgotten), never corrupt the file.
+    The log's old frames are cleared at each housekeeping and after a chat is forgotten (`_clear_log`)."""
     dbapi_connection.execute("PRAGMA secure_delete=ON")
+    dbapi_connection.execute("PRAGMA journal_mode=WAL")
+    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
 
 
 class Store:
@@ -222,6 +245,7 @@ class Store:
         self._lock_connection: sa.Connection | None = None  # holds this replica's advisory locks on chats
         self._lock_guard = threading.Lock()
         self._housekept = 0.0
+        self._send_turn_ready = False
         # One thread: calls run in the order the event loop made them, so a reader never overtakes a write issued
         # before it (a staff reply arriving right after the relayed message finds that message's link). Each call
         # is a statement or two, and a dead database fails fast (connect and statement timeouts).
@@ -287,10 +311,12 @@ class Store:
         statement = statement.on_conflict_do_update(
             index_elements=["id"], set_={"used": statement.excluded.used, "title": statement.excluded.title}
         )
-        keep = sa.select(buttons.c.id).order_by(buttons.c.used.desc()).limit(self.max_buttons)
+        # The oldest use still kept, found along the index on `used` (a NOT IN over the kept ids took 5 ms a message)
+        oldest_kept = (sa.select(buttons.c.used).order_by(buttons.c.used.desc())
+                       .offset(self.max_buttons - 1).limit(1).scalar_subquery())  # fmt: skip
         with self._begin() as con:
             con.execute(statement)
-            con.execute(buttons.delete().where(buttons.c.id.not_in(keep.scalar_subquery())))
+            con.execute(buttons.delete().where(buttons.c.used < oldest_kept))
 
     def button(self, button_id: str) -> Button | None:
         with self._begin() as con:
@@ -441,6 +467,42 @@ class Store:
         with self._begin() as con:
             return int(con.execute(statement).scalar_one())
 
+    # ------------------------------------------------------------ Telegram's flood limits, shared by replicas
+    def take_send_turn(self, scopes: list[tuple[str, int, float]], in_flight: float,
+                       now: float | None = None) -> list[int] | float:  # fmt: skip
+        """Let one message go now if every (scope, count, window) budget has had fewer than `count` messages in the
+        last `window` seconds, counting those still on their way: then it counts too, as on its way for
+        `in_flight` seconds at most, and the ids of its rows are returned for `sent_at`. Otherwise the seconds to
+        wait before asking again. Replicas ask one at a time: the first statement writes the one row of
+        bot_send_turn, which holds the others until this commit. Times are counted when Telegram has answered,
+        never when the message was meant to go: a late request (a busy event loop) still counts where it arrived."""
+        now = time.time() if now is None else now
+        if not self._send_turn_ready:  # the row the UPDATE below takes (two replicas adding it at once is fine)
+            with self._begin() as con:
+                con.execute(self._insert(send_turn).values(id=1, reservations=0)
+                            .on_conflict_do_nothing(index_elements=["id"]))  # fmt: skip
+            self._send_turn_ready = True
+        with self._begin() as con:
+            con.execute(send_turn.update().where(send_turn.c.id == 1)
+                        .values(reservations=send_turn.c.reservations + 1))  # fmt: skip
+            wait = 0.0
+            for scope, count, window in scopes:
+                recent = con.execute(sa.select(send_slots.c.at).where(send_slots.c.scope == scope,
+                                                                      send_slots.c.at > now - window)
+                                     .order_by(send_slots.c.at.desc()).limit(count)).scalars().all()  # fmt: skip
+                if len(recent) >= count:  # full: until the oldest of them leaves the window, or arrives
+                    oldest = recent[-1]
+                    wait = max(wait, oldest + window - now if oldest <= now else SEND_POLL)
+            if wait > 0:
+                return wait
+            rows = [{"scope": scope, "at": now + in_flight} for scope, _, _ in scopes]
+            return [int(i) for i in con.execute(send_slots.insert().returning(send_slots.c.id), rows).scalars()]
+
+    def sent_at(self, ids: list[int], when: float) -> None:
+        """The message of these rows has reached Telegram (or failed) by `when`."""
+        with self._begin() as con:
+            con.execute(send_slots.update().where(send_slots.c.id.in_(ids)).values(at=when))
+
     # ------------------------------------------------------------ recent conversation, for staff at a handoff
     def add_turn(self, chat_id: int, who: str, text: str, now: float | None = None) -> None:
         now = time.time() if now is None else now
@@ -462,17 +524,20 @@ class Store:
     # ------------------------------------------------------------ a citizen's deletion request (journal/erasure.py)
     def forget_chat(self, chat_id: int) -> int:
         """Delete every row about a chat: messages waiting, the excerpt for staff, the handoff, the staff-group
-        links, the flood counter (a private chat's id is its user's id). Buttons carry only the bot's own titles and
-        payloads, shared by every chat: nothing of the citizen. Returns how many rows went."""
+        links, the flood counter (a private chat's id is its user's id), the times of its last replies. Buttons carry
+        only the bot's own titles and payloads, shared by every chat: nothing of the citizen. Returns the rows gone."""
         with self._begin() as con:
-            return sum(int(con.execute(statement).rowcount or 0) for statement in (
+            gone = sum(int(con.execute(statement).rowcount or 0) for statement in (
                 pending.delete().where(pending.c.chat_id == chat_id),
                 history.delete().where(history.c.chat_id == chat_id),
                 handoffs.delete().where(handoffs.c.chat_id == chat_id),
                 outbox.delete().where(outbox.c.chat_id == chat_id),
                 staff_messages.delete().where(staff_messages.c.citizen_chat == chat_id),
                 flood.delete().where(flood.c.user_id == chat_id),
+                send_slots.delete().where(send_slots.c.scope == f"chat:{chat_id}"),
             ))  # fmt: skip
+        self._clear_log()
+        return gone
 
     # ------------------------------------------------------------ ordering of one chat across replicas
     def try_lock_chat(self, chat_id: int) -> bool:
@@ -518,6 +583,14 @@ class Store:
             con.execute(flood.delete().where(flood.c.window_start < now - window))
             con.execute(history.delete().where(history.c.at < now - HISTORY_KEEP_SECONDS))
             con.execute(handoffs.delete().where(handoffs.c.closed_at < now - HISTORY_KEEP_SECONDS))
+            con.execute(send_slots.delete().where(send_slots.c.at < now - HOUSEKEEPING_EVERY))  # chats gone quiet
+        self._clear_log()
+
+    def _clear_log(self) -> None:
+        """SQLite: copy the write-ahead log into the file and empty it, so deleted rows' old bytes leave it too."""
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect() as con:
+                con.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
 
 
 _PENDING_COLUMNS = (pending.c.id, pending.c.chat_id, pending.c.user_json, pending.c.message, pending.c.shown,

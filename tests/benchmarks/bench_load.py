@@ -256,6 +256,7 @@ class Result:
     load_before: float = 0.0
     load_after: float = 0.0
     seconds: float = 0.0
+    telegram: str = ""  # Telegram's side, as the emulator saw it (telegram_side)
 
     def row(self) -> str:
         return (
@@ -346,6 +347,30 @@ def run_locust(plan: Plan, profile: str, channel: str, users: int, env: dict[str
     result.cpu_ms_per_message = {name: round(seconds * 1000 / len(records), 1) for name, seconds in
                                  sampler.cpu.items()}  # fmt: skip
     return result
+
+
+def most_in_window(times: list[float], window: float) -> int:
+    ordered, most, start = sorted(times), 0, 0
+    for end, at in enumerate(ordered):
+        while ordered[start] <= at - window:
+            start += 1
+        most = max(most, end - start + 1)
+    return most
+
+
+def telegram_side(emulator: BotApiEmulator, seconds: float) -> str:
+    """What reached Telegram in a run: messages per second, the busiest second (the limit is 30; the bridges keep
+    under it, queueing the rest), the 429 answers the emulator gave (the bridges' last resort) and the most
+    messages one chat got in 3 s (the limit is 3)."""
+    calls = emulator.calls("sendMessage")
+    delivered = [c for c in calls if c.status == 200]
+    by_chat: dict[int, list[float]] = defaultdict(list)
+    for call in delivered:
+        by_chat[int(call.params["chat_id"])].append(call.at)
+    busiest_chat = max((most_in_window(times, 3.0) for times in by_chat.values()), default=0)
+    return (f"{len(delivered)} messages ({len(delivered) / seconds:.1f}/s), busiest second "
+            f"{most_in_window([c.at for c in delivered], 1.0)}, 429 answers {len(calls) - len(delivered)}, "
+            f"busiest chat {busiest_chat} in 3 s")
 
 
 # ---------------------------------------------------------------------------------------- profiles
@@ -439,6 +464,10 @@ def report(results: list[Result]) -> str:
     for r in results:
         parts = [f"{kind} {p50:.0f}/{p95:.0f} ({n})" for kind, (n, p50, p95) in r.by_kind.items()]
         lines.append(f"  {r.profile} {r.channel} {r.users}: " + ", ".join(parts))
+    if any(r.telegram for r in results):
+        lines.append("")
+        lines.append("Telegram's side, whole run (its limits: 30 messages/s, 3 in 3 s a chat, 20/min a group):")
+        lines += [f"  {r.profile} {r.channel} {r.users}: {r.telegram}" for r in results if r.telegram]
     errors = [r for r in results if r.errors]
     if errors:
         lines.append("")
@@ -501,6 +530,8 @@ def main() -> None:
                             watched = [w for w in watched if w.name != "bridge"]
                         print(f"… {profile} {channel} {users} conversations", flush=True)
                         result = run_locust(plan, profile, channel, users, env, stack.rasa_url, watched, run_index)
+                        if channel == "telegram":
+                            result.telegram = telegram_side(emulator, result.seconds)
                         results.append(result)
                         print(HEADER + "\n" + result.row(), flush=True)
     (VAR / "results.json").write_text(json.dumps([r.__dict__ for r in results], indent=1, ensure_ascii=False))

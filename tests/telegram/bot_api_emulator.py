@@ -4,6 +4,10 @@ bot sent and inject faults (429 with retry_after, 502).
 
 It runs its own asyncio loop in a background thread, so synchronous tests can drive a bridge running in a
 subprocess over real HTTP. Point the bridge at it with TELEGRAM_BASE_URL=<emulator.base_url>.
+
+Like Telegram, it enforces the flood limits (bot/pacing.py's Limits: 30 messages a second per bot, 3 in 3 s per
+chat, 20 a minute per group): a message beyond them is refused with 429 and the `retry_after` that would have
+made it fit. `limits=None` turns that off; `clock` is the time it counts by (a test may move it by hand).
 """
 
 from __future__ import annotations
@@ -12,14 +16,18 @@ import asyncio
 import contextlib
 import itertools
 import json
+import math
 import threading
 import time
+from collections import defaultdict, deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 import aiohttp
 from aiohttp import web
+
+from bot.pacing import PACED_METHODS, Limits
 
 JSON_FIELDS = {"reply_markup", "allowed_updates", "commands", "reply_parameters", "entities", "link_preview_options"}
 UPDATE_KINDS = ("message", "edited_message", "channel_post", "edited_channel_post", "callback_query")
@@ -50,6 +58,7 @@ class EmulatorState:
     webhook_deliveries: list[tuple[int, int]] = field(default_factory=list)  # (update_id, HTTP status)
     chats: dict[int, dict[str, Any]] = field(default_factory=dict)
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
+    accepted: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))  # per limit's scope
 
 
 class BotApiEmulator:
@@ -58,8 +67,12 @@ class BotApiEmulator:
         token: str = "123456:TEST-TOKEN-emulator-0123456789abcdef",
         username: str = "mocua_test_bot",
         port: int = 0,
+        host: str = "127.0.0.1",  # another address: the multi-host test's "Telegram" network namespace
+        limits: Limits | None = Limits(),  # noqa: B008 - frozen, shared safely
+        clock: Callable[[], float] = time.time,
     ):
         self.token = token
+        self.limits, self.clock = limits, clock
         self.bot_user = {"id": 999000, "is_bot": True, "first_name": "Trợ lý Một Cửa", "username": username,
                          "can_join_groups": True, "can_read_all_group_messages": False,
                          "supports_inline_queries": False}  # fmt: skip
@@ -72,6 +85,7 @@ class BotApiEmulator:
         self._new_update: asyncio.Event | None = None
         self._runner: web.AppRunner | None = None
         self.port = port
+        self.host = host
 
     # ------------------------------------------------------------ lifecycle
     def start(self) -> BotApiEmulator:
@@ -87,7 +101,7 @@ class BotApiEmulator:
         app.router.add_get("/bot{token}/{method}", self._handle)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", self.port)
+        site = web.TCPSite(self._runner, self.host, self.port)
         await site.start()
         self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
 
@@ -109,7 +123,7 @@ class BotApiEmulator:
 
     @property
     def base_url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/bot"
+        return f"http://{self.host}:{self.port}/bot"
 
     def _run(self, fn: Callable[[], Any]) -> Any:
         """Run fn on the emulator's loop (all state changes happen there) and return its result."""
@@ -125,7 +139,7 @@ class BotApiEmulator:
             return self._error(401, "Unauthorized")
         method = request.match_info["method"]
         params = await self._params(request)
-        call = Call(method, params, time.time())
+        call = Call(method, params, self.clock())
         self.state.calls.append(call)
         faults = self.state.faults.get(method)
         late = faults.pop(0).delay if faults and faults[0].delay else 0.0  # takes effect, answered too late
@@ -136,6 +150,11 @@ class BotApiEmulator:
                 return self._error(429, f"Too Many Requests: retry after {fault.retry_after}",
                                    {"retry_after": fault.retry_after})  # fmt: skip
             return self._error(fault.status, "Bad Gateway" if fault.status == 502 else "Internal Server Error")
+        retry_after = self._beyond_limits(method, params)
+        if retry_after is not None:
+            call.status = 429
+            self._notify()
+            return self._error(429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after})
         handler = getattr(self, f"_api_{method}", None)
         if handler is None:
             return self._ok(True)  # lenient: methods the bridge may call but tests do not inspect
@@ -148,6 +167,26 @@ class BotApiEmulator:
             return result
         self._notify()
         return self._ok(result)
+
+    def _beyond_limits(self, method: str, params: dict[str, Any]) -> int | None:
+        """Seconds to wait (whole, at least 1, as Telegram says them) when this message would exceed a limit;
+        None when it fits, and then it counts."""
+        if self.limits is None or method not in PACED_METHODS:
+            return None
+        now = self.clock()
+        scopes = self.limits.scopes(params.get("chat_id"), margin=0.0)
+        wait = 0.0
+        for scope, count, window in scopes:
+            times = self.state.accepted[scope]
+            while times and times[0] <= now - window:
+                times.popleft()
+            if len(times) >= count:
+                wait = max(wait, times[0] + window - now)
+        if wait > 0:
+            return max(1, math.ceil(wait))
+        for scope, _, _ in scopes:
+            self.state.accepted[scope].append(now)
+        return None
 
     async def _params(self, request: web.Request) -> dict[str, Any]:
         if request.content_type == "application/json":
@@ -368,6 +407,10 @@ class BotApiEmulator:
     # Reads copy lists the loop thread only appends to (atomic under the GIL), so they never block on the loop.
     def sent(self, chat_id: int | None = None) -> list[dict[str, Any]]:
         return [m for m in list(self.state.sent) if chat_id is None or m["chat"]["id"] == chat_id]
+
+    def refused(self) -> list[Call]:
+        """Calls answered 429 (Too Many Requests), whether by the limits or by `fail_next`."""
+        return [c for c in self.calls() if c.status == 429]
 
     def calls(self, method: str | None = None) -> list[Call]:
         return [c for c in list(self.state.calls) if method is None or c.method == method]
