@@ -100,6 +100,7 @@ class SharedRateLimiter(BaseRateLimiter[None]):
         self.store, self.limits, self.clock, self.sleep = store, limits, clock, sleep
         self.queued_seconds = 0.0  # this replica's total wait for slots (for /stats and the benchmark's log)
         self.paced = 0
+        self._marking: set[asyncio.Future[None]] = set()
 
     async def initialize(self) -> None:
         pass
@@ -123,8 +124,10 @@ class SharedRateLimiter(BaseRateLimiter[None]):
         try:
             return await callback(*args, **kwargs)
         finally:
-            if rows:
-                await self.mark_sent(chat_id, rows)
+            if rows:  # not awaited: the answer's next part need not wait for this bookkeeping
+                marking = asyncio.ensure_future(self.mark_sent(chat_id, rows))
+                self._marking.add(marking)
+                marking.add_done_callback(self._marking.discard)
 
     async def wait_for_turn(self, chat_id: int | str | None) -> list[int]:
         """Wait until the message may go; the store's rows that count it (none when the store does not answer:

@@ -157,6 +157,7 @@ ADDED_COLUMNS = {
     ("bot_handoffs", "closed_by"): "TEXT",
 }
 SCHEMA_LOCK = 0x6D6F637561  # PostgreSQL advisory lock key while creating tables ("mocua")
+PING_IDLE_AFTER = 1.0  # seconds a pooled PostgreSQL connection may sit unused before it is pinged at checkout
 SEND_POLL = 0.05  # seconds between looks at a budget full of messages still on their way
 HOUSEKEEPING_EVERY = 600.0  # seconds between purges of stale flood counters and old history, per replica
 HISTORY_KEEP_SECONDS = 7 * 86400  # context for staff is about today's conversation; a week is plenty
@@ -207,12 +208,38 @@ def make_engine(target: str) -> sa.Engine:
         created = sa.create_engine(target, connect_args={"timeout": 10, "check_same_thread": False})
         sa.event.listen(created, "connect", _sqlite_settings)
         return created
-    # A dead database must answer quickly (the citizen gets a polite reply, not a long wait); pre_ping survives a
-    # PostgreSQL restart. Statements here are tiny: anything slower than 10 s is a database in trouble.
-    return sa.create_engine(
-        target, pool_pre_ping=True, pool_size=5, max_overflow=10, pool_timeout=5,
+    # A dead database must answer quickly (the citizen gets a polite reply, not a long wait); a connection idle
+    # for a while is pinged first, which survives a PostgreSQL restart. Statements here are tiny: anything slower
+    # than 10 s is a database in trouble.
+    created = sa.create_engine(
+        target, pool_size=5, max_overflow=10, pool_timeout=5,
         connect_args={"connect_timeout": 5, "options": "-c statement_timeout=10000 -c lock_timeout=5000"},
     )  # fmt: skip
+    sa.event.listen(created, "checkin", _note_idle_since)
+    sa.event.listen(created, "checkout", _ping_if_idle)
+    return created
+
+
+def _note_idle_since(dbapi_connection: Any, connection_record: Any) -> None:
+    connection_record.info["idle_since"] = time.monotonic()
+
+
+def _ping_if_idle(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
+    """SQLAlchemy's pool_pre_ping, for connections idle longer than PING_IDLE_AFTER only: it pinged before every
+    transaction, about ten a message, 1 ms each of the store's one thread. A connection in steady use that the
+    database drops fails one statement, and SQLAlchemy then renews the whole pool."""
+    idle_since = connection_record.info.get("idle_since")
+    if idle_since is None or time.monotonic() - idle_since < PING_IDLE_AFTER:
+        return
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SELECT 1")
+        dbapi_connection.rollback()  # no transaction left open by the ping
+    except Exception as error:  # noqa: BLE001 - whatever the driver raises for a dead connection
+        raise sa.exc.DisconnectionError(str(error)) from error  # the pool connects afresh and tries again
+    finally:
+        with contextlib.suppress(Exception):
+            cursor.close()
 
 
 def _sqlite_settings(dbapi_connection: Any, connection_record: Any) -> None:

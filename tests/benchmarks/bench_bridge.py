@@ -129,8 +129,12 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--py-spy", default="py-spy")
-    parser.add_argument("--bridge-root", type=Path, default=ROOT,
-                        help="run the package bot/ from this directory (another version, for a before/after)")
+    parser.add_argument(
+        "--bridge-root",
+        type=Path,
+        default=ROOT,
+        help="run the package bot/ from this directory (another version, for a before/after)",
+    )
     args = parser.parse_args()
     think = tuple(float(x) for x in args.think.split(","))
     var = Path(tempfile.mkdtemp(prefix="bench-bridge-"))
@@ -175,12 +179,16 @@ def main() -> None:
                 postgres.stop()
         answered = [x for x in latencies if x != float("inf")]
         refused = len(emulator.refused())
-    print(f"bridge alone, {'PostgreSQL' if args.postgres else 'SQLite'} store, {args.users} conversations, "
-          f"think {args.think} s, {elapsed:.0f} s; load average {load_before:.1f} → {os.getloadavg()[0]:.1f}")
-    print(f"  answered {len(answered)} of {len(latencies)} ({len(answered) / elapsed:.1f} msg/s); latency ms p50 "
-          f"{1000 * percentile(answered, 0.5):.0f} p95 {1000 * percentile(answered, 0.95):.0f} p99 "
-          f"{1000 * percentile(answered, 0.99):.0f}; bridge CPU {1000 * cpu / max(1, len(answered)):.1f} ms per "
-          f"message; 429 answers {refused}")
+    print(
+        f"bridge alone, {'PostgreSQL' if args.postgres else 'SQLite'} store, {args.users} conversations, "
+        f"think {args.think} s, {elapsed:.0f} s; load average {load_before:.1f} → {os.getloadavg()[0]:.1f}"
+    )
+    print(
+        f"  answered {len(answered)} of {len(latencies)} ({len(answered) / elapsed:.1f} msg/s); latency ms p50 "
+        f"{1000 * percentile(answered, 0.5):.0f} p95 {1000 * percentile(answered, 0.95):.0f} p99 "
+        f"{1000 * percentile(answered, 0.99):.0f}; bridge CPU {1000 * cpu / max(1, len(answered)):.1f} ms per "
+        f"message; 429 answers {refused}"
+    )
     if args.profile and (var / "bridge.raw").exists():
         print("\n".join(profile_summary(var / "bridge.raw")))
     print(f"  log: {var / 'bridge.log'}")

@@ -12,10 +12,11 @@ import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import pytest
 from telegram.ext import ExtBot
 
 from bot import sending
-from bot.pacing import Limits, SharedRateLimiter
+from bot.pacing import Limit, Limits, SharedRateLimiter
 from bot.store import Store
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.conftest import STAFF_CHAT, StartBridge
@@ -116,10 +117,23 @@ def test_a_burst_through_two_replicas_is_queued_not_refused(
         via(emulator, replicas[index % 2], lambda c=citizen: emulator.send_text(c, "xin chào"))
     for citizen in citizens:
         emulator.wait_for_text(citizen, "Bạn hỏi: xin chào", timeout=60)
-    answers = emulator.wait_for(lambda: (lambda a: a if len(a) == 6 else None)(
-        [m["text"] for m in emulator.sent(chatty) if m["text"].startswith("Bạn hỏi")]), 60, "six answers")
+    answers = emulator.wait_for(
+        lambda: (lambda a: a if len(a) == 6 else None)(
+            [m["text"] for m in emulator.sent(chatty) if m["text"].startswith("Bạn hỏi")]
+        ),
+        60,
+        "six answers",
+    )
     assert answers == [f"Bạn hỏi: câu {n}" for n in range(1, 7)], "one chat's answers in the order asked"
     assert emulator.refused() == [], "the replicas kept under the limits together"
     sends = [c.at for c in emulator.calls("sendMessage")]
     assert most_in_any_window(sends, 1.0) <= 30
     assert all(len(emulator.sent(c)) == 1 for c in citizens), "no answer twice"
+
+
+def test_the_limits_setting_reads_as_documented() -> None:
+    assert Limits.parse("") == Limits() == Limits(Limit(30, 1.0), Limit(3, 3.0), Limit(20, 60.0))
+    assert Limits.parse("bot=10/1, group=5/30") == Limits(bot=Limit(10, 1.0), group=Limit(5, 30.0))
+    assert Limits.parse("off") is None
+    with pytest.raises(ValueError, match="not a limit"):
+        Limits.parse("chats=3/3")
