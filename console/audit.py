@@ -16,7 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from console.config import Settings
-from console.db import audit, gap_marks, handoff_claims, now
+from console.db import audit, gap_marks, now
 from console.labels import field_label
 from console.records import changed_fields, write_text
 
@@ -27,6 +27,9 @@ ACTION_NAMES = {
     "dev_question.add": "Thêm câu hỏi mẫu",
     "gap.out_of_scope": "Ngoài phạm vi",
     "handoff.take": "Nhận yêu cầu gặp cán bộ",
+    "handoff.reply": "Trả lời người dân",
+    "handoff.release": "Trả lại yêu cầu gặp cán bộ",
+    "handoff.done": "Kết thúc yêu cầu gặp cán bộ",
     "catalog.apply": "Áp dụng đồng bộ danh mục",
     "handoff.callback_reveal": "Xem số gọi lại",
     "privacy.forget": "Xóa dữ liệu người dân",
@@ -40,6 +43,8 @@ ACTION_NAMES = {
 }
 ACCOUNT_ACTIONS = {action for action in ACTION_NAMES if action.startswith("staff.")}  # recorded, never reverted
 PRIVACY_ACTIONS = {"handoff.callback_reveal", "privacy.forget"}  # a number seen, data deleted: nothing to undo
+# What a citizen was told cannot be taken back; a claim is given back with «Trả lại» on the handoff page.
+HANDOFF_ACTIONS = {"handoff.take", "handoff.reply", "handoff.release", "handoff.done"}
 
 
 Marks = tuple[list[str], list[dict[str, Any]]]  # question keys, and their marks before a change ({} for none)
@@ -68,7 +73,7 @@ class Entry:
 
     @property
     def revertible(self) -> bool:
-        return (self.action != "revert" and self.action not in ACCOUNT_ACTIONS | PRIVACY_ACTIONS
+        return (self.action != "revert" and self.action not in ACCOUNT_ACTIONS | PRIVACY_ACTIONS | HANDOFF_ACTIONS
                 and self.reverted_by is None)  # fmt: skip
 
     @property
@@ -172,11 +177,6 @@ def revert(engine: sa.Engine, settings: Settings, entry_id: int, username: str) 
         return _revert_file(engine, settings, found, username)
     if found.action == "gap.out_of_scope":
         return _revert_mark(engine, found, username)
-    if found.action == "handoff.take":
-        with engine.begin() as con:
-            con.execute(handoff_claims.delete().where(handoff_claims.c.entry_id == int(found.new["entry_id"])))
-        summary = f"Hoàn tác #{found.id}: bỏ nhận yêu cầu gặp cán bộ #{found.new['entry_id']}"
-        return Reverted(log(engine, username, "revert", found.target, summary, found.new, found.old, found.id), False)
     if found.action == "catalog.apply":
         return _revert_catalog(engine, settings, found, username)
     raise RevertRefused("Loại thay đổi này không hoàn tác được.")

@@ -10,14 +10,20 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import threading
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
 
 import journal
-from console.db import handoff_claims, now
+from bot import handoff_state
+from bot.handoff_state import GROUP_SUFFIX
+from bot.store import Store
+from bot.store import Turn as BridgeTurn
 from console.labels import intent_label
+from journal.erasure import bridge_target
 from journal.tracker import events, tracker_engine
 from knowledge.text import clean, mask_personal_numbers
 
@@ -110,52 +116,115 @@ def transcript(url: str, key: str) -> list[Turn] | None:
 
 
 # ---------------------------------------------------------------- handoff queue
+# The queue is the bridge's own record of handoffs (bot.handoff_state), read and changed in the bridge's database, so
+# the console and the Telegram staff group always show the same state. Each handoff is linked to the citizen's latest
+# request in the journal (by the salted hash of the chat), which holds the procedure and the callback numbers.
+
+CLOSED_SHOWN_FOR = 86400.0  # handoffs closed in the last day stay on the page, so the officer can still call back
+_stores: dict[str, Store] = {}
+_stores_lock = threading.Lock()
+
+
+class NoBridge(RuntimeError):
+    """This console does not reach the Telegram bridge's database."""
+
+
+def bridge_store() -> Store | None:
+    """The bridge's store (MOCUA_BOT_DB_URL, or the SQLite file MOCUA_BOT_DB once the bridge made it), or None."""
+    target = bridge_target()
+    if target is None:
+        return None
+    with _stores_lock:
+        if target not in _stores:
+            _stores[target] = Store(target)
+        return _stores[target]
 
 
 @dataclass(frozen=True)
 class Handoff:
-    id: int
-    ts: str
-    key: str | None  # conversation key
+    id: int  # the journal's handoff entry: what the page's forms and the callback numbers name
+    chat_id: int
+    key: str  # conversation key
+    since: str
     question: str
     procedure_id: str | None
     taken_by: str | None
     taken_at: str | None
+    closed_at: str | None
+    closed_by: str | None
+    turns: list[BridgeTurn]
+
+    @property
+    def open(self) -> bool:
+        return self.closed_at is None
+
+    @property
+    def by_group(self) -> bool:
+        """Taken by a member of the Telegram staff group (who answers there, not here)."""
+        return bool(self.taken_by and self.taken_by.endswith(GROUP_SUFFIX))
 
 
-def handoffs(console_engine: sa.Engine, limit: int = 200) -> list[Handoff]:
+def _latest_requests(keys: list[str]) -> dict[str, sa.Row]:
+    """The latest handoff entry of each conversation key in the journal."""
+    if not keys:
+        return {}
     e = journal.entries
-    query = sa.select(e.c.id, e.c.ts, e.c.sender, e.c.question, e.c.procedure_id).where(e.c.kind == "handoff")
+    query = (sa.select(e.c.id, e.c.sender, e.c.question, e.c.procedure_id)
+             .where(e.c.kind == "handoff", e.c.sender.in_(keys)).order_by(e.c.id))  # fmt: skip
     with journal.engine().connect() as con:
-        rows = con.execute(query.order_by(e.c.id.desc()).limit(limit)).all()
-    with console_engine.connect() as con:
-        claims = {c.entry_id: c for c in con.execute(sa.select(handoff_claims))}
+        return {row.sender: row for row in con.execute(query)}
+
+
+def handoffs(turns: int = 8) -> list[Handoff]:
+    """Open handoffs (oldest first), then those closed in the last day; each with its recent turns, masked."""
+    store = bridge_store()
+    if store is None:
+        return []
+    states = handoff_state.listed(store, closed_since=time.time() - CLOSED_SHOWN_FOR)
+    keys = {h.chat_id: journal.hash_sender(str(h.chat_id)) or "" for h in states}
+    requests = _latest_requests(list(keys.values()))
+    excerpts = handoff_state.recent_turns(store, [h.chat_id for h in states], turns)
     found = []
-    for row in rows:
-        claim = claims.get(row.id)
-        found.append(Handoff(row.id, row.ts, row.sender, masked(row.question), row.procedure_id,
-                             claim.username if claim else None, claim.ts if claim else None))  # fmt: skip
+    for h in states:
+        request = requests.get(keys[h.chat_id])
+        if request is None:  # no request in the journal (deleted at the citizen's request): the group still has it
+            continue
+        found.append(Handoff(
+            request.id, h.chat_id, keys[h.chat_id], _time(h.since), masked(h.question or request.question),
+            request.procedure_id, h.claimed_by, _time(h.claimed_at), _time(h.closed_at) or None, h.closed_by,
+            [BridgeTurn(t.who, masked(t.text)) for t in excerpts[h.chat_id]],
+        ))  # fmt: skip
     return found
 
 
-def is_handoff(entry_id: int) -> bool:
-    e = journal.entries
-    with journal.engine().connect() as con:
-        return con.execute(sa.select(e.c.id).where(e.c.id == entry_id, e.c.kind == "handoff")).first() is not None
+def find(entry_id: int) -> Handoff | None:
+    return next((h for h in handoffs(turns=0) if h.id == entry_id), None)
 
 
-def claimed_by(console_engine: sa.Engine, entry_id: int) -> str | None:
-    """The staff member who took a handoff request, if anyone did."""
-    query = sa.select(handoff_claims.c.username).where(handoff_claims.c.entry_id == entry_id)
-    with console_engine.connect() as con:
-        return con.execute(query).scalar()
+def handoff_counts() -> tuple[int, int]:
+    """(waiting for an officer, being served by one) now."""
+    open_ones = [h for h in handoffs(turns=0) if h.open]
+    return sum(h.taken_by is None for h in open_ones), sum(h.taken_by is not None for h in open_ones)
 
 
-def take(console_engine: sa.Engine, entry_id: int, username: str) -> str | None:
-    """Record that this staff member took the request; who already took it when someone else did."""
-    with console_engine.begin() as con:
-        claim = con.execute(sa.select(handoff_claims).where(handoff_claims.c.entry_id == entry_id)).first()
-        if claim is not None:
-            return str(claim.username)
-        con.execute(handoff_claims.insert().values(entry_id=entry_id, username=username, ts=now()))
-    return None
+def claimed_by(entry_id: int) -> str | None:
+    """The officer who took a handoff request (still open, or closed in the last day), if anyone did."""
+    found = find(entry_id)
+    return found.taken_by if found else None
+
+
+def step(entry_id: int, username: str, action: str, text: str = "") -> Handoff:
+    """Claim, reply, release or finish a handoff as this officer (bot.handoff_state); raises NoBridge, LookupError
+    (no such open handoff), handoff_state.NotOpen or TakenByAnother."""
+    store = bridge_store()
+    if store is None:
+        raise NoBridge
+    found = find(entry_id)
+    if found is None:
+        raise LookupError(entry_id)
+    if action == "reply":
+        handoff_state.reply(store, found.chat_id, username, text)
+    else:
+        {"take": handoff_state.claim, "release": handoff_state.release, "done": handoff_state.finish}[action](
+            store, found.chat_id, username)
+    return found

@@ -1,4 +1,4 @@
-"""The dashboard's numbers, from the real journal (journal.entries on SQLite or PostgreSQL) and the console's claims.
+"""The dashboard's numbers, from the real journal (journal.entries on SQLite or PostgreSQL) and the bridge's handoffs.
 
 Days are Vietnam's (UTC+7, no daylight saving): the journal stores UTC, and a question asked at 6 in the morning
 belongs to that day, not the one before.
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 import journal
 from console.config import Settings
-from console.db import handoff_claims
+from console.conversations import handoff_counts
 from console.gaps import Group, unanswered_groups
 from console.records import titles
 
@@ -113,22 +113,14 @@ def handoff_ids() -> list[int]:
         return [int(i) for i in con.execute(sa.select(e.c.id).where(e.c.kind == "handoff")).scalars()]
 
 
-def claimed(console_engine: sa.Engine) -> dict[int, tuple[str, str]]:
-    """Handoff requests a staff member took: journal entry id -> (who, when)."""
-    with console_engine.connect() as con:
-        rows = con.execute(sa.select(handoff_claims)).all()
-    return {row.entry_id: (row.username, row.ts) for row in rows}
-
-
 def build(settings: Settings, console_engine: sa.Engine) -> Dashboard:
-    ids = handoff_ids()
-    taken = claimed(console_engine)
-    handled = sum(i in taken for i in ids)
+    requests = len(handoff_ids())
+    waiting = min(handoff_counts()[0], requests)  # every request not waiting for an officer was or is being handled
     return Dashboard(
         totals=journal.stats(),
         days=per_day(),
-        handoffs_waiting=len(ids) - handled,
-        handoffs_handled=handled,
+        handoffs_waiting=waiting,
+        handoffs_handled=requests - waiting,
         top_procedures=top_procedures(settings),
         top_gaps=unanswered_groups(console_engine)[:10],
     )

@@ -46,6 +46,9 @@ def console(stack: Stack, knowledge_copy: Any) -> Iterator[Console]:
     env = stack.environment() | {
         "CONSOLE_PORT": str(port),
         "MOCUA_VAR_DIR": str(console_var),
+        # The Telegram bridge's store, where the handoffs are: the bridges the tests start use this one (never var/)
+        "MOCUA_BOT_DB": str(console_var / "bot.db"),
+        "MOCUA_BOT_DB_URL": "",
         "MOCUA_CONSOLE_DB_URL": f"sqlite:///{console_var / 'console.db'}",
         "MOCUA_KNOWLEDGE_DIR": str(knowledge_copy.knowledge_dir),
         "MOCUA_INDEX_DIR": str(knowledge_copy.index_dir),

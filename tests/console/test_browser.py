@@ -296,16 +296,11 @@ def test_an_invalid_edit_is_refused_with_the_error_beside_its_field(console, bro
 # ---------------------------------------------------------------- conversations and handoffs
 
 
-def test_a_handoff_is_taken_and_its_masked_transcript_read(console, citizens, browser) -> None:
+# A handoff taken, answered and finished in the console, received on Telegram: tests/console/test_browser_handoffs.py
+# (requests for a person made on Telegram are the queue; the bridge's store holds their state).
+
+
+def test_the_conversations_are_listed(console, citizens, browser) -> None:
     sign_in(browser, console, "lan")
-    browser.get(console.url + "/handoffs")
-    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#handoffs tbody tr") if UNKNOWN_WORDINGS[0] in r.text)
-    submit(browser, row.find_element(By.CSS_SELECTOR, "button"))
-    assert "Bạn đã nhận yêu cầu" in flash(browser)
-    row = next(r for r in browser.find_elements(By.CSS_SELECTOR, "#handoffs tbody tr") if UNKNOWN_WORDINGS[0] in r.text)
-    assert "lan" in row.text and not row.find_elements(By.CSS_SELECTOR, "button")
-    submit(browser, row.find_element(By.LINK_TEXT, "xem"))
-    transcript = text_of(browser, "#transcript")
-    assert UNKNOWN_WORDINGS[1] in transcript and "Người dân" in transcript and "Trợ lý" in transcript
     browser.get(console.url + "/conversations")
     assert len(browser.find_elements(By.CSS_SELECTOR, "#conversations tbody tr")) >= len(citizens)

@@ -48,7 +48,7 @@ def handoff_row(client: httpx.Client, entry: int) -> str:
 
 
 def handoff_row_of(page: str, entry: int) -> str:
-    found = re.search(rf'<tr[^>]*id="handoff-{entry}".*?</tr>', page, re.S)
+    found = re.search(rf'<article[^>]*id="handoff-{entry}".*?</article>', page, re.S)
     assert found, f"handoff #{entry} is not on the page"
     return found.group(0)
 
@@ -67,7 +67,7 @@ def test_the_callback_number_reaches_only_the_officer_who_took_the_handoff(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:  # fmt: skip
     read_stack_journal(stack, monkeypatch)
-    bridge = start_bridge(stack.rasa_url, ACTION_ADMIN_URL=stack.action_url,
+    bridge = start_bridge(stack.rasa_url, ACTION_ADMIN_URL=stack.action_url, MOCUA_BOT_DB=console.env["MOCUA_BOT_DB"],
                           ADMIN_API_TOKEN=stack.secrets["ADMIN_API_TOKEN"])  # fmt: skip
     emulator.send_text(CITIZEN, "tôi muốn gặp cán bộ")
     emulator.wait_for_text(STAFF_CHAT, "Yêu cầu gặp cán bộ", timeout=60)

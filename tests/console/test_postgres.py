@@ -14,6 +14,8 @@ import pytest
 import sqlalchemy as sa
 
 import journal
+from bot import handoff_state
+from bot.store import Store
 from console.config import Settings
 from journal.tracker import events
 from scripts.services import Postgres
@@ -22,7 +24,7 @@ from tests.console.support import app_client, check_first_release_accounts_upgra
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[Postgres]:
-    server = Postgres().start(("console", "journal", "tracker"))
+    server = Postgres().start(("console", "journal", "tracker", "bridge"))
     yield server
     server.stop()
 
@@ -48,9 +50,14 @@ def test_dashboard_questions_handoffs_and_transcripts_on_postgresql(postgres, se
         ("feedback", "c1", None, {"value": "up", "procedure_id": "ho-tich-khai-sinh"}),
         ("unanswered", "c2", "xin giấy chào đời cho con", {}),
         ("unanswered", "c3", "giấy chào đời cho con gái", {}),
-        ("handoff", "c2", "xin giấy chào đời cho con", {}),
+        ("handoff", "82002", "cho tôi gặp cán bộ", {}),
     ):
         journal.record(kind, sender=sender, question=question, **extra)
+    bridge_url = postgres.url("bridge", driver="postgresql+psycopg")  # the Telegram bridge's store: the handoffs
+    monkeypatch.setenv("MOCUA_BOT_DB_URL", bridge_url)
+    bridge = Store(bridge_url)
+    bridge.add_turn(82002, "citizen", "xin giấy chào đời cho con, sđt 0912 345 678")
+    bridge.start_handoff(82002, "xin giấy chào đời cho con")
     _tracker(postgres.url("tracker", driver="postgresql+psycopg"), "c2")
     on_postgres = replace(settings, db_url=postgres.url("console", driver="postgresql+psycopg"),
                           tracker_url=postgres.url("tracker"))  # Rasa's own URL (psycopg2)  # fmt: skip
@@ -61,11 +68,13 @@ def test_dashboard_questions_handoffs_and_transcripts_on_postgresql(postgres, se
         assert re.search(r'id="handoffs-waiting">1<', board)
         unanswered = client.get("/unanswered").text
         assert unanswered.count('class="card gap"') == 1 and "giấy chào đời cho con gái" in unanswered
-        handoff = re.search(r'action="/handoffs/(\d+)/take"', client.get("/handoffs").text)
-        assert handoff
+        queue = client.get("/handoffs").text
+        handoff = re.search(r'action="/handoffs/(\d+)/take"', queue)
+        assert handoff and "xin giấy chào đời cho con" in queue and "0912 345 678" not in queue
         taken = client.post(f"/handoffs/{handoff.group(1)}/take", data={"csrf": csrf_of(client, "/handoffs")})
         assert taken.status_code == 303
         assert re.search(r'id="handoffs-handled">1<', client.get("/dashboard").text)
+        assert handoff_state.state(bridge, 82002).claimed_by == "lan"  # type: ignore[union-attr]
         transcript = client.get(f"/conversations/{journal.hash_sender('c2')}").text
         assert "xin giấy chào đời cho con" in transcript and "Gặp cán bộ" in transcript
         group = re.search(r'name="group" value="([0-9a-f]+)"', unanswered)
@@ -79,6 +88,7 @@ def test_dashboard_questions_handoffs_and_transcripts_on_postgresql(postgres, se
         assert 'class="card gap"' in client.get("/unanswered").text
     finally:
         client.close()
+        bridge.close()
         journal.store.dispose()
 
 
