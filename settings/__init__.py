@@ -20,6 +20,7 @@ __all__ = ["ROOT", "SECRET_NAMES", "Settings", "app_db_url", "current", "load_do
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_VAR_DIR = ROOT / "var"
+DEFAULT_INDEX_DIR = DEFAULT_VAR_DIR / "index"
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_CALLBACK_RETENTION_DAYS = 7
 
@@ -87,7 +88,7 @@ class Settings:
             callback_retention_days=int(env.get("MOCUA_CALLBACK_RETENTION_DAYS") or DEFAULT_CALLBACK_RETENTION_DAYS),
             callback_key=env.get("MOCUA_CALLBACK_KEY", ""),
             knowledge_dir=path("MOCUA_KNOWLEDGE_DIR"),
-            index_dir=Path(env.get("MOCUA_INDEX_DIR") or DEFAULT_VAR_DIR / "index"),
+            index_dir=Path(env.get("MOCUA_INDEX_DIR") or DEFAULT_INDEX_DIR),
             model_dir=Path(env["MOCUA_MODEL_DIR"]) if env.get("MOCUA_MODEL_DIR") else None,
             vocabulary_dir=Path(env["MOCUA_VOCABULARY_DIR"]) if env.get("MOCUA_VOCABULARY_DIR") else None,
             torch_threads=int(env.get("MOCUA_TORCH_THREADS") or 1),

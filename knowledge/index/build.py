@@ -40,12 +40,12 @@ import numpy as np
 from knowledge.index.documents import OfficialDoc, View, documents_and_views, official_documents
 from knowledge.index.encoder import model_dir_from_env
 from knowledge.index.lexical import BM25
+from knowledge.index.published import DEFAULT_INDEX_DIR as DEFAULT_INDEX_DIR  # the tests import it from here
 from knowledge.index.published import current_version, index_dir_from_env
 from knowledge.language import VocabularyError, vocabulary, vocabulary_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE_DIR = ROOT / "knowledge"
-DEFAULT_INDEX_DIR = ROOT / "var" / "index"
 # Bump when the index layout or the way views are made changes: forces a rebuild of published indexes.
 FORMAT_VERSION = 1
 KEEP_VERSIONS = 3

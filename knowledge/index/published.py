@@ -11,6 +11,7 @@ import os
 from pathlib import Path
 
 import settings
+from settings import DEFAULT_INDEX_DIR as DEFAULT_INDEX_DIR  # the builder's default too
 
 
 def index_dir_from_env(index_dir: Path | None = None) -> Path:
