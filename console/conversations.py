@@ -105,7 +105,7 @@ def transcript(url: str, key: str) -> list[Turn] | None:
         if row.type_name == "user":
             intent = (data.get("parse_data") or {}).get("intent") or {}
             text = data.get("text") or ""
-            detail = f"trợ lý hiểu là: {intent_label(intent.get('name'))}" if intent.get("name") else ""
+            detail = intent_label(intent.get("name"))  # «hỏi lệ phí», «bot chưa hiểu»
             turns.append(Turn("citizen", _time(row.timestamp), masked(text), detail))
         elif row.type_name == "bot":
             buttons = [masked(b.get("title")) for b in (data.get("data") or {}).get("buttons") or []]
