@@ -7,7 +7,8 @@ export PYTHONPATH := $(CURDIR)
 export SQLALCHEMY_SILENCE_UBER_WARNING := 1
 export TF_CPP_MIN_LOG_LEVEL := 2
 
-.PHONY: help setup model index train run serve bot chat test test-python test-production test-faults test-rasa validate lint \
+.PHONY: help setup model index train run serve bot chat test test-python test-production test-faults test-hosts test-rasa \
+        validate lint \
         typecheck kb-calibrate \
         kb-lint kb-build kb-search kb-import kb-import-catalog kb-sync-catalog kb-gaps report bench-retrieval bench-scale \
         bench lock clean staff-add staff-disable staff-enable staff-remove
@@ -53,7 +54,7 @@ staff-remove: setup  ## delete a staff account and end its sessions: make staff-
 
 test: index train  ## set up from nothing and run every test
 	@bash scripts/install-test-services.sh
-	@$(MAKE) --no-print-directory --keep-going validate lint typecheck test-python test-production test-faults test-rasa
+	@$(MAKE) --no-print-directory --keep-going validate lint typecheck test-python test-production test-faults test-hosts test-rasa
 
 validate:
 	@echo "== rasa data validate =="
@@ -85,12 +86,17 @@ test-python:  ## pytest: units, knowledge, actions, REST and Telegram round trip
 test-production: index train  ## the production profile: PostgreSQL, Redis, HAProxy, 2 Rasa/action/bridge replicas
 	@bash scripts/install-test-services.sh
 	@echo "== pytest: production profile =="
-	@$(PY) -m pytest -m "production and not faults" tests/production
+	@$(PY) -m pytest -m "production and not faults and not hosts" tests/production
 
 test-faults: index train  ## the fault suite on the production profile; prints sent/answered/lost/duplicated
 	@bash scripts/install-test-services.sh
 	@echo "== pytest: fault suite =="
 	@$(PY) -m pytest -m faults tests/production
+
+test-hosts: index train  ## the production profile on 4 hosts (network namespaces, as root); one host's cable cut
+	@bash scripts/install-test-services.sh
+	@echo "== pytest: production profile across hosts =="
+	@$(PY) -m pytest -m hosts tests/production/test_hosts.py
 
 test-rasa:  ## rasa test nlu (held-out, with and without diacritics) and conversation stories
 	@echo "== rasa test =="

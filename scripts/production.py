@@ -10,6 +10,11 @@ Selected by MOCUA_PROFILE=production (`make serve` / `make run`); docs/deploy.md
 Every replica talks to the others only through the balancer, so a replica killed or restarted costs nothing
 but the requests HAProxy retries on a live one. The action replicas share one index directory
 (MOCUA_INDEX_DIR): a build published there by any of them (POST /admin/reload) is served by all within seconds.
+
+Every address is a setting: the balancer's internal frontends listen on BALANCER_INTERFACE (127.0.0.1 by default),
+which is also where the replicas reach them, and each replica listens on its host's address (`Host`), where HAProxy
+reaches it; PostgreSQL and Redis are wherever their URLs say. One host by default; tests/production/test_hosts.py
+places the replicas on hosts of their own (network namespaces).
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from scripts.stack import (
     ROOT,
     Stack,
     StackError,
+    client_host,
     free_port,
     http_ok,
     load_secrets,
@@ -50,6 +56,18 @@ def production_selected(environ: dict[str, str] | os._Environ[str] = os.environ)
 
 
 @dataclass(frozen=True)
+class Host:
+    """Where a replica (or the balancer) runs: the address it listens on and is reached at, and the command prefix
+    that starts a process there (none: this host; the multi-host test's `ip netns exec <namespace>`)."""
+
+    address: str = "127.0.0.1"
+    launcher: tuple[str, ...] = ()
+
+
+LOCAL = Host()
+
+
+@dataclass(frozen=True)
 class Replicas:
     rasa: int = 2
     actions: int = 2
@@ -62,6 +80,12 @@ class Replicas:
             return int(value) if value else default
 
         return cls(count("RASA_REPLICAS", 2), count("ACTION_REPLICAS", 2), count("BRIDGE_REPLICAS", 2))
+
+
+def balancer_interface() -> str:
+    """BALANCER_INTERFACE: the address of the balancer's internal frontends (Rasa, actions, statistics), where they
+    listen and where every replica reaches them; a private address when the replicas are on other hosts."""
+    return os.environ.get("BALANCER_INTERFACE", "").strip() or "127.0.0.1"
 
 
 def redis_settings(url: str) -> dict[str, str]:
@@ -88,6 +112,8 @@ class ProductionStack(Stack):
     bridge_interface: str = "0.0.0.0"
     stats_port: int = 8404
     replica_ports: dict[str, int] = field(default_factory=dict)
+    balancer: Host = LOCAL  # HAProxy: its internal frontends and statistics page listen on balancer.address
+    hosts: dict[str, Host] = field(default_factory=dict)  # replica name -> its host; LOCAL when not named
 
     def __post_init__(self) -> None:
         if not self.database_url.startswith(("postgresql://", "postgres://")):
@@ -108,6 +134,7 @@ class ProductionStack(Stack):
             bridge_port=int(os.environ.get("BRIDGE_PORT", 8443)),
             bridge_interface=os.environ.get("BRIDGE_INTERFACE") or "0.0.0.0",
             stats_port=int(os.environ.get("BALANCER_STATS_PORT", 8404)),
+            balancer=Host(balancer_interface()),
             var_dir=var_dir_from_env(),
         )
 
@@ -124,12 +151,28 @@ class ProductionStack(Stack):
     def telegram_enabled(self) -> bool:
         return bool(self.extra_env.get("TELEGRAM_BOT_TOKEN") or os.environ.get("TELEGRAM_BOT_TOKEN"))
 
+    def host_of(self, name: str) -> Host:
+        return self.hosts.get(name, LOCAL)
+
     def replica_url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.replica_ports[name]}"
+        return f"http://{self.host_of(name).address}:{self.replica_ports[name]}"
+
+    @property
+    def rasa_url(self) -> str:
+        """The balancer's Rasa frontend: what the bridges (RASA_URL) and tools use."""
+        return f"http://{client_host(self.balancer.address)}:{self.rasa_port}"
+
+    @property
+    def action_url(self) -> str:
+        return f"http://{client_host(self.balancer.address)}:{self.action_port}"
 
     @property
     def bridge_url(self) -> str:
-        return f"http://127.0.0.1:{self.bridge_port}"
+        return f"http://{client_host(self.bridge_interface)}:{self.bridge_port}"
+
+    @property
+    def stats_url(self) -> str:
+        return f"http://{client_host(self.balancer.address)}:{self.stats_port}/"
 
     def environment(self) -> dict[str, str]:
         env = super().environment()
@@ -191,23 +234,24 @@ class ProductionStack(Stack):
         self.stop_process(name)
         kind = name.rsplit("-", 1)[0]
         port = str(self.replica_ports[name])
+        host = self.host_of(name)
         env = self.environment()
         if kind == "rasa":
-            command = rasa_command(self.model, ENDPOINTS, int(port))
+            command = rasa_command(self.model, ENDPOINTS, int(port), host.address)
         elif kind == "actions":
-            command = [str(APP_PYTHON), "-m", "actions.server", "--port", port, "--interface", "127.0.0.1"]
+            command = [str(APP_PYTHON), "-m", "actions.server", "--port", port, "--interface", host.address]
         elif kind == "bridge":
             command = [str(APP_PYTHON), "-m", "bot"]
-            env |= {"TELEGRAM_WEBHOOK_PORT": port, "TELEGRAM_WEBHOOK_LISTEN": "127.0.0.1"}
+            env |= {"TELEGRAM_WEBHOOK_PORT": port, "TELEGRAM_WEBHOOK_LISTEN": host.address}
         else:
             raise ValueError(f"no replica called {name!r}")
-        self.spawn_command(name, command, env)
+        self.spawn_command(name, [*host.launcher, *command], env)
 
     def health_checks(self) -> dict[str, str]:
         token = urllib.parse.quote(self.environment()["RASA_API_TOKEN"])
         paths = {"rasa": f"/status?token={token}", "actions": "/health", "bridge": "/healthz"}
         checks = {name: self.replica_url(name) + paths[name.rsplit("-", 1)[0]] for name in self.replica_names()}
-        checks["haproxy"] = f"http://127.0.0.1:{self.stats_port}/"
+        checks["haproxy"] = self.stats_url
         return checks
 
     def wait_until_ready(self, timeout: float = 300.0) -> None:
@@ -237,28 +281,42 @@ class ProductionStack(Stack):
         check = subprocess.run(["haproxy", "-c", "-f", str(path)], capture_output=True, text=True, check=False)
         if check.returncode != 0:
             raise StackError(f"HAProxy refused {path}:\n{check.stdout}{check.stderr}")
-        self.spawn_command("haproxy", ["haproxy", "-db", "-f", str(path)])
+        self.spawn_command("haproxy", [*self.balancer.launcher, "haproxy", "-db", "-f", str(path)])
 
 
 ADMIN_RULE = "use_backend actions-admin if { path_beg /admin/ }"
 
 
+# A replica whose host vanished (cable cut, power lost) answers nothing at all: no refused or closed connection for
+# `retry-on conn-failure empty-response` to see. HAProxy takes it out after two failed checks (about 3 s), and what
+# it was answering meanwhile is saved this way (tests/production/test_hosts.py):
+# - Rasa: its requests are cut when it is marked down, and the bridge sends the message again (bot/rasa_client.py);
+# - action servers: Rasa never sends a call again (a failed action loses the turn's answer), so a call unanswered
+#   after ACTION_CALL_TIMEOUT goes to another replica (an action takes milliseconds; 30 s is a replica in trouble);
+# - bridges: a webhook call is answered as soon as the update is queued; unanswered after 10 s it goes to another.
+CUT_ON_DOWN = "on-marked-down shutdown-sessions"
+RESEND_UNANSWERED = "retry-on conn-failure empty-response response-timeout"
+ACTION_CALL_TIMEOUT = "timeout server 30s"
+WEBHOOK_CALL_TIMEOUT = "timeout server 10s"
+
+
 def haproxy_config(stack: ProductionStack) -> str:
     """Round robin over live replicas; a request whose replica died before answering is sent to another."""
     backends = [
-        backend("rasa", stack, "GET /"),
-        backend("actions", stack, "GET /health"),
+        backend("rasa", stack, "GET /", server_options=CUT_ON_DOWN),
+        backend("actions", stack, "GET /health", extra=[ACTION_CALL_TIMEOUT, RESEND_UNANSWERED]),
         # /admin/reload answers when the index build ends: minutes for a full build, never resent.
         backend("actions", stack, "GET /health", name="actions-admin", extra=["timeout server 1300s", "retries 0"]),
     ]
+    internal = stack.balancer.address
     frontends = [
-        frontend("rasa", f"127.0.0.1:{stack.rasa_port}"),
-        frontend("actions", f"127.0.0.1:{stack.action_port}", rules=[ADMIN_RULE]),
+        frontend("rasa", f"{internal}:{stack.rasa_port}"),
+        frontend("actions", f"{internal}:{stack.action_port}", rules=[ADMIN_RULE]),
     ]
     if stack.bridge_count:
-        backends.append(backend("bridge", stack, "GET /healthz"))
+        backends.append(backend("bridge", stack, "GET /healthz", extra=[WEBHOOK_CALL_TIMEOUT, RESEND_UNANSWERED]))
         frontends.append(frontend("bridge", f"{stack.bridge_interface}:{stack.bridge_port}", tls=True))
-    return "\n".join([HAPROXY_HEAD.format(stats=stack.stats_port), *frontends, *backends])
+    return "\n".join([HAPROXY_HEAD.format(stats=f"{internal}:{stack.stats_port}"), *frontends, *backends])
 
 
 HAPROXY_HEAD = """\
@@ -284,7 +342,7 @@ defaults
     retry-on conn-failure empty-response
 
 frontend stats
-    bind 127.0.0.1:{stats}
+    bind {stats}
     stats enable
     stats uri /
     stats refresh 5s
@@ -299,10 +357,12 @@ def frontend(kind: str, bind: str, tls: bool = False, rules: list[str] | None = 
     return "\n".join(lines) + "\n"
 
 
-def backend(kind: str, stack: ProductionStack, check: str, name: str = "", extra: list[str] | None = None) -> str:
+def backend(kind: str, stack: ProductionStack, check: str, name: str = "", extra: list[str] | None = None,
+            server_options: str = "") -> str:  # fmt: skip
+    options = f"check inter 1s fall 2 rise 1 {server_options}".strip()
     servers = [
-        f"    server {name} 127.0.0.1:{stack.replica_ports[name]} check inter 1s fall 2 rise 1"
-        for name in stack.replica_names(kind)
+        f"    server {replica} {stack.host_of(replica).address}:{stack.replica_ports[replica]} {options}"
+        for replica in stack.replica_names(kind)
     ]
     head = [f"backend {name or kind}", "    balance roundrobin", f"    option httpchk {check}"]
     head += [f"    {line}" for line in extra or []]
@@ -314,14 +374,15 @@ def backend(kind: str, stack: ProductionStack, check: str, name: str = "", extra
 # ---------------------------------------------------------------- for replicas that systemd or Compose start
 
 
-def port_list(text: str) -> list[int]:
-    try:
-        ports = [int(part) for part in text.split(",") if part.strip()]
-    except ValueError as error:
-        raise argparse.ArgumentTypeError(f"expected ports such as 5011,5012, got {text!r}") from error
-    if not ports:
-        raise argparse.ArgumentTypeError("expected at least one port")
-    return ports
+def server_list(text: str) -> list[tuple[str, int]]:
+    """"5011,5012" (replicas on this host) or "10.0.0.11:5011,10.0.0.12:5011" (replicas on other hosts)."""
+    servers = []
+    for part in (part.strip() for part in text.split(",")):
+        address, _, port = part.rpartition(":")
+        if not port.isdigit():
+            raise argparse.ArgumentTypeError(f"expected ports such as 5011,5012 or 10.0.0.11:5011, got {text!r}")
+        servers.append((address or LOCAL.address, int(port)))
+    return servers
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -329,20 +390,22 @@ def main(argv: list[str] | None = None) -> int:
     [--bridge-ports 8451,8452]
 
     Prints the HAProxy configuration `make serve` writes to var/haproxy.cfg, for replicas on these fixed ports
-    instead of free ones (deploy/systemd/, docker-compose.yml; docs/deploy.md). It reads the same settings
-    (environment, then .env): RASA_PORT, ACTION_PORT, BRIDGE_PORT, BRIDGE_INTERFACE, BALANCER_STATS_PORT,
-    MOCUA_TLS_CERT, and TELEGRAM_BOT_TOKEN, without which there is no bridge frontend.
+    instead of free ones (deploy/systemd/, docker-compose.yml; docs/deploy.md). A replica on another host is
+    ADDRESS:PORT (--rasa-ports 10.0.0.11:5011,10.0.0.12:5011). It reads the same settings (environment, then .env):
+    RASA_PORT, ACTION_PORT, BALANCER_INTERFACE, BRIDGE_PORT, BRIDGE_INTERFACE, BALANCER_STATS_PORT, MOCUA_TLS_CERT,
+    and TELEGRAM_BOT_TOKEN, without which there is no bridge frontend.
     """
     parser = argparse.ArgumentParser(prog="python -m scripts.production", description=main.__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     parser.add_argument("--print-haproxy-config", action="store_true", required=True)
-    parser.add_argument("--rasa-ports", type=port_list, required=True, metavar="PORT,...")
-    parser.add_argument("--actions-ports", type=port_list, required=True, metavar="PORT,...")
-    parser.add_argument("--bridge-ports", type=port_list, default=[], metavar="PORT,...")
+    parser.add_argument("--rasa-ports", type=server_list, required=True, metavar="[ADDRESS:]PORT,...")
+    parser.add_argument("--actions-ports", type=server_list, required=True, metavar="[ADDRESS:]PORT,...")
+    parser.add_argument("--bridge-ports", type=server_list, default=[], metavar="[ADDRESS:]PORT,...")
     args = parser.parse_args(argv)
     for key, value in load_dotenv(ROOT / ".env").items():
         os.environ.setdefault(key, value)
     ports = {"rasa": args.rasa_ports, "actions": args.actions_ports, "bridge": args.bridge_ports}
+    servers = {f"{kind}-{i}": server for kind, found in ports.items() for i, server in enumerate(found, 1)}
     stack = ProductionStack(
         rasa_port=int(os.environ.get("RASA_PORT", 5005)),
         action_port=int(os.environ.get("ACTION_PORT", 5055)),
@@ -352,7 +415,9 @@ def main(argv: list[str] | None = None) -> int:
         bridge_port=int(os.environ.get("BRIDGE_PORT", 8443)),
         bridge_interface=os.environ.get("BRIDGE_INTERFACE") or "0.0.0.0",
         stats_port=int(os.environ.get("BALANCER_STATS_PORT", 8404)),
-        replica_ports={f"{kind}-{i}": port for kind, found in ports.items() for i, port in enumerate(found, 1)},
+        replica_ports={name: port for name, (_, port) in servers.items()},
+        balancer=Host(balancer_interface()),
+        hosts={name: Host(address) for name, (address, _) in servers.items()},
     )
     if ports["bridge"] and not stack.telegram_enabled:
         print("TELEGRAM_BOT_TOKEN is not set: no bridge frontend or backend.", file=sys.stderr)

@@ -1,9 +1,11 @@
-"""Throw-away PostgreSQL and Redis servers on localhost, from Debian's packages (HAProxy: scripts/production.py).
+"""Throw-away PostgreSQL and Redis servers, from Debian's packages (HAProxy: scripts/production.py).
 
 The production profile's tests, fault suite and benchmark start these; a real deployment runs its own servers
 and gives their URLs (docs/deploy.md). Each server lives in a private directory under /tmp (short paths: it
 also holds PostgreSQL's socket) and is gone after stop(). Passwords are in owner-only files or the environment,
-never on a command line (`ps` shows those to every user).
+never on a command line (`ps` shows those to every user). A server listens on `host` (127.0.0.1 unless told) and
+its commands run through `launcher`, a command prefix that runs them on another host (the multi-host test's
+`ip netns exec <namespace>`).
 """
 
 from __future__ import annotations
@@ -42,9 +44,9 @@ def port_open(port: int, host: str = "127.0.0.1") -> bool:
     return False
 
 
-def wait_for_port(port: int, what: str, log: Path, timeout: float = 30.0) -> None:
+def wait_for_port(port: int, what: str, log: Path, timeout: float = 30.0, host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + timeout
-    while not port_open(port):
+    while not port_open(port, host):
         if time.monotonic() > deadline:
             raise ServiceError(f"{what} did not open port {port} within {timeout:.0f}s; see {log}")
         time.sleep(0.1)
@@ -63,10 +65,12 @@ def pg_bin(tool: str) -> str:
     return found[-1]
 
 
-def as_postgres(*command: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def as_postgres(
+    *command: str, timeout: float = 120, launcher: tuple[str, ...] = ()
+) -> subprocess.CompletedProcess[str]:
     # PostgreSQL refuses to run as root; Debian's package provides the `postgres` user.
     prefix = ["runuser", "-u", "postgres", "--"] if RUNNING_AS_ROOT else []
-    return subprocess.run([*prefix, *command], capture_output=True, text=True, timeout=timeout, check=True)
+    return subprocess.run([*launcher, *prefix, *command], capture_output=True, text=True, timeout=timeout, check=True)
 
 
 @dataclass
@@ -76,6 +80,9 @@ class Postgres:
     port: int = field(default_factory=free_port)
     password: str = field(default_factory=lambda: secrets.token_hex(12))
     base: Path | None = None
+    host: str = "127.0.0.1"
+    launcher: tuple[str, ...] = ()
+    settings: dict[str, str] = field(default_factory=dict)  # more `-c name=value` for the server
 
     @property
     def data(self) -> Path:
@@ -88,7 +95,7 @@ class Postgres:
         return self.base / "server.log"
 
     def url(self, database: str = "mocua", driver: str = "postgresql") -> str:
-        return f"{driver}://mocua:{self.password}@127.0.0.1:{self.port}/{database}"
+        return f"{driver}://mocua:{self.password}@{self.host}:{self.port}/{database}"
 
     def start(self, databases: tuple[str, ...] = ("mocua",)) -> Postgres:
         self.base = private_dir("pg")
@@ -103,18 +110,23 @@ class Postgres:
             "--no-sync", "-E", "UTF8", "--locale", "C.UTF-8",
         )  # fmt: skip
         pwfile.unlink()
+        if self.host != "127.0.0.1":  # clients on the networks its address is on (other hosts), with a password
+            with (self.data / "pg_hba.conf").open("a", encoding="utf-8") as rules:
+                rules.write("host all all samenet scram-sha-256\n")
         self._ctl("start")
         env = {**os.environ, "PGPASSWORD": self.password}
         for database in databases:
             subprocess.run(
-                [pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "mocua", database],
+                [pg_bin("createdb"), "-h", self.host, "-p", str(self.port), "-U", "mocua", database],
                 env=env, capture_output=True, text=True, timeout=60, check=True,
             )  # fmt: skip
         return self
 
     def _ctl(self, action: str, *extra: str) -> None:
-        options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1 -c max_connections=200 -c fsync=off"
-        as_postgres(pg_bin("pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.log), "-o", options, *extra, action)
+        settings = {"listen_addresses": self.host, "max_connections": "200", "fsync": "off", **self.settings}
+        options = f"-p {self.port} -k {self.base} " + " ".join(f"-c {key}={value}" for key, value in settings.items())
+        as_postgres(pg_bin("pg_ctl"), "-D", str(self.data), "-w", "-l", str(self.log), "-o", options, *extra, action,
+                    launcher=self.launcher)  # fmt: skip
 
     def restart(self) -> None:
         """A fast restart, as an operator's upgrade would do: every open connection is cut."""
@@ -124,7 +136,7 @@ class Postgres:
         if self.base is None:
             return
         with contextlib.suppress(subprocess.SubprocessError):
-            as_postgres(pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop")
+            as_postgres(pg_bin("pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop", launcher=self.launcher)
         shutil.rmtree(self.base, ignore_errors=True)
         self.base = None
 
@@ -137,6 +149,8 @@ class ChildServer:
     port: int = field(default_factory=free_port)
     process: subprocess.Popen | None = None
     base: Path | None = None
+    host: str = "127.0.0.1"
+    launcher: tuple[str, ...] = ()
 
     def command(self) -> list[str]:
         raise NotImplementedError
@@ -155,10 +169,10 @@ class ChildServer:
             self.prepare()
         with open(os.open(self.log, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600), "ab") as log:
             self.process = subprocess.Popen(
-                self.command(), cwd=self.base, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                umask=PRIVATE_UMASK,
+                [*self.launcher, *self.command()], cwd=self.base, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True, umask=PRIVATE_UMASK,
             )  # fmt: skip
-        wait_for_port(self.port, self.name, self.log, timeout)
+        wait_for_port(self.port, self.name, self.log, timeout, self.host)
         return self
 
     def kill(self) -> None:
@@ -198,7 +212,7 @@ class Redis(ChildServer):
         return self.base / "redis.conf"
 
     def prepare(self) -> None:
-        settings = {"port": self.port, "bind": "127.0.0.1", "requirepass": self.password, "save": '""',
+        settings = {"port": self.port, "bind": self.host, "requirepass": self.password, "save": '""',
                     "appendonly": "no", "daemonize": "no"}  # fmt: skip
         write_private(self.config, "".join(f"{key} {value}\n" for key, value in settings.items()))
 
@@ -206,4 +220,4 @@ class Redis(ChildServer):
         return [shutil.which("redis-server") or "/usr/bin/redis-server", str(self.config)]
 
     def url(self, db: int = 1) -> str:
-        return f"redis://:{self.password}@127.0.0.1:{self.port}/{db}"
+        return f"redis://:{self.password}@{self.host}:{self.port}/{db}"
