@@ -39,7 +39,7 @@ def serve(settings: Settings) -> int:
     app = create_app(settings, secret_key(settings))
     app.state.rasa_token = shared_settings.current().rasa_api_token
     # The editor's preview searches in this process: load the index and the model now, not at the first preview.
-    threading.Thread(target=warm_up, args=(settings.index_dir,), name="preview-warm-up", daemon=True).start()
+    threading.Thread(target=warm_up, args=(settings,), name="preview-warm-up", daemon=True).start()
     print(f"Staff console on http://{settings.interface}:{settings.port}", flush=True)
     # One process: the background index build and its status live in it. X-Forwarded-For/-Proto are believed only
     # from CONSOLE_TRUSTED_PROXIES (none by default): anyone else could name any address, and the sign-in lockout

@@ -51,12 +51,14 @@ def knowledge_base(index_dir: Path) -> Any:
     return _KB
 
 
-def warm_up(index_dir: Path) -> None:
-    """Load the published index and the embedding model now (the console starts it in the background)."""
+def warm_up(settings: Settings) -> None:
+    """Load the official catalogue, the published index and the embedding model now (the console starts this in
+    the background): the first editor and the first preview need them."""
     from knowledge.search.engine import query_vector
 
+    catalog(settings)
     try:
-        knowledge_base(index_dir)
+        knowledge_base(settings.index_dir)
         query_vector("thủ tục")
     except (FileNotFoundError, OSError, ValueError, RuntimeError) as error:  # no index yet: the first preview says so
         print(f"console: the preview's search is not loaded yet: {error}")

@@ -320,6 +320,7 @@ def _record(item: ParsedFile) -> Procedure | Guide:
     return item.record
 
 
+@functools.lru_cache(maxsize=16384)
 def _typed_words(text: str) -> tuple[str, ...]:
     """Folded words, one spelling each, chat abbreviations spelled out: "ko" and "không" are one word to a copier."""
     return tuple(syllables(expand_abbreviations(text)))
@@ -344,6 +345,17 @@ def near_copy(alias: tuple[str, ...], questions: list[tuple[str, tuple[str, ...]
         if bounds and matcher.ratio() >= NEAR_COPY:
             return text
     return None
+
+
+def _questions_once(path: Path) -> list[str]:
+    """load_test_questions, read again only when the file changes (the console checks on every edit)."""
+    stamp = path.stat().st_mtime_ns if path.is_file() else None
+    return list(_read_questions(path, stamp))
+
+
+@functools.lru_cache(maxsize=4)
+def _read_questions(path: Path, stamp: int | None) -> tuple[str, ...]:
+    return tuple(load_test_questions(path))
 
 
 def load_test_questions(path: Path = TEST_QUESTIONS) -> list[str]:
@@ -390,7 +402,7 @@ def lint(
     """All problems (errors and warnings) in the given files, or in the whole knowledge base."""
     files = collect_files(paths) if paths else knowledge_files(KNOWLEDGE_ROOT)
     parsed = parse_files(files)
-    return Linter(parsed, today or dt.date.today(), load_test_questions(test_questions)).run(), parsed
+    return Linter(parsed, today or dt.date.today(), _questions_once(test_questions)).run(), parsed
 
 
 def _line(problem: Problem) -> str:
