@@ -472,12 +472,17 @@ def fact_lines(facts: ProcedureFacts, name: str, day: dt.date) -> tuple[str, ...
                     else f"Có, tại {facts.online_where}",)  # fmt: skip
         return ("Không",) if facts.channels else ()
     if name == "documents":
-        return tuple(" — ".join(p for p in (d.name, d.copies, d.condition) if p) for d in facts.documents)
+        return tuple(" — ".join(p for p in (d.name, d.copies, _unless_said(d.condition, d.name)) if p)
+                     for d in facts.documents)  # fmt: skip
     if name == "time":
         return tuple(f"{c.method}: {c.time}" for c in facts.channels if c.time)
     if name == "fee":
         return tuple(f"{c.method}: {fee}" for c in facts.channels if (fee := c.fee_on(day)))
     return tuple(getattr(facts, name))  # steps, legal_basis
+
+
+def _unless_said(part: str | None, text: str) -> str | None:
+    return None if part and part.lower() in text.lower() else part
 
 
 def fact_sources(proc: Procedure, linked: list[OfficialRecord], day: dt.date) -> dict[str, str]:

@@ -182,3 +182,24 @@ def test_the_preview_is_cut_into_telegram_messages_with_their_keyboards() -> Non
     assert [[b.title for b in row] for row in messages[0].keyboard] == [["Hồ sơ cần gì", "Thời gian"],
                                                                          ["Nộp trực tuyến được không ạ?"]]
     assert messages[1].keyboard, "a domain response's own buttons are sent too"
+
+
+def test_which_value_the_bot_uses_is_read_off_the_answers_own_choice(settings: Settings) -> None:
+    from knowledge.records.facts import fact_sources
+    from knowledge.records.schema import Procedure
+
+    data = yaml.safe_load((settings.procedures_dir / f"{BIRTH}.yml").read_text(encoding="utf-8"))
+    linked = records.linked_records(settings, data)
+    assert [r.code for r in linked] == ["1.001193"]
+    day = dt.date.fromisoformat(TODAY)
+    sources = fact_sources(Procedure.model_validate(data), linked, day)
+    assert sources["fee"] == sources["agency"] == sources["documents"] == "official"
+    assert sources["steps"] == "curated"  # our plain steps are preferred to the page's
+    assert sources["where"] == "curated"  # the official record names no place: ours fills in
+    without_steps = Procedure.model_validate({**data, "steps": []})
+    assert fact_sources(without_steps, linked, day)["steps"] == "official"
+    own = fact_sources(Procedure.model_validate({**data, "official_codes": [], "agency": "UBND xã", "level": "xã",
+                                                 "fee": "Miễn phí", "processing_time": "Ngay trong ngày",
+                                                 "documents": [{"name": "Giấy chứng sinh"}],
+                                                 "legal_basis": ["Luật Hộ tịch 60/2014/QH13"]}), [], day)  # fmt: skip
+    assert set(own.values()) <= {"curated", ""} and own["fee"] == "curated"
