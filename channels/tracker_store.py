@@ -11,14 +11,15 @@ times the 10th (docs/performance.md). This store loads a bounded part of the ses
   slots, the form and a paused conversation are exactly what the whole session would give;
 - the last `turns` user turns (default 10), from the `action_listen` before the oldest of them.
 
-RulePolicy decides every turn from the last few turns (data/rules/; its longest rule has 3), MemoizationPolicy
-looks at max_history 3 (config.yml), and the actions read at most the previous user message. A session with an
-undo (/back, Rasa's UserUtteranceReverted or ActionReverted) before the window is loaded whole, as Rasa does: an
-undo reaches back by an unknown number of events.
+RulePolicy decides every turn from the last turn or two (data/rules/: no rule spans two user messages; forms add
+Rasa's own loop rules), MemoizationPolicy looks at max_history 3 (config.yml), and the actions read at most the
+previous user message. A session with an undo (/back, Rasa's UserUtteranceReverted or ActionReverted) before the
+window is loaded whole, as Rasa does: an undo reaches back by an unknown number of events.
 
 It saves only the events added since it loaded the tracker (Rasa counts the session's rows for that, and its count
-would be wrong for a partial tracker). The rows are Rasa's own `events` table, unchanged: the console, the erasure
-and the retention purge (journal/erasure.py) and Rasa's full-tracker API read the same rows as before.
+would be wrong for a partial tracker). The rows are Rasa's own `events` table, with one more index (created at
+start): the console, the erasure and the retention purge (journal/erasure.py) and Rasa's full-tracker API read the
+same rows as before.
 
 endpoints*.yml: tracker_store: {type: channels.tracker_store.WindowedSQLTrackerStore, url: …, turns: 10}
 """
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -42,6 +44,10 @@ RESETS = ("restart", "reset_slots")  # nothing before the latest of these counts
 UNDOS = ("rewind", "undo")
 # Set on a tracker this store loaded or saved: how many of its events are in the table.
 STORED = "_mocua_events_stored"
+# The look-ups above (the latest row of a kind in one conversation) read this index instead of the rows: without it,
+# the latest value of every slot is found by reading the whole session (8.6 ms at 200 turns on SQLite, 0.02 with it).
+LATEST_INDEX = "CREATE INDEX IF NOT EXISTS ix_events_sender_kind ON events (sender_id, type_name, action_name, id)"
+logger = logging.getLogger(__name__)
 
 
 class WindowedSQLTrackerStore(SQLTrackerStore):
@@ -50,6 +56,11 @@ class WindowedSQLTrackerStore(SQLTrackerStore):
         self.turns = int(turns)
         if self.turns < 2:
             raise ValueError("turns must be at least 2: the actions read the previous user message")
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(sa.text(LATEST_INDEX))
+        except sa.exc.SQLAlchemyError as error:  # another replica creating it at the same moment: it will exist
+            logger.warning("could not create the tracker's index ix_events_sender_kind: %s", error)
 
     async def retrieve(self, sender_id: str) -> DialogueStateTracker | None:
         """The current session's tracker: its state, and its last `turns` user turns."""

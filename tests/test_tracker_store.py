@@ -66,7 +66,7 @@ def test_both_profiles_use_the_windowed_store(endpoints: str) -> None:
     cannot be imported: the name must be exact (the session above proves the class loads)."""
     config = yaml.safe_load((ROOT / endpoints).read_text(encoding="utf-8"))
     assert config["tracker_store"]["type"] == WINDOWED
-    assert int(config["tracker_store"].get("turns", 10)) >= 4  # the rules' 3 turns and the previous message
+    assert int(config["tracker_store"].get("turns", 10)) >= 4  # MemoizationPolicy's max_history 3, and one more
 
 
 # ------------------------------------------------------------------ on the real servers (the session `stack`)

@@ -33,7 +33,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from rasa.utils.endpoints import read_endpoint_config
 
 SENDER = "long-session"
-STATES_COMPARED = 8  # the last states of the tracker: more than the policies read (rules ≤ 3 turns, max_history 3)
+STATES_COMPARED = 8  # more states than the policies read (rules: one user turn; max_history 3)
 
 
 def turn_events(turn: int) -> list[Event]:
