@@ -139,8 +139,9 @@ bench-retrieval: index  ## retrieval accuracy, dev and test, curated-only and fu
 bench-scale: index  ## full build, one edit live, search p95, server RSS vs targets (~10 min; ARGS=--reuse-cache)
 	@$(PY) tests/benchmarks/bench_scale.py $(ARGS)
 
-bench: index train  ## load test (locust): REST and Telegram, embedded and production profiles (~25 min; ARGS=--quick)
+bench: index train  ## load test (locust): REST and Telegram, embedded and production profiles, then one long session's cost per turn (~25 min; ARGS=--quick)
 	@$(PY) tests/benchmarks/bench_load.py $(ARGS)
+	@$(PY) tests/benchmarks/bench_session.py
 
 bench-dialogue: index train  ## end-to-end answer accuracy on the dev and test questions, through NLU and actions
 	@$(PY) tests/benchmarks/bench_dialogue.py $(ARGS)
