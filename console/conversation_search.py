@@ -73,7 +73,7 @@ class Listed:
 
 # ---------------------------------------------------------------- tracker senders and their journal keys
 
-_keys: dict[str, str] = {}  # tracker sender id -> journal hash, every sender hashed once
+_keys: dict[str, str] = {}  # tracker sender id -> journal hash, each sender hashed once while it is in the tracker
 _keys_lock = threading.Lock()
 
 
@@ -81,11 +81,11 @@ def sender_keys(url: str) -> dict[str, str]:
     """Every tracker sender with its journal hash (new senders hashed as they appear)."""
     with tracker_engine(url).connect() as con:
         senders = list(con.execute(sa.select(events.c.sender_id).distinct()).scalars())
-    with _keys_lock:
-        for sender in senders:
-            if sender not in _keys:
-                _keys[sender] = journal.hash_sender(sender) or ""
-        return {sender: _keys[sender] for sender in senders}
+    with _keys_lock:  # senders no longer in the tracker (erased, purged) are forgotten here too
+        current = {sender: _keys.get(sender) or journal.hash_sender(sender) or "" for sender in senders}
+        _keys.clear()
+        _keys.update(current)
+        return current
 
 
 def _journal_hashes(filters: Filters) -> set[str] | None:
