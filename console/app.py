@@ -72,6 +72,7 @@ HERE = Path(__file__).resolve().parent
 CONVERSATION_KEY = re.compile(r"^[0-9a-f]{16}$")
 MAX_WORDING = 200
 CONVERSATIONS_PER_PAGE = 50
+GROUPS_PER_PAGE = 20  # groups of unanswered questions on a page, most asked first
 MAX_PAGE = 100_000  # a larger page number shows the (empty) last page rather than overflowing the database
 RowId = Annotated[int, PathParameter(ge=1, le=2**31 - 1)]  # a row id in a path: beyond an INTEGER column is a 400
 TOO_MANY_FAILURES = "Bạn đã nhập sai mật khẩu quá nhiều lần. Vui lòng thử lại sau 15 phút."
@@ -272,11 +273,15 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     # ------------------------------------------------------------ unanswered questions
 
     @app.get("/unanswered", response_class=HTMLResponse)
-    def unanswered_page(request: Request) -> Response:
+    def unanswered_page(request: Request, page_no: int = 1) -> Response:
         signed_in(request)
         groups = gaps.unanswered_groups(request.app.state.db)
+        pages = max(1, -(-len(groups) // GROUPS_PER_PAGE))
+        page_no = min(_page_number(page_no), pages)
+        shown = groups[(page_no - 1) * GROUPS_PER_PAGE : page_no * GROUPS_PER_PAGE]
         procedures = [r for r in records.curated_rows(settings) if r.kind == "procedure"]
-        return page(request, "unanswered.html", groups=groups, procedures=procedures, active="unanswered")
+        return page(request, "unanswered.html", groups=shown, procedures=procedures, page_no=page_no, pages=pages,
+                    total=len(groups), asks=sum(g.count for g in groups), active="unanswered")  # fmt: skip
 
     @app.post("/unanswered/attach")
     async def attach(request: Request) -> Response:

@@ -127,3 +127,26 @@ def test_a_long_chart_label_stays_inside_the_chart() -> None:
     assert lines[0].startswith("Đăng ký, gia hạn") and len(lines) == 2
     right_edge = float(label.findall(f"{ns}tspan")[0].get("x", 0))
     assert all(len(line) * svg.CHAR_WIDTH <= right_edge - 4 for line in lines), "every line fits left of the bars"
+
+
+def test_the_unanswered_groups_come_a_page_at_a_time_most_asked_first(settings: Settings, tmp_path: Path,
+                                                                       monkeypatch) -> None:  # fmt: skip
+    import journal
+    import journal.store
+
+    monkeypatch.setenv("MOCUA_JOURNAL_DB", str(tmp_path / "journal.db"))
+    monkeypatch.delenv("MOCUA_JOURNAL_URL", raising=False)
+    monkeypatch.setattr("console.app.GROUPS_PER_PAGE", 1)
+    for question, times in (("giá vàng hôm nay bao nhiêu", 3), ("thời tiết ngày mai thế nào", 1)):
+        for _ in range(times):
+            journal.record("unanswered", sender="c1", question=question)
+    client, _ = app_client(settings)
+    try:
+        first, second = (text_of(client.get("/unanswered", params={"page_no": n}).text) for n in (1, 2))
+        assert "2 nhóm câu hỏi, 4 lượt hỏi · trang 1/2" in first and "Hỏi ít hơn →" in first
+        assert "giá vàng hôm nay" in first and "thời tiết ngày mai" not in first
+        assert "thời tiết ngày mai" in second and "giá vàng hôm nay" not in second and "← Hỏi nhiều hơn" in second
+        assert "thời tiết ngày mai" in text_of(client.get("/unanswered", params={"page_no": 9}).text), "the last page"
+    finally:
+        client.close()
+        journal.store.dispose()
