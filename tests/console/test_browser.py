@@ -86,10 +86,15 @@ def flash(driver: WebDriver) -> str:
 
 
 def group_with(driver: WebDriver, wording: str) -> WebElement:
-    for section in driver.find_elements(By.CSS_SELECTOR, "section.gap"):
-        if wording in section.find_element(By.CSS_SELECTOR, "ul.members").text:
-            return section
-    raise AssertionError(f"no group of unanswered questions holds «{wording}»")
+    """The group of unanswered questions holding this wording, on whichever page it is (20 groups a page)."""
+    while True:
+        for section in driver.find_elements(By.CSS_SELECTOR, "section.gap"):
+            if wording in section.find_element(By.CSS_SELECTOR, "ul.members").text:
+                return section
+        later = driver.find_elements(By.PARTIAL_LINK_TEXT, "Hỏi ít hơn")
+        if not later:
+            raise AssertionError(f"no group of unanswered questions holds «{wording}»")
+        submit(driver, later[0])
 
 
 def handle(group: WebElement) -> WebElement:
