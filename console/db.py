@@ -1,6 +1,7 @@
-"""The console's own database: staff accounts, failed sign-ins, the audit log, handoff claims, marks on unanswered
-questions. Any SQLAlchemy URL (MOCUA_CONSOLE_DB_URL); SQLite var/console.db by default. Times are UTC ISO 8601 text,
-as in the journal, so both databases compare and sort the same way on SQLite and PostgreSQL."""
+"""The console's own database: staff accounts, failed sign-ins, the audit log, marks on unanswered questions (who
+took a handoff is the bridge's own record: bot/handoff_state.py). Any SQLAlchemy URL (MOCUA_CONSOLE_DB_URL); SQLite
+var/console.db by default. Times are UTC ISO 8601 text, as in the journal, so both databases compare and sort the same
+way on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -62,14 +63,6 @@ audit = sa.Table(
     sa.Column("new", sa.Text),
     sa.Column("revert_of", sa.Integer),
     sa.Column("reverted_by", sa.Integer),
-)
-
-handoff_claims = sa.Table(
-    "handoff_claims",
-    metadata,
-    sa.Column("entry_id", sa.Integer, primary_key=True),  # journal entries.id of the handoff request
-    sa.Column("username", sa.String(64), nullable=False),
-    sa.Column("ts", sa.Text, nullable=False),
 )
 
 # An unanswered question (by journal question_key) staff have dealt with: attached to a procedure or out of scope.
