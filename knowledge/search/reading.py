@@ -74,12 +74,29 @@ class Case:
     separate: bool = False
 
 
+_CASES: tuple[object, dict[tuple[str, str], Case]] = (None, {})  # (vocabulary, case_of's answers with it)
+
+
 def case_of(name: str, head: str) -> Case:
     """The runs of the case's name that the common case's name lacks ("Cấp lại giấy phép lái xe" vs "Cấp giấy phép
     lái xe": ("lại",); "… có yếu tố nước ngoài": ("yếu", "tố", "nước", "ngoài")). Words that name nothing
     (scaffold.yml name_filler) and words every question uses ("hồ sơ", "giấy tờ", "người": scaffold.yml words)
-    break the runs: a question saying them has not named the case."""
+    break the runs: a question saying them has not named the case.
+
+    Remembered per vocabulary: every replica reads the cases of ~2,000 families again on each new index version,
+    and after a staff edit almost all of them are the same (a second of the edit's way to being live)."""
+    global _CASES
     vocab = language.vocabulary()
+    if _CASES[0] is not vocab:
+        _CASES = (vocab, {})
+    known = _CASES[1]
+    found = known.get((name, head))
+    if found is None:
+        found = known[(name, head)] = _case_of(name, head, vocab)
+    return found
+
+
+def _case_of(name: str, head: str, vocab: language.Vocabulary) -> Case:
     ignored = vocab.name_filler | vocab.scaffold_words
     head_words = set(spoken(head))
     runs: list[Phrase] = []
