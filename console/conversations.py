@@ -106,6 +106,8 @@ def transcript(url: str, key: str) -> list[Turn] | None:
             intent = (data.get("parse_data") or {}).get("intent") or {}
             text = data.get("text") or ""
             detail = intent_label(intent.get("name"))  # «hỏi lệ phí», «bot chưa hiểu»
+            if text.startswith("/"):  # a button's command (/request_human), not words the citizen typed
+                text, detail = (f"(bấm nút: {detail})" if detail else "(bấm một nút)"), ""
             turns.append(Turn("citizen", _time(row.timestamp), masked(text), detail))
         elif row.type_name == "bot":
             buttons = [masked(b.get("title")) for b in (data.get("data") or {}).get("buttons") or []]

@@ -131,3 +131,11 @@ def test_pages_keep_the_search(listed, monkeypatch) -> None:
     second = rows(day="27/11/2026", page_no="2")
     assert len(second) == 1 and keys(second) | keys(rows(day="27/11/2026", page_no="1")) == {
         key_of("birth"), key_of("fee")}  # fmt: skip
+
+
+def test_a_transcript_shows_a_button_pressed_in_words_not_its_command(listed) -> None:
+    _, client = listed
+    transcript = client.get(f"/conversations/{key_of('lost')}").text
+    assert "(bấm một nút)" in transcript and "/request_human" not in transcript
+    assert "xin giấy chào đời cho con" in transcript
+    assert "/start" not in client.get(f"/conversations/{key_of('birth')}").text
