@@ -6,7 +6,11 @@ replicas of everything (scripts/production.py: HAProxy, PostgreSQL, Redis) — a
 channel, and Telegram through the bridge against the Bot API emulator (tests/telegram/bot_api_emulator.py) — it
 runs 20 and 100 concurrent conversations (tests/benchmarks/locustfile.py, conversations.yml) and prints, per run,
 latency p50/p95/p99, sustained messages per second, errors, and the peak RSS and the CPU per message of every
-process; then the summary line:
+process. Openings are drawn from some 4,000 questions (tests/benchmarks/openings.py), so most are asked for the first
+time; each run prints how many query embeddings the action servers computed and how many came from their cache
+(GET /admin/stats). Next to these short conversations (a new sender id for each), a long-session run at the
+smallest count keeps one sender id per citizen for the whole run (channel "rest-long", "telegram-long"), as a
+Telegram chat does. Then the summary line (short conversations only):
 
     bench: p50 X ms p95 Y ms throughput Z msg/s errors E rss W MB
 
@@ -16,7 +20,8 @@ process; then the summary line:
   rss         the embedded profile's peak: Rasa + action server + bridge, sampled together
 
 Options: --quick (15 s measured per run instead of 60), --profiles embedded,production-1,production-2,
---channels rest,telegram, --users 20,100, --think 0.5,1.5. The whole run takes about 20 minutes; --quick about 8.
+--channels rest,telegram, --users 20,100, --think 0.5,1.5, --sessions short,long. The whole run takes about 25
+minutes; --quick about 10.
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -256,18 +262,19 @@ class Result:
     load_before: float = 0.0
     load_after: float = 0.0
     seconds: float = 0.0
+    embeddings: tuple[int, int] = (0, 0)  # query embeddings the action servers computed, and took from their cache
     telegram: str = ""  # Telegram's side, as the emulator saw it (telegram_side)
 
     def row(self) -> str:
         return (
-            f"{self.profile:<13} {self.channel:<8} {self.users:>4} {self.messages:>6} {self.p50:>6.0f} "
+            f"{self.profile:<13} {self.channel:<13} {self.users:>4} {self.messages:>6} {self.p50:>6.0f} "
             f"{self.p95:>6.0f} {self.p99:>6.0f} {self.throughput:>6.1f} {self.errors:>6} {self.stack_rss:>7.0f}   "
             f"{self.load_before:.1f} → {self.load_after:.1f}"
         )
 
 
 HEADER = (
-    f"{'profile':<13} {'channel':<8} {'conv':>4} {'msgs':>6} {'p50':>6} {'p95':>6} {'p99':>6} {'msg/s':>6} "
+    f"{'profile':<13} {'channel':<13} {'conv':>4} {'msgs':>6} {'p50':>6} {'p95':>6} {'p99':>6} {'msg/s':>6} "
     f"{'errors':>6} {'RSS MB':>7}   load avg"
 )
 
@@ -373,6 +380,30 @@ def telegram_side(emulator: BotApiEmulator, seconds: float) -> str:
             f"busiest chat {busiest_chat} in 3 s")
 
 
+def action_servers(stack: Stack) -> list[str]:
+    if isinstance(stack, ProductionStack):
+        return [stack.replica_url(name) for name in stack.replica_names("actions")]
+    return [stack.action_url]
+
+
+def query_embeddings(stack: Stack) -> tuple[int, int]:
+    """(computed, taken from the cache) since the action servers started, summed over them (GET /admin/stats)."""
+    token = stack.environment()["ADMIN_API_TOKEN"]
+    computed = cached = 0
+    for url in action_servers(stack):
+        request = urllib.request.Request(f"{url}/admin/stats", headers={"Authorization": f"Bearer {token}"})
+        with urllib.request.urlopen(request, timeout=30) as response:
+            counts = json.load(response)["query_embeddings"]
+        computed, cached = computed + counts["misses"], cached + counts["hits"]
+    return computed, cached
+
+
+def session_runs(counts: list[int], sessions: list[str]) -> list[tuple[int, str]]:
+    """Short conversations at every count; long sessions (one sender id per citizen for the run) at the smallest."""
+    runs = [(users, "short") for users in counts] if "short" in sessions else []
+    return runs + ([(min(counts), "long")] if "long" in sessions else [])
+
+
 # ---------------------------------------------------------------------------------------- profiles
 
 
@@ -468,6 +499,12 @@ def report(results: list[Result]) -> str:
         lines.append("")
         lines.append("Telegram's side, whole run (its limits: 30 messages/s, 3 in 3 s a chat, 20/min a group):")
         lines += [f"  {r.profile} {r.channel} {r.users}: {r.telegram}" for r in results if r.telegram]
+    lines.append("")
+    lines.append("query embeddings of the searches, per run: computed (first-time questions) / from the cache:")
+    for r in results:
+        computed, cached = r.embeddings
+        share = f"{100 * cached / (computed + cached):.0f}% cached" if computed + cached else "no search"
+        lines.append(f"  {r.profile} {r.channel} {r.users}: {computed} / {cached} ({share})")
     errors = [r for r in results if r.errors]
     if errors:
         lines.append("")
@@ -508,6 +545,8 @@ def main() -> None:
     parser.add_argument("--channels", default="rest,telegram")
     parser.add_argument("--users", default="20,100")
     parser.add_argument("--think", default="0.5,1.5", help="seconds between an answer and the next message")
+    parser.add_argument("--sessions", default="short,long", help="short: a new sender id per conversation; long: "
+                        "one per citizen for the whole run (at the smallest --users only)")  # fmt: skip
     args = parser.parse_args()
     plan = Plan(ramp=5, warm=5, measure=15, think=args.think) if args.quick else Plan(10, 10, 60, args.think)
     channels, counts = args.channels.split(","), [int(n) for n in args.users.split(",")]
@@ -521,15 +560,19 @@ def main() -> None:
             starting = embedded(emulator) if replicas is None else production(replicas, emulator)
             with starting as (stack, telegram_env, services):
                 for channel in channels:
-                    for users in counts:
+                    for users, sessions in session_runs(counts, args.sessions.split(",")):
                         run_index += 1
                         emulator.reset()
-                        env = telegram_env if channel == "telegram" else {}
+                        env = {**(telegram_env if channel == "telegram" else {}), "BENCH_SESSIONS": sessions}
                         watched = stack_processes(stack) + services
                         if channel == "rest" and profile == "embedded":
                             watched = [w for w in watched if w.name != "bridge"]
-                        print(f"… {profile} {channel} {users} conversations", flush=True)
+                        print(f"… {profile} {channel} {users} conversations, {sessions} sessions", flush=True)
+                        searched = query_embeddings(stack)
                         result = run_locust(plan, profile, channel, users, env, stack.rasa_url, watched, run_index)
+                        after = query_embeddings(stack)
+                        result.embeddings = (after[0] - searched[0], after[1] - searched[1])
+                        result.channel += "-long" if sessions == "long" else ""
                         if channel == "telegram":
                             result.telegram = telegram_side(emulator, result.seconds)
                         results.append(result)

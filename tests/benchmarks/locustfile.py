@@ -5,15 +5,18 @@
     BENCH_RECORDS       file to write one JSON line per message (start, end, ok, error) when locust quits
     BENCH_THINK         "min,max" seconds a citizen waits after an answer before the next message (default 0.5,1.5)
     BENCH_RUN           a small number that keeps this run's chat ids apart from earlier runs' (Telegram)
+    BENCH_SESSIONS      short (default): each conversation a new sender id; long: each citizen keeps one sender id (one
+                        Telegram chat, one Rasa session) for the whole run, as a citizen keeps their chat for ever
     rest:      --host is the Rasa REST channel (or the balancer in front of the Rasa replicas)
     telegram:  BENCH_CONTROL   the benchmark's Bot API emulator control endpoint (tests/benchmarks/bench_load.py)
                BENCH_WEBHOOK   the bridge's webhook URL (behind the balancer); with BENCH_SECRET, its secret token.
                                Unset: the update is queued at the emulator for a bridge that long-polls.
 
 A conversation (tests/benchmarks/conversations.yml): sometimes a greeting, one opening question naming a
-procedure, 2-4 follow-ups (typed or a button of the last answer), sometimes a thanks; then the user starts a new
-conversation with a new sender id. Each task is one message, so locust's --stop-timeout lets every message in
-flight finish. Latency of a message: from sending it until the bot's answer is there (REST: the HTTP response;
+procedure (drawn from some 4,000: tests/benchmarks/openings.py, so that most are first-time questions), 2-4
+follow-ups (typed or a button of the last answer), sometimes a thanks; then the user starts a new conversation, with
+a new sender id unless BENCH_SESSIONS=long. Each task is one message, so locust's --stop-timeout lets every message
+in flight finish. Latency of a message: from sending it until the bot's answer is there (REST: the HTTP response;
 Telegram: the bridge's first sendMessage for that turn, as the emulator timed it).
 """
 
@@ -32,9 +35,12 @@ from locust import FastHttpUser, events, task
 
 from actions.answers import ASPECTS, FEEDBACK_QUESTION, HUMAN_BUTTON
 from bot import handlers
+from tests.benchmarks.openings import pool
 
 HERE = Path(__file__).resolve().parent
 CONVERSATIONS = yaml.safe_load((HERE / "conversations.yml").read_text(encoding="utf-8"))
+OPENINGS = pool(CONVERSATIONS["openings"])
+LONG_SESSIONS = os.environ.get("BENCH_SESSIONS", "short") == "long"
 THINK = tuple(float(x) for x in os.environ.get("BENCH_THINK", "0.5,1.5").split(","))
 RECORDS: list[dict[str, Any]] = []
 ANSWER_TIMEOUT = 120.0
@@ -70,7 +76,7 @@ class Script:
         steps: list[tuple[str, str]] = []
         if rng.random() < 0.2:
             steps.append(("text", rng.choice(CONVERSATIONS["greetings"])))
-        steps.append(("opening", rng.choice(CONVERSATIONS["openings"])))
+        steps.append(("opening", rng.choice(OPENINGS)))
         for follow_up in rng.sample(CONVERSATIONS["follow_ups"], rng.randint(2, 4)):
             steps.append(("button", follow_up["button"]) if isinstance(follow_up, dict) else ("text", follow_up))
         if rng.random() < 0.5:
@@ -103,10 +109,16 @@ class Citizen(FastHttpUser):
 
     def on_start(self) -> None:
         self.rng = random.Random()
+        self.lost_track = False  # an answer went missing: a late one would be taken for the next, so a new chat
         self.new_conversation()
 
-    def new_conversation(self) -> None:
+    def new_conversation(self, new_chat: bool = False) -> None:
         self.script = Script(self.rng)
+        if LONG_SESSIONS and not new_chat and hasattr(self, "sender"):
+            return  # the same citizen goes on in the same chat and session
+        self.new_chat()
+
+    def new_chat(self) -> None:
         self.chat_id = int(os.environ.get("BENCH_RUN", "0")) * 10_000_000 + 1_000_000_000 + next(_chat_ids)
         self.sender = f"bench-{self.chat_id}"
         self.buttons: list[tuple[str, str]] = []
@@ -115,7 +127,8 @@ class Citizen(FastHttpUser):
     @task
     def say_next(self) -> None:
         if not self.script.steps:
-            self.new_conversation()
+            self.new_conversation(new_chat=self.lost_track)
+            self.lost_track = False
         self.read_last_answer()
         kind, value, token = self.script.next(self.buttons, self.texts)
         self.send(kind, value, token)
@@ -165,8 +178,8 @@ class TelegramCitizen(Citizen):
         self.update_ids = itertools.count(int(time.time() * 1000) * 1000 + random.randrange(1000))
         super().on_start()
 
-    def new_conversation(self) -> None:
-        super().new_conversation()
+    def new_chat(self) -> None:
+        super().new_chat()
         self.seen = 0  # messages the bot has sent to this chat before the last turn
         self.last_messages: list[dict[str, Any]] = []
 
@@ -230,3 +243,4 @@ class TelegramCitizen(Citizen):
         if error:  # a late answer would be taken for the next one: this citizen starts a new conversation
             self.script.steps.clear()
             self.last_messages = []
+            self.lost_track = True

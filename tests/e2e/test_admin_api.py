@@ -100,6 +100,8 @@ def test_stats_with_the_token(admin: Admin) -> None:
     assert published is not None and stats["index_version"] == stats["published_version"] == published.name
     assert stats["pid"] == server.processes["actions"].pid
     assert 0 < stats["uptime_seconds"] < 3600
+    cache = stats["query_embeddings"]  # the load benchmark's share of first-time questions
+    assert cache["hits"] >= 0 and cache["misses"] >= 0 and 0 <= cache["size"] <= cache["misses"]
 
 
 def test_reload_one_at_a_time_and_every_replica_serves_the_new_index(admin: Admin) -> None:
