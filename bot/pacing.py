@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
@@ -36,6 +37,7 @@ PACED_METHODS = frozenset({
 # Windows are this much longer than Telegram's: our clock and Telegram's are not the same.
 MARGIN = 0.05
 IN_FLIGHT = 10.0  # seconds a message counts as on its way at most (a replica dying mid-request frees its rows then)
+GATE_WIDTH = 4  # messages of a replica asking the store again at once while the overall budget is full
 QUEUED_LOG_AFTER = 2.0  # seconds of queueing worth a log line (a burst beyond the limits)
 
 
@@ -101,6 +103,8 @@ class SharedRateLimiter(BaseRateLimiter[None]):
         self.queued_seconds = 0.0  # this replica's total wait for slots (for /stats and the benchmark's log)
         self.paced = 0
         self._marking: set[asyncio.Future[None]] = set()
+        self._chat_locks: weakref.WeakValueDictionary[int | str | None, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._gate = asyncio.Semaphore(GATE_WIDTH)
 
     async def initialize(self) -> None:
         pass
@@ -131,24 +135,48 @@ class SharedRateLimiter(BaseRateLimiter[None]):
 
     async def wait_for_turn(self, chat_id: int | str | None) -> list[int]:
         """Wait until the message may go; the store's rows that count it (none when the store does not answer:
-        Telegram's 429 is the fallback then, rather than a citizen left without the answer)."""
+        Telegram's 429 is the fallback then, rather than a citizen left without the answer).
+
+        In this replica, a chat's messages ask in the order they came (one lock per chat), and while the overall
+        budget is full only the first few in line ask the store again (the overall gate, GATE_WIDTH wide):
+        otherwise every waiting message would ask each time a message leaves the window, all in the store's one
+        thread; one at a time, each grant would wait for the one before."""
         scopes = self.limits.scopes(chat_id)
-        queued = 0.0
-        while True:
-            try:
-                turn = await self.store.run(self.store.take_send_turn, scopes, IN_FLIGHT, self.clock())
-            except Exception as error:  # noqa: BLE001 - StoreUnavailable, or the store closed at a shutdown
-                log.warning("chat %s: sending without a turn in the shared budget: %s", chat_id, error)
-                return []
-            if isinstance(turn, list):
-                break
-            queued += turn
-            await self.sleep(turn)
+        queued, gated = 0.0, False
+        try:
+            async with self._chat_lock(chat_id):
+                while True:
+                    try:
+                        turn = await self.store.run(self.store.take_send_turn, scopes, IN_FLIGHT, self.clock())
+                    except Exception as error:  # noqa: BLE001 - StoreUnavailable, or the store closed at a shutdown
+                        log.warning("chat %s: sending without a turn in the shared budget: %s", chat_id, error)
+                        return []
+                    if isinstance(turn, list):
+                        break
+                    wait, full = turn
+                    if full == "bot" and not gated:  # in line behind this replica's other messages waiting
+                        await self._gate.acquire()
+                        gated = True
+                        continue
+                    if full != "bot" and gated:  # waiting for its chat: not holding up the others
+                        self._gate.release()
+                        gated = False
+                    queued += wait
+                    await self.sleep(wait)
+        finally:
+            if gated:
+                self._gate.release()
         self.paced += 1
         self.queued_seconds += queued
         if queued >= QUEUED_LOG_AFTER:
             log.info("chat %s: message queued %.1fs for Telegram's limits", chat_id, queued)
         return turn
+
+    def _chat_lock(self, chat_id: int | str | None) -> asyncio.Lock:
+        lock = self._chat_locks.get(chat_id)
+        if lock is None:
+            lock = self._chat_locks[chat_id] = asyncio.Lock()
+        return lock
 
     async def mark_sent(self, chat_id: int | str | None, rows: list[int]) -> None:
         try:

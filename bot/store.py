@@ -496,13 +496,14 @@ class Store:
 
     # ------------------------------------------------------------ Telegram's flood limits, shared by replicas
     def take_send_turn(self, scopes: list[tuple[str, int, float]], in_flight: float,
-                       now: float | None = None) -> list[int] | float:  # fmt: skip
+                       now: float | None = None) -> list[int] | tuple[float, str]:  # fmt: skip
         """Let one message go now if every (scope, count, window) budget has had fewer than `count` messages in the
         last `window` seconds, counting those still on their way: then it counts too, as on its way for
         `in_flight` seconds at most, and the ids of its rows are returned for `sent_at`. Otherwise the seconds to
-        wait before asking again. Replicas ask one at a time: the first statement writes the one row of
-        bot_send_turn, which holds the others until this commit. Times are counted when Telegram has answered,
-        never when the message was meant to go: a late request (a busy event loop) still counts where it arrived."""
+        wait before asking again, and the scope that makes it wait longest. Replicas ask one at a time: the first
+        statement writes the one row of bot_send_turn, which holds the others until this commit. Times are counted
+        when Telegram has answered, never when the message was meant to go: a late request (a busy event loop)
+        still counts where it arrived."""
         now = time.time() if now is None else now
         if not self._send_turn_ready:  # the row the UPDATE below takes (two replicas adding it at once is fine)
             with self._begin() as con:
@@ -512,16 +513,18 @@ class Store:
         with self._begin() as con:
             con.execute(send_turn.update().where(send_turn.c.id == 1)
                         .values(reservations=send_turn.c.reservations + 1))  # fmt: skip
-            wait = 0.0
+            wait, full = 0.0, ""
             for scope, count, window in scopes:
                 recent = con.execute(sa.select(send_slots.c.at).where(send_slots.c.scope == scope,
                                                                       send_slots.c.at > now - window)
                                      .order_by(send_slots.c.at.desc()).limit(count)).scalars().all()  # fmt: skip
                 if len(recent) >= count:  # full: until the oldest of them leaves the window, or arrives
                     oldest = recent[-1]
-                    wait = max(wait, oldest + window - now if oldest <= now else SEND_POLL)
+                    until = oldest + window - now if oldest <= now else SEND_POLL
+                    if until > wait:
+                        wait, full = until, scope
             if wait > 0:
-                return wait
+                return wait, full
             rows = [{"scope": scope, "at": now + in_flight} for scope, _, _ in scopes]
             return [int(i) for i in con.execute(send_slots.insert().returning(send_slots.c.id), rows).scalars()]
 

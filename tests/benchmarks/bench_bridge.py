@@ -5,7 +5,7 @@ against the Bot API emulator, which enforces Telegram's limits, and the instant 
 nothing but the bridge (and the emulator and this driver, on the same cores) does any work. N conversations, each
 sending a message, waiting for its answer, thinking 0.5–1.5 s, again, for --seconds. Prints the latency from the
 update being offered to the answer's arrival (p50/p95/p99), answered messages per second, the bridge's CPU ms per
-message, the 429s and the time answers queued for Telegram's limits.
+message and the 429s (--no-limits: neither side keeps Telegram's limits, for the bridge's own cost alone).
 
     .venv/app/bin/python tests/benchmarks/bench_bridge.py --users 20 --seconds 20 [--think 0.5,1.5] [--profile]
 
@@ -32,6 +32,7 @@ import psutil
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bot.pacing import Limits  # noqa: E402
 from scripts.stack import APP_PYTHON, free_port  # noqa: E402
 from tests.telegram.bot_api_emulator import BotApiEmulator  # noqa: E402
 from tests.telegram.fake_rasa import FakeRasa  # noqa: E402
@@ -42,8 +43,8 @@ QUESTIONS = ["khai sinh ở đâu", "làm căn cước cần gì", "mất phí k
 class TimedEmulator(BotApiEmulator):
     """Each chat's messages with the time they arrived, and an event per chat to wait for the next one."""
 
-    def __init__(self) -> None:
-        super().__init__()
+    def __init__(self, limits: Limits | None) -> None:
+        super().__init__(limits=limits)
         self.arrived: dict[int, list[float]] = defaultdict(list)
         self.events: dict[int, asyncio.Event] = defaultdict(asyncio.Event)
 
@@ -130,6 +131,11 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--py-spy", default="py-spy")
     parser.add_argument(
+        "--no-limits",
+        action="store_true",
+        help="neither the emulator nor the bridge keeps Telegram's limits: the bridge's own cost alone",
+    )
+    parser.add_argument(
         "--bridge-root",
         type=Path,
         default=ROOT,
@@ -144,8 +150,10 @@ def main() -> None:
 
         postgres = Postgres().start()
     rasa = FakeRasa().start()
-    with TimedEmulator() as emulator:
+    with TimedEmulator(None if args.no_limits else Limits()) as emulator:
         env = bridge_env(emulator, rasa, var, postgres.url() if postgres else None, args.bridge_root)
+        if args.no_limits:
+            env["BOT_SEND_LIMITS"] = "off"
         log = (var / "bridge.log").open("wb")
         bridge = subprocess.Popen([str(APP_PYTHON), "-m", "bot"], cwd=args.bridge_root, env=env, stdout=log, stderr=log)
         try:
