@@ -141,6 +141,7 @@ bench-scale: index  ## full build, one edit live, search p95, server RSS vs targ
 
 bench: index train  ## load test (locust): REST and Telegram, embedded and production profiles, then one long session's cost per turn (~25 min; ARGS=--quick)
 	@$(PY) tests/benchmarks/bench_load.py $(ARGS)
+	@$(PY) tests/benchmarks/bench_edits.py  # a staff change live through the console: alias, fee, revert
 	@$(PY) tests/benchmarks/bench_session.py
 
 bench-dialogue: index train  ## end-to-end answer accuracy on the dev and test questions, through NLU and actions

@@ -23,6 +23,7 @@ class Builder(IndexBuilder):
     def __init__(self, settings: Settings) -> None:
         super().__init__(settings.knowledge_dir, settings.index_dir)
         self.settings = settings
+        self.warming: threading.Thread | None = None
 
     def request(self, reason: str) -> Ticket:
         db = engine(self.settings.db_url)
@@ -40,6 +41,7 @@ class Builder(IndexBuilder):
         thread = threading.Thread(target=warm_up, args=(self.index_dir, self.knowledge_dir), name="index-warm-up",
                                   daemon=True)  # fmt: skip
         thread.start()
+        self.warming = thread
         return thread
 
 
@@ -52,7 +54,9 @@ def _finished(db: sa.Engine, row: int, run: BuildRun) -> None:
 def status(builder: IndexBuilder) -> dict[str, object]:
     """What the console's progress line shows (GET /publish/status), in Vietnamese."""
     run, last = builder.current, builder.history[0] if builder.history else None
-    body: dict[str, object] = {"running": builder.running, "version": builder.index_version}
+    warming = getattr(builder, "warming", None)
+    body: dict[str, object] = {"running": builder.running, "version": builder.index_version,
+                               "warm": warming is None or not warming.is_alive()}  # fmt: skip
     if builder.running:
         step = run.step if run is not None and run.step else "Chuẩn bị"
         queued = len(builder.queued)
