@@ -23,7 +23,7 @@ from telegram import Bot, Message, Update, User
 from telegram.constants import ChatAction, ChatType
 from telegram.ext import ContextTypes
 
-from bot import sending
+from bot import handoff_state, sending
 from bot.admin_client import AdminClient, AdminUnavailable
 from bot.config import Config
 from bot.handoff import Handoff, History
@@ -366,15 +366,29 @@ class Bridge:
         self._spawn(self._deliver_from_console(bot))
 
     async def _deliver_from_console(self, bot: Bot) -> None:
+        """Each chat's console messages in the chat's turn (in order, one replica at a time), chats side by side."""
+        delivering: set[int] = set()
         while not self.stopping.is_set():
             try:
-                await self.handoff.deliver_outbox(bot)
+                for chat_id in await self.store.run(handoff_state.chats_with_outgoing, self.store):
+                    if chat_id not in delivering:
+                        delivering.add(chat_id)
+                        self._spawn(self._deliver_to(bot, chat_id, delivering))
             except StoreUnavailable as error:
                 log.warning("staff console messages not checked: %s", error)
-            except Exception:  # Telegram refused one: logged, tried again after the lease (never a dead loop)
-                log.exception("a staff console message was not delivered")
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self.stopping.wait(), OUTBOX_EVERY)
+
+    async def _deliver_to(self, bot: Bot, chat_id: int, delivering: set[int]) -> None:
+        try:
+            async with self.turn(chat_id):
+                await self.handoff.deliver_outbox(bot, chat_id)
+        except StoreUnavailable as error:
+            log.warning("chat %s: staff console messages not delivered yet: %s", chat_id, error)
+        except Exception:  # Telegram unreachable: logged, tried again after the lease (never a dead loop)
+            log.exception("chat %s: a staff console message was not delivered", chat_id)
+        finally:
+            delivering.discard(chat_id)
 
     async def _look_after_pending(self, bot: Bot) -> None:
         every = max(1.0, self.store.lease / 3)

@@ -190,12 +190,12 @@ class Handoff:
         log.info("staff reply relayed to chat %s", citizen)
         return True
 
-    async def deliver_outbox(self, bot: Bot) -> int:
-        """Send what the staff console wrote (to the citizen, then to the group, linked to the citizen so the group
-        can reply to it); how many were sent. An entry is deleted once sent: a replica dying in between leaves it to
-        another when the lease runs out (sent twice, never lost)."""
+    async def deliver_outbox(self, bot: Bot, chat_id: int) -> int:
+        """Send what the staff console wrote about one chat (to the citizen, then to the group, linked to the citizen
+        so the group can reply to it); how many were sent. Called in the chat's turn. An entry is deleted once sent:
+        a replica dying in between leaves it to another when the lease runs out (sent twice, never lost)."""
         sent = 0
-        for item in await self.store.run(handoff_state.take_outgoing, self.store):
+        for item in await self.store.run(handoff_state.take_outgoing, self.store, chat_id):
             try:
                 if item.to_citizen:
                     for part in split_text(item.to_citizen):

@@ -198,22 +198,30 @@ def claim_for_group_reply(store: Store, chat_id: int, member: str) -> None:
 # ---------------------------------------------------------------- the outbox, for the bridge
 
 
-def take_outgoing(store: Store, now: float | None = None) -> list[Outgoing]:
-    """Messages nobody delivers yet (or whose replica's lease ran out), oldest first, now this replica's."""
+def chats_with_outgoing(store: Store, now: float | None = None) -> list[int]:
+    """The chats with console messages nobody delivers yet (or whose replica's lease ran out), oldest first."""
     now = time.time() if now is None else now
-    claimable = sa.or_(outbox.c.owner.is_(None), outbox.c.lease_until < now)
-    taken: list[Outgoing] = []
+    query = (sa.select(outbox.c.chat_id, sa.func.min(outbox.c.id).label("first")).where(_claimable(now))
+             .group_by(outbox.c.chat_id).order_by("first"))  # fmt: skip
     with store._begin() as con:
-        ids = con.execute(sa.select(outbox.c.id).where(claimable).order_by(outbox.c.id).limit(50)).scalars().all()
-    for outgoing_id in ids:  # one UPDATE per row, re-checked on the row it locks: one replica gets each
-        with store._begin() as con:
-            row = con.execute(outbox.update().where(outbox.c.id == outgoing_id, claimable)
-                              .values(owner=store.owner, lease_until=now + store.lease)
-                              .returning(outbox.c.id, outbox.c.chat_id, outbox.c.to_citizen, outbox.c.to_staff)
-                              ).first()  # fmt: skip
-        if row is not None:
-            taken.append(Outgoing(int(row.id), int(row.chat_id), row.to_citizen, row.to_staff))
-    return taken
+        return [int(row.chat_id) for row in con.execute(query)]
+
+
+def take_outgoing(store: Store, chat_id: int, now: float | None = None) -> list[Outgoing]:
+    """The chat's console messages nobody delivers yet, now this replica's, in the order written. The bridge calls it
+    in the chat's turn (held across replicas), so a chat's messages go out one replica at a time, in order; the UPDATE
+    re-checks the condition on each row it locks, so no row is taken twice."""
+    now = time.time() if now is None else now
+    take = (outbox.update().where(outbox.c.chat_id == chat_id, _claimable(now))
+            .values(owner=store.owner, lease_until=now + store.lease)
+            .returning(outbox.c.id, outbox.c.chat_id, outbox.c.to_citizen, outbox.c.to_staff))  # fmt: skip
+    with store._begin() as con:
+        rows = con.execute(take).all()
+    return sorted((Outgoing(int(r.id), int(r.chat_id), r.to_citizen, r.to_staff) for r in rows), key=lambda o: o.id)
+
+
+def _claimable(now: float) -> sa.ColumnElement[bool]:
+    return sa.or_(outbox.c.owner.is_(None), outbox.c.lease_until < now)
 
 
 def delivered(store: Store, outgoing_id: int) -> None:

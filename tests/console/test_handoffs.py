@@ -59,7 +59,7 @@ def post(client: TestClient, path: str, **data: str) -> httpx.Response:
 
 
 def outbox(store: Store) -> list[str | None]:
-    found = handoff_state.take_outgoing(store)
+    found = [o for chat in handoff_state.chats_with_outgoing(store) for o in handoff_state.take_outgoing(store, chat)]
     for item in found:
         handoff_state.delivered(store, item.id)
     return [item.to_citizen for item in found]

@@ -9,13 +9,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from bot import handoff_state
 from bot.handoff import question_for_staff
-from bot.store import Store, Turn
+from bot.store import Store, Turn, outbox
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.conftest import STAFF_CHAT, StartBridge
 from tests.telegram.fake_rasa import FakeRasa
+from tests.telegram.http_helpers import webhook_env
 
 OpenStore = Callable[..., Store]
 CITIZEN = 83001
@@ -40,7 +42,7 @@ def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenS
 
 def said(store: Store) -> list[tuple[str | None, str | None]]:
     """What waits in the outbox, delivered once (as a bridge replica does)."""
-    found = handoff_state.take_outgoing(store)
+    found = [o for chat in handoff_state.chats_with_outgoing(store) for o in handoff_state.take_outgoing(store, chat)]
     for item in found:
         handoff_state.delivered(store, item.id)
     return [(item.to_citizen, item.to_staff) for item in found]
@@ -114,11 +116,14 @@ def test_each_console_message_is_delivered_by_one_replica(open_store: OpenStore)
     for chat in (1, 2, 3):
         first.start_handoff(chat, "câu hỏi")
         handoff_state.claim(console, chat, "lan")
-    taken = handoff_state.take_outgoing(first)
-    assert [o.chat_id for o in taken] == [1, 2, 3] and handoff_state.take_outgoing(second) == []
+    handoff_state.reply(console, 1, "lan", "thêm một câu")
+    assert handoff_state.chats_with_outgoing(second) == [1, 2, 3]
+    taken = handoff_state.take_outgoing(first, 1)
+    assert [o.to_citizen for o in taken][1:] == ["👩‍💼 Cán bộ Một cửa: thêm một câu"], "a chat's messages in order"
+    assert handoff_state.take_outgoing(second, 1) == [] and handoff_state.chats_with_outgoing(second) == [2, 3]
     handoff_state.delivered(first, taken[0].id)
-    later = handoff_state.take_outgoing(second, now=first.lease + 10**10)  # the first replica died: its lease ran out
-    assert [o.chat_id for o in later] == [2, 3]
+    later = handoff_state.take_outgoing(second, 1, now=first.lease + 10**10)  # the first replica died: lease ran out
+    assert [o.id for o in later] == [taken[1].id]
 
 
 def test_the_staff_see_the_question_asked_before_asking_for_a_person() -> None:
@@ -177,5 +182,40 @@ def test_the_bridge_delivers_the_console_and_the_console_sees_the_group(
         emulator.wait_for(lambda: not console.in_handoff(CITIZEN), 30, "the group's /done in the store")
         closed = handoff_state.state(console, CITIZEN)
         assert closed and closed.closed_by and closed.closed_by.endswith("(nhóm Telegram)")
+    finally:
+        console.close()
+
+
+def waiting(store: Store) -> int:
+    with store.engine.connect() as con:
+        return int(con.execute(sa.select(sa.func.count()).select_from(outbox)).scalar_one())
+
+
+def test_two_replicas_deliver_each_console_message_once(
+    emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge, bot_db_url: str
+) -> None:
+    """Two bridges on one PostgreSQL store (webhook mode, as behind a load balancer): both look at the outbox, the
+    citizen gets every console message once and in order, and the group's reply to the console's note works."""
+    for _ in range(2):
+        url, env = webhook_env()
+        bridge = start_bridge(fake_rasa.url, wait=False, MOCUA_BOT_DB_URL=bot_db_url, **env)
+        emulator.wait_for(lambda u=url, b=bridge: emulator.state.webhook.get("url") == u or not b.alive(), 30,
+                          "the replica to register its webhook")  # fmt: skip
+        assert bridge.alive(), bridge.log()
+    emulator.send_text(CITIZEN, "gặp cán bộ")
+    emulator.wait_for_text(STAFF_CHAT, "Yêu cầu gặp cán bộ")
+    console = Store(bot_db_url)
+    try:
+        emulator.wait_for(lambda: handoff_state.state(console, CITIZEN), 30, "the handoff in the store")
+        handoff_state.claim(console, CITIZEN, "lan")
+        replies = [f"Câu trả lời số {n} của cán bộ." for n in range(1, 6)]
+        for text in replies:
+            handoff_state.reply(console, CITIZEN, "lan", text)
+        emulator.wait_for_text(CITIZEN, replies[-1])
+        emulator.wait_for(lambda: waiting(console) == 0, 30, "the outbox emptied")
+        got = [m["text"] for m in emulator.sent(CITIZEN) if "Câu trả lời số" in m["text"]]
+        assert got == [handoff_state.TO_CITIZEN_PREFIX + text for text in replies], "each once, in order"
+        claimed = [m for m in emulator.sent(CITIZEN) if "đã nhận yêu cầu" in m["text"]]
+        assert len(claimed) == 1
     finally:
         console.close()
