@@ -15,7 +15,7 @@ from itertools import pairwise
 from typing import Any
 
 from knowledge import language
-from knowledge.index.lexical import content_words
+from knowledge.language import content_words
 from knowledge.records.facts import CaseFacts, DocumentFacts, ProcedureFacts
 from knowledge.text import fold, has_diacritics
 

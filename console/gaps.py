@@ -3,7 +3,7 @@
 The journal already folds spellings of one question into a key (journal.question_key: masked, abbreviations
 expanded, no diacritics). Different wordings of one need ("giấy chào đời cho bé" / "xin giấy chào đời cho con")
 still have different keys, so keys are grouped further by their content words (question scaffolding such as "cho
-em hỏi", "ở đâu" removed: knowledge.index.lexical.content_words): a key joins the first, more frequent group whose
+em hỏi", "ở đâu" removed: knowledge.language.content_words): a key joins the first, more frequent group whose
 leading question shares half of its words (Jaccard ≥ 0.5), or at least two words that make up three quarters of the
 shorter one. Cheap and deterministic; the embedding encoder would also merge paraphrases with no word in common,
 at the price of loading a 0.5 GB model into the console.
@@ -25,7 +25,7 @@ import sqlalchemy as sa
 
 import journal
 from console.db import gap_marks, index_builds, now
-from knowledge.index.lexical import content_words
+from knowledge.language import content_words
 from knowledge.text import clean, mask_personal_numbers
 
 JACCARD = 0.5

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from knowledge.catalog.model import Audience, Fee, Level, Method, ProcessingTime, TimeUnit
+from knowledge.text import fold, nfc
 
 NO_INFO = "Không có thông tin"  # the portal's placeholder for an empty cell
 
@@ -67,19 +67,13 @@ def clean(value: object) -> str:
     """NFC text without the portal's empty-cell placeholder, runs of blanks and stray tabs."""
     if not isinstance(value, str):
         return ""
-    text = unicodedata.normalize("NFC", value).replace("\u00a0", " ").replace("\t", " ")
+    text = nfc(value).replace("\u00a0", " ").replace("\t", " ")
     text = "\n".join(re.sub(r" {2,}", " ", line).strip() for line in text.splitlines()).strip()
     return "" if text in (NO_INFO, "Không", ".", "-", "--") else text
 
 
 def one_line(value: object) -> str:
     return re.sub(r"\s+", " ", clean(value)).strip()
-
-
-def fold(text: str) -> str:
-    """Lower case without diacritics ("Bắc Ninh" → "bac ninh"), to match what citizens type."""
-    text = unicodedata.normalize("NFD", text.lower()).replace("đ", "d")
-    return "".join(ch for ch in text if unicodedata.category(ch) != "Mn")
 
 
 def fee_from_value(value: float | None, currency: str | None, text: str) -> Fee:

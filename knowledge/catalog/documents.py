@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import re
 
-from knowledge.catalog.common import UPPER, fold, one_line
+from knowledge.catalog.common import UPPER, one_line
 from knowledge.catalog.model import Document, Handling, OfficialRecord
+from knowledge.text import fold
 
 # Enumerators and bullets in front of a heading or a row: "a)", "1.", "2)", "-", "*", "+", "(".
 _LEAD = re.compile(r"^(?:[\s\-+*•·–(]+|(?:[a-zđ]|\d{1,2}|[ivx]{1,4})[.)]\s*)+", re.IGNORECASE)

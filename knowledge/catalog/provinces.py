@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from knowledge.catalog.common import fold
+from knowledge.text import fold
 
 # (code, official name) from the portal's province list (opengov/provinces.json, 2026).
 PROVINCES: tuple[tuple[str, str], ...] = (

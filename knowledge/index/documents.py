@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from knowledge.catalog.model import display_name
-from knowledge.index.lexical import content_words
+from knowledge.language import content_words
 
 # Who a citizen's everyday question is about; an enterprise- or organisation-only procedure is rarely meant.
 CITIZEN_AUDIENCES = frozenset({"citizen", "foreigner"})

@@ -17,45 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from knowledge.language import drop_phrases, expand_abbreviations, syllables, vocabulary
+from knowledge.language import content_words  # re-exported: the index and the search read words one way
 from knowledge.text import fold
-
-
-def content_words(text: str) -> list[str]:
-    """Folded syllables in their one spelling, abbreviations expanded, question scaffolding removed.
-
-    The stop phrases (knowledge/vocabulary/stop_phrases.yml) say nothing about WHICH procedure is meant; they are
-    removed as whole phrases, longest first, so "cần" in "cần giấy tờ gì" goes while "căn cước" stays.
-    Abbreviations are expanded as for official texts; a question arrives with its chat abbreviations expanded.
-    """
-    return list(_WORDS.of(text))
-
-
-class _WordsMemo:
-    """content_words of texts already read, for the vocabulary they were read with.
-
-    An index build and every replica's load of a new index read the words of ~20,000 texts (2 s each time); after
-    a staff edit only a handful are new, so a long-lived process (the console's build, an action server) reads only
-    those. Cleared whenever the vocabulary changes, and when it grows past LIMIT texts."""
-
-    LIMIT = 200_000
-
-    def __init__(self) -> None:
-        self.vocab: object = None
-        self.words: dict[str, tuple[str, ...]] = {}
-
-    def of(self, text: str) -> tuple[str, ...]:
-        vocab = vocabulary()
-        if vocab is not self.vocab or len(self.words) >= self.LIMIT:
-            self.words, self.vocab = {}, vocab
-        found = self.words.get(text)
-        if found is None:
-            found = tuple(drop_phrases(syllables(expand_abbreviations(text, documents=True)), vocab.stop_phrases))
-            self.words[text] = found
-        return found
-
-
-_WORDS = _WordsMemo()
 
 
 def terms(text: str | list[str]) -> list[str]:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from knowledge import language
-from knowledge.index.lexical import content_words
+from knowledge.language import content_words
 from knowledge.text import fold, has_diacritics, nfc
 
 Phrase = tuple[str, ...]
