@@ -314,14 +314,15 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     def _attach_alias(request: Request, username: str, group: gaps.Group, wording: str, target: str) -> Response:
         path = records.record_path(settings, target)  # anything else: 404, never another file
         original = path.read_text(encoding="utf-8")
+        name = records.titles(settings).get(target, target)
         if records.has_alias(original, wording):
-            flash(request, "error", f"Thủ tục {target} đã có tên gọi «{wording}».")
+            flash(request, "error", f"Thủ tục «{name}» đã có tên gọi «{wording}».")
             return back("/unanswered")
         text = records.with_alias(original, wording)
         refused = records.errors(records.lint_candidate(settings, target, text))
         if refused:
             lines = "; ".join(problems.explain(p) for p in refused)
-            flash(request, "error", f"Chưa thêm tên gọi «{wording}» vào {target}. Bộ kiểm tra báo lỗi: {lines}")
+            flash(request, "error", f"Chưa thêm tên gọi «{wording}» vào «{name}». Bộ kiểm tra báo lỗi: {lines}")
             return back("/unanswered")
         records.write_text(path, text)
         marks = audit.mark_gap(request.app.state.db, username, group.keys, "attached", target)
@@ -329,8 +330,8 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         audit.log_file_change(request.app.state.db, settings, username, "alias.add", target, summary, path,
                               original, text, marks)  # fmt: skip
         request.app.state.builder.request(summary)
-        flash(request, "ok", f"Đã thêm tên gọi «{wording}» vào {target}. Đang dựng lại chỉ mục để trợ lý trả lời "
-                             "được câu này (xem trang Xuất bản).")  # fmt: skip
+        flash(request, "ok", f"Đã thêm tên gọi «{wording}» vào «{name}». Đang xuất bản để trợ lý trả lời được câu "
+                             "này (xem trang Xuất bản).")  # fmt: skip
         return back("/unanswered")
 
     def _attach_dev(request: Request, username: str, group: gaps.Group, wording: str, target: str) -> Response:
@@ -355,7 +356,8 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
         summary = f"Thêm câu hỏi mẫu «{wording}», đáp án đúng là thủ tục {target}"
         audit.log_file_change(request.app.state.db, settings, username, "dev_question.add", target, summary, path,
                               original or None, text, marks)  # fmt: skip
-        flash(request, "ok", f"Đã thêm «{wording}» vào bộ câu hỏi mẫu, đáp án đúng là thủ tục {target}.")
+        name = records.titles(settings).get(target, target)
+        flash(request, "ok", f"Đã thêm «{wording}» vào bộ câu hỏi mẫu, đáp án đúng là «{name}».")
         return back("/unanswered")
 
     @app.post("/unanswered/out-of-scope")

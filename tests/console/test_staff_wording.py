@@ -150,3 +150,24 @@ def test_the_unanswered_groups_come_a_page_at_a_time_most_asked_first(settings: 
     finally:
         client.close()
         journal.store.dispose()
+
+
+def test_an_alias_added_is_reported_with_the_procedures_name(settings: Settings, tmp_path: Path, monkeypatch) -> None:
+    import journal
+    import journal.store
+
+    monkeypatch.setenv("MOCUA_JOURNAL_DB", str(tmp_path / "journal.db"))
+    monkeypatch.delenv("MOCUA_JOURNAL_URL", raising=False)
+    journal.record("unanswered", sender="c1", question="xin giấy chào đời cho con")
+    client, _ = app_client(settings)
+    try:
+        group = re.search(r'name="group" value="([0-9a-f]+)"', client.get("/unanswered").text)
+        assert group
+        form = {"csrf": csrf_of(client, "/unanswered"), "group": group.group(1), "wording": "xin giấy chào đời cho con",
+                "procedure": "ho-tich-khai-sinh", "as": "alias"}  # fmt: skip
+        assert client.post("/unanswered/attach", data=form).status_code == 303
+        shown = text_of(client.get("/unanswered").text)
+        assert "Đã thêm tên gọi «xin giấy chào đời cho con» vào «Đăng ký khai sinh»" in shown, shown[:600]
+    finally:
+        client.close()
+        journal.store.dispose()
