@@ -29,6 +29,7 @@ from bot.handlers import Bridge
 from bot.pacing import Limits, SharedRateLimiter
 from bot.rasa_client import RasaClient
 from bot.store import Store
+from settings.retry import Backoff
 
 log = logging.getLogger(__name__)
 
@@ -207,7 +208,7 @@ async def serve_webhook(config: Config, stop: asyncio.Event | None = None) -> No
 async def until_connected(call: Callable[[], Awaitable[object]], what: str, stop: asyncio.Event) -> bool:
     """Retry a start-up call while Telegram is unreachable; False if asked to stop meanwhile.
     A bad token or a bad request fails at once."""
-    backoff = 1.0
+    waits = Backoff(first=1.0, most=60.0).delays()
     while not stop.is_set():
         try:
             await call()
@@ -215,10 +216,10 @@ async def until_connected(call: Callable[[], Awaitable[object]], what: str, stop
         except BadRequest:
             raise
         except NetworkError as error:
+            backoff = next(waits)
             log.warning("%s: Telegram unreachable (%s); retrying in %.0fs", what, error, backoff)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(stop.wait(), backoff)
-            backoff = min(60.0, backoff * 2)
     return False
 
 

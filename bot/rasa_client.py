@@ -14,6 +14,8 @@ from typing import Any
 
 import httpx
 
+from settings.retry import Backoff
+
 log = logging.getLogger(__name__)
 
 RETRYABLE_STATUS = {502, 503, 504}
@@ -77,7 +79,7 @@ async def send_with_retry(
     stop = stop or asyncio.Event()
     start = time.monotonic()
     noticed = False
-    backoff = first_backoff
+    waits = Backoff(first_backoff, max_backoff).delays()
 
     async def notice() -> None:
         nonlocal noticed
@@ -104,7 +106,7 @@ async def send_with_retry(
             await wait(attempt, None)
             return attempt.result()
         except RasaUnavailable as error:
-            elapsed = time.monotonic() - start
+            elapsed, backoff = time.monotonic() - start, next(waits)
             if elapsed + backoff > give_up_after:
                 raise RasaError(f"Rasa unreachable for {elapsed:.0f}s: {error}") from error
             log.warning("Rasa unavailable (%s); retrying in %.1fs", error, backoff)
@@ -114,7 +116,6 @@ async def send_with_retry(
                 await wait(pause, None)
             finally:
                 pause.cancel()
-            backoff = min(max_backoff, backoff * 2)
         finally:
             if not attempt.done():
                 attempt.cancel()

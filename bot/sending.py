@@ -13,12 +13,14 @@ from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, NetworkError, RetryAfter
 
 from bot.render import Outgoing
+from settings.retry import Backoff
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 MAX_ATTEMPTS = 6
 MAX_RETRY_AFTER = 120.0  # longer waits than this are not worth holding a citizen's chat for
+BACKOFF = Backoff(first=1.0, most=30.0)  # after a network error or a 5xx answer
 
 
 def retry_after_seconds(error: RetryAfter) -> float:
@@ -29,7 +31,7 @@ def retry_after_seconds(error: RetryAfter) -> float:
 
 
 async def call_with_retry(call: Callable[[], Awaitable[T]], what: str = "Bot API call") -> T:
-    backoff = 1.0
+    waits = BACKOFF.delays()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
             return await call()
@@ -44,9 +46,9 @@ async def call_with_retry(call: Callable[[], Awaitable[T]], what: str = "Bot API
         except NetworkError as error:  # includes TimedOut and 5xx answers
             if attempt == MAX_ATTEMPTS:
                 raise
-            log.warning("%s failed (%s); retrying in %.0fs (attempt %d)", what, error, backoff, attempt)
-            await asyncio.sleep(backoff)
-            backoff = min(30.0, backoff * 2)
+            wait = next(waits)
+            log.warning("%s failed (%s); retrying in %.0fs (attempt %d)", what, error, wait, attempt)
+            await asyncio.sleep(wait)
     raise AssertionError("unreachable")
 
 

@@ -36,8 +36,10 @@ from scripts.stack import (
     var_dir_from_env,
 )
 from settings.environment import load_dotenv
+from settings.retry import Backoff
 
 FIRST_BACKOFF, MAX_BACKOFF = 1.0, 60.0
+RESTARTS = Backoff(first=FIRST_BACKOFF, most=MAX_BACKOFF)
 STABLE_AFTER = 120.0  # a child up this long is healthy again: its next crash waits FIRST_BACKOFF
 
 
@@ -48,7 +50,7 @@ class Supervisor:
     stack: Stack
     spawners: dict[str, Callable[[], None]]
     clock: Callable[[], float] = time.monotonic
-    backoff: dict[str, float] = field(default_factory=dict)
+    failures: dict[str, int] = field(default_factory=dict)  # crashes in a row, by child
     started: dict[str, float] = field(default_factory=dict)
     retry_at: dict[str, float] = field(default_factory=dict)
 
@@ -59,7 +61,7 @@ class Supervisor:
             process = self.stack.processes.get(name)
             if process is not None and process.poll() is None:
                 if now - self.started.setdefault(name, now) >= STABLE_AFTER:
-                    self.backoff.pop(name, None)
+                    self.failures.pop(name, None)
                 continue
             if name not in self.retry_at:
                 self.retry_at[name] = now + self._next_backoff(name, process)
@@ -70,8 +72,8 @@ class Supervisor:
                 say(f"Restarted the {name} process; its log: {self.stack.log_dir / (name + '.log')}")
 
     def _next_backoff(self, name: str, process: object) -> float:
-        delay = self.backoff.get(name, FIRST_BACKOFF)
-        self.backoff[name] = min(MAX_BACKOFF, delay * 2)
+        failures = self.failures[name] = self.failures.get(name, 0) + 1
+        delay = RESTARTS.delay(failures)
         code = getattr(process, "returncode", None)
         say(f"The {name} process stopped (exit {code}); restarting it in {delay:.0f} s.")
         return delay

@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import sys
 import time
 import urllib.error
@@ -32,6 +33,7 @@ from knowledge.catalog.model import FILLABLE, OfficialRecord, Source, procedure_
 from knowledge.catalog.parse_api import NotAProcedure, parse_detail, unwrap
 from knowledge.catalog.provinces import match_province
 from knowledge.catalog.snapshot import DEFAULT_SNAPSHOT, load_snapshot, write_snapshot
+from settings.retry import Backoff
 
 ROOT = Path(__file__).resolve().parents[2]
 STATE_DIR = ROOT / "var" / "catalog-sync"
@@ -82,7 +84,7 @@ class Client:
 
     def _wait(self, attempt: int, error: PortalError | None) -> float:
         hinted = getattr(error, "retry_after", None)
-        return max(self.backoff * 2 ** (attempt - 1), hinted or 0.0)
+        return max(Backoff(self.backoff, math.inf).delay(attempt), hinted or 0.0)
 
     def _post_once(self, path: str, body: dict) -> Any:
         self._pace()
