@@ -135,8 +135,12 @@ def index_builder() -> Any:
 async def run_build(timeout: float = RELOAD_TIMEOUT) -> dict[str, Any]:
     """Build and publish the index (in a background thread of this process), then load it here at once."""
     started = time.monotonic()
+    from knowledge.index.build import release_warm_state
+
     ticket = index_builder().request("POST /admin/reload")
     run = await asyncio.to_thread(ticket.wait, timeout)
+    if not index_builder().running:  # an action server builds rarely: its memory is for serving
+        await asyncio.to_thread(release_warm_state)
     if run is None:
         returncode, tail = None, f"build still running after {timeout:.0f} s"
     else:

@@ -453,6 +453,14 @@ def warm_up(index_dir: Path, knowledge_dir: Path = KNOWLEDGE_DIR) -> None:
         print(f"index warm-up skipped: {error!r}", file=sys.stderr)
 
 
+def release_warm_state() -> None:
+    """Forget the prepared catalogue and the embeddings kept between builds (about 250 MB): for a process that builds
+    rarely (an action server's /admin/reload) and must stay small between builds."""
+    with _IN_PROCESS:
+        _OFFICIAL_IN_MEMORY.clear()
+        _CACHES.clear()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build and publish the knowledge search index.")
     parser.add_argument("--index-dir", type=Path, default=None, help="default: $MOCUA_INDEX_DIR or var/index")
