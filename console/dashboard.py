@@ -1,4 +1,4 @@
-"""The dashboard's numbers, from the real journal (journal.entries on SQLite or PostgreSQL) and the bridge's handoffs.
+"""The dashboard's numbers, from the journal's counts (journal: stats, activity_since…) and the bridge's handoffs.
 
 Days are Vietnam's (UTC+7, no daylight saving): the journal stores UTC, and a question asked at 6 in the morning
 belongs to that day, not the one before.
@@ -73,48 +73,27 @@ def per_day(days: int = DAYS, today: dt.date | None = None) -> list[Day]:
     today = today or dt.datetime.now(VIETNAM).date()
     first = today - dt.timedelta(days=days - 1)
     since = dt.datetime.combine(first, dt.time(), VIETNAM).astimezone(dt.timezone.utc).isoformat(timespec="seconds")
-    e = journal.entries
-    query = sa.select(e.c.ts, e.c.kind, e.c.value).where(
-        e.c.ts >= since, e.c.kind.in_(("answered", "unanswered", "feedback"))
-    )
     table = {first + dt.timedelta(days=i): Day(first + dt.timedelta(days=i)) for i in range(days)}
-    with journal.engine().connect() as con:
-        for ts, kind, value in con.execute(query):
-            day = table.get(local_time(ts).date())
-            if day is None:
-                continue
-            if kind == "feedback":
-                day.up += value == "up"
-                day.down += value == "down"
-            else:
-                setattr(day, kind, getattr(day, kind) + 1)
+    for ts, kind, value in journal.activity_since(since):
+        day = table.get(local_time(ts).date())
+        if day is None:
+            continue
+        if kind == "feedback":
+            day.up += value == "up"
+            day.down += value == "down"
+        else:
+            setattr(day, kind, getattr(day, kind) + 1)
     return list(table.values())
 
 
 def top_procedures(settings: Settings, limit: int = 10) -> list[tuple[str, str, int]]:
-    e = journal.entries
-    n = sa.func.count().label("n")
-    query = (
-        sa.select(e.c.procedure_id, n)
-        .where(e.c.kind == "answered", e.c.procedure_id.is_not(None))
-        .group_by(e.c.procedure_id)
-        .order_by(n.desc(), e.c.procedure_id)
-        .limit(limit)
-    )
-    with journal.engine().connect() as con:
-        rows = con.execute(query).all()
+    rows = journal.most_answered(limit)
     names = titles(settings) if rows else {}
-    return [(pid, names.get(pid, pid), int(count)) for pid, count in rows]
-
-
-def handoff_ids() -> list[int]:
-    e = journal.entries
-    with journal.engine().connect() as con:
-        return [int(i) for i in con.execute(sa.select(e.c.id).where(e.c.kind == "handoff")).scalars()]
+    return [(pid, names.get(pid, pid), count) for pid, count in rows]
 
 
 def build(settings: Settings, console_engine: sa.Engine) -> Dashboard:
-    requests = len(handoff_ids())
+    requests = journal.handoff_requests()
     waiting = min(handoff_counts()[0], requests)  # every request not waiting for an officer was or is being handled
     return Dashboard(
         totals=journal.stats(),

@@ -22,7 +22,8 @@ from journal.store import KINDS, db_path, engine, entries
 from knowledge.language import expand_abbreviations
 from knowledge.text import clean, mask_personal_numbers, words
 
-__all__ = ["KINDS", "db_path", "engine", "entries", "format_report", "gaps", "record", "stats"]
+__all__ = ["KINDS", "activity_since", "db_path", "engine", "entries", "format_report", "gaps", "handoff_requests",
+           "most_answered", "record", "stats"]  # fmt: skip
 
 
 def hash_sender(sender: str | None) -> str | None:
@@ -122,6 +123,37 @@ def stats() -> dict[str, Any]:
         "feedback_by_procedure": {p: {"up": int(u or 0), "down": int(d or 0)} for p, u, d in per_proc},
         "handoffs": kinds.get("handoff", 0),
     }
+
+
+def activity_since(since: str) -> list[tuple[str, str, str | None]]:
+    """(time, kind, value) of every question answered or not and every feedback from `since` (ISO, UTC) on: what
+    the console's dashboard counts per day."""
+    query = sa.select(entries.c.ts, entries.c.kind, entries.c.value).where(
+        entries.c.ts >= since, entries.c.kind.in_(("answered", "unanswered", "feedback"))
+    )
+    with engine().connect() as con:
+        return [(ts, kind, value) for ts, kind, value in con.execute(query)]
+
+
+def most_answered(limit: int = 10) -> list[tuple[str, int]]:
+    """The procedures answered most often, as (procedure id, times answered), most first."""
+    n = sa.func.count().label("n")
+    query = (
+        sa.select(entries.c.procedure_id, n)
+        .where(entries.c.kind == "answered", entries.c.procedure_id.is_not(None))
+        .group_by(entries.c.procedure_id)
+        .order_by(n.desc(), entries.c.procedure_id)
+        .limit(limit)
+    )
+    with engine().connect() as con:
+        return [(procedure_id, int(count)) for procedure_id, count in con.execute(query)]
+
+
+def handoff_requests() -> int:
+    """How many times citizens asked for a person (every request the journal holds)."""
+    query = sa.select(sa.func.count()).select_from(entries).where(entries.c.kind == "handoff")
+    with engine().connect() as con:
+        return int(con.execute(query).scalar_one())
 
 
 def format_report(s: dict[str, Any]) -> str:
