@@ -10,13 +10,16 @@ ticks: a mean over ten turns is precise to 1 ms), and the ratio of turn 200 to t
 
     --store windowed   the tracker store of endpoints.yml (channels/tracker_store.py), the default
     --store rasa       Rasa's own SQLTrackerStore, which loads the whole session at every message (the figure before)
-    --store both       one after the other
+    --store both       one after the other, then whether the two conversations are the same event for event (the
+                       actions run, intents, the bot's texts and the slots set; a response with random variations
+                       may differ)
     --turns N          200 by default
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import shutil
 import statistics
@@ -26,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
+import sqlalchemy as sa
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -129,6 +133,25 @@ def report(store: str, turns: list[Turn]) -> list[str]:
     return lines
 
 
+def conversation(store: str) -> list[tuple[str, ...]]:
+    """The long session's events as the store saved them: kind, action or slot, intent, bot text or slot value."""
+    engine = sa.create_engine(f"sqlite:///{VAR / store / 'tracker.db'}")
+    query = ("SELECT type_name, action_name, intent_name, data FROM events WHERE sender_id LIKE 'long-session%' "
+             "ORDER BY id")  # fmt: skip
+    with engine.connect() as connection:
+        rows = connection.exec_driver_sql(query).all()
+    engine.dispose()
+    said = [(kind, name or "", intent or "", json.loads(data)) for kind, name, intent, data in rows]
+    return [(kind, name, intent, json.dumps(d.get("text") if kind == "bot" else d.get("value"), ensure_ascii=False))
+            for kind, name, intent, d in said]  # fmt: skip
+
+
+def same_conversation() -> str:
+    before, after = conversation("rasa"), conversation("windowed")
+    differ = sum(1 for a, b in zip(before, after, strict=False) if a != b) + abs(len(before) - len(after))
+    return f"the two stores' conversations: {len(before)} and {len(after)} events, {differ} different"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--store", choices=("windowed", "rasa", "both"), default="windowed")
@@ -140,6 +163,8 @@ def main() -> None:
     for store in stores:
         turns = run(store, args.turns)
         print("\n".join(report(store, turns)), flush=True)
+    if len(stores) == 2:
+        print(same_conversation())
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 
