@@ -2,8 +2,8 @@
 
 Rasa's SQLTrackerStore loads every event of the current session at every message, replays it into a tracker, lets
 the policies featurise all of it and sends all of it to the action server; then it counts the session's rows to
-find which events are new. A citizen keeps one Telegram chat for ever, so the 200th message of a session cost five
-times the 10th (docs/performance.md). This store loads a bounded part of the session:
+find which events are new. A citizen keeps one Telegram chat for ever, and the 200th message of a session cost Rasa
+five to eight times as much as the 10th (docs/performance.md). This store loads a bounded part of the session:
 
 - the session's `session_started` row;
 - the state set before the window: the latest value of every slot, the latest active-loop, loop-interrupted and
