@@ -32,6 +32,7 @@ pytestmark = [pytest.mark.production, pytest.mark.faults]
 
 TURN_TIMEOUT = 120.0  # an answer later than this counts as lost
 DELAY_NOTICE = "chậm hơn"  # words of the bridge's "the answer is coming later" notice
+FEEDBACK = "Câu trả lời có hữu ích không?"  # asked after an answer, as a message of its own (actions/answers.py)
 QUESTIONS = [  # each answer names another procedure or aspect, so a repeated answer is a duplicate
     "làm căn cước cần gì",
     "đăng ký kết hôn nộp ở đâu",
@@ -64,12 +65,18 @@ def ask_all(telegram: BotApiEmulator, conversation: Conversation, pause: float =
             conversation.answers.append(None)
             continue
         conversation.answers.append(first["text"])
-        telegram.wait_quiet(chat, quiet=1.0, timeout=TURN_TIMEOUT)
+        # The rest of the turn (the feedback question), which the bridge's pacing (3 messages in 3 s per chat) may
+        # hold back a second or two: otherwise it would be taken for the next turn's answer.
+        telegram.wait_quiet(chat, quiet=2.5, timeout=TURN_TIMEOUT)
         time.sleep(pause)
 
 
+def is_answer(text: str) -> bool:
+    return DELAY_NOTICE not in text and text != FEEDBACK
+
+
 def next_answer(telegram: BotApiEmulator, chat: int, after: int) -> dict | None:
-    return next((m for m in telegram.sent(chat)[after:] if DELAY_NOTICE not in m["text"]), None)
+    return next((m for m in telegram.sent(chat)[after:] if is_answer(m["text"])), None)
 
 
 def tally(name: str, telegram: BotApiEmulator, conversations: list[Conversation], outcome: str) -> FaultCount:
