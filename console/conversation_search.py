@@ -1,7 +1,7 @@
 """The conversations page's list: each conversation with its first question and markers, found by words, day or
 marker, a page at a time.
 
-Conversations come from Rasa's tracker (journal.tracker.events); what was asked and what went wrong (unanswered,
+Conversations come from Rasa's tracker (read through journal.tracker); what was asked and what went wrong (unanswered,
 👎, handoff) from the journal, which names a sender by its salted hash (journal.hash_sender). Words are looked up in
 the journal's folded question keys (journal.question_key: masked, abbreviations expanded, no diacritics), so
 «khai sinh», «khai sinh» and «BHYT» find what citizens typed however they spelled it. Every text shown is masked.
@@ -10,7 +10,6 @@ the journal's folded question keys (journal.question_key: masked, abbreviations 
 from __future__ import annotations
 
 import datetime as dt
-import json
 import re
 import threading
 from collections.abc import Iterable
@@ -21,7 +20,7 @@ import sqlalchemy as sa
 import journal
 from console.conversations import masked
 from console.dashboard import VIETNAM
-from journal.tracker import events, tracker_engine
+from journal import tracker
 
 # What each marker means, in the order the page shows them.
 MARKERS: dict[str, str] = {
@@ -79,8 +78,7 @@ _keys_lock = threading.Lock()
 
 def sender_keys(url: str) -> dict[str, str]:
     """Every tracker sender with its journal hash (new senders hashed as they appear)."""
-    with tracker_engine(url).connect() as con:
-        senders = list(con.execute(sa.select(events.c.sender_id).distinct()).scalars())
+    senders = tracker.senders(url)
     with _keys_lock:  # senders no longer in the tracker (erased, purged) are forgotten here too
         current = {sender: _keys.get(sender) or journal.hash_sender(sender) or "" for sender in senders}
         _keys.clear()
@@ -90,49 +88,28 @@ def sender_keys(url: str) -> dict[str, str]:
 
 def _journal_hashes(filters: Filters) -> set[str] | None:
     """Senders (hashed) whose journal entries match the words and the marker; None when neither is asked."""
-    e = journal.entries
-    conditions: list[sa.ColumnElement[bool]] = []
-    if filters.marker == "unanswered":
-        conditions.append(e.c.kind == "unanswered")
-    elif filters.marker == "down":
-        conditions.append(sa.and_(e.c.kind == "feedback", e.c.value == "down"))
-    elif filters.marker == "handoff":
-        conditions.append(e.c.kind == "handoff")
     found: set[str] | None = None
-    with journal.engine().connect() as con:
-        if conditions:
-            found = set(con.execute(sa.select(e.c.sender).where(*conditions).distinct()).scalars())
-        if filters.words:
-            spaced = sa.literal(" ") + e.c.question_key + sa.literal(" ")
-            words = (journal.question_key(filters.words) or "").split()
-            matching: list[sa.ColumnElement[bool]] = [spaced.like(f"% {_escape_like(w)} %", escape="\\") for w in words]
-            if not matching:
-                return set()
-            hits = set(con.execute(sa.select(e.c.sender).where(*matching).distinct()).scalars())
-            found = hits if found is None else found & hits
+    if filters.marker == "unanswered":
+        found = journal.senders_with("unanswered")
+    elif filters.marker == "down":
+        found = journal.senders_with("feedback", "down")
+    elif filters.marker == "handoff":
+        found = journal.senders_with("handoff")
+    if filters.words:
+        words = (journal.question_key(filters.words) or "").split()
+        if not words:
+            return set()
+        hits = journal.senders_asking(words)
+        found = hits if found is None else found & hits
     return found
-
-
-def _escape_like(word: str) -> str:
-    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def _senders_on(url: str, day: dt.date) -> set[str]:
     start = dt.datetime.combine(day, dt.time(), VIETNAM).timestamp()
-    query = sa.select(events.c.sender_id).where(events.c.timestamp >= start, events.c.timestamp < start + 86400)
-    with tracker_engine(url).connect() as con:
-        return set(con.execute(query.distinct()).scalars())
+    return tracker.senders_between(url, start, start + 86400)
 
 
 # ---------------------------------------------------------------- the list
-
-
-def _grouped(limit: int | None, offset: int) -> sa.Select:
-    last = sa.func.max(events.c.timestamp).label("last")
-    users = sa.func.sum(sa.case((events.c.type_name == "user", 1), else_=0)).label("users")
-    query = sa.select(events.c.sender_id, last, users).group_by(events.c.sender_id)
-    query = query.order_by(last.desc(), events.c.sender_id)
-    return query.limit(limit).offset(offset) if limit is not None else query
 
 
 def _iso(stamp: float | None) -> str:
@@ -144,17 +121,16 @@ def _iso(stamp: float | None) -> str:
 def listing(url: str, filters: Filters, limit: int = 50, offset: int = 0) -> list[Listed]:
     """Latest conversations first, those matching every filter; none when the tracker has no table yet."""
     try:
-        with tracker_engine(url).connect() as con:
-            if not filters.any:
-                rows = con.execute(_grouped(limit, offset)).all()
-            else:
-                keys = sender_keys(url)
-                wanted = _journal_hashes(filters)
-                allowed = set(keys) if wanted is None else {s for s, k in keys.items() if k in wanted}
-                if filters.day:
-                    allowed &= _senders_on(url, filters.day)
-                rows = [r for r in con.execute(_grouped(None, 0)).all() if r.sender_id in allowed]
-                rows = rows[offset : offset + limit]
+        if not filters.any:
+            rows = tracker.conversations(url, limit, offset)
+        else:
+            keys = sender_keys(url)
+            wanted = _journal_hashes(filters)
+            allowed = set(keys) if wanted is None else {s for s, k in keys.items() if k in wanted}
+            if filters.day:
+                allowed &= _senders_on(url, filters.day)
+            rows = [r for r in tracker.conversations(url) if r.sender_id in allowed]
+            rows = rows[offset : offset + limit]
     except sa.exc.SQLAlchemyError:
         return []
     senders = {row.sender_id: journal.hash_sender(row.sender_id) or "" for row in rows}
@@ -170,35 +146,25 @@ def listing(url: str, filters: Filters, limit: int = 50, offset: int = 0) -> lis
 
 def _from_journal(hashes: set[str]) -> tuple[dict[str, str], dict[str, set[str]]]:
     """Each sender's first question in the journal (masked), and its markers."""
-    e = journal.entries
-    query = (
-        sa.select(e.c.sender, e.c.kind, e.c.value, e.c.question)
-        .where(e.c.sender.in_(sorted(hashes)))
-        .order_by(e.c.id)
-    )
     first: dict[str, str] = {}
     markers: dict[str, set[str]] = {}
     if not hashes:
         return first, markers
-    with journal.engine().connect() as con:
-        for sender, kind, value, question in con.execute(query):
-            if question and kind in ("answered", "unanswered", "handoff") and sender not in first:
-                first[sender] = masked(question)
-            marker = "down" if kind == "feedback" and value == "down" else kind
-            if marker in MARKERS:
-                markers.setdefault(sender, set()).add(marker)
+    for sender, kind, value, question in journal.entries_of(hashes):
+        if question and kind in ("answered", "unanswered", "handoff") and sender not in first:
+            first[sender] = masked(question)
+        marker = "down" if kind == "feedback" and value == "down" else kind
+        if marker in MARKERS:
+            markers.setdefault(sender, set()).add(marker)
     return first, markers
 
 
 def _first_messages(url: str, senders: Iterable[str], per_sender: int = 5) -> dict[str, str]:
     """The first typed message (not a button's command) of conversations the journal has no question for."""
     found: dict[str, str] = {}
-    query = sa.select(events.c.data).where(events.c.type_name == "user").order_by(events.c.id).limit(per_sender)
-    with tracker_engine(url).connect() as con:
-        for sender in senders:
-            for data in con.execute(query.where(events.c.sender_id == sender)).scalars():
-                text = (json.loads(data or "{}").get("text") or "").strip()
-                if text and not text.startswith("/"):
-                    found[sender] = masked(text)
-                    break
+    for sender, messages in tracker.first_messages(url, senders, per_sender).items():
+        texts = ((data.get("text") or "").strip() for data in messages)
+        typed = next((text for text in texts if text and not text.startswith("/")), None)  # not a button's command
+        if typed:
+            found[sender] = masked(typed)
     return found

@@ -1,4 +1,4 @@
-"""Conversations from Rasa's SQL tracker store (TRACKER_DB_URL, table `events`) and the handoff queue.
+"""Conversations from Rasa's SQL tracker store (TRACKER_DB_URL, read through journal.tracker) and the handoff queue.
 
 A conversation is named by the journal's salted hash of its sender (journal.hash_sender), never by the Telegram id:
 the handoff queue (journal kind 'handoff', which stores that hash) links straight to its transcript. Every text is
@@ -23,8 +23,8 @@ from bot.handoff_state import GROUP_SUFFIX
 from bot.store import Store
 from bot.store import Turn as BridgeTurn
 from console.labels import intent_label
+from journal import tracker
 from journal.erasure import bridge_target
-from journal.tracker import events, tracker_engine
 from knowledge.text import clean, mask_personal_numbers
 
 _senders: dict[str, str] = {}  # journal hash -> sender id, filled as conversations are listed
@@ -49,18 +49,8 @@ class Conversation:
 
 def conversations(url: str, limit: int = 50, offset: int = 0) -> list[Conversation]:
     """Latest conversations first; none when the tracker has no table yet."""
-    last = sa.func.max(events.c.timestamp).label("last")
-    users = sa.func.sum(sa.case((events.c.type_name == "user", 1), else_=0)).label("users")
-    query = (
-        sa.select(events.c.sender_id, last, users)
-        .group_by(events.c.sender_id)
-        .order_by(last.desc(), events.c.sender_id)
-        .limit(limit)
-        .offset(offset)
-    )
     try:
-        with tracker_engine(url).connect() as con:
-            rows = con.execute(query).all()
+        rows = tracker.conversations(url, limit, offset)
     except sa.exc.SQLAlchemyError:
         return []
     found = []
@@ -75,9 +65,8 @@ def sender_of(url: str, key: str) -> str | None:
     """The tracker's sender id behind a conversation key (looked up among every sender once, then remembered)."""
     if key not in _senders:
         try:
-            with tracker_engine(url).connect() as con:
-                for sender in con.execute(sa.select(events.c.sender_id).distinct()).scalars():
-                    _senders[journal.hash_sender(sender) or ""] = sender
+            for sender in tracker.senders(url):
+                _senders[journal.hash_sender(sender) or ""] = sender
         except sa.exc.SQLAlchemyError:
             return None
     return _senders.get(key)
@@ -96,9 +85,7 @@ def transcript(url: str, key: str) -> list[Turn] | None:
     sender = sender_of(url, key)
     if sender is None:
         return None
-    query = sa.select(events).where(events.c.sender_id == sender).order_by(events.c.id)
-    with tracker_engine(url).connect() as con:
-        rows = con.execute(query).all()
+    rows = tracker.events_of(url, sender)
     turns = []
     for row in rows:
         data: dict[str, Any] = json.loads(row.data or "{}")
@@ -170,11 +157,7 @@ def _latest_requests(keys: list[str]) -> dict[str, sa.Row]:
     """The latest handoff entry of each conversation key in the journal."""
     if not keys:
         return {}
-    e = journal.entries
-    query = (sa.select(e.c.id, e.c.sender, e.c.question, e.c.procedure_id)
-             .where(e.c.kind == "handoff", e.c.sender.in_(keys)).order_by(e.c.id))  # fmt: skip
-    with journal.engine().connect() as con:
-        return {row.sender: row for row in con.execute(query)}
+    return journal.latest_handoffs(keys)
 
 
 def handoffs(turns: int = 8) -> list[Handoff]:

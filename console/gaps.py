@@ -124,14 +124,7 @@ def _shifted(iso: str, by: dt.timedelta) -> str:
 
 
 def unanswered_members(console_engine: sa.Engine) -> list[Member]:
-    e = journal.entries
-    query = (
-        sa.select(e.c.question_key, e.c.question, e.c.ts, e.c.intent)
-        .where(e.c.kind == "unanswered", e.c.question_key.is_not(None), e.c.question_key != "")
-        .order_by(e.c.id)
-    )
-    with journal.engine().connect() as con:
-        rows = con.execute(query).all()
+    rows = journal.unanswered_questions()
     dealt = counted_after(console_engine)
     found: dict[str, Member] = {}
     fallback_only: dict[str, bool] = {}

@@ -156,6 +156,61 @@ def handoff_requests() -> int:
         return int(con.execute(query).scalar_one())
 
 
+def senders_with(kind: str, value: str | None = None) -> set[str]:
+    """The senders (hashed) with an entry of this kind (and value: a 👎 is kind "feedback", value "down")."""
+    query = sa.select(entries.c.sender).where(entries.c.kind == kind).distinct()
+    if value is not None:
+        query = query.where(entries.c.value == value)
+    with engine().connect() as con:
+        return set(con.execute(query).scalars())
+
+
+def senders_asking(words: list[str]) -> set[str]:
+    """The senders (hashed) who asked a question holding every one of `words` (folded, as in question_key)."""
+    spaced = sa.literal(" ") + entries.c.question_key + sa.literal(" ")
+    matching = [spaced.like(f"% {_escape_like(word)} %", escape="\\") for word in words]
+    with engine().connect() as con:
+        return set(con.execute(sa.select(entries.c.sender).where(*matching).distinct()).scalars())
+
+
+def _escape_like(word: str) -> str:
+    return word.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def entries_of(senders: set[str]) -> list[sa.Row]:
+    """Every entry of these senders (hashed), oldest first: sender, kind, value, question."""
+    query = (
+        sa.select(entries.c.sender, entries.c.kind, entries.c.value, entries.c.question)
+        .where(entries.c.sender.in_(sorted(senders)))
+        .order_by(entries.c.id)
+    )
+    with engine().connect() as con:
+        return list(con.execute(query).all())
+
+
+def latest_handoffs(senders: list[str]) -> dict[str, sa.Row]:
+    """Each sender's (hashed) latest handoff request: id, sender, question, procedure_id."""
+    query = (
+        sa.select(entries.c.id, entries.c.sender, entries.c.question, entries.c.procedure_id)
+        .where(entries.c.kind == "handoff", entries.c.sender.in_(senders))
+        .order_by(entries.c.id)
+    )
+    with engine().connect() as con:
+        return {row.sender: row for row in con.execute(query)}
+
+
+def unanswered_questions() -> list[sa.Row]:
+    """Every unanswered question with a grouping key, oldest first: question_key, question, ts, intent."""
+    e = entries
+    query = (
+        sa.select(e.c.question_key, e.c.question, e.c.ts, e.c.intent)
+        .where(e.c.kind == "unanswered", e.c.question_key.is_not(None), e.c.question_key != "")
+        .order_by(e.c.id)
+    )
+    with engine().connect() as con:
+        return list(con.execute(query).all())
+
+
 def format_report(s: dict[str, Any]) -> str:
     share = f"{s['answered_share']:.0%}" if s["answered_share"] is not None else "-"
     lines = [
