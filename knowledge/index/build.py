@@ -443,7 +443,7 @@ def warm_up(index_dir: Path, knowledge_dir: Path = KNOWLEDGE_DIR) -> None:
 
     try:
         with _IN_PROCESS:
-            load_encoder()
+            load_encoder().encode_passages(["khởi động"])  # torch's first inference is slow: not on a staff edit
             EmbeddingCache.for_directory(index_dir / "cache", model_fingerprint())
             knowledge = load_knowledge(knowledge_dir)
             _, views = documents_and_views(knowledge, load_official(knowledge_dir, index_dir / "cache"))

@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import psutil
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
@@ -88,7 +89,8 @@ def until_answer_holds(stack: Stack, question: str, expected: str, since: float)
 
 
 @contextmanager
-def console_process(stack: Stack, knowledge_dir: Path, index_dir: Path, var: Path) -> Iterator[httpx.Client]:
+def console_process(stack: Stack, knowledge_dir: Path, index_dir: Path,
+                    var: Path) -> Iterator[tuple[httpx.Client, int]]:  # fmt: skip
     env = stack.environment() | {
         "CONSOLE_PORT": str(free_port()), "MOCUA_VAR_DIR": str(var), "MOCUA_KNOWLEDGE_DIR": str(knowledge_dir),
         "MOCUA_INDEX_DIR": str(index_dir), "MOCUA_CONSOLE_DB_URL": f"sqlite:///{var / 'console.db'}",
@@ -111,12 +113,10 @@ def console_process(stack: Stack, knowledge_dir: Path, index_dir: Path, var: Pat
                 raise SystemExit(f"the console did not start; see {var / 'console.log'}")
             time.sleep(0.3)
         with httpx.Client(base_url=url, timeout=120) as client:
-            page = client.get("/login").text
-            token = page.split('name="csrf" value="', 1)[1].split('"', 1)[0]
-            signed = client.post("/login", data={"csrf": token, "username": STAFF, "password": PASSWORD})
+            signed = client.post("/login", data={"csrf": csrf(client, "/"), "username": STAFF, "password": PASSWORD})
             if signed.status_code != 303:
                 raise SystemExit(f"could not sign in: {signed.status_code}")
-            yield client
+            yield client, process.pid
     finally:
         signal_group(process.pid, 15)
         process.wait(20)
@@ -135,8 +135,11 @@ def measure(stack: Stack, client: httpx.Client, knowledge_dir: Path, rounds: int
     original_birth = birth.read_text(encoding="utf-8")
     for n in range(rounds):
         wording = WORDINGS[n % len(WORDINGS)]
-        if BIRTH_ANSWER in answer(stack, wording):  # also makes it one of the unanswered questions
-            raise SystemExit(f"«{wording}» is already answered: choose other words")
+        deadline = time.monotonic() + 30  # the previous round's restored record may still be loading
+        while BIRTH_ANSWER in answer(stack, wording):  # asked, it is one of the unanswered questions
+            if time.monotonic() > deadline:
+                raise SystemExit(f"«{wording}» is already answered: choose other words")
+            time.sleep(1)
         since = time.monotonic()
         attach_alias(client, wording, BIRTH)
         figures[0].live.append(until_answer_holds(stack, wording, BIRTH_ANSWER, since))
@@ -153,6 +156,7 @@ def measure(stack: Stack, client: httpx.Client, knowledge_dir: Path, rounds: int
         revert_latest(client, BHYT_TITLE)
         figures[2].live.append(until_answer_holds(stack, FEE_QUESTION, OLD_FEE_AMOUNT, since))
         figures[2].build.append(float(wait_published(client).get("seconds", 0.0)))
+        print(f"round {n + 1}: " + ", ".join(f"{f.change} {f.live[-1]:.1f} s" for f in figures), flush=True)
         birth.write_text(original_birth, encoding="utf-8")  # the next round starts from the shipped record
         client.post("/publish", data={"csrf": csrf(client, "/publish"), "confirmed": "yes"})
         wait_published(client)
@@ -179,12 +183,16 @@ def main() -> None:
     stack.start()
     try:
         (work / "console").mkdir()
-        with console_process(stack, knowledge_dir, index_dir, work / "console") as client:
+        with console_process(stack, knowledge_dir, index_dir, work / "console") as (client, pid):
             warmed(client)
             figures = measure(stack, client, knowledge_dir, args.rounds)
+            console_mb = psutil.Process(pid).memory_info().rss / 2**20
+    except BaseException:
+        print(f"bench-edits failed; the servers' logs are in {work}", file=sys.stderr)
+        raise
     finally:
         stack.stop()
-    print(f"load average {load_average()}, {os.cpu_count()} cores")
+    print(f"load average {load_average()}, {os.cpu_count()} cores; the console's RSS at the end {console_mb:.0f} MB")
     for figure in figures:
         print(figure.row())
     medians = {f.change: statistics.median(f.live) for f in figures}
