@@ -87,7 +87,7 @@ STAFF_STORE_DOWN = (
     "⚠️ Cầu nối tạm thời không truy cập được cơ sở dữ liệu nên chưa xử lý được tin nhắn này. "
     "Vui lòng gửi lại sau ít phút."
 )
-RELOADING = "Đang dựng lại chỉ mục tri thức trên máy chủ hành động (python -m knowledge.index.build)…"
+RELOADING = "Đang dựng lại chỉ mục tri thức trên máy chủ hành động (như make kb-build)…"
 CHAT_LOCK_WAIT = 30.0  # seconds to wait for another replica to finish with a chat before going ahead anyway
 TYPING_AFTER = 0.5  # seconds Rasa may take before the citizen sees 'typing…'
 OUTBOX_EVERY = 1.0  # seconds between looks for what the staff console wrote to citizens (one indexed query)
