@@ -34,7 +34,7 @@ from scripts.services import Postgres, Redis
 from scripts.stack import ROOT
 from tests.production.counts import FAULT_COUNTS, FaultCount
 from tests.production.hosts import Network, remove_stale
-from tests.production.test_faults import DELAY_NOTICE, TURN_TIMEOUT, Conversation
+from tests.production.test_faults import DELAY_NOTICE, TURN_TIMEOUT, Conversation, is_answer
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.conftest import ADMIN_ID, STAFF_CHAT
 
@@ -58,7 +58,6 @@ TOPICS = {
     "khai tử làm ở đâu": "khai tu",
 }
 QUESTIONS = list(TOPICS)
-FEEDBACK = "Câu trả lời có hữu ích không?"  # actions/answers.py asks it after an answer, as a message of its own
 
 
 @dataclass
@@ -177,10 +176,6 @@ def test_a_telegram_conversation_is_served_by_both_application_hosts(cluster: Cl
     assert listening(cluster, "data") == {cluster.address("data")}, "PostgreSQL, Redis and HAProxy too"
 
 
-def is_answer(text: str) -> bool:
-    return DELAY_NOTICE not in text and text != FEEDBACK
-
-
 def converse(telegram: BotApiEmulator, conversation: Conversation, waits: list[float]) -> None:
     """Ask each question once the previous one was answered (or given up on); note each turn's answer, and in
     `waits` how long it took."""
@@ -284,7 +279,7 @@ def pull_the_cable(cluster: Cluster, host: str, timeout: float = 120.0) -> list[
     unreachable. Returns the ids of the messages its bridge held."""
     bridge = next(name for name, placed in PLACEMENT.items() if placed == host and name.startswith("bridge"))
     deadline = time.monotonic() + timeout
-    while not bridge_pending(cluster, bridge, fresh=0.3):
+    while not bridge_pending(cluster, bridge, fresh=0.1):
         assert time.monotonic() < deadline, f"{bridge} took no message"
         time.sleep(0.02)
     cluster.network.freeze(host)
@@ -304,12 +299,22 @@ def transcripts(telegram: BotApiEmulator, conversations: list) -> str:
     return "\n".join(lines)
 
 
+def wait_until_retaken(cluster: Cluster, orphans: list[int], timeout: float = 120.0) -> None:
+    """Until the other host's bridge has taken over and answered what the lost one held: when their lease (30 s)
+    runs out. Its answer to a message the lost bridge had answered but not marked is the late-answer duplicate."""
+    deadline = time.monotonic() + timeout
+    while still_pending(cluster, orphans):
+        assert time.monotonic() < deadline, f"messages {still_pending(cluster, orphans)} were never retaken"
+        time.sleep(1)
+
+
 def test_a_whole_application_host_disappears_mid_conversation(cluster: Cluster) -> None:
     telegram = cluster.telegram
     orphans: list[int] = []
     with Citizens(telegram, 820_000, count=4, turns=5) as running:
         running.wait_for_turns(2)
         orphans = pull_the_cable(cluster, "app-1")
+    wait_until_retaken(cluster, orphans)
     waits = sorted(running.waits)
     count = running.tally("a whole host disappears (cable cut)",
                           f"app-2 carries on; {len(orphans)} message(s) app-1's bridge held retaken; answers within "
@@ -326,7 +331,7 @@ def test_a_whole_application_host_disappears_mid_conversation(cluster: Cluster) 
         assert list(dict.fromkeys(delivered)) == conversation.answers, (
             f"in order, nothing else\n{transcripts(telegram, [conversation])}")
     assert orphans, "app-1's bridge held a message when its cable was pulled"
-    assert still_pending(cluster) == [], "every message app-1's bridge held was retaken and answered"
+    assert still_pending(cluster) == [], "nothing is left unanswered"
     # Telegram has no idempotency key: an answer app-1 delivered just before the cut, but could not mark as sent,
     # is sent again by app-2 (the late-answer kind). Nothing else is duplicated.
     assert count.duplicated <= len(orphans), f"{count.line()}\n{transcripts(telegram, running.conversations)}"
