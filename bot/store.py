@@ -39,10 +39,10 @@ from typing import Any, ParamSpec, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.pool import StaticPool
 
 from bot.render import CALLBACK_PREFIX, Button
 from knowledge.text import mask_personal_numbers
+from settings.database import make_engine
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -157,7 +157,7 @@ ADDED_COLUMNS = {
     ("bot_handoffs", "closed_by"): "TEXT",
 }
 SCHEMA_LOCK = 0x6D6F637561  # PostgreSQL advisory lock key while creating tables ("mocua")
-PING_IDLE_AFTER = 1.0  # seconds a pooled PostgreSQL connection may sit unused before it is pinged at checkout
+STATEMENT_TIMEOUT = 10.0  # seconds: the store's statements are tiny; anything slower is a database in trouble
 SEND_POLL = 0.05  # seconds between looks at a budget full of messages still on their way
 HOUSEKEEPING_EVERY = 600.0  # seconds between purges of stale flood counters and old history, per replica
 HISTORY_KEEP_SECONDS = 7 * 86400  # context for staff is about today's conversation; a week is plenty
@@ -197,70 +197,12 @@ def chat_lock_key(chat_id: int) -> int:
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
-def make_engine(target: str) -> sa.Engine:
-    """An engine for a SQLAlchemy URL, or for a SQLite file path (":memory:" for tests)."""
-    if "://" not in target:
-        if target == ":memory:":  # one shared connection, or each thread would see its own empty database
-            return sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
-        Path(target).parent.mkdir(parents=True, exist_ok=True)
-        target = sa.URL.create("sqlite", database=target).render_as_string()
-    if target.startswith("sqlite"):
-        created = sa.create_engine(target, connect_args={"timeout": 10, "check_same_thread": False})
-        sa.event.listen(created, "connect", _sqlite_settings)
-        return created
-    # A dead database must answer quickly (the citizen gets a polite reply, not a long wait); a connection idle
-    # for a while is pinged first, which survives a PostgreSQL restart. Statements here are tiny: anything slower
-    # than 10 s is a database in trouble.
-    created = sa.create_engine(
-        target, pool_size=5, max_overflow=10, pool_timeout=5,
-        connect_args={"connect_timeout": 5, "options": "-c statement_timeout=10000 -c lock_timeout=5000"},
-    )  # fmt: skip
-    sa.event.listen(created, "checkin", _note_idle_since)
-    sa.event.listen(created, "checkout", _ping_if_idle)
-    return created
-
-
-def _note_idle_since(dbapi_connection: Any, connection_record: Any) -> None:
-    connection_record.info["idle_since"] = time.monotonic()
-
-
-def _ping_if_idle(dbapi_connection: Any, connection_record: Any, connection_proxy: Any) -> None:
-    """SQLAlchemy's pool_pre_ping, for connections idle longer than PING_IDLE_AFTER only: it pinged before every
-    transaction, about ten a message, 1 ms each of the store's one thread. A connection in steady use that the
-    database drops fails one statement, and SQLAlchemy then renews the whole pool."""
-    idle_since = connection_record.info.get("idle_since")
-    if idle_since is None or time.monotonic() - idle_since < PING_IDLE_AFTER:
-        return
-    cursor = dbapi_connection.cursor()
-    try:
-        cursor.execute("SELECT 1")
-        dbapi_connection.rollback()  # no transaction left open by the ping
-    except Exception as error:  # noqa: BLE001 - whatever the driver raises for a dead connection
-        raise sa.exc.DisconnectionError(str(error)) from error  # the pool connects afresh and tries again
-    finally:
-        with contextlib.suppress(Exception):
-            cursor.close()
-
-
-def _sqlite_settings(dbapi_connection: Any, connection_record: Any) -> None:
-    """SQLite leaves a deleted row's bytes in the file until the page is reused: a message answered, or a chat
-    whose citizen asked to be forgotten, would still be readable there. secure_delete overwrites them.
-
-    A write-ahead log synced at checkpoints only: with the default rollback journal every commit (several per
-    message) waited for two fsyncs, 20 ms each on a busy disk, in the store's one thread. A crash of the machine
-    may lose the last commits (a message then answered again or a button forgotten), never corrupt the file.
-    The log's old frames are cleared at each housekeeping and after a chat is forgotten (`_clear_log`)."""
-    dbapi_connection.execute("PRAGMA secure_delete=ON")
-    dbapi_connection.execute("PRAGMA journal_mode=WAL")
-    dbapi_connection.execute("PRAGMA synchronous=NORMAL")
-
-
 class Store:
     def __init__(self, target: Path | str, max_buttons: int = 5000, max_staff_messages: int = 20000,
                  history_turns: int = 20, lease: float = 30.0, owner: str | None = None) -> None:  # fmt: skip
         """`target`: a SQLite file path or any SQLAlchemy URL. `lease`: seconds a replica's claim on a pending
         message lasts without renewal (`renew_leases`), i.e. how long a dead replica's messages wait for another."""
-        self.engine = make_engine(str(target))
+        self.engine = make_engine(str(target), statement_timeout=STATEMENT_TIMEOUT)
         self.postgres = self.engine.dialect.name == "postgresql"
         self.max_buttons = max_buttons
         self.max_staff_messages = max_staff_messages

@@ -7,9 +7,10 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
-from pathlib import Path
 
 import sqlalchemy as sa
+
+from settings.database import make_engine
 
 metadata = sa.MetaData()
 
@@ -103,11 +104,7 @@ def engine(url: str) -> sa.Engine:
     with _lock:
         found = _engines.get(url)
         if found is None:
-            if url.startswith("sqlite:///"):
-                Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
-                found = sa.create_engine(url, connect_args={"timeout": 10})
-            else:
-                found = sa.create_engine(url, pool_pre_ping=True)
+            found = make_engine(url)
             metadata.create_all(found, checkfirst=True)
             _add_missing_columns(found)
             _engines[url] = found

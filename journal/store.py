@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import threading
 from pathlib import Path
-from typing import Any
 
 import sqlalchemy as sa
 
 import settings
+from settings.database import make_engine
 
 KINDS = ("answered", "unanswered", "feedback", "handoff")
 
@@ -64,27 +64,12 @@ def engine() -> sa.Engine:
 
 
 def _create(key: str) -> sa.Engine:
-    if key.startswith("sqlite"):
-        created = sa.create_engine(key, connect_args={"timeout": 10})
-        sa.event.listen(created, "connect", _write_ahead_log)
-    else:  # a dead database must not hold a citizen's answer for long; pre_ping survives a PostgreSQL restart
-        created = sa.create_engine(key, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5)
+    created = make_engine(key)
     try:
         metadata.create_all(created, checkfirst=True)
     except sa.exc.DBAPIError:  # two replicas created it at the same moment: the other one won
         metadata.create_all(created, checkfirst=True)
     return created
-
-
-def _write_ahead_log(dbapi_connection: Any, connection_record: Any) -> None:
-    """A commit in SQLite's default journal mode waits for several fsyncs (about 1 ms, 20 ms when the disk is busy),
-    in the action server's event loop: every conversation waits. With write-ahead logging and synchronous=NORMAL a
-    commit is a write to the log, synced at checkpoints: a crash of the process loses nothing, a power cut the last
-    entries at most. Readers (the staff console) no longer block the writer either."""
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 def dispose() -> None:

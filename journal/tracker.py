@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 
-from settings import app_db_url
+from settings.database import make_engine
 
 # Rasa's own table (rasa/core/tracker_store.py SQLEvent).
 events = sa.Table(
@@ -32,10 +32,11 @@ _lock = threading.Lock()
 
 
 def tracker_engine(url: str) -> sa.Engine:
-    """Rasa writes its tracker with psycopg2 (postgresql://…); this environment reads it with psycopg 3."""
+    """Rasa writes its tracker with psycopg2 (postgresql://…); this environment reads it with psycopg 3. Rasa keeps
+    the SQLite file as it likes (owner=False)."""
     with _lock:
         if url not in _engines:
-            _engines[url] = sa.create_engine(app_db_url(url), pool_pre_ping=True)
+            _engines[url] = make_engine(url, owner=False)
         return _engines[url]
 
 
