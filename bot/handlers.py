@@ -31,6 +31,7 @@ from bot.rasa_client import RasaClient, RasaError, Stopping, send_with_retry
 from bot.render import CALLBACK_PREFIX, Button, Outgoing, plain_text, render
 from bot.store import Pending, Store, StoreUnavailable
 from knowledge.text import as_typed_text, find_phone_numbers, nfc
+from settings.retry import Backoff
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
@@ -89,6 +90,7 @@ STAFF_STORE_DOWN = (
 )
 RELOADING = "Đang dựng lại chỉ mục tri thức trên máy chủ hành động (như make kb-build)…"
 CHAT_LOCK_WAIT = 30.0  # seconds to wait for another replica to finish with a chat before going ahead anyway
+STORE_BLINK = Backoff(first=1.0, most=4.0)  # waits before deleting an answered message again
 TYPING_AFTER = 0.5  # seconds Rasa may take before the citizen sees 'typing…'
 OUTBOX_EVERY = 1.0  # seconds between looks for what the staff console wrote to citizens (one indexed query)
 
@@ -356,7 +358,7 @@ class Bridge:
                 if attempt == attempts:
                     log.error("pending message %s answered but not removed: %s", pending_id, error)
                     return
-                await asyncio.sleep(attempt)
+                await asyncio.sleep(STORE_BLINK.delay(attempt))
 
     # ------------------------------------------------------------ pending messages of any replica
     def start_background(self, bot: Bot) -> None:

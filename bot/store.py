@@ -43,6 +43,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bot.render import CALLBACK_PREFIX, Button
 from knowledge.text import mask_personal_numbers
 from settings.database import make_engine
+from settings.retry import Backoff
 
 log = logging.getLogger(__name__)
 P = ParamSpec("P")
@@ -157,6 +158,7 @@ ADDED_COLUMNS = {
     ("bot_handoffs", "closed_by"): "TEXT",
 }
 SCHEMA_LOCK = 0x6D6F637561  # PostgreSQL advisory lock key while creating tables ("mocua")
+SCHEMA_RACE = Backoff(first=0.2, most=1.0)  # waits before looking again when replicas create tables together
 STATEMENT_TIMEOUT = 10.0  # seconds: the store's statements are tiny; anything slower is a database in trouble
 SEND_POLL = 0.05  # seconds between looks at a budget full of messages still on their way
 HOUSEKEEPING_EVERY = 600.0  # seconds between purges of stale flood counters and old history, per replica
@@ -253,7 +255,7 @@ class Store:
                 except sa.exc.DBAPIError:  # another replica created a table at the same moment: look again
                     if attempt == 5:
                         raise
-                    time.sleep(0.2 * attempt)
+                    time.sleep(SCHEMA_RACE.delay(attempt))
             self._schema_ready = True
 
     def _create_schema(self) -> None:
