@@ -59,3 +59,26 @@ def test_broken_record_does_not_stop_the_previous_index_serving(say, knowledge_c
     finally:
         broken.unlink()
         knowledge_copy.rebuild()
+
+
+def test_a_fee_edit_built_by_a_long_lived_builder_is_answered_with_the_view_files_reused(say, knowledge_copy) -> None:
+    # What the staff console does on «Lưu» (knowledge/index/worker.py, in its own process): only facts changed, so the
+    # search's files are the serving version's and the running action server only reads the new records.
+    from knowledge.index.worker import IndexBuilder
+
+    record = knowledge_copy.knowledge_dir / "procedures/bao-hiem-the-bhyt-ho-gia-dinh.yml"
+    original = record.read_text(encoding="utf-8")
+    question, new_amount = "mua BHYT cho cả gia đình hết bao nhiêu tiền", "131.313 đồng"
+    assert new_amount not in ask_fresh(say, question)
+    edited = re.sub(r"^fee: .*$", f'fee: "Năm 2027: người thứ nhất đóng {new_amount}/tháng."', original, count=1,
+                    flags=re.M)  # fmt: skip
+    builder = IndexBuilder(knowledge_copy.knowledge_dir, knowledge_copy.index_dir)
+    record.write_text(edited, encoding="utf-8")
+    try:
+        run = builder.request("fee edit").wait(600)
+        assert run is not None and run.status == "ok", run and run.lines
+        assert "view files reused" in run.outcome
+        assert new_amount in wait_for_answer_containing(say, question, new_amount)
+    finally:
+        record.write_text(original, encoding="utf-8")
+        builder.request("revert").wait(600)
