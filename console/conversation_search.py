@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 import journal
-from console.conversations import masked
+from console.conversations import iso_time, masked
 from console.dashboard import VIETNAM
 from journal import tracker
 
@@ -112,12 +112,6 @@ def _senders_on(url: str, day: dt.date) -> set[str]:
 # ---------------------------------------------------------------- the list
 
 
-def _iso(stamp: float | None) -> str:
-    if stamp is None:
-        return ""
-    return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).isoformat(timespec="seconds")
-
-
 def listing(url: str, filters: Filters, limit: int = 50, offset: int = 0) -> list[Listed]:
     """Latest conversations first, those matching every filter; none when the tracker has no table yet."""
     try:
@@ -138,7 +132,7 @@ def listing(url: str, filters: Filters, limit: int = 50, offset: int = 0) -> lis
     missing = [s for s, key in senders.items() if key not in asked]
     asked.update({senders[s]: text for s, text in _first_messages(url, missing).items()})
     return [
-        Listed(senders[r.sender_id], _iso(r.last), int(r.users or 0), asked.get(senders[r.sender_id], ""),
+        Listed(senders[r.sender_id], iso_time(r.last), int(r.users or 0), asked.get(senders[r.sender_id], ""),
                tuple(m for m in MARKERS if m in markers.get(senders[r.sender_id], set())))
         for r in rows
     ]  # fmt: skip

@@ -34,7 +34,8 @@ def masked(text: str | None) -> str:
     return mask_personal_numbers(clean(text or ""))
 
 
-def _time(stamp: float | None) -> str:
+def iso_time(stamp: float | None) -> str:
+    """A Unix time as ISO 8601 in UTC (pages show it in Vietnam's time); "" for none."""
     if stamp is None:
         return ""
     return dt.datetime.fromtimestamp(stamp, dt.timezone.utc).isoformat(timespec="seconds")
@@ -57,7 +58,7 @@ def conversations(url: str, limit: int = 50, offset: int = 0) -> list[Conversati
     for sender, stamp, count in rows:
         key = journal.hash_sender(sender) or ""
         _senders[key] = sender
-        found.append(Conversation(key, _time(stamp), int(count or 0)))
+        found.append(Conversation(key, iso_time(stamp), int(count or 0)))
     return found
 
 
@@ -95,12 +96,12 @@ def transcript(url: str, key: str) -> list[Turn] | None:
             detail = intent_label(intent.get("name"))  # «hỏi lệ phí», «bot chưa hiểu»
             if text.startswith("/"):  # a button's command (/request_human), not words the citizen typed
                 text, detail = (f"(bấm nút: {detail})" if detail else "(bấm một nút)"), ""
-            turns.append(Turn("citizen", _time(row.timestamp), masked(text), detail))
+            turns.append(Turn("citizen", iso_time(row.timestamp), masked(text), detail))
         elif row.type_name == "bot":
             buttons = [masked(b.get("title")) for b in (data.get("data") or {}).get("buttons") or []]
-            turns.append(Turn("bot", _time(row.timestamp), masked(data.get("text")), buttons=buttons))
+            turns.append(Turn("bot", iso_time(row.timestamp), masked(data.get("text")), buttons=buttons))
         elif row.type_name in ("restart", "session_started"):
-            turns.append(Turn("note", _time(row.timestamp), "Bắt đầu lại cuộc trò chuyện"))
+            turns.append(Turn("note", iso_time(row.timestamp), "Bắt đầu lại cuộc trò chuyện"))
     return turns
 
 
@@ -175,8 +176,8 @@ def handoffs(turns: int = 8) -> list[Handoff]:
         if request is None:  # no request in the journal (deleted at the citizen's request): the group still has it
             continue
         found.append(Handoff(
-            request.id, h.chat_id, keys[h.chat_id], _time(h.since), masked(h.question or request.question),
-            request.procedure_id, h.claimed_by, _time(h.claimed_at), _time(h.closed_at) or None, h.closed_by,
+            request.id, h.chat_id, keys[h.chat_id], iso_time(h.since), masked(h.question or request.question),
+            request.procedure_id, h.claimed_by, iso_time(h.claimed_at), iso_time(h.closed_at) or None, h.closed_by,
             [BridgeTurn(t.who, masked(t.text)) for t in excerpts[h.chat_id]],
         ))  # fmt: skip
     return found
