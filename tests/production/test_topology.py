@@ -93,13 +93,19 @@ def turn_anomalies(events: list[dict]) -> list[str]:
     users = [e.get("text") for e in events if e.get("event") == "user"]
     problems = [f"lost: {text!r}" for text in BURST if text not in users]
     problems += [f"twice: {text!r}" for text in BURST if users.count(text) > 1]
-    previous = None
+    previous, latest = None, 0.0
     for event in events:
         kind = event.get("event")
         if kind == "user" and previous == "user":
             problems.append(f"interleaved before: {event.get('text')!r}")
+        # Taken in while an earlier turn was still being answered: the tracker store saves each turn's own events
+        # (channels/tracker_store.py), so two turns processed at once are both kept, in the order they ended, with
+        # this message's time before the end of the turn stored ahead of it (the replicas share one clock here).
+        if kind == "user" and event.get("timestamp", latest) < latest:
+            problems.append(f"taken in before the previous turn was answered: {event.get('text')!r}")
         if kind in ("user", "bot"):
             previous = kind
+        latest = max(latest, event.get("timestamp") or 0.0)
     return problems
 
 
