@@ -3,8 +3,9 @@
 Rasa orders the messages of one conversation with a ticket lock kept in Redis: take a ticket, wait until it is
 served, process, hand the ticket back. Rasa's RedisLockStore reads the ticket book, changes it in Python and
 writes it back, with nothing stopping two replicas from doing so at the same moment; when two messages of a new
-conversation reach two replicas together, both can draw ticket 0, both process at once, and Rasa's SQL tracker
-store then keeps only one of the two turns (tests/production/test_topology.py shows it). This subclass makes
+conversation reach two replicas together, both can draw ticket 0 and both process at once, each answering from a
+conversation without the other's turn (Rasa's own SQL tracker store then even kept only one of the two turns; ours,
+channels/tracker_store.py, keeps both: tests/production/test_topology.py shows it). This subclass makes
 every change of the book a critical section under a short Redis mutex; waiting for one's turn and processing the
 message stay exactly as in Rasa.
 
