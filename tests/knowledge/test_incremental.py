@@ -118,3 +118,22 @@ def test_a_facts_only_edit_reuses_the_view_files_and_a_changed_text_does_not(
     record.write_text(text.replace("aliases:\n", f"aliases:\n  - {ALIAS}\n", 1), encoding="utf-8")
     alias = build(index_dir, knowledge_dir)
     assert alias.published and not alias.reused_views and alias.embedded == 1
+
+
+def test_a_broken_file_fails_the_build_by_file_line_and_field_and_the_previous_index_keeps_serving(
+    knowledge_and_index: tuple[Path, Path],
+) -> None:
+    knowledge_dir, index_dir = knowledge_and_index
+    builder = IndexBuilder(knowledge_dir, index_dir)
+    first = builder.request("start").wait(600)
+    assert first is not None and first.status == "ok"
+    serving = current_version(index_dir)
+    good = (knowledge_dir / RECORD).read_text(encoding="utf-8")
+    broken = good.replace("id: ho-tich-khai-sinh", "id: ho-tich-hong").replace("domain: hộ tịch", "domain: hộ tịt")
+    (knowledge_dir / "procedures/ho-tich-hong.yml").write_text(broken, encoding="utf-8")
+
+    run = builder.request("a broken record").wait(600)
+
+    assert run is not None and run.status == "failed" and not run.published
+    assert any(re.search(r"ho-tich-hong\.yml:\d+: domain: ", line) for line in run.lines), run.lines
+    assert current_version(index_dir) == serving and run.version == serving.name  # type: ignore[union-attr]
