@@ -64,8 +64,9 @@ def status(builder: IndexBuilder) -> dict[str, object]:
         body.update(state="running", step=step, text=f"Đang xuất bản thay đổi: {step}…{more}")
     elif last is not None and last.status == "ok":
         how = "đã xuất bản" if last.published else "không có gì mới để xuất bản"
+        took = f"{last.seconds:.1f}".replace(".", ",")  # 1,3 giây
         body.update(state="ok", finished=last.finished, seconds=round(last.seconds, 1),
-                    text=f"Xong: {how} sau {last.seconds:.1f} giây. Trợ lý dùng chỉ mục mới sau vài giây.")  # fmt: skip
+                    text=f"Xong: {how} sau {took} giây. Trợ lý dùng chỉ mục mới sau vài giây.")  # fmt: skip
     elif last is not None:
         failed = "Lần xuất bản gần nhất bị lỗi — chỉ mục cũ vẫn đang phục vụ. Xem chi tiết ở trang Xuất bản."
         body.update(state="failed", finished=last.finished, text=failed)

@@ -341,11 +341,11 @@ class Reporter:
 
 
 STEPS = {
-    "read": "Đọc các tệp tri thức",
-    "embed": "Tính véc-tơ cho {count} đoạn văn mới",
-    "write": "Ghi chỉ mục mới",
-    "facts": "Chỉ thông tin thủ tục đổi: ghi lại thông tin, giữ nguyên chỉ mục tìm kiếm",
-    "publish": "Xuất bản",
+    "read": "Đọc kho tri thức",
+    "embed": "Phân tích {count} câu chữ mới",
+    "write": "Ghi chỉ mục tìm kiếm mới",
+    "facts": "Chỉ thông tin thủ tục thay đổi: ghi lại thông tin, giữ nguyên chỉ mục tìm kiếm",
+    "publish": "Xuất bản cho trợ lý",
 }
 _IN_PROCESS = threading.Lock()  # the caches above are shared by every build of this process: one at a time
 
