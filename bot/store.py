@@ -42,7 +42,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.render import CALLBACK_PREFIX, Button
 from knowledge.text import mask_personal_numbers
-from settings.database import make_engine
+from settings.database import make_engine, migrate
 from settings.retry import Backoff
 
 log = logging.getLogger(__name__)
@@ -141,23 +141,8 @@ send_turn = sa.Table(
     sa.Column("reservations", sa.BigInteger, nullable=False),
 )  # fmt: skip  # one row; updating it first makes replicas take their turns one after another
 
-# Tables of the first releases (SQLite only), renamed once: the prefix keeps a shared PostgreSQL database tidy.
-LEGACY_TABLES = {"buttons": "bot_buttons", "staff_messages": "bot_staff_messages", "handoffs": "bot_handoffs",
-                 "pending": "bot_pending"}  # fmt: skip
-LEGACY_INDEXES = ("buttons_used",)
-# Columns added after the first release, for databases created before them.
-ADDED_COLUMNS = {
-    ("bot_pending", "payload"): "INTEGER NOT NULL DEFAULT 0",
-    ("bot_pending", "owner"): "TEXT",
-    ("bot_pending", "lease_until"): "FLOAT NOT NULL DEFAULT 0",
-    ("bot_pending", "notified"): "INTEGER NOT NULL DEFAULT 0",
-    ("bot_handoffs", "question"): "TEXT",
-    ("bot_handoffs", "claimed_by"): "TEXT",
-    ("bot_handoffs", "claimed_at"): "FLOAT",
-    ("bot_handoffs", "closed_at"): "FLOAT",
-    ("bot_handoffs", "closed_by"): "TEXT",
-}
-SCHEMA_LOCK = 0x6D6F637561  # PostgreSQL advisory lock key while creating tables ("mocua")
+SCHEMA_LOCK = 0x6D6F637561  # PostgreSQL advisory lock key while migrating ("mocua")
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # Alembic revisions (settings.database.migrate)
 SCHEMA_RACE = Backoff(first=0.2, most=1.0)  # waits before looking again when replicas create tables together
 STATEMENT_TIMEOUT = 10.0  # seconds: the store's statements are tiny; anything slower is a database in trouble
 SEND_POLL = 0.05  # seconds between looks at a budget full of messages still on their way
@@ -259,16 +244,7 @@ class Store:
             self._schema_ready = True
 
     def _create_schema(self) -> None:
-        with self.engine.begin() as con:
-            if self.postgres:  # replicas starting together take turns; the lock ends with the transaction
-                con.execute(sa.select(sa.func.pg_advisory_xact_lock(SCHEMA_LOCK)))
-            else:
-                _rename_legacy_tables(con)
-            metadata.create_all(con, checkfirst=True)
-            _add_missing_columns(con, self.postgres)
-            for table in metadata.sorted_tables:  # tables renamed from a first release lack the new indexes
-                for index in table.indexes:
-                    index.create(con, checkfirst=True)
+        migrate(self.engine, MIGRATIONS, version_table="alembic_version_bot", lock_key=SCHEMA_LOCK)
 
     # ------------------------------------------------------------ buttons (bounded, least recently used out)
     def remember_buttons(self, new: list[Button], now: float | None = None) -> None:
@@ -580,20 +556,3 @@ def masked_user(user: dict) -> dict:
 def _pending(row: sa.Row) -> Pending:
     user = json.loads(row.user_json) if row.user_json else None
     return Pending(int(row.id), int(row.chat_id), user, row.message, row.shown, bool(row.payload), bool(row.notified))
-
-
-def _rename_legacy_tables(con: sa.Connection) -> None:
-    existing = set(sa.inspect(con).get_table_names())
-    for old, new in LEGACY_TABLES.items():
-        if old in existing and new not in existing:
-            con.exec_driver_sql(f"ALTER TABLE {old} RENAME TO {new}")
-    for index in LEGACY_INDEXES:
-        con.exec_driver_sql(f"DROP INDEX IF EXISTS {index}")
-
-
-def _add_missing_columns(con: sa.Connection, postgres: bool) -> None:
-    inspector = sa.inspect(con)
-    for (table, column), definition in ADDED_COLUMNS.items():
-        if column not in {c["name"] for c in inspector.get_columns(table)}:
-            guard = "IF NOT EXISTS " if postgres else ""
-            con.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {guard}{column} {definition}")

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from pathlib import Path
 
 import sqlalchemy as sa
 
-from settings.database import make_engine
+from settings.database import make_engine, migrate
 
 metadata = sa.MetaData()
 
@@ -93,6 +94,8 @@ index_builds = sa.Table(
 
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
+SCHEMA_LOCK = 0x6D6F637563  # PostgreSQL advisory lock key while migrating ("mocuc")
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # Alembic revisions (settings.database.migrate)
 
 
 def now() -> str:
@@ -100,26 +103,16 @@ def now() -> str:
 
 
 def engine(url: str) -> sa.Engine:
-    """One engine per URL, its tables created on first use."""
+    """One engine per URL, its tables brought up to date (Alembic: console/migrations) on first use."""
     with _lock:
         found = _engines.get(url)
         if found is None:
             found = make_engine(url)
-            metadata.create_all(found, checkfirst=True)
-            _add_missing_columns(found)
+            upgrade(found)
             _engines[url] = found
         return found
 
 
-# Columns added after a table was first created: a database made by an earlier release gets them here.
-ADDED_COLUMNS = {("staff", "disabled"): staff.c.disabled}
-
-
-def _add_missing_columns(found: sa.Engine) -> None:
-    with found.begin() as con:
-        for (table, name), column in ADDED_COLUMNS.items():
-            if name not in {c["name"] for c in sa.inspect(con).get_columns(table)}:
-                kind = column.type.compile(found.dialect)
-                default = column.server_default.arg.compile(dialect=found.dialect)  # type: ignore[union-attr]
-                guard = "IF NOT EXISTS " if found.dialect.name == "postgresql" else ""  # another process was first
-                con.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {guard}{name} {kind} NOT NULL DEFAULT {default}")
+def upgrade(found: sa.Engine) -> None:
+    """Run the revisions this database has not had yet (none: nothing to do)."""
+    migrate(found, MIGRATIONS, version_table="alembic_version_console", lock_key=SCHEMA_LOCK)

@@ -39,7 +39,6 @@ callback_numbers = sa.Table(
     sa.Index("callback_numbers_entry", "entry_id"),
     sa.Index("callback_numbers_ts", "ts"),
 )
-_created: set[str] = set()
 
 
 def retention_days() -> int:
@@ -61,11 +60,7 @@ def _fernet() -> Fernet:
 
 
 def _engine() -> sa.Engine:
-    found = engine()
-    if str(found.url) not in _created:
-        metadata.create_all(found, checkfirst=True)
-        _created.add(str(found.url))
-    return found
+    return engine()  # the journal's database; its migrations create the table
 
 
 def _iso(moment: dt.datetime) -> str:

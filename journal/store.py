@@ -13,7 +13,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 import settings
-from settings.database import make_engine
+from settings.database import make_engine, migrate
 
 KINDS = ("answered", "unanswered", "feedback", "handoff")
 
@@ -33,6 +33,9 @@ entries = sa.Table(
     sa.CheckConstraint("kind IN ('answered', 'unanswered', 'feedback', 'handoff')", name="entries_kind_known"),
     sa.Index("entries_kind", "kind", "question_key"),
 )
+
+SCHEMA_LOCK = 0x6D6F63756A  # PostgreSQL advisory lock key while migrating ("mocuj")
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"  # Alembic revisions (settings.database.migrate)
 
 _engines: dict[str, sa.Engine] = {}
 _lock = threading.Lock()
@@ -66,10 +69,14 @@ def engine() -> sa.Engine:
 def _create(key: str) -> sa.Engine:
     created = make_engine(key)
     try:
-        metadata.create_all(created, checkfirst=True)
-    except sa.exc.DBAPIError:  # two replicas created it at the same moment: the other one won
-        metadata.create_all(created, checkfirst=True)
+        _migrate(created)
+    except sa.exc.DBAPIError:  # two replicas created a table at the same moment (SQLite): the other one won
+        _migrate(created)
     return created
+
+
+def _migrate(created: sa.Engine) -> None:
+    migrate(created, MIGRATIONS, version_table="alembic_version_journal", lock_key=SCHEMA_LOCK)
 
 
 def dispose() -> None:

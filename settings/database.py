@@ -85,3 +85,45 @@ def _sqlite_settings(dbapi_connection: Any, connection_record: Any) -> None:
     dbapi_connection.execute("PRAGMA secure_delete=ON")
     dbapi_connection.execute("PRAGMA journal_mode=WAL")
     dbapi_connection.execute("PRAGMA synchronous=NORMAL")
+
+
+# ---------------------------------------------------------------- migrations (Alembic)
+
+
+def migrate(engine: sa.Engine, migrations: Path, *, version_table: str, lock_key: int) -> None:
+    """Bring a database to its package's newest schema: Alembic runs the package's revisions (`migrations`/versions)
+    not yet applied, and records the last in `version_table` (one per package: the packages may share a database).
+
+    Each package's first revision adopts whatever an earlier release left, a new database too (it creates the
+    missing tables and adds the missing columns), so a database made before migrations upgrades like any other.
+    Processes starting together (action server or bridge replicas) take turns on PostgreSQL's advisory lock."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(migrations))
+    with engine.begin() as con:
+        if con.dialect.name == "postgresql":  # the lock ends with the transaction
+            con.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_key)))
+        config.attributes.update(connection=con, version_table=version_table)
+        command.upgrade(config, "head")
+
+
+def run_migrations() -> None:
+    """The body of each package's migrations/env.py: run the revisions on the connection `migrate` opened."""
+    from alembic import context
+
+    attributes = context.config.attributes
+    context.configure(connection=attributes["connection"], version_table=attributes["version_table"])
+    with context.begin_transaction():  # inside migrate's transaction: committed with it
+        context.run_migrations()
+
+
+def add_missing_columns(con: sa.Connection, columns: dict[tuple[str, str], str]) -> None:
+    """ALTER TABLE … ADD COLUMN for each (table, column): its SQL definition, where the table lacks the column.
+    A revision adds its columns through this: a database the first revision created already has them."""
+    inspector = sa.inspect(con)
+    guard = "IF NOT EXISTS " if con.dialect.name == "postgresql" else ""
+    for (table, column), definition in columns.items():
+        if column not in {c["name"] for c in inspector.get_columns(table)}:
+            con.exec_driver_sql(f"ALTER TABLE {table} ADD COLUMN {guard}{column} {definition}")

@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 
 from console.accounts import add_staff, authenticate, find_staff, set_disabled
 from console.config import Settings
-from console.db import _add_missing_columns, engine
+from console.db import engine, upgrade
 from scripts.stack import APP_PYTHON, ROOT
 
 SCREENSHOTS = ROOT / "docs" / "screenshots"
@@ -86,7 +86,7 @@ def check_first_release_accounts_upgrade(url: str) -> None:
     """An account made before accounts could be disabled still signs in and can be disabled; the upgrade runs twice."""
     first_release_accounts(url, "cu", "mat-khau-ban-dau")
     db = engine(url)  # adds the missing column
-    _add_missing_columns(db)  # again: nothing to do, no error
+    upgrade(db)  # again: nothing to do, no error
     assert authenticate(db, "cu", "mat-khau-ban-dau", "127.0.0.1") is not None
     account = find_staff(db, "cu")
     assert account

@@ -1,0 +1,23 @@
+"""The console's database as the releases before migrations left it, or a new one: every missing table created,
+and an account's `disabled` flag added to a staff table made before it.
+
+Revision ID: 0001
+"""
+
+import sqlalchemy as sa
+from alembic import op
+
+from console.db import metadata
+from settings.database import add_missing_columns
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    con = op.get_bind()
+    metadata.create_all(con, checkfirst=True)
+    false = sa.false().compile(dialect=con.dialect)  # 0 on SQLite, false on PostgreSQL
+    add_missing_columns(con, {("staff", "disabled"): f"BOOLEAN NOT NULL DEFAULT {false}"})
