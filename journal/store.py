@@ -67,7 +67,7 @@ def engine() -> sa.Engine:
 
 
 def _create(key: str) -> sa.Engine:
-    created = make_engine(key)
+    created = make_engine(key, max_overflow=5)  # 10 connections at most per action server (docs/deploy.md)
     try:
         _migrate(created)
     except sa.exc.DBAPIError:  # two replicas created a table at the same moment (SQLite): the other one won

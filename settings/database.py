@@ -20,12 +20,15 @@ from settings import app_db_url
 PING_IDLE_AFTER = 1.0  # seconds a pooled PostgreSQL connection may sit unused before it is pinged at checkout
 
 
-def make_engine(target: str, *, owner: bool = True, statement_timeout: float | None = None) -> sa.Engine:
+def make_engine(
+    target: str, *, owner: bool = True, statement_timeout: float | None = None, max_overflow: int = 10
+) -> sa.Engine:
     """An engine for a SQLAlchemy URL, or for a SQLite file path (":memory:" for tests).
 
     `owner`: this process owns the database's SQLite file and sets how it is written (secure delete, a write-ahead
     log); Rasa's tracker is read as Rasa keeps it. `statement_timeout` (seconds, PostgreSQL): anything slower is a
-    database in trouble, for stores whose statements are all tiny (the bridge's, on a citizen's every message)."""
+    database in trouble, for stores whose statements are all tiny (the bridge's, on a citizen's every message).
+    PostgreSQL connections: 5 kept, `max_overflow` more on demand (docs/deploy.md counts them)."""
     if "://" not in target:
         if target == ":memory:":  # one shared connection, or each thread would see its own empty database
             return sa.create_engine("sqlite://", poolclass=StaticPool, connect_args={"check_same_thread": False})
@@ -45,7 +48,7 @@ def make_engine(target: str, *, owner: bool = True, statement_timeout: float | N
         milliseconds = round(statement_timeout * 1000)
         connect_args["options"] = f"-c statement_timeout={milliseconds} -c lock_timeout={milliseconds // 2}"
     created = sa.create_engine(
-        app_db_url(target), pool_size=5, max_overflow=10, pool_timeout=5, connect_args=connect_args
+        app_db_url(target), pool_size=5, max_overflow=max_overflow, pool_timeout=5, connect_args=connect_args
     )
     sa.event.listen(created, "checkin", _note_idle_since)
     sa.event.listen(created, "checkout", _ping_if_idle)
