@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from scripts.services import Postgres
 from scripts.stack import RASA_PYTHON, ROOT
+from tests.helpers import postgres_database
 from tests.privacy.support import numbers_kept, read_stack_journal, sender, texts
 
 TURNS = 120
@@ -49,11 +49,7 @@ def test_a_long_session_on_sqlite_loads_the_same_amount_at_every_turn(tmp_path: 
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    server = Postgres().start(databases=("rasa",))
-    try:
-        yield server.url("rasa")
-    finally:
-        server.stop()
+    yield from postgres_database("rasa")
 
 
 def test_a_long_session_on_postgresql_loads_the_same_amount_at_every_turn(postgres_url: str) -> None:

@@ -14,20 +14,15 @@ from collections.abc import Iterator
 import pytest
 
 from scripts.chat import send
-from scripts.services import Postgres
 from scripts.stack import ROOT, Stack, free_port
-from tests.helpers import reply_text
+from tests.helpers import postgres_database, reply_text
 
 pytestmark = pytest.mark.stack
 
 
 @pytest.fixture(scope="module")
 def postgres_url() -> Iterator[str]:
-    server = Postgres().start(databases=("rasa",))
-    try:
-        yield server.url("rasa")
-    finally:
-        server.stop()
+    yield from postgres_database("rasa")
 
 
 def psql(url: str, sql: str) -> str:

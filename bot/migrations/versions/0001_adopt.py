@@ -1,8 +1,5 @@
 """The bridge's store as the releases before migrations left it, or a new one: the first release's tables renamed
-(SQLite only), every missing table and index created, the columns added since the first release.
-
-Revision ID: 0001
-"""
+(SQLite only), every missing table and index created, the columns added since the first release."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -10,10 +7,7 @@ from alembic import op
 from bot.store import metadata
 from settings.database import add_missing_columns
 
-revision = "0001"
-down_revision = None
-branch_labels = None
-depends_on = None
+revision, down_revision = "0001", None  # the first revision
 
 # Tables of the first releases (SQLite only), renamed once: the prefix keeps a shared PostgreSQL database tidy.
 LEGACY_TABLES = {"buttons": "bot_buttons", "staff_messages": "bot_staff_messages", "handoffs": "bot_handoffs",

@@ -1,8 +1,5 @@
 """The console's database as the releases before migrations left it, or a new one: every missing table created,
-and an account's `disabled` flag added to a staff table made before it.
-
-Revision ID: 0001
-"""
+and an account's `disabled` flag added to a staff table made before it."""
 
 import sqlalchemy as sa
 from alembic import op
@@ -10,10 +7,7 @@ from alembic import op
 from console.db import metadata
 from settings.database import add_missing_columns
 
-revision = "0001"
-down_revision = None
-branch_labels = None
-depends_on = None
+revision, down_revision = "0001", None  # the first revision
 
 
 def upgrade() -> None:
