@@ -131,7 +131,10 @@ def run_polling(config: Config) -> None:
 # ---------------------------------------------------------------- webhook mode
 
 
-def webhook_app(application: Application, path: str, secret: str) -> web.Application:
+def webhook_app(application: Application, bridge: Bridge, path: str, secret: str) -> web.Application:
+    """Telegram's POST is answered 200 only once the update's message is stored (Telegram never sends again an
+    update it was told it got), and 503 when storing failed, so that Telegram sends it again."""
+
     async def receive(request: web.Request) -> web.Response:
         given = request.headers.get(SECRET_HEADER)
         if given is None or not hmac.compare_digest(given.encode(), secret.encode()):
@@ -145,7 +148,8 @@ def webhook_app(application: Application, path: str, secret: str) -> web.Applica
         except (ValueError, json.JSONDecodeError, TypeError, KeyError):
             log.warning("webhook: rejected a request that is not a Telegram update")
             return web.Response(status=400, text="bad update")
-        await application.update_queue.put(update)
+        if not await bridge.take(update, application.process_update):
+            return web.Response(status=503, text="not stored; send it again")
         return web.Response(text="ok")
 
     async def health(request: web.Request) -> web.Response:
@@ -175,7 +179,7 @@ async def serve_webhook(config: Config, stop: asyncio.Event | None = None) -> No
         return
     try:
         await announce_commands(application)
-        runner = web.AppRunner(webhook_app(application, config.webhook_path, secret), access_log=None)
+        runner = web.AppRunner(webhook_app(application, bridge, config.webhook_path, secret), access_log=None)
         await runner.setup()
         await web.TCPSite(runner, config.webhook_listen, config.webhook_port).start()
         registered = await until_connected(

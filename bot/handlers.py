@@ -15,7 +15,7 @@ import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,6 +93,9 @@ CHAT_LOCK_WAIT = 30.0  # seconds to wait for another replica to finish with a ch
 STORE_BLINK = Backoff(first=1.0, most=4.0)  # waits before deleting an answered message again
 TYPING_AFTER = 0.5  # seconds Rasa may take before the citizen sees 'typing…'
 OUTBOX_EVERY = 1.0  # seconds between looks for what the staff console wrote to citizens (one indexed query)
+# Seconds an update's receipt waits for its handler when nothing is stored (a command waiting for the chat's earlier
+# turn): then it is acknowledged as before. A citizen's message is stored within a few statements.
+RECEIPT_WAIT = 20.0
 
 
 class FloodGuard:
@@ -128,6 +131,7 @@ class Bridge:
         self.stopping = asyncio.Event()  # set on SIGTERM/SIGINT: waits for Rasa end at once, messages stay pending
         self._tasks: set[asyncio.Task] = set()
         self._inflight: set[int] = set()  # pending messages this replica is answering right now
+        self._receipts: dict[int, asyncio.Future[bool]] = {}  # update id -> stored (True) or not (False)
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         """Held while one message of the chat is handled (asyncio locks are FIFO: the chat stays in order)."""
@@ -167,6 +171,34 @@ class Bridge:
                 return False
             await asyncio.sleep(pause)
             pause = min(0.5, pause * 2)
+
+    # ------------------------------------------------------------ receiving an update
+    async def take(self, update: Update, handle: Callable[[Update], Coroutine[Any, Any, None]]) -> bool:
+        """Handle an update and say when Telegram may forget it: True once its message is stored (or it was handled
+        with nothing to store), False when storing failed, so that Telegram sends it again. Telegram never sends
+        again an update it has been told it got: acknowledging earlier loses the message if this host dies before the
+        commit. The answer itself goes on in the background."""
+        receipt: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._receipts[update.update_id] = receipt
+        task = asyncio.create_task(handle(update))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(lambda _: self._receipt(update.update_id, stored=True))  # handled, nothing to store
+        try:
+            return await asyncio.wait_for(asyncio.shield(receipt), RECEIPT_WAIT)
+        except asyncio.TimeoutError:
+            log.warning("update %s: still handled after %.0f s; acknowledged", update.update_id, RECEIPT_WAIT)
+            return True
+        finally:
+            self._receipts.pop(update.update_id, None)
+
+    def _receipt(self, update_id: int | None, stored: bool) -> bool:
+        """Settle the update's receipt; False when nobody waits for it (no webhook or poller holds it back)."""
+        receipt = self._receipts.get(update_id) if update_id is not None else None
+        if receipt is None or receipt.done():
+            return False
+        receipt.set_result(stored)
+        return True
 
     # ------------------------------------------------------------ talking to Rasa
     async def ask_rasa(self, bot: Bot, item: Pending) -> list[dict[str, Any]] | None:
@@ -294,14 +326,21 @@ class Bridge:
                 notice = TOO_LONG.format(length=f"{len(text):,}".replace(",", "."), limit=self.config.max_message_chars)
                 await sending.send(context.bot, chat.id, notice)
                 return
-            item = await self.admit(chat.id, user, typed, shown=text)
-        await self.process(context.bot, item, user)
+            item = await self.admit(chat.id, user, typed, shown=text, update_id=update.update_id)
+        if item is not None:
+            await self.process(context.bot, item, user)
 
-    async def admit(self, chat_id: int, user: User | None, message: str, shown: str,
-                    payload: bool = False) -> Pending:  # fmt: skip
-        """Record the message as pending: it survives a restart, and this replica owns it until it is answered."""
+    async def admit(self, chat_id: int, user: User | None, message: str, shown: str, payload: bool = False,
+                    update_id: int | None = None) -> Pending | None:  # fmt: skip
+        """Record the message as pending: it survives a restart, and this replica owns it until it is answered.
+        Then Telegram may be told the update arrived. None: Telegram sent this update again; it is answered once."""
         user_dict = user.to_dict() if user else None
-        pending_id = await self.store.run(self.store.add_pending, chat_id, user_dict, message, shown, payload)
+        pending_id = await self.store.run(self.store.add_pending, chat_id, user_dict, message, shown, payload,
+                                          update_id)  # fmt: skip
+        self._receipt(update_id, stored=True)
+        if pending_id is None:
+            log.info("chat %s: update %s came again; it was stored already", chat_id, update_id)
+            return None
         return Pending(pending_id, chat_id, user_dict, message, shown, payload)
 
     async def process(self, bot: Bot, item: Pending, user: User | None) -> None:
@@ -467,8 +506,9 @@ class Bridge:
                 return
             self.counters["buttons"] += 1
             item = await self.admit(chat_id, query.from_user, button.payload, shown=f"[bấm nút] {button.title}",
-                                    payload=True)  # fmt: skip
-        await self.process(context.bot, item, query.from_user)
+                                    payload=True, update_id=update.update_id)  # fmt: skip
+        if item is not None:
+            await self.process(context.bot, item, query.from_user)
 
     async def on_staff_message(self, update: Update, context: Context) -> None:
         message = update.effective_message
@@ -523,8 +563,10 @@ class Bridge:
         async with self.intake(chat.id):
             if not await self.allowed(context.bot, chat.id, user):
                 return
-            item = await self.admit(chat.id, user, FORGET_PAYLOAD, shown="/xoadulieu", payload=True)
-        await self.process(context.bot, item, user)
+            item = await self.admit(chat.id, user, FORGET_PAYLOAD, shown="/xoadulieu", payload=True,
+                                    update_id=update.update_id)  # fmt: skip
+        if item is not None:
+            await self.process(context.bot, item, user)
 
     async def on_reset(self, update: Update, context: Context) -> None:
         chat = update.effective_chat
@@ -585,6 +627,8 @@ class Bridge:
         if isinstance(context.error, StoreUnavailable):
             log.error("update %s (chat %s): database unavailable: %s", update_id, chat.id if chat else "-",
                       context.error)  # fmt: skip
+            if self._receipt(update_id, stored=False):
+                return  # not acknowledged: Telegram sends it again, and the citizen is answered then
             if chat is not None and chat.type != ChatType.CHANNEL:
                 await self.tell_store_down(context.bot, chat.id)
             return

@@ -125,6 +125,14 @@ history = sa.Table(
     sa.Index("bot_history_chat", "chat_id", "id"),
     sa.Index("bot_history_at", "at"),
 )  # fmt: skip
+# The Telegram updates whose message is stored (bot_pending), kept a day (Telegram keeps an unacknowledged update
+# that long): an update Telegram sends again, because our acknowledgement never reached it, is not answered twice.
+updates = sa.Table(
+    "bot_updates", metadata,
+    sa.Column("update_id", sa.BigInteger, primary_key=True, autoincrement=False),
+    sa.Column("at", sa.Float, nullable=False),
+    sa.Index("bot_updates_at", "at"),
+)  # fmt: skip
 send_slots = sa.Table(
     "bot_send_slots", metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
@@ -148,6 +156,7 @@ STATEMENT_TIMEOUT = 10.0  # seconds: the store's statements are tiny; anything s
 SEND_POLL = 0.05  # seconds between looks at a budget full of messages still on their way
 HOUSEKEEPING_EVERY = 600.0  # seconds between purges of stale flood counters and old history, per replica
 HISTORY_KEEP_SECONDS = 7 * 86400  # context for staff is about today's conversation; a week is plenty
+UPDATES_KEEP_SECONDS = 86400  # Telegram gives up sending an update after 24 hours
 
 
 class StoreUnavailable(RuntimeError):
@@ -300,15 +309,23 @@ class Store:
         return int(found) if found is not None else None
 
     # ------------------------------------------------------------ messages accepted but not answered yet
-    def add_pending(self, chat_id: int, user: dict | None, message: str, shown: str, payload: bool = False) -> int:
+    def add_pending(self, chat_id: int, user: dict | None, message: str, shown: str, payload: bool = False,
+                    update_id: int | None = None) -> int | None:  # fmt: skip
         """Keep the message until it is answered; this replica owns it (under a lease) from the start. Typed text is
-        stored with personal numbers masked, like everywhere else (a replay after a restart sends it masked)."""
+        stored with personal numbers masked, like everywhere else (a replay after a restart sends it masked).
+        `update_id`: the Telegram update it came in, recorded in the same transaction; None (nothing stored) when
+        that update was stored before, i.e. Telegram sent it again."""
         now = time.time()
         message = message if payload else mask_personal_numbers(message)
         values = {"chat_id": chat_id, "user_json": json.dumps(masked_user(user)) if user else None,
                   "message": message, "shown": mask_personal_numbers(shown), "created": now,
                   "payload": int(payload), "owner": self.owner, "lease_until": now + self.lease}  # fmt: skip
         with self._begin() as con:
+            if update_id is not None and con.execute(
+                self._insert(updates).values(update_id=update_id, at=now)
+                .on_conflict_do_nothing(index_elements=["update_id"]).returning(updates.c.update_id)
+            ).first() is None:  # fmt: skip
+                return None
             return int(con.execute(pending.insert().values(**values).returning(pending.c.id)).scalar_one())
 
     def mark_notified(self, pending_id: int) -> None:
@@ -534,6 +551,7 @@ class Store:
             con.execute(history.delete().where(history.c.at < now - HISTORY_KEEP_SECONDS))
             con.execute(handoffs.delete().where(handoffs.c.closed_at < now - HISTORY_KEEP_SECONDS))
             con.execute(send_slots.delete().where(send_slots.c.at < now - HOUSEKEEPING_EVERY))  # chats gone quiet
+            con.execute(updates.delete().where(updates.c.at < now - UPDATES_KEEP_SECONDS))
         self._clear_log()
 
     def _clear_log(self) -> None:

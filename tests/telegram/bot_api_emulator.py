@@ -56,6 +56,8 @@ class EmulatorState:
     faults: dict[str, list[Fault]] = field(default_factory=dict)
     webhook: dict[str, Any] = field(default_factory=dict)
     webhook_deliveries: list[tuple[int, int]] = field(default_factory=list)  # (update_id, HTTP status)
+    # Like Telegram, POST an update again (after this many seconds) until the webhook answers 2xx; None: once only.
+    redeliver_after: float | None = None
     chats: dict[int, dict[str, Any]] = field(default_factory=dict)
     messages: dict[int, dict[str, Any]] = field(default_factory=dict)
     accepted: dict[str, deque[float]] = field(default_factory=lambda: defaultdict(deque))  # per limit's scope
@@ -336,16 +338,20 @@ class BotApiEmulator:
         return self._run(add)
 
     async def _deliver(self, update: dict[str, Any]) -> None:
-        headers = {}
-        if self.state.webhook.get("secret"):
-            headers["X-Telegram-Bot-Api-Secret-Token"] = self.state.webhook["secret"]
-        try:
-            async with self._session.post(self.state.webhook["url"], json=update, headers=headers) as response:
-                status = response.status
-        except aiohttp.ClientError:
-            status = 0
-        self.state.webhook_deliveries.append((update["update_id"], status))
-        self._notify()
+        while True:
+            headers = {}
+            if self.state.webhook.get("secret"):
+                headers["X-Telegram-Bot-Api-Secret-Token"] = self.state.webhook["secret"]
+            try:
+                async with self._session.post(self.state.webhook["url"], json=update, headers=headers) as response:
+                    status = response.status
+            except aiohttp.ClientError:
+                status = 0
+            self.state.webhook_deliveries.append((update["update_id"], status))
+            self._notify()
+            if 200 <= status < 300 or self.state.redeliver_after is None:
+                return
+            await asyncio.sleep(self.state.redeliver_after)
 
     def message(self, chat_id: int, user_id: int | None = None, chat_type: str | None = None,
                 **fields: Any) -> dict[str, Any]:  # fmt: skip
