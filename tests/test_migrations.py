@@ -61,7 +61,7 @@ def test_the_bridges_store_made_before_migrations_keeps_its_rows(url_of: Callabl
     store = bridge.Store(url)
     try:
         assert handoff_state.state(store, 42).question == "xin gặp cán bộ"  # type: ignore[union-attr]
-        assert version(url, "alembic_version_bot") == "0001"
+        assert version(url, "alembic_version_bot") == "0002"  # 0002: bot_updates
     finally:
         store.close()
 
@@ -88,7 +88,7 @@ def test_migrating_twice_changes_nothing(url_of: Callable[[str], str]) -> None:
         store = bridge.Store(url)
         store.start_handoff(7, "lệ phí khai sinh")
         store.close()
-    assert version(url, "alembic_version_bot") == "0001"
+    assert version(url, "alembic_version_bot") == "0002"  # 0002: bot_updates
 
 
 def test_the_journal_made_before_migrations_keeps_its_entries(
