@@ -5,11 +5,17 @@ in the editor (confirmed), the latest change reverted from the audit log; then t
 from __future__ import annotations
 
 import html
+import json
 import re
 import time
+import urllib.request
 from html.parser import HTMLParser
+from pathlib import Path
+from typing import Any
 
 import httpx
+
+from knowledge.index.published import current_version
 
 Fields = list[tuple[str, str]]
 
@@ -126,3 +132,18 @@ def wait_published(client: httpx.Client, timeout: float = 300.0) -> dict:
             return status
         assert time.monotonic() < deadline, f"still publishing after {timeout:.0f} s: {status}"
         time.sleep(0.1)
+
+
+def wait_served(stack: Any, index_dir: Path, timeout: float = 120.0) -> None:
+    """Until the action server serves the version published in index_dir (its /admin/stats), so the next test
+    meets the knowledge as it is now, not the version before a cleanup."""
+    deadline = time.monotonic() + timeout
+    while True:
+        published = current_version(index_dir)
+        token = {"Authorization": f"Bearer {stack.secrets['ADMIN_API_TOKEN']}"}
+        request = urllib.request.Request(f"{stack.action_url}/admin/stats", headers=token)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            if published is not None and json.load(response)["index_version"] == published.name:
+                return
+        assert time.monotonic() < deadline, f"the action server still serves an older version than {published}"
+        time.sleep(0.2)

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import Callable
 
-from tests.console.edits import attach_alias, csrf, revert_latest, save_record, wait_published
+from tests.console.edits import attach_alias, csrf, revert_latest, save_record, wait_published, wait_served
 from tests.console.support import Console
 from tests.helpers import reply_text
 
@@ -35,7 +35,8 @@ def answered_with(say: Callable[..., list[dict]], question: str, expected: str, 
     return text
 
 
-def test_an_alias_a_fee_and_a_revert_made_in_the_console_are_what_the_bot_answers(console: Console, say) -> None:
+def test_an_alias_a_fee_and_a_revert_made_in_the_console_are_what_the_bot_answers(console: Console, say,
+                                                                                   stack) -> None:  # fmt: skip
     client = console.client("lan")
     birth, bhyt = console.record_file(BIRTH), console.record_file(BHYT)
     originals = {birth: birth.read_text(encoding="utf-8"), bhyt: bhyt.read_text(encoding="utf-8")}
@@ -63,4 +64,5 @@ def test_an_alias_a_fee_and_a_revert_made_in_the_console_are_what_the_bot_answer
                 path.write_text(text, encoding="utf-8")
         client.post("/publish", data={"csrf": csrf(client, "/publish"), "confirmed": "yes"})
         wait_published(client)
+        wait_served(stack, console.knowledge.index_dir)
         client.close()

@@ -7,7 +7,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from tests.console.edits import csrf, form_fields, save_record, wait_published
+from tests.console.edits import csrf, form_fields, save_record, wait_published, wait_served
 from tests.console.support import Console
 from tests.console.test_browser import sign_in
 
@@ -18,7 +18,8 @@ NAMES = ("An", "Bình", "Cường", "Dũng", "Giang", "Hà", "Khánh", "Lan", "M
 
 
 @pytest.mark.parametrize("width", [1280, 390])
-def test_every_page_follows_a_change_being_published_to_its_end(console: Console, browser, width: int) -> None:
+def test_every_page_follows_a_change_being_published_to_its_end(console: Console, browser, stack,
+                                                                width: int) -> None:  # fmt: skip
     record = console.record_file(RECORD)
     original = record.read_text(encoding="utf-8")
     client = console.client("lan")
@@ -38,5 +39,6 @@ def test_every_page_follows_a_change_being_published_to_its_end(console: Console
         record.write_text(original, encoding="utf-8")
         client.post("/publish", data={"csrf": csrf(client, "/publish"), "confirmed": "yes"})
         wait_published(client)
+        wait_served(stack, console.knowledge.index_dir)
         browser.set_window_size(1280, 900)
         client.close()

@@ -61,10 +61,12 @@ def test_broken_record_does_not_stop_the_previous_index_serving(say, knowledge_c
         knowledge_copy.rebuild()
 
 
-def test_a_fee_edit_built_by_a_long_lived_builder_is_answered_with_the_view_files_reused(say, knowledge_copy) -> None:
+def test_a_fee_edit_built_by_a_long_lived_builder_is_answered_with_the_view_files_reused(say, knowledge_copy,
+                                                                                          stack) -> None:  # fmt: skip
     # What the staff console does on «Lưu» (knowledge/index/worker.py, in its own process): only facts changed, so the
     # search's files are the serving version's and the running action server only reads the new records.
     from knowledge.index.worker import IndexBuilder
+    from tests.console.edits import wait_served
 
     record = knowledge_copy.knowledge_dir / "procedures/bao-hiem-the-bhyt-ho-gia-dinh.yml"
     original = record.read_text(encoding="utf-8")
@@ -82,3 +84,4 @@ def test_a_fee_edit_built_by_a_long_lived_builder_is_answered_with_the_view_file
     finally:
         record.write_text(original, encoding="utf-8")
         builder.request("revert").wait(600)
+        wait_served(stack, knowledge_copy.index_dir)  # the next test meets the shipped fee
