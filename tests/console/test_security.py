@@ -16,7 +16,7 @@ pytestmark = pytest.mark.stack
 
 PAGES = ("/dashboard", "/unanswered", "/records", "/records?q=khai+sinh", "/records/ho-tich-khai-sinh",
          "/records/1.001193", "/catalog", "/publish", "/conversations", "/conversations/0123456789abcdef",
-         "/handoffs", "/audit")  # fmt: skip
+         "/handoffs", "/audit", "/publish/status")  # fmt: skip
 RECORD = "ho-tich-khai-sinh"
 
 
