@@ -203,8 +203,7 @@ class ValidateCaseForm(FormValidationAction):
 
     def _typed(self, tracker: Tracker) -> str | None:
         facts = _facts_under_discussion(tracker)
-        text = dialogue.user_text(tracker)
-        return None if facts is None or text.startswith("/") else cases.typed_choice(text, facts)
+        return None if facts is None else dialogue.typed_case(knowledge_base(), Turn.from_tracker(tracker), facts)
 
     async def extract_case(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]

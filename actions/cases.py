@@ -17,6 +17,7 @@ from typing import Any
 from knowledge import language
 from knowledge.language import content_words
 from knowledge.records.facts import CaseFacts, DocumentFacts, ProcedureFacts
+from knowledge.search.reading import distinctive_words
 from knowledge.text import fold, has_diacritics
 
 OTHER = "Trường hợp khác"  # the button (and slot value) for a citizen in none of the cases, or not saying
@@ -198,17 +199,48 @@ def chosen_case(facts: ProcedureFacts, value: str | None) -> str | None:
     return facts.cases[index - 1].name if 0 < index <= len(facts.cases) else OTHER
 
 
-def typed_choice(text: str, facts: ProcedureFacts) -> str | None:
-    """A typed answer to "which case?": a case's words, an ordinal ("trường hợp thứ hai"), or "khác"."""
+@dataclass(frozen=True)
+class TypedCase:
+    """A typed answer to "which case?": the case it reads as (None: none) and how clearly, the share of the message's
+    own words that say it (1.0 for a pick: "trường hợp thứ hai", "khác"). Whether it answers the question or asks
+    something new is the search's decision (knowledge/search/decision.py, Context.case_answer)."""
+
+    case: str | None
+    clearness: float = 0.0
+
+
+# Words around a pick that say "that one" rather than which ("chọn trường hợp thứ hai", "cái đầu tiên", "số 3 nhé").
+_PICK_FRAME = _FRAME | frozenset({"cai", "chon", "muc", "la", "toi", "em", "minh", "nhe", "a", "tien", "ban"})
+
+
+def typed_answer(text: str, facts: ProcedureFacts) -> TypedCase:
+    """A typed answer to "which case?": a pick ("trường hợp thứ hai", "khác"), else a case's words."""
+    picked = _picked(text, facts)
+    if picked:
+        return TypedCase(picked, 1.0)
     named = match_case(text, facts)
-    if named:
-        return named
-    folded = language.syllables(text)
-    positions = [language.ordinal(token) for token in folded]
-    index = next((p for p in positions if p and p > 0), None)
-    if index and index <= len(facts.cases):
-        return facts.cases[index - 1].name
-    return OTHER if "khac" in folded else None
+    return TypedCase(named, _clearness(text, facts, named)) if named else TypedCase(None)
+
+
+def _picked(text: str, facts: ProcedureFacts) -> str | None:
+    """An ordinal or "khác" said with nothing but pick words around it: in a question, "ở đâu" is not "cái đầu"."""
+    rest = [w for w in language.syllables(text) if language.canonical(w) not in _PICK_FRAME]
+    if len(rest) != 1:
+        return None
+    if rest[0] == "khac":
+        return OTHER
+    index = language.ordinal(rest[0])
+    return facts.cases[index - 1].name if index and 0 < index <= len(facts.cases) else None
+
+
+def _clearness(text: str, facts: ProcedureFacts, case: str) -> float:
+    """The share of the message's own words (not everyday words, not the procedure's name) that the case says:
+    "tôi ở nhà thuê" says only the tenant's case (1.0); "thuê nhà, còn khai tử thì sao" a third of it."""
+    index = [c.name for c in facts.cases].index(case)
+    said = {t for t in _distinctive(facts)[index] if "_" not in t}
+    named = set(language.syllables(f"{facts.name} {facts.official_name or ''}"))
+    own = [w for w in distinctive_words(text) if not _is_weak(w) and not _is_frame(w) and w not in named]
+    return sum(w in said for w in own) / len(own) if own else 1.0
 
 
 # ---------------------------------------------------------------- the dialogue's view of the case

@@ -227,6 +227,17 @@ def decided(kb: KnowledgeBaseLike, turn: Turn, nlu: str = "question") -> Decisio
     return kb.search(turn.text, context=ctx).decision
 
 
+def typed_case(kb: KnowledgeBaseLike, turn: Turn, facts: Any) -> str | None:
+    """Asked which case of the procedure under discussion applies: the case the typed message answers, or None when
+    it names none clearly or asks something new ("khai tử cho người nhà làm ở đâu" is a death, not a home "của
+    mình"). The case's reading (actions/cases.py) says how clearly; the one decision, whether it is a new question."""
+    typed = None if turn.is_payload else cases.typed_answer(turn.text, facts)
+    if typed is None or typed.case is None:
+        return None
+    ctx = replace(context(turn), case_answer=typed.clearness)
+    return typed.case if kb.search(turn.text, context=ctx).decision.kind == "stay" else None
+
+
 def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
     """Reply to an aspect question, a general procedure question or a choice button."""
     if turn.intent == CHOOSE_INTENT:

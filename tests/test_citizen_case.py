@@ -206,7 +206,7 @@ def test_a_case_button_or_a_typed_choice_picks_the_case(residence: ProcedureFact
     pressed = FakeTurn('/choose_case{"case":"6"}', "choose_case", residence.doc_id, None, "documents", {"case": "6"})
     assert cases.view(residence, pressed, None) == cases.CaseView(TENANT, False, "documents")
     assert cases.chosen_case(residence, "0") == cases.OTHER
-    assert cases.typed_choice("trường hợp thứ ba", residence) == residence.cases[2].name
-    assert cases.typed_choice("tôi ở nhờ", residence) == TENANT
-    assert cases.typed_choice("truong hop khac", residence) == cases.OTHER
-    assert cases.typed_choice("lệ phí bao nhiêu", residence) is None
+    assert cases.typed_answer("trường hợp thứ ba", residence).case == residence.cases[2].name
+    assert cases.typed_answer("tôi ở nhờ", residence).case == TENANT
+    assert cases.typed_answer("truong hop khac", residence).case == cases.OTHER
+    assert cases.typed_answer("lệ phí bao nhiêu", residence).case is None

@@ -20,6 +20,7 @@ Kind = Literal["answer", "which_one", "stay", "not_sure"]
 MAX_CHOICES = 3  # "which one?" buttons
 MAX_CASES = 3  # other cases of the answered procedure's family, offered beside the answer
 FULL_COVERAGE = 0.999  # every word of the question is somewhere in the record
+CLEAR_CASE = 0.5  # asked which case: at least this share of the message's own words say the case it reads as
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,9 @@ class Context:
     # The message tells its story before the question (dates, amounts, what an officer said; set by the search when
     # it finds the clause that asks): NLU, which learnt from short questions, often calls such a message off-topic.
     background: bool = False
+    # The bot asked which case of `current` applies and the message reads as one of them: the share of its own words
+    # that say that case (actions/cases.py; 1.0 for "trường hợp thứ hai"). None: not asked, or no case read.
+    case_answer: float | None = None
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,11 @@ class Decision:
 
 def decide(evidence: list[Evidence], th: Thresholds, ctx: Context | None = None) -> Decision:
     """Which procedure the message is about, from the search's evidence (best first) and the conversation."""
-    return in_context(_from_evidence(evidence, th), th, ctx or Context())
+    ctx = ctx or Context()
+    found = _from_evidence(evidence, th)
+    if ctx.case_answer is not None:
+        return _case_or_new_question(found, evidence, th, ctx, ctx.case_answer)
+    return in_context(found, th, ctx)
 
 
 def in_context(found: Decision, th: Thresholds, ctx: Context) -> Decision:
@@ -105,6 +113,25 @@ def in_context(found: Decision, th: Thresholds, ctx: Context) -> Decision:
     if found.kind == "not_sure" and ctx.current and ctx.aspect_asked:
         return Decision("stay", assumed=True, reason="nothing else fits an aspect question")
     return found
+
+
+def _case_or_new_question(
+    found: Decision, evidence: list[Evidence], th: Thresholds, ctx: Context, clearness: float
+) -> Decision:
+    """Asked which case of the procedure under discussion applies, a message that reads as one of its cases answers
+    it ("stay") unless it asks something new: the search answers another procedure whose whole name the citizen
+    typed ("nhà thuê thì đăng ký tạm trú thế nào"), or is more than barely sure of it and the message says more than
+    the case ("được chăm sóc, nuôi dưỡng", all the case's words, also reads as an allowance for the elderly). A case
+    read from a word or two among the message's own words does not answer it: it is read as the question it is."""
+    best = found.best
+    other = found.kind == "answer" and best is not None and best.doc_id != ctx.current
+    named = any(e.whole_name for e in evidence if best is not None and e.hit.doc_id == best.doc_id)
+    sure = best is not None and best.score >= th.off_topic_answer and clearness < 1.0
+    if other and (named or sure):
+        return found
+    if clearness >= CLEAR_CASE:
+        return Decision("stay", reason="answers which case")
+    return found  # a word or two of a case among others ("nộp ở nơi khác được không"): not an answer
 
 
 def for_button(ctx: Context) -> Decision:
