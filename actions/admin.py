@@ -233,14 +233,16 @@ def install_privacy(app: Sanic) -> None:
 
     @app.post("/admin/callback-numbers")
     async def callback_numbers(request: Request) -> HTTPResponse:
-        """{"sender", "text"}: keep the phone numbers of a citizen's raw text for their handoff request (the REST
-        channel and the bridge call it; journal/callbacks.py). Answers {"kept": n, "notice": text for the citizen}."""
+        """{"sender", "text", "asked_now"}: keep the phone numbers of a citizen's raw text for their handoff request
+        if it is open (the REST channel and the bridge call it; journal/callbacks.py decides). `asked_now`: the answer
+        to this text asks for a person. Answers {"kept": n, "notice": text for the citizen}."""
         from journal import callbacks
 
         sender, text = _field(request, "sender"), _field(request, "text", 4000)
         if sender is None or text is None:
             return response.json({"error": "give 'sender' and 'text' as strings"}, status=400)
-        kept = await asyncio.to_thread(callbacks.keep, sender, text)
+        asked_now = isinstance(request.json, dict) and request.json.get("asked_now") is True
+        kept = await asyncio.to_thread(callbacks.capture, sender, text, asked_now)
         return response.json({"kept": kept, "notice": callbacks.notice() if kept else None})
 
     @app.post("/admin/forget")

@@ -158,14 +158,3 @@ def forget_confirmed(replies: list[dict]) -> bool:
     """The citizen confirmed the deletion of their data (actions/answers.py forget_done: custom {"forget": true})."""
     return any(isinstance(r.get("custom"), dict) and r["custom"].get("forget") is True for r in replies)
 
-
-def handoff_open(events: list[dict]) -> bool:
-    """Whether the conversation's current session (tracker events as dicts) handed the citizen to staff: the request
-    stays open until a restart or a new session."""
-    opened = False
-    for event in events:
-        if event.get("event") in ("restart", "session_started"):
-            opened = False
-        elif event.get("event") == "bot" and asks_for_person([event.get("data") or {}]):
-            opened = True
-    return opened

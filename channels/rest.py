@@ -45,7 +45,7 @@ class AdminUnavailable(RuntimeError):
     """The action server's admin API gave no usable answer."""
 
 
-async def call_admin(path: str, body: dict[str, str]) -> dict[str, Any]:
+async def call_admin(path: str, body: dict[str, Any]) -> dict[str, Any]:
     """POST to the action server's admin API (the URL of actions, without /webhook, unless ACTION_ADMIN_URL), with
     the action secret Rasa already holds (never the admin token)."""
     base = settings.current().action_admin_url
@@ -86,12 +86,12 @@ class GuardedRestInput(RestInput):
             if incoming.too_long:
                 logger.info("refused a %d-character message without reading it", incoming.too_long)
                 return response.json(guard.too_long_reply(incoming.sender, incoming.too_long))
-            return await self.handle(on_new_message, incoming, request.app.ctx.agent)
+            return await self.handle(on_new_message, incoming)
 
         return webhook
 
     async def handle(self, on_new_message: Callable[[UserMessage], Awaitable[Any]],
-                     incoming: guard.Incoming, agent: Any = None) -> HTTPResponse:  # fmt: skip
+                     incoming: guard.Incoming) -> HTTPResponse:  # fmt: skip
         collector = CollectingOutputChannel()
         message = UserMessage(incoming.text, collector, incoming.sender, input_channel=self.name())
         strict = outage.strict_actions()
@@ -109,24 +109,18 @@ class GuardedRestInput(RestInput):
         replies = list(collector.messages)
         if guard.forget_confirmed(replies):
             replies = await forget(incoming.sender, replies)
-        elif incoming.callback_text and (guard.asks_for_person(replies) or await handoff_open(agent, incoming.sender)):
-            replies += await keep_callback_number(incoming)
+        elif incoming.callback_text:
+            replies += await keep_callback_number(incoming, asked_now=guard.asks_for_person(replies))
         return response.json(replies)
 
 
-async def handoff_open(agent: Any, sender: str) -> bool:
-    """Whether the sender's conversation has an open request for a person (read only when a phone number came).
-    The request may lie before the turns a message loads (channels/tracker_store.py): the whole history is read,
-    and guard.handoff_open starts again at each session."""
-    tracker = await agent.tracker_store.retrieve_full_tracker(sender) if agent is not None else None
-    return tracker is not None and guard.handoff_open([event.as_dict() for event in tracker.events])
-
-
-async def keep_callback_number(incoming: guard.Incoming) -> list[dict[str, Any]]:
-    """Keep the number for the officer; the citizen is told for what and how long (nothing when it failed: staff
-    still have the conversation, and the citizen can give the number to them)."""
+async def keep_callback_number(incoming: guard.Incoming, asked_now: bool) -> list[dict[str, Any]]:
+    """Keep the number for the officer if the request for a person is open (journal/callbacks.py request_open
+    decides, from the bridge's handoff state or Rasa's tracker); the citizen is told for what and how long (nothing
+    when it was not kept or failed: staff still have the conversation, and the citizen can give the number to them)."""
+    body = {"sender": incoming.sender, "text": incoming.callback_text, "asked_now": asked_now}
     try:
-        kept = await call_admin("/admin/callback-numbers", {"sender": incoming.sender, "text": incoming.callback_text})
+        kept = await call_admin("/admin/callback-numbers", body)
     except AdminUnavailable as error:
         logger.error("callback number not kept: %s", error)
         return []

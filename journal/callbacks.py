@@ -8,7 +8,8 @@ MOCUA_CALLBACK_RETENTION_DAYS (default 7). Only the staff member who claimed tha
 and each time is recorded in the audit log (console/app.py).
 
 Written through the action server's admin API (POST /admin/callback-numbers: actions/admin.py), which the REST
-channel and the Telegram bridge call with the citizen's raw text: one implementation for both channels.
+channel and the Telegram bridge call with the citizen's raw text: one implementation for both channels, and one
+rule for whether the request is still open (`request_open`).
 """
 
 from __future__ import annotations
@@ -16,13 +17,18 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
+import json
+import logging
 
 import sqlalchemy as sa
 from cryptography.fernet import Fernet, InvalidToken
 
 import settings
+from channels.guard import asks_for_person
 from journal import engine, entries, hash_sender
 from knowledge.text import find_phone_numbers
+
+log = logging.getLogger(__name__)
 
 KEY_NAME = "MOCUA_CALLBACK_KEY"
 DEFAULT_RETENTION_DAYS = settings.DEFAULT_CALLBACK_RETENTION_DAYS
@@ -77,6 +83,66 @@ def open_request(sender: str) -> int | None:
              .order_by(entries.c.id.desc()).limit(1))  # fmt: skip
     with engine().connect() as con:
         return con.execute(query).scalar()
+
+
+def capture(sender: str, text: str, asked_now: bool = False) -> int:
+    """Keep the phone numbers of a citizen's raw text if their request for a person is open (`request_open`); how
+    many the request now holds from this text. `asked_now`: the answer to this very text asks for a person."""
+    if not find_phone_numbers(text) or not request_open(sender, asked_now):
+        return 0
+    return keep(sender, text)
+
+
+def request_open(sender: str, asked_now: bool = False) -> bool:
+    """The one rule for whether a citizen's request for a person is open. A Telegram chat whose handoff the bridge's
+    store records (reachable from this host): that record, closed by the console's «Xong», the staff group's /done,
+    /start or /reset. Any other conversation (the REST channel's): Rasa's tracker, open from the answer that asked
+    for a person until a restart or a new session."""
+    if asked_now:
+        return True
+    in_bridge = _bridge_handoff_open(sender)
+    return in_bridge if in_bridge is not None else tracker_handoff_open(_tracker_events(sender))
+
+
+def tracker_handoff_open(events: list[dict]) -> bool:
+    """Whether the conversation's current session (tracker events as dicts) handed the citizen to staff."""
+    opened = False
+    for event in events:
+        if event.get("event") in ("restart", "session_started"):
+            opened = False
+        elif event.get("event") == "bot" and asks_for_person([event.get("data") or {}]):
+            opened = True
+    return opened
+
+
+def _bridge_handoff_open(sender: str) -> bool | None:
+    """Open or not by the bridge's store; None when it does not know the chat (or this host has no such store)."""
+    from journal.erasure import bridge_target  # erasure imports this module
+
+    target = bridge_target()
+    if target is None or not sender.lstrip("-").isdigit():  # Telegram chats are named by their numeric id
+        return None
+    from bot import handoff_state
+    from bot.store import Store
+
+    store = Store(target)
+    try:
+        found = handoff_state.state(store, int(sender))
+    finally:
+        store.close()
+    return None if found is None else found.closed_at is None
+
+
+def _tracker_events(sender: str) -> list[dict]:
+    from journal.erasure import tracker_url
+    from journal.tracker import events_of
+
+    try:
+        rows = events_of(tracker_url(), sender)
+    except sa.exc.SQLAlchemyError as error:  # no tracker yet, or its database down: no open request known
+        log.warning("the tracker was not read for a callback number: %s", error)
+        return []
+    return [json.loads(row.data) for row in rows if row.data]
 
 
 def keep(sender: str, text: str) -> int:

@@ -147,6 +147,8 @@ class Stack:
         env.setdefault("ACTION_ADMIN_URL", self.action_url)  # the Telegram bridge's /stats and /reload
         env.setdefault("TRACKER_DB_URL", f"sqlite:///{self.var_dir / 'tracker.db'}")
         env.setdefault("MOCUA_JOURNAL_DB", str(self.var_dir / "journal.db"))
+        # The bridge's store, where a callback number's request is found open or closed (journal/callbacks.py)
+        env.setdefault("MOCUA_BOT_DB", str(self.var_dir / "bot.db"))
         env.setdefault("SQLALCHEMY_SILENCE_UBER_WARNING", "1")
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         env.setdefault("PYTHONPATH", str(ROOT))

@@ -172,9 +172,46 @@ def test_the_channel_reads_a_handoff_a_deletion_and_an_open_request_from_rasa() 
     assert guard.asks_for_person(handoff) and not guard.forget_confirmed(handoff)
     assert guard.forget_confirmed([{"text": "Đã xóa", "custom": {"forget": True}}])
     bot_handoff = {"event": "bot", "data": {"custom": {"handoff": True}}}
-    assert guard.handoff_open([{"event": "session_started"}, {"event": "user"}, bot_handoff, {"event": "user"}])
-    assert not guard.handoff_open([bot_handoff, {"event": "restart"}, {"event": "user"}])
-    assert not guard.handoff_open([{"event": "bot", "data": {"custom": None}}])
+    open_by_tracker = callbacks.tracker_handoff_open
+    assert open_by_tracker([{"event": "session_started"}, {"event": "user"}, bot_handoff, {"event": "user"}])
+    assert not open_by_tracker([bot_handoff, {"event": "restart"}, {"event": "user"}])
+    assert not open_by_tracker([{"event": "bot", "data": {"custom": None}}])
+
+
+def tracker_handoff(url: str, sender: str) -> None:
+    """Rasa's answer that handed the conversation to staff, as its tracker keeps it."""
+    event = {"event": "bot", "text": "Mình đã chuyển…", "data": {"custom": {"handoff": True}}}
+    with sa.create_engine(url).begin() as con:
+        con.exec_driver_sql("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (?, 'bot', 0, ?)",
+                            (sender, json.dumps(event)))  # fmt: skip
+
+
+def test_a_number_is_kept_while_the_request_is_open_by_the_bridges_state_or_else_the_tracker(
+    dbs: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TRACKER_DB_URL", dbs["tracker"])
+    monkeypatch.setenv("MOCUA_BOT_DB", dbs["bridge"])
+    monkeypatch.delenv("MOCUA_BOT_DB_URL", raising=False)
+    telegram, rest = "82201", "rest-citizen"
+    for sender in (telegram, rest):
+        journal.record("handoff", sender=sender, question="gặp cán bộ")
+        tracker_handoff(dbs["tracker"], sender)  # no restart since: Rasa's tracker alone says open
+    store = Store(dbs["bridge"])
+    store.start_handoff(int(telegram), "gặp cán bộ")
+
+    assert callbacks.capture(telegram, f"số tôi {NUMBER}") == 1, "open in the bridge: kept"
+    store.end_handoff(int(telegram), by="lan")  # the console's «Xong», the group's /done
+    assert callbacks.capture(telegram, "số khác 0987 654 321") == 0, "closed in the bridge: not kept"
+    assert callbacks.numbers_for(callbacks.open_request(telegram) or 0) == [NUMBER]
+    assert callbacks.capture(telegram, "gặp cán bộ, số 0987 654 321", asked_now=True) == 1, "a new request"
+
+    assert callbacks.capture(rest, f"số tôi {NUMBER}") == 1, "REST: open by Rasa's tracker"
+    tracker_event(dbs["tracker"], rest, dt.datetime.now(UTC))
+    with sa.create_engine(dbs["tracker"]).begin() as con:
+        con.exec_driver_sql("INSERT INTO events (sender_id, type_name, timestamp, data) VALUES (?, 'restart', 0, ?)",
+                            (rest, json.dumps({"event": "restart"})))  # fmt: skip
+    assert callbacks.capture(rest, "số khác 0987 654 321") == 0, "REST: closed by a restart"
+    store.close()
 
 
 def test_the_channel_keeps_the_typed_text_only_when_it_holds_a_phone_number() -> None:

@@ -79,7 +79,9 @@ class BotApiEmulator:
                          "can_join_groups": True, "can_read_all_group_messages": False,
                          "supports_inline_queries": False}  # fmt: skip
         self.state = EmulatorState()
-        self._ids = itertools.count(1)
+        # One bot's update ids only grow, and the bridge's store remembers them (an update sent again is answered
+        # once): every emulator is the same bot, so each starts past the ones before it, as Telegram would.
+        self._ids = itertools.count(time.time_ns() // 1000)
         self._message_ids = itertools.count(100)
         self._cond = threading.Condition()  # test thread waits on it; the loop thread notifies
         self._loop = asyncio.new_event_loop()
