@@ -210,7 +210,16 @@ class TypedCase:
 
 
 # Words around a pick that say "that one" rather than which ("chọn trường hợp thứ hai", "cái đầu tiên", "số 3 nhé").
-_PICK_FRAME = _FRAME | frozenset({"cai", "chon", "muc", "la", "toi", "em", "minh", "nhe", "a", "tien", "ban"})
+_PICK_FRAME = _FRAME | frozenset({"cai", "chon", "muc", "la", "toi", "em", "minh", "tien", "ban", "nhe", "nha", "a",
+                                  "do", "day", "ay", "vay", "cung", "lay", "y"})  # fmt: skip
+
+
+def typed_position(text: str) -> int | None:
+    """The position a typed pick names ("cái thứ hai": 2, "số 1", "cái cuối": -1): an ordinal said with nothing but
+    pick words around it (knowledge/vocabulary/ordinals.yml). In a question it picks nothing: "ở đâu" folds like
+    "đầu" (the first), "một" in "một tuần" is not the first."""
+    rest = [w for w in language.syllables(text) if language.canonical(w) not in _PICK_FRAME]
+    return language.ordinal(rest[0]) if len(rest) == 1 else None
 
 
 def typed_answer(text: str, facts: ProcedureFacts) -> TypedCase:
@@ -225,11 +234,9 @@ def typed_answer(text: str, facts: ProcedureFacts) -> TypedCase:
 def _picked(text: str, facts: ProcedureFacts) -> str | None:
     """An ordinal or "khác" said with nothing but pick words around it: in a question, "ở đâu" is not "cái đầu"."""
     rest = [w for w in language.syllables(text) if language.canonical(w) not in _PICK_FRAME]
-    if len(rest) != 1:
-        return None
-    if rest[0] == "khac":
+    if rest == ["khac"]:
         return OTHER
-    index = language.ordinal(rest[0])
+    index = typed_position(text)
     return facts.cases[index - 1].name if index and 0 < index <= len(facts.cases) else None
 
 

@@ -99,17 +99,12 @@ def user_text(tracker: Any) -> str:
 
 
 def picked_choice(turn: Turn) -> str | None:
-    """A typed choice ("cái thứ hai", "số 1", "cái cuối") among the procedures offered last time; the words are in
-    knowledge/vocabulary/ordinals.yml."""
-    if not turn.choices:
-        return None
-    positions = [language.ordinal(token) for token in words(turn.text)]
-    if -1 in positions:
+    """A typed choice ("cái thứ hai", "số 1", "cái cuối") among the procedures offered last time, read as a typed
+    case is (actions/cases.typed_position)."""
+    index = cases.typed_position(turn.text) if turn.choices else None
+    if index == -1:
         return turn.choices[-1]
-    for index in positions:
-        if index and index <= len(turn.choices):
-            return turn.choices[index - 1]
-    return None
+    return turn.choices[index - 1] if index and 0 < index <= len(turn.choices) else None
 
 
 def names_something(text: str) -> bool:

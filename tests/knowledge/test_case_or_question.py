@@ -12,12 +12,14 @@ import random
 from pathlib import Path
 
 import pytest
+import yaml
 
 from actions import cases, dialogue
 from knowledge.records.facts import ProcedureFacts
 from knowledge.search import KnowledgeBase
 from knowledge.text import fold
 
+ROOT = Path(__file__).resolve().parents[2]
 RESIDENCE = "cu-tru-thuong-tru"
 TENANT = "Đăng ký thường trú vào chỗ ở hợp pháp do thuê, mượn, ở nhờ"
 ASKING = ["{} cần giấy tờ gì", "{} làm ở đâu", "cho tôi hỏi {} mất bao lâu", "{} hết bao nhiêu tiền"]
@@ -103,3 +105,19 @@ def test_an_ordinal_said_alone_picks_that_case(kb: KnowledgeBase, said: str, pos
     residence = facts(kb, RESIDENCE)
     expected = residence.cases[position - 1].name if position else cases.OTHER
     assert cases.typed_answer(said, residence) == cases.TypedCase(expected, 1.0)
+
+
+def test_every_typed_pick_nlu_learnt_names_a_position_and_a_question_none() -> None:
+    """One reader of a typed pick for procedures offered and for cases (actions/cases.typed_position): every
+    "which one?" answer NLU learnt (data/nlu/buttons.yml) names its position; questions holding an ordinal none."""
+    data = yaml.safe_load((ROOT / "data/nlu/buttons.yml").read_text(encoding="utf-8"))
+    picks = [
+        line.lstrip("- ").strip()
+        for item in data["nlu"] if item.get("intent") == "choose_procedure"
+        for line in item["examples"].splitlines() if line.strip()
+    ]  # fmt: skip
+    assert len(picks) >= 20
+    assert [p for p in picks if cases.typed_position(p) is None] == []
+    assert cases.typed_position("cái thứ hai") == 2 and cases.typed_position("cai cuoi cung") == -1
+    questions = ["khai tử làm ở đâu", "nộp ở đâu", "một tuần có xong không", "cho ba tôi đăng ký được không"]
+    assert [q for q in questions for said in (q, fold(q)) if cases.typed_position(said) is not None] == []
