@@ -10,10 +10,11 @@ import logging
 import secrets
 import signal
 from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 from telegram import BotCommand, Update
-from telegram.error import BadRequest, NetworkError
+from telegram.error import BadRequest, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -32,6 +33,8 @@ from bot.store import Store
 from settings.retry import Backoff
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+POLL_RETRY = Backoff(first=1.0, most=30.0)  # waits after a failed getUpdates, or an update not stored
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post"]
@@ -57,7 +60,6 @@ def build_application(config: Config) -> tuple[Application, Bridge]:
         .base_url(config.base_url)
         .base_file_url(config.base_file_url)
         .concurrent_updates(True)  # chats run concurrently; Bridge.lock keeps each chat in order
-        .post_init(lambda app: on_started(app, bridge))
         .post_shutdown(lambda app: close(bridge))
     )
     limits = Limits.parse(config.send_limits)
@@ -90,21 +92,6 @@ def add_handlers(application: Application, bridge: Bridge, config: Config) -> No
     application.add_error_handler(bridge.on_error)
 
 
-async def on_started(application: Application, bridge: Bridge) -> None:
-    """Polling mode, after connecting: commands menu, our own stop signals, pending messages looked after."""
-    await announce_commands(application)
-
-    def stop() -> None:
-        bridge.stopping.set()  # handlers waiting for Rasa give up at once; their messages stay pending
-        application.stop_running()
-
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, stop)
-    bridge.start_background(application.bot)
-
-
 async def announce_commands(application: Application) -> None:
     try:
         await application.bot.set_my_commands(COMMANDS)
@@ -117,15 +104,82 @@ async def close(bridge: Bridge) -> None:
     await bridge.close()
 
 
-def run_polling(config: Config) -> None:
-    application, _ = build_application(config)
-    log.info("long polling %s (Rasa at %s)", config.base_url, config.rasa_url)
-    application.run_polling(
-        allowed_updates=ALLOWED_UPDATES,
-        timeout=int(config.poll_timeout),
-        drop_pending_updates=False,
-        bootstrap_retries=-1,  # Telegram unreachable at start (network down): keep trying, do not exit
-    )
+# ---------------------------------------------------------------- polling mode
+
+
+async def serve_polling(config: Config, stop: asyncio.Event | None = None) -> None:
+    application, bridge = build_application(config)
+    stop = stop or asyncio.Event()
+    stop_on_signals(bridge, stop)
+    if not await until_connected(application.initialize, "getMe", stop):  # Telegram unreachable: keep trying
+        return
+    try:
+        await announce_commands(application)
+        if not await until_connected(application.bot.delete_webhook, "deleteWebhook", stop):
+            return
+        await application.start()
+        bridge.start_background(application.bot)
+        log.info("long polling %s (Rasa at %s)", config.base_url, config.rasa_url)
+        try:
+            await poll(application, bridge, config, stop)
+        finally:
+            log.info("stopping")
+            await application.stop()
+    finally:
+        await application.shutdown()
+        await close_bridge_of(application)
+
+
+async def poll(application: Application, bridge: Bridge, config: Config, stop: asyncio.Event) -> None:
+    """getUpdates in a loop. Its offset tells Telegram to forget the updates before it, so it moves past an update
+    only once the update's message is stored (Bridge.take); one not stored is fetched again at the next call."""
+    offset: int | None = None
+    failures = 0
+    while not stop.is_set():
+        try:
+            updates = await until_stopped(application.bot.get_updates(
+                offset=offset, timeout=int(config.poll_timeout), allowed_updates=ALLOWED_UPDATES,
+                read_timeout=config.poll_timeout + 10,
+            ), stop)  # fmt: skip
+        except TelegramError as error:  # network down, Telegram's 5xx, another poller (409): wait and ask again
+            failures += 1
+            log.warning("getUpdates failed (%s); asking again in %.0fs", error, POLL_RETRY.delay(failures))
+            await pause(POLL_RETRY.delay(failures), stop)
+            continue
+        failures = 0
+        for update in updates or ():
+            if not await bridge.take(update, application.process_update):
+                log.warning("update %s not stored; fetching it again", update.update_id)
+                await pause(POLL_RETRY.delay(1), stop)
+                break
+            offset = update.update_id + 1
+
+
+async def until_stopped(call: Awaitable[T], stop: asyncio.Event) -> T | None:
+    """The call's result, or None (the call cancelled) as soon as `stop` is set."""
+    task, stopping = asyncio.ensure_future(call), asyncio.ensure_future(stop.wait())
+    await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
+    stopping.cancel()
+    if not task.done():
+        task.cancel()
+        return None
+    return task.result()
+
+
+async def pause(seconds: float, stop: asyncio.Event) -> None:
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
+
+
+def stop_on_signals(bridge: Bridge, stop: asyncio.Event) -> None:
+    def on_signal() -> None:
+        bridge.stopping.set()  # handlers waiting for Rasa give up at once; their messages stay pending
+        stop.set()
+
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signum, on_signal)
 
 
 # ---------------------------------------------------------------- webhook mode
@@ -166,15 +220,7 @@ async def serve_webhook(config: Config, stop: asyncio.Event | None = None) -> No
     secret = config.webhook_secret or secrets.token_urlsafe(32)
     application, bridge = build_application(config)
     stop = stop or asyncio.Event()
-
-    def on_signal() -> None:
-        bridge.stopping.set()
-        stop.set()
-
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signum, on_signal)
+    stop_on_signals(bridge, stop)
     if not await until_connected(application.initialize, "getMe", stop):
         return
     try:
@@ -228,7 +274,7 @@ async def until_connected(call: Callable[[], Awaitable[object]], what: str, stop
 
 
 async def close_bridge_of(application: Application) -> None:
-    """post_shutdown only runs under run_polling; in webhook mode close the bridge ourselves."""
+    """post_shutdown only runs under PTB's own run_polling/run_webhook: close the bridge ourselves."""
     if application.post_shutdown is not None:
         await application.post_shutdown(application)
 
@@ -237,4 +283,4 @@ def run(config: Config) -> None:
     if config.webhook_url:
         asyncio.run(serve_webhook(config))
     else:
-        run_polling(config)
+        asyncio.run(serve_polling(config))

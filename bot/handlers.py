@@ -132,6 +132,7 @@ class Bridge:
         self._tasks: set[asyncio.Task] = set()
         self._inflight: set[int] = set()  # pending messages this replica is answering right now
         self._receipts: dict[int, asyncio.Future[bool]] = {}  # update id -> stored (True) or not (False)
+        self._told_delayed: dict[int, None] = {}  # updates not stored whose citizen was told (the latest 1,000)
 
     def lock(self, chat_id: int) -> asyncio.Lock:
         """Held while one message of the chat is handled (asyncio locks are FIFO: the chat stays in order)."""
@@ -191,6 +192,11 @@ class Bridge:
             return True
         finally:
             self._receipts.pop(update.update_id, None)
+
+    def nothing_to_store(self, update: Update) -> None:
+        """For a command that waits (for the chat's turn, or a long admin call) with nothing to store: Telegram may
+        forget it now rather than hold back the updates after it; lost in a crash, it is typed again."""
+        self._receipt(update.update_id, stored=True)
 
     def _receipt(self, update_id: int | None, stored: bool) -> bool:
         """Settle the update's receipt; False when nobody waits for it (no webhook or poller holds it back)."""
@@ -532,6 +538,7 @@ class Bridge:
 
     # ------------------------------------------------------------ commands
     async def on_start(self, update: Update, context: Context) -> None:
+        self.nothing_to_store(update)
         chat = update.effective_chat
         if chat is None:
             return
@@ -569,6 +576,7 @@ class Bridge:
             await self.process(context.bot, item, user)
 
     async def on_reset(self, update: Update, context: Context) -> None:
+        self.nothing_to_store(update)
         chat = update.effective_chat
         if chat is None:
             return
@@ -594,6 +602,7 @@ class Bridge:
         return True
 
     async def on_stats(self, update: Update, context: Context) -> None:
+        self.nothing_to_store(update)
         if await self.refuse_non_admin(update, context) or update.effective_chat is None:
             return
         try:
@@ -608,6 +617,7 @@ class Bridge:
         await sending.send(context.bot, update.effective_chat.id, text)
 
     async def on_reload(self, update: Update, context: Context) -> None:
+        self.nothing_to_store(update)
         if await self.refuse_non_admin(update, context) or update.effective_chat is None:
             return
         chat_id = update.effective_chat.id
@@ -627,14 +637,25 @@ class Bridge:
         if isinstance(context.error, StoreUnavailable):
             log.error("update %s (chat %s): database unavailable: %s", update_id, chat.id if chat else "-",
                       context.error)  # fmt: skip
-            if self._receipt(update_id, stored=False):
-                return  # not acknowledged: Telegram sends it again, and the citizen is answered then
+            if self._receipt(update_id, stored=False):  # not acknowledged: Telegram sends it again, answered then
+                if chat is not None and chat.type == ChatType.PRIVATE and update_id not in self._told_delayed:
+                    await self.tell_delayed_once(context.bot, chat.id, update_id)
+                return
             if chat is not None and chat.type != ChatType.CHANNEL:
                 await self.tell_store_down(context.bot, chat.id)
             return
         log.error(
             "error while handling update %s (chat %s)", update_id, chat.id if chat else "-", exc_info=context.error
         )
+
+    async def tell_delayed_once(self, bot: Bot, chat_id: int, update_id: int | None) -> None:
+        """The citizen hears once (per replica) that the answer comes later, not at every time Telegram sends again."""
+        if update_id is not None:
+            self._told_delayed[update_id] = None
+            while len(self._told_delayed) > 1000:
+                del self._told_delayed[next(iter(self._told_delayed))]
+        with contextlib.suppress(Exception):  # Telegram down as well: nothing more to do
+            await sending.send(bot, chat_id, DELAYED)
 
     async def tell_store_down(self, bot: Bot, chat_id: int) -> None:
         text = STAFF_STORE_DOWN if chat_id == self.config.staff_chat_id else STORE_DOWN
