@@ -682,7 +682,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
     def _revert(request: Request, username: str, entry_id: int, form: FormData) -> Response:
         found = audit.entry(request.app.state.db, entry_id)
         if found is not None and found.revertible:
-            changes = [(label, after, before) for label, before, after in found.field_changes()]
+            changes = [change.reversed() for change in found.field_changes()]
             asking = confirm_first(request, form, f"Hoàn tác thay đổi #{entry_id}?", [
                 f"{found.action_name} lúc {dashboard.show_time(found.ts)}, do {found.username}: "
                 f"{found.headline(records.titles(settings))}.",

@@ -8,17 +8,19 @@ their row. A revert is itself a logged change; the original points at it.
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
+import yaml
 
 from console.config import Settings
 from console.db import audit, gap_marks, now
 from console.labels import field_label
-from console.records import changed_fields, write_text
+from console.records import changed_fields, short, write_text
 
 # What each action is called on the audit page.
 ACTION_NAMES = {
@@ -55,6 +57,30 @@ class RevertRefused(RuntimeError):
 
 
 @dataclass(frozen=True)
+class FieldChange:
+    """One field of a record as a change left it: before and after, or for a list the items added and removed."""
+
+    label: str  # the field's name in the editor («Phí, lệ phí»)
+    before: str
+    after: str
+    added: tuple[str, ...] = ()
+    removed: tuple[str, ...] = ()
+
+    def reversed(self) -> FieldChange:
+        """The same field as undoing the change leaves it."""
+        return FieldChange(self.label, self.after, self.before, self.removed, self.added)
+
+
+ISO_DAY = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+
+
+def _readable(value: str) -> str:
+    """A date as staff write it (27/11/2026), anything else as it is."""
+    found = ISO_DAY.match(value)
+    return f"{found.group(3)}/{found.group(2)}/{found.group(1)}" if found else value
+
+
+@dataclass(frozen=True)
 class Entry:
     id: int
     ts: str
@@ -80,12 +106,24 @@ class Entry:
     def is_file_change(self) -> bool:
         return isinstance(self.new, dict) and "text" in self.new
 
-    def field_changes(self) -> list[tuple[str, str, str]]:
-        """(field name in Vietnamese, before, after) for a change to a record of the knowledge base."""
+    def field_changes(self) -> list[FieldChange]:
+        """Each field a change to a record of the knowledge base changed, named in Vietnamese."""
         if not self.is_file_change or self.new.get("place") != "knowledge":
             return []
-        before = (self.old or {}).get("text") or ""
-        return [(field_label(k), a, b) for k, a, b in changed_fields(before, self.new["text"] or "")]
+        before, after = (self.old or {}).get("text") or "", self.new["text"] or ""
+        old, new = yaml.safe_load(before) or {}, yaml.safe_load(after) or {}
+        found = []
+        for key, a, b in changed_fields(before, after):
+            was, now = old.get(key), new.get(key)
+            if isinstance(was, list) or isinstance(now, list):  # a list: the items added and removed, not two cut texts
+                was_items, now_items = [short(x) for x in was or []], [short(x) for x in now or []]
+                added = tuple(x for x in now_items if x not in was_items)
+                removed = tuple(x for x in was_items if x not in now_items)
+                if added or removed:
+                    found.append(FieldChange(field_label(key), a, b, added, removed))
+                    continue
+            found.append(FieldChange(field_label(key), _readable(a), _readable(b)))
+        return found
 
     def headline(self, names: dict[str, str]) -> str:
         """What the change was, in words: the record's name rather than its code, no field codes (those are in the

@@ -171,3 +171,22 @@ def test_an_alias_added_is_reported_with_the_procedures_name(settings: Settings,
     finally:
         client.close()
         journal.store.dispose()
+
+
+def test_a_list_change_shows_the_items_added_and_a_date_is_written_dd_mm_yyyy(settings: Settings) -> None:
+    path = settings.procedures_dir / "ho-tich-khai-sinh.yml"
+    original = path.read_text(encoding="utf-8")
+    text = records.with_alias(original, "xin giấy chào đời cho con")
+    text = re.sub(r"(?m)^last_reviewed: .*$", "last_reviewed: 2026-12-01", text)
+    records.write_text(path, text)
+    audit.log_file_change(engine(settings.db_url), settings, "lan", "alias.add", "ho-tich-khai-sinh",
+                          "Thêm tên gọi «xin giấy chào đời cho con» vào thủ tục ho-tich-khai-sinh", path, original,
+                          text)  # fmt: skip
+    client, _ = app_client(settings)
+    row = text_of(client.get("/audit").text.split('<tr id="audit-', 1)[1].split("</tr>", 1)[0])
+    assert "Tên gọi người dân hay dùng thêm: «xin giấy chào đời cho con»" in row, row
+    assert "Ngày rà soát" in row and "sau: «01/12/2026»" in row and "2026-12-01" not in row
+    entry_id = audit.entries(engine(settings.db_url))[0].id
+    asked = text_of(client.post(f"/audit/{entry_id}/revert", data={"csrf": csrf_of(client, "/audit")}).text)
+    assert "sẽ bỏ: «xin giấy chào đời cho con»" in asked and "đang là: «01/12/2026»" in asked
+    client.close()
