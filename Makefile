@@ -120,7 +120,7 @@ kb-import-catalog:  ## rebuild the official catalogue snapshot from ../shared an
 kb-sync-catalog:  ## refresh the official catalogue from the portal API (review the report, then ARGS=--apply)
 	@$(PY) -m knowledge.catalog.sync $(ARGS)
 
-kb-calibrate: index  ## refit the ranking and the decision thresholds on tests/data/questions dev + calibration (never test) [ARGS=--decision-only]
+kb-calibrate: index  ## refit the search confidence and the decision thresholds on tests/data/questions/calibration.yml (never dev or test) [ARGS=--decision-only]
 	@$(PY) -m knowledge.search --calibrate $(ARGS)
 
 kb-gaps:  ## the questions citizens asked that the bot could not answer, most frequent first

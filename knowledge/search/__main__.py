@@ -33,8 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-k", type=int, default=5)
     parser.add_argument("--index-dir", type=Path, default=None)
     parser.add_argument("--calibrate", action="store_true", help="refit knowledge/search/calibration.json")
-    parser.add_argument("--questions", type=Path, action="append", help="labelled questions to fit on (YAML; default: "
-                        "dev and calibration, never the frozen test split)")  # fmt: skip
+    parser.add_argument("--questions", type=Path, default=None, help="calibration questions (YAML)")
     parser.add_argument(
         "--decision-only", action="store_true",
         help="with --calibrate: refit only the decision's own thresholds (close_ratio, topic_mass, off_topic_answer)",
@@ -42,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     environment.set_default("OMP_NUM_THREADS", "1")
     if args.calibrate:  # refit from scratch: the shipped weights may be for another feature set
-        paths = args.questions or [question_file("dev"), question_file("calibration")]
-        questions = [row for path in paths for row in load_questions(path)]
+        path = args.questions or question_file("calibration")
+        questions = load_questions(path)
         if args.decision_only:
             kb = KnowledgeBase(index_dir_from_env(args.index_dir), watch=False)
             cal = fit_decision(kb, questions, kb.calibration)
@@ -51,7 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             start = Calibration.load(check=False) if CALIBRATION_FILE.is_file() else Calibration.starting_point()
             kb = KnowledgeBase(index_dir_from_env(args.index_dir), start, watch=False)
             cal = calibrate(kb, questions)
-        cal.save(extra={"fitted_on": " + ".join(p.name for p in paths), "questions": len(questions)})
+        cal.save(extra={"fitted_on": str(path.name), "questions": len(questions)})
         print(f"calibration written to {CALIBRATION_FILE} from {len(questions)} questions")
         shown = {k: v for k, v in cal.__dict__.items() if k not in ("coef", "method_thresholds")}
         print(json.dumps(shown, ensure_ascii=False))

@@ -23,7 +23,6 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -191,9 +190,6 @@ FEATURES = (
     # the data's own signals: how much of the record's name the question says (a rare variant adds words the
     # question lacks), curated (the few hundred procedures citizens ask most), for citizens, local level, detailed
     "name_cover", "whole_name", "curated", "current", "citizen", "local", "details",
-    # the shortlist's names read against each other (names_contrast): what tells this record from its rivals,
-    # learned from the records' own names ("lại", "đổi", "nước ngoài", "lưu động"), never from a word list
-    "own_unsaid", "rival_said", "own_only_said",
 )  # fmt: skip
 
 
@@ -273,17 +269,6 @@ class _Snapshot:
         self.province = np.array([d.get("province") or "" for d in self.docs], dtype=object)
         self.national = self.province == ""  # computed once: the mask below runs on every question
         self._records: dict[str, Any] = {}
-        self._word_weights: dict[str, float] = {}
-
-    def word_weight(self, word: str) -> float:
-        """How much a word says about which record (its best BM25 weight; an unknown word counts as a rare one)."""
-        weight = self._word_weights.get(word)
-        if weight is None:
-            t = self.bm25.vocab.get(word)
-            lo, hi = (self.bm25.offsets[t], self.bm25.offsets[t + 1]) if t is not None else (0, 0)
-            weight = float(self.bm25.weights[lo:hi].max()) if hi > lo else self.bm25.unknown_weight
-            self._word_weights[word] = weight
-        return weight
 
     def record(self, doc_id: str) -> Procedure | Guide | OfficialRecord | None:
         if doc_id not in self._records:
@@ -367,32 +352,6 @@ def name_cover(names: list[frozenset[str]], query_words: set[str]) -> float:
     sinh", 0.5 on "Đăng ký khai sinh có yếu tố nước ngoài" (the variant adds words the question does not have).
     Typing a record's whole name or alias is strong evidence; a fragment shared by many names is weak."""
     return max((len(n & query_words) / len(n) for n in names if n), default=0.0)
-
-
-def best_name(names: list[frozenset[str]], query_words: set[str]) -> frozenset[str]:
-    """The record's name the question fits best: most of it said, the shorter name on a tie."""
-    return max(names, key=lambda n: (len(n & query_words) / len(n), -len(n)), default=frozenset())
-
-
-def names_contrast(
-    names: list[frozenset[str]], query_words: set[str], weight: Callable[[str], float]
-) -> list[tuple[float, float, float]]:
-    """For each shortlisted record (its best-fitting name), read against the other records' names:
-    - own_unsaid: share of its name's weight the question does not say ("… có yếu tố nước ngoài" for "khai sinh
-      có mất phí không");
-    - rival_said: share of the question's weight that another record's name says and its name does not ("lại" of
-      "cấp lại" when it is the first issue);
-    - own_only_said: share of the question's weight only its name says among the shortlist."""
-    reach = sum(weight(w) for w in query_words) or 1.0
-    out = []
-    for i, name in enumerate(names):
-        others: set[str] = set().union(*(n for j, n in enumerate(names) if j != i)) if len(names) > 1 else set()
-        total = sum(weight(w) for w in name) or 1.0
-        unsaid = sum(weight(w) for w in name - query_words) / total
-        rival = sum(weight(w) for w in (query_words & others) - name) / reach
-        only = sum(weight(w) for w in (query_words & name) - others) / reach
-        out.append((unsaid, rival, only))
-    return out
 
 
 def whole_name_typed(names: list[frozenset[str]], query_words: set[str]) -> bool:
@@ -541,8 +500,6 @@ class KnowledgeBase:
         top_dense, top_lex = int(np.argmax(dense_doc)), int(np.argmax(lex_doc))
         query_set = set(query_words)
         coef = coef_vector(cal.coef.get(method))
-        fitted = [best_name(snap.names[int(d)], query_set) for d in order]
-        contrast = names_contrast(fitted, query_set, snap.word_weight)
         out: list[Candidate] = []
         for rank, d in enumerate(order):
             other = fused[order[1]] if rank == 0 and len(order) > 1 else fused[order[0]]
@@ -556,7 +513,7 @@ class KnowledgeBase:
             cand.features = np.array(
                 [1.0, cand.score, cand.score - float(other), dense_feat, cand.lexical, agree,
                  float(accented) * dense_feat, cand.coverage, float(np.log1p(reach)),
-                 named, float(whole_name_typed(snap.names[d], query_set)), *snap.signals[d], *contrast[rank]],
+                 named, float(whole_name_typed(snap.names[d], query_set)), *snap.signals[d]],
                 dtype=np.float64,
             )
             cand.confidence = _logistic(coef, cand.features)

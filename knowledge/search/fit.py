@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import replace
 from typing import Any
 
@@ -19,7 +18,7 @@ from knowledge.search.engine import (
     _logistic,
 )
 from knowledge.search.metrics import check_fittable, equivalents, gold, with_equivalents
-from knowledge.text import clean, fold, has_diacritics
+from knowledge.text import clean, has_diacritics
 
 
 def fit_logistic(x: np.ndarray, y: np.ndarray, l2: float = 1.0, iters: int = 50) -> np.ndarray:
@@ -51,38 +50,11 @@ def _newton_logistic(x: np.ndarray, y: np.ndarray, l2: float, iters: int) -> np.
     return w
 
 
-FOLDS = 5  # thresholds are fitted on confidences the model gave questions it was not fitted on
-
-Asked = tuple[set[str], list[Evidence]]  # the right ids (empty: nothing answers it), the search's evidence
-
-
 def calibrate(kb: KnowledgeBase, questions: list[dict[str, Any]]) -> Calibration:
-    """Fit fusion weights (grid search on reranked top-1), then per method the ranking's confidence model on the
-    labelled questions (dev and calibration), and every threshold on out-of-fold confidences: a model is surer of
-    the questions it learnt from than of a citizen's new one."""
-    check_fittable(questions)  # dev and calibration: never the frozen test split
+    """Fit fusion weights (grid search on reranked top-1), then per-method confidence models and thresholds."""
+    check_fittable(questions)  # calibration.yml only: nothing is fitted on the measured splits
     questions = with_equivalents(questions, equivalents(kb))  # a curated record and its official codes: one answer
     cal = kb.calibration
-    _fit_weights(kb, questions, cal)
-    for method in METHODS:
-        shortlists = _shortlists(kb, questions, method)
-        coef = _fit_shortlists(kb, questions, shortlists).round(5).tolist()
-        cal.coef[method] = dict(zip(FEATURES, coef, strict=True))
-        asked = out_of_fold(kb, method, questions, shortlists)
-        kb.calibration = cal
-        none_below = _best_none_threshold(asked)
-        mass = _best_ask_back_mass(replace(cal, none_below=none_below), asked)
-        if method == "combined":
-            cal.none_below, cal.ask_back_mass = none_below, mass
-            cal = _fit_decision_thresholds(cal, asked)
-        else:
-            cal.method_thresholds[method] = [none_below, mass]
-    return cal
-
-
-def _fit_weights(kb: KnowledgeBase, questions: list[dict[str, Any]], cal: Calibration) -> None:
-    """Fusion weights per kind of typing, judged as served: shortlist by the fused score, then ordered by a
-    confidence model fitted for that blend (on the labelled questions alone: the grid is 64 blends)."""
     dense_grid = [0.0, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5]
     cover_grid = [0.0, 0.25, 0.5, 1.0]
     for kind in ("accented", "unaccented"):
@@ -93,59 +65,42 @@ def _fit_weights(kb: KnowledgeBase, questions: list[dict[str, Any]], cal: Calibr
         for w_dense in dense_grid:
             for w_cov in cover_grid:
                 cal.weights[kind] = [w_dense, 1.0, w_cov]
-                shortlists = _shortlists(kb, questions, "combined")
+                # judged as served: shortlist by the fused score, then ordered by a confidence model fitted for it
+                shortlists = [kb.candidates(r["q"], k=SHORTLIST, rerank=False) for r in questions]
                 coef = _fit_shortlists(kb, questions, shortlists)
                 hits = sum(_reranked_top(kb, shortlists[i], coef) in gold(questions[i]) for i in rows)
-                # ties: prefer the blend closest to equal weights (less tuned to the questions)
+                # ties: prefer the blend closest to equal weights (less tuned to this split)
                 key = hits - 0.001 * (abs(np.log((w_dense + 0.05) / 1.05)) + abs(w_cov - 0.5))
                 if key > best[0]:
                     best = (key, [w_dense, 1.0, w_cov])
         cal.weights[kind] = best[1]
+    for method in METHODS:
+        tops = []
+        shortlists = [kb.candidates(r["q"], method=method, k=SHORTLIST, rerank=False) for r in questions]
+        weights = _fit_shortlists(kb, questions, shortlists).round(5).tolist()
+        cal.coef[method] = dict(zip(FEATURES, weights, strict=True))
+        for r in questions:
+            cands = kb.candidates(r["q"], method=method, k=3)
+            tops.append((r, [c.confidence for c in cands], kb.doc_id_at(cands[0].doc), [c.coverage for c in cands]))
+        none_below = _best_none_threshold(tops)
+        mass = _best_ask_back_mass(replace(cal, none_below=none_below), kb, questions, method)
+        if method == "combined":
+            cal.none_below, cal.ask_back_mass = none_below, mass
+        else:
+            cal.method_thresholds[method] = [none_below, mass]
+    return fit_decision(kb, questions, cal)
 
 
-def _shortlists(kb: KnowledgeBase, rows: list[dict[str, Any]], method: str) -> list[list[Candidate]]:
-    return [kb.candidates(r["q"], method=method, k=SHORTLIST, rerank=False) for r in rows]
-
-
-def fold_of(question: str) -> int:
-    """A question's fold, from its text alone: the same question always lands in the same fold."""
-    return int.from_bytes(hashlib.sha256(fold(clean(question)).encode()).digest()[:4], "big") % FOLDS
-
-
-def out_of_fold(
-    kb: KnowledgeBase, method: str, questions: list[dict[str, Any]], shortlists: list[list[Candidate]]
-) -> list[Asked]:
-    """The search's evidence on every question, each searched with a confidence model fitted without its fold."""
-    folds = [fold_of(r["q"]) for r in questions]
-    asked: dict[int, Asked] = {}
-    saved = kb.calibration
-    try:
-        for f in range(FOLDS):
-            keep = [i for i, g in enumerate(folds) if g != f]
-            coef = _fit_shortlists(kb, [questions[i] for i in keep], [shortlists[i] for i in keep])
-            named = dict(zip(FEATURES, coef.tolist(), strict=True))
-            kb.calibration = replace(saved, coef={**saved.coef, method: named})
-            for i in (i for i, g in enumerate(folds) if g == f):
-                asked[i] = (gold(questions[i]), kb.search(questions[i]["q"], method=method).evidence)
-    finally:
-        kb.calibration = saved
-    return [asked[i] for i in sorted(asked)]
+Asked = tuple[set[str], list[Evidence]]  # the right ids (empty: nothing answers it), the search's evidence
 
 
 def fit_decision(kb: KnowledgeBase, questions: list[dict[str, Any]], cal: Calibration) -> Calibration:
-    """Only the decision's own thresholds (`make kb-calibrate ARGS=--decision-only`), on out-of-fold evidence of the
-    combined method as served (the confidence model refitted without each fold)."""
-    check_fittable(questions)
-    questions = with_equivalents(questions, equivalents(kb))
-    kb.calibration = cal
-    asked = out_of_fold(kb, "combined", questions, _shortlists(kb, questions, "combined"))
-    return _fit_decision_thresholds(cal, asked)
-
-
-def _fit_decision_thresholds(cal: Calibration, asked: list[Asked]) -> Calibration:
     """The decision's own thresholds, judged as a citizen meets them (knowledge/search/decision.py): the share of
     "which one?" (close_ratio), how likely a family must be to ask which case rather than decline
     (topic_mass), and the confidence that overrules NLU's "off-topic" (off_topic_answer)."""
+    check_fittable(questions)
+    kb.calibration = cal
+    asked = [(gold(r), kb.search(r["q"]).evidence) for r in with_equivalents(questions, equivalents(kb))]
     cal.close_ratio = _best_close_ratio(cal, asked)
     cal.topic_mass = _best_topic_mass(cal, asked)
     cal.off_topic_answer = _best_off_topic(cal, asked)
@@ -210,26 +165,30 @@ def _reranked_top(kb: KnowledgeBase, cands: list[Candidate], coef: np.ndarray) -
     return kb.doc_id_at(best.doc)
 
 
-def _best_ask_back_mass(cal: Calibration, asked: list[Asked]) -> float:
+Top = tuple[dict[str, Any], list[float], str, list[float]]  # question, confidences, top id, coverages
+
+
+def _best_ask_back_mass(cal: Calibration, kb: KnowledgeBase, questions: list[dict[str, Any]], method: str) -> float:
     """Largest summed confidence for close candidates that keeps balanced no-answer accuracy at its best."""
+    kb.calibration = cal
+    asked = [(r, kb.search(r["q"], method=method).evidence) for r in questions]
     best = (-1.0, 1.0)
     for mass in np.arange(0.95, 0.29, -0.05):  # from strict to lenient: ties keep the stricter value
         trial = replace(cal, ask_back_mass=float(mass)).thresholds()
-        null_ok = [decide(ev, trial).kind == "not_sure" for want, ev in asked if not want]
-        ans_ok = [decide(ev, trial).kind != "not_sure" for want, ev in asked if want]
+        null_ok = [decide(ev, trial).kind == "not_sure" for r, ev in asked if not r["expect"]]
+        ans_ok = [decide(ev, trial).kind != "not_sure" for r, ev in asked if r["expect"]]
         score = float((np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0))
         if score > best[0] + 1e-9:
             best = (score, float(mass))
     return round(best[1], 2)
 
 
-def _best_none_threshold(asked: list[Asked]) -> float:
-    """Threshold on the best candidate's confidence maximising balanced no-answer accuracy."""
-    tops = [(bool(want), evidence[0].confidence if evidence else 0.0) for want, evidence in asked]
+def _best_none_threshold(tops: list[Top]) -> float:
+    """Threshold maximising balanced no-answer accuracy on the calibration split."""
     best = (-1.0, 0.5)
     for t in np.arange(0.05, 0.95, 0.01):
-        null_ok = [conf < t for answerable, conf in tops if not answerable]
-        ans_ok = [conf >= t for answerable, conf in tops if answerable]
+        null_ok = [conf[0] < t for r, conf, _, _ in tops if not r["expect"]]
+        ans_ok = [conf[0] >= t for r, conf, _, _ in tops if r["expect"]]
         score = float((np.mean(null_ok) if null_ok else 1.0) + (np.mean(ans_ok) if ans_ok else 1.0))
         if score > best[0] + 1e-9:
             best = (score, float(t))

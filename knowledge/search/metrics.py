@@ -1,8 +1,7 @@
 """Retrieval metrics over labelled questions: what the benchmarks, the tests and the calibration report measure.
 
-The questions live in tests/data/questions/: ``dev.yml`` (looked at while improving, and learnt from),
-``test.yml`` (frozen: the published figures; its misses are never returned; nothing is fitted on it) and
-``calibration.yml`` (learnt from, like dev).
+The questions live in tests/data/questions/: ``dev.yml`` (looked at while improving), ``test.yml`` (frozen: the
+published figures; its misses are never returned) and ``calibration.yml`` (the only split anything is fitted on).
 Each file is a list of blocks ``{by, on, note, questions: [{q, expect, also}]}``; a question's ``expect`` is a
 curated record id, an official procedure code ("1.001193") or null when nothing in the base answers it.
 """
@@ -109,10 +108,11 @@ def with_equivalents(questions: list[Row], same: dict[str, set[str]]) -> list[Ro
 
 
 def check_fittable(questions: list[Row]) -> None:
-    """Nothing is fitted on the frozen split: refuse test questions (the ranking learns from dev and calibration)."""
-    if any(r["split"] == FROZEN for r in questions):
+    """Nothing is fitted on the measured splits: refuse dev and test questions."""
+    measured = sorted({r["split"] for r in questions} & {"dev", FROZEN})
+    if measured:
         raise ValueError(
-            f"refusing to fit on the {FROZEN} split ({question_file(FROZEN)} is frozen): fit on dev and calibration"
+            f"refusing to fit on the {' and '.join(measured)} split: fit on {question_file('calibration')} only"
         )
 
 

@@ -9,7 +9,6 @@ import pytest
 
 from knowledge.records.schema import Guide, Procedure
 from knowledge.search import KnowledgeBase
-from knowledge.search.engine import names_contrast
 from knowledge.search.metrics import evaluate, load_questions, question_file
 from knowledge.text import fold
 
@@ -223,23 +222,3 @@ def test_the_clause_that_asks_is_found_by_the_vocabulary(tmp_path: Path, monkeyp
         "  - như thế nào\n", ""), encoding="utf-8")  # fmt: skip
     monkeypatch.setenv("MOCUA_VOCABULARY_DIR", str(vocabulary))
     assert asking_clause(message) is None  # staff's words, not code: without them no clause asks
-
-
-def test_the_words_that_tell_siblings_apart_count_for_the_one_that_has_them() -> None:
-    """Read against each other, two names of one family differ by the word that names the case: a question saying
-    "lại" speaks for the re-issue and against the first issue; a question not saying it leaves the re-issue a word
-    short. The words come from the names themselves, weighted by how rare they are."""
-    first, again = frozenset({"cap", "giay", "dang", "ky", "xe"}), frozenset({"cap", "lai", "giay", "dang", "ky", "xe"})
-    weight = {"lai": 3.0}.get
-
-    def contrast(question: set[str]) -> dict[str, tuple[float, float, float]]:
-        unsaid_first, unsaid_again = names_contrast([first, again], question, lambda w: weight(w, 1.0))
-        return {"first": unsaid_first, "again": unsaid_again}
-
-    reissue = contrast({"cap", "lai", "giay", "dang", "ky", "xe"})
-    assert reissue["first"][1] > 0 and reissue["again"][1] == 0  # "lại" said: a rival's word, not the first issue's
-    assert reissue["again"][2] > 0 and reissue["first"][2] == 0  # …and the re-issue's own
-    assert reissue["again"][0] == 0 and reissue["first"][0] == 0
-    first_issue = contrast({"cap", "giay", "dang", "ky", "xe"})
-    assert first_issue["again"][0] == pytest.approx(3.0 / 8.0)  # the re-issue's name says more than was asked
-    assert first_issue["first"][0] == 0 and first_issue["first"][1] == 0
