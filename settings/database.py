@@ -8,6 +8,7 @@ Not imported by `settings/__init__.py`: SQLAlchemy is in the app environment, an
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,9 @@ def _sqlite_settings(dbapi_connection: Any, connection_record: Any) -> None:
 # ---------------------------------------------------------------- migrations (Alembic)
 
 
+_MIGRATING = threading.Lock()
+
+
 def migrate(engine: sa.Engine, migrations: Path, *, version_table: str, lock_key: int) -> None:
     """Bring a database to its package's newest schema: Alembic runs the package's revisions (`migrations`/versions)
     not yet applied, and records the last in `version_table` (one per package: the packages may share a database).
@@ -105,7 +109,10 @@ def migrate(engine: sa.Engine, migrations: Path, *, version_table: str, lock_key
 
     config = Config()
     config.set_main_option("script_location", str(migrations))
-    with engine.begin() as con:
+    # Alembic keeps the running migration in module globals (alembic.context, alembic.op): two stores opened at once
+    # in one process (the console and a bridge, or two replicas in a test) must take turns, or one reads the other's
+    # half-set context and fails with KeyError 'config'.
+    with _MIGRATING, engine.begin() as con:
         if con.dialect.name == "postgresql":  # the lock ends with the transaction
             con.execute(sa.select(sa.func.pg_advisory_xact_lock(lock_key)))
         config.attributes.update(connection=con, version_table=version_table)
