@@ -10,14 +10,18 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+from bot.store import Store
 from scripts.services import Postgres
 from scripts.stack import free_port
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.fake_rasa import FakeRasa
+
+OpenStore = Callable[..., Store]
 
 ROOT = Path(__file__).resolve().parents[2]
 STAFF_CHAT = -100777
@@ -63,6 +67,22 @@ def bot_db_url(postgres: Postgres) -> str:
         con.exec_driver_sql(f"CREATE DATABASE {name}")
     admin.dispose()
     return postgres.url(name, driver="postgresql+psycopg")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
+    """open_store(**options) -> a Store on this test's database; every call is another process (a bridge replica,
+    the console)."""
+    target = str(tmp_path / "bot.db") if request.param == "sqlite" else request.getfixturevalue("bot_db_url")
+    opened: list[Store] = []
+
+    def open_one(**options: Any) -> Store:
+        opened.append(Store(target, **options))
+        return opened[-1]
+
+    yield open_one
+    for store in opened:
+        store.close()
 
 
 @pytest.fixture

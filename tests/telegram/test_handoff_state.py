@@ -4,9 +4,7 @@ bridge (`python -m bot`, Bot API emulator) delivering what the console says and 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -15,29 +13,13 @@ from bot import handoff_state
 from bot.handoff import question_for_staff
 from bot.store import Store, Turn, outbox
 from tests.telegram.bot_api_emulator import BotApiEmulator
-from tests.telegram.conftest import STAFF_CHAT, StartBridge
+from tests.telegram.conftest import STAFF_CHAT, OpenStore, StartBridge
 from tests.telegram.fake_rasa import FakeRasa
 from tests.telegram.http_helpers import webhook_env
 
-OpenStore = Callable[..., Store]
 CITIZEN = 83001
 STAFF_MEMBER = 7007
 NONE = handoff_state.HandoffState(0, 0.0, "", None, None, None, None)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
-    """open_store() -> a Store on this test's database; each call is another process (console, bridge replica)."""
-    target = str(tmp_path / "bot.db") if request.param == "sqlite" else request.getfixturevalue("bot_db_url")
-    opened: list[Store] = []
-
-    def open_one(**options: Any) -> Store:
-        opened.append(Store(target, **options))
-        return opened[-1]
-
-    yield open_one
-    for store in opened:
-        store.close()
 
 
 def said(store: Store) -> list[tuple[str | None, str | None]]:

@@ -10,33 +10,13 @@ import asyncio
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
-
-import pytest
 
 from bot.handlers import FloodGuard
 from bot.render import Button
 from bot.store import Store, StoreUnavailable
 from scripts.services import Postgres
-
-OpenStore = Callable[..., Store]
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def open_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[OpenStore]:
-    """open_store(**options) -> a Store on this test's database; every call is another replica."""
-    target = str(tmp_path / "bot.db") if request.param == "sqlite" else request.getfixturevalue("bot_db_url")
-    opened: list[Store] = []
-
-    def open_one(**options: Any) -> Store:
-        opened.append(Store(target, **options))
-        return opened[-1]
-
-    yield open_one
-    for store in opened:
-        store.close()
+from tests.telegram.conftest import OpenStore
 
 
 def button_id(payload: str) -> str:
