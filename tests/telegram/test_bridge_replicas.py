@@ -30,18 +30,21 @@ class Replica:
     bridge: RunningBridge
 
 
+def start_replica(emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge, bot_db_url: str,
+                  **settings: str) -> Replica:  # fmt: skip
+    """A bridge replica in webhook mode on the shared store, as behind a load balancer, once its webhook is set."""
+    url, env = webhook_env()
+    bridge = start_bridge(fake_rasa.url, wait=False, MOCUA_BOT_DB_URL=bot_db_url, **settings, **env)
+    emulator.wait_for(lambda: emulator.state.webhook.get("url") == url or not bridge.alive(), 30,
+                      "the replica to register its webhook")  # fmt: skip
+    assert bridge.alive(), bridge.log()
+    return Replica(url, bridge)
+
+
 @pytest.fixture
 def replicas(emulator: BotApiEmulator, fake_rasa: FakeRasa, start_bridge: StartBridge,
              bot_db_url: str) -> list[Replica]:  # fmt: skip
-    started = []
-    for _ in range(2):
-        url, env = webhook_env()  # one webhook secret for both, as a deployment behind a load balancer has
-        bridge = start_bridge(fake_rasa.url, wait=False, MOCUA_BOT_DB_URL=bot_db_url, BOT_FLOOD_LIMIT="6", **env)
-        emulator.wait_for(lambda u=url, b=bridge: emulator.state.webhook.get("url") == u or not b.alive(), 30,
-                          "the replica to register its webhook")  # fmt: skip
-        assert bridge.alive(), bridge.log()
-        started.append(Replica(url, bridge))
-    return started
+    return [start_replica(emulator, fake_rasa, start_bridge, bot_db_url, BOT_FLOOD_LIMIT="6") for _ in range(2)]
 
 
 def via(emulator: BotApiEmulator, replica: Replica, send: Callable[[], T]) -> T:

@@ -15,7 +15,7 @@ from bot.store import Store, Turn, outbox
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.conftest import STAFF_CHAT, OpenStore, StartBridge
 from tests.telegram.fake_rasa import FakeRasa
-from tests.telegram.http_helpers import webhook_env
+from tests.telegram.test_bridge_replicas import start_replica
 
 CITIZEN = 83001
 STAFF_MEMBER = 7007
@@ -179,11 +179,7 @@ def test_two_replicas_deliver_each_console_message_once(
     """Two bridges on one PostgreSQL store (webhook mode, as behind a load balancer): both look at the outbox, the
     citizen gets every console message once and in order, and the group's reply to the console's note works."""
     for _ in range(2):
-        url, env = webhook_env()
-        bridge = start_bridge(fake_rasa.url, wait=False, MOCUA_BOT_DB_URL=bot_db_url, **env)
-        emulator.wait_for(lambda u=url, b=bridge: emulator.state.webhook.get("url") == u or not b.alive(), 30,
-                          "the replica to register its webhook")  # fmt: skip
-        assert bridge.alive(), bridge.log()
+        start_replica(emulator, fake_rasa, start_bridge, bot_db_url)
     emulator.send_text(CITIZEN, "gặp cán bộ")
     emulator.wait_for_text(STAFF_CHAT, "Yêu cầu gặp cán bộ")
     console = Store(bot_db_url)

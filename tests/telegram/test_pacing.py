@@ -21,8 +21,7 @@ from bot.store import Store
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.conftest import STAFF_CHAT, StartBridge
 from tests.telegram.fake_rasa import FakeRasa
-from tests.telegram.http_helpers import webhook_env
-from tests.telegram.test_bridge_replicas import Replica, via
+from tests.telegram.test_bridge_replicas import start_replica, via
 
 
 class SteppedClock:
@@ -102,14 +101,7 @@ def test_a_burst_through_two_replicas_is_queued_not_refused(
 ) -> None:
     """Beyond 30 messages a second overall and 3 in 3 s in one chat, with two replicas sharing one store: every
     message answered, none refused with 429, one chat's answers in the order asked."""
-    replicas = []
-    for _ in range(2):
-        url, env = webhook_env()
-        bridge = start_bridge(fake_rasa.url, wait=False, MOCUA_BOT_DB_URL=bot_db_url, **env)
-        emulator.wait_for(lambda u=url, b=bridge: emulator.state.webhook.get("url") == u or not b.alive(), 30,
-                          "the replica to register its webhook")  # fmt: skip
-        assert bridge.alive(), bridge.log()
-        replicas.append(Replica(url, bridge))
+    replicas = [start_replica(emulator, fake_rasa, start_bridge, bot_db_url) for _ in range(2)]
     chatty, citizens = 83000, list(range(83001, 83046))
     for n in range(1, 7):  # one citizen typing fast, to one replica (across replicas: test_bridge_replicas)
         via(emulator, replicas[0], lambda n=n: emulator.send_text(chatty, f"câu {n}"))
