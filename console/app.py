@@ -7,7 +7,6 @@ index build (console.builds).
 
 from __future__ import annotations
 
-import datetime as dt
 import hashlib
 import re
 import threading
@@ -349,7 +348,7 @@ def create_app(settings: Settings, secret: str) -> FastAPI:
             return back("/unanswered")
         path = settings.dev_questions
         original = path.read_text(encoding="utf-8") if path.is_file() else ""
-        today = dt.datetime.now(dashboard.VIETNAM).date()
+        today = clock.today()
         text = records.with_dev_question(original, wording, target, username, today)
         records.write_text(path, text)
         marks = audit.mark_gap(request.app.state.db, username, group.keys, "attached", target)

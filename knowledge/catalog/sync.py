@@ -14,7 +14,6 @@ Base URL: MOCUA_PORTAL_URL (default https://dichvucong.gov.vn).
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import math
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import settings
+from knowledge import clock
 from knowledge.catalog.changes import ChangeReport, diff
 from knowledge.catalog.common import audiences_of, one_line, portal_url, unique
 from knowledge.catalog.model import FILLABLE, OfficialRecord, Source, procedure_type
@@ -327,7 +327,7 @@ def _listed_title(item: dict, listed_on: str) -> OfficialRecord:
         agency=", ".join(unique(one_line(d) for d in item.get("departments") or [] if one_line(d))) or None,
         portal_url=portal_url(one_line(item.get("id"))),
         source=SOURCE,
-        crawled=listed_on or dt.date.today().isoformat(),
+        crawled=listed_on or clock.today().isoformat(),
         detail="titles_only",
         type=kind,
         province=match_province(promulgated_by) if kind == "SPECIFIC" else None,
@@ -344,7 +344,7 @@ def _is_code(code: str) -> bool:
 
 
 def sync(client: Client, state: State, snapshot: Path, page_size: int = 100, today: str | None = None) -> SyncResult:
-    today = today or dt.date.today().isoformat()
+    today = today or clock.today().isoformat()
     progress = state.load()
     progress.setdefault("listed_on", today)
     progress.setdefault("base_url", client.base_url)

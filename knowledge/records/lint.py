@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from knowledge import clock
 from knowledge.language import expand_abbreviations, syllables
 from knowledge.records.loader import (
     KNOWLEDGE_ROOT,
@@ -402,7 +403,7 @@ def lint(
     """All problems (errors and warnings) in the given files, or in the whole knowledge base."""
     files = collect_files(paths) if paths else knowledge_files(KNOWLEDGE_ROOT)
     parsed = parse_files(files)
-    return Linter(parsed, today or dt.date.today(), _questions_once(test_questions)).run(), parsed
+    return Linter(parsed, today or clock.today(), _questions_once(test_questions)).run(), parsed
 
 
 def _line(problem: Problem) -> str:

@@ -245,3 +245,15 @@ def test_test_split_is_read_from_the_given_file(tmp_path: Path) -> None:
     result = run_lint(root, "--test-questions", str(questions))
     assert result.returncode == 1
     assert "kinh-doanh-ho.yml:5: aliases[2]: [lỗi]" in result.stdout
+
+
+def test_the_linter_and_the_editor_share_one_clock(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The editor stamps «ngày rà soát» with the day in Vietnam (knowledge.clock); the linter must judge it by that
+    same day. In the evening UTC the two calendars differ, and a record saved that evening was refused as reviewed
+    «in the future». MOCUA_TODAY moves the shared clock, so the linter has to follow it."""
+    root = write_kb(tmp_path, {"procedures/kinh-doanh-ho.yml": PROCEDURE})  # reviewed 2026-10-01
+    monkeypatch.setenv("MOCUA_TODAY", "2026-09-30")
+    found, _ = lint([root])
+    assert [(p.field, p.severity) for p in found] == [("last_reviewed", "error")]
+    monkeypatch.setenv("MOCUA_TODAY", "2026-10-01")
+    assert lint([root])[0] == []
