@@ -64,13 +64,17 @@ def guarded_app(secret: str, admin_token: str = "") -> Sanic:
 
 
 def load_knowledge() -> None:
-    """Load the index and the embedding model now, with one search, instead of at the first question."""
+    """Load the index and the embedding model now, with one search, instead of at the first question. A missing or
+    stale calibration (CalibrationError) is raised: it ships with the code, so the server must not start without it."""
     from actions.actions import knowledge_base
+    from knowledge.search import CalibrationError
 
     started = time.monotonic()
     try:
         kb = knowledge_base()
         kb.search("thủ tục đăng ký khai sinh")
+    except CalibrationError:
+        raise
     except FileNotFoundError as error:  # answers that need it say so; `make kb-build` publishes one
         logger.warning("no knowledge index yet (%s)", error)
         return
@@ -95,7 +99,13 @@ def main() -> int:
     utils.configure_colored_logging(config.log_level)
     utils.update_sanic_log_level()
     logger.info("action server starting (pid %s)", os.getpid())
-    load_knowledge()
+    from knowledge.search import CalibrationError
+
+    try:
+        load_knowledge()
+    except CalibrationError as error:  # every question would fail: say why now rather than answer nothing
+        print(f"The action server cannot search without its calibration: {error}", file=sys.stderr)
+        return 2
     # One BLAS thread (numpy's matrix-vector product over the index): the server answers one request at a time and
     # OpenBLAS's other thread only spins. With two, the load benchmark measured 14 ms of CPU per message, with one
     # 5 ms, at the same latency (docs/performance.md). Torch has its own setting, MOCUA_TORCH_THREADS.

@@ -11,10 +11,11 @@ from knowledge.search.engine import (
     Hit,
     KnowledgeBase,
     SearchResult,
+    forget_knowledge_base,
     get_knowledge_base,
 )
 
 __all__ = [
     "Calibration", "CalibrationError", "Context", "Decision", "Evidence", "Hit", "KnowledgeBase", "SearchResult",
-    "Thresholds", "decide", "get_knowledge_base",
+    "Thresholds", "decide", "forget_knowledge_base", "get_knowledge_base",
 ]  # fmt: skip

@@ -608,3 +608,12 @@ def get_knowledge_base() -> KnowledgeBase:
         if _KB is None:
             _KB = KnowledgeBase.load()
     return _KB
+
+
+def forget_knowledge_base(unless_serving: Path | None = None) -> None:
+    """Drop the process-wide knowledge base, so the next get_knowledge_base() loads MOCUA_INDEX_DIR again: for tests
+    that point it at another index. `unless_serving`: keep it when it already serves that index directory."""
+    global _KB
+    with _KB_LOCK:
+        if _KB is None or _KB.index_dir != unless_serving:
+            _KB = None

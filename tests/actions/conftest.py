@@ -28,12 +28,11 @@ def index_dir(shipped_index: Path) -> Path:
 @pytest.fixture(autouse=True)
 def knowledge(index_dir: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
     """Every action test: the real index, and a fresh journal of its own."""
-    import knowledge.search.engine as search
+    from knowledge.search import forget_knowledge_base
 
     monkeypatch.setenv("MOCUA_INDEX_DIR", str(index_dir))
     monkeypatch.setenv("MOCUA_JOURNAL_DB", str(tmp_path / "journal.db"))
-    if search._KB is None or search._KB.index_dir != index_dir:
-        search._KB = None
+    forget_knowledge_base(unless_serving=index_dir)
     yield
 
 
