@@ -62,7 +62,7 @@ validate:
 	@# response is used by a rule, a story or an action, so Rasa's "not used" warning for them is left out.
 	@$(RASA) data validate --fail-on-warnings 2>&1 | grep -vE "MovedIn20Warning|declarative_base|is not used in any story or rule|^\s*$$" | tail -n 20; exit $${PIPESTATUS[0]}
 	@echo "== knowledge lint =="
-	@$(PY) -m knowledge.records.lint
+	@$(PY) -m knowledge.tools.records.lint
 
 lint:  ## ruff on the project's Python, and the import contracts (make imports)
 	@echo "== ruff =="
@@ -103,7 +103,7 @@ test-rasa:  ## rasa test nlu (held-out, with and without diacritics) and convers
 	@$(PY) -m scripts.rasa_tests
 
 kb-lint:  ## check every knowledge file; prints file:line: field: problem
-	@$(PY) -m knowledge.records.lint
+	@$(PY) -m knowledge.tools.records.lint
 
 kb-build: setup  ## rebuild the knowledge index (the running bot picks it up within seconds)
 	@$(PY) -m knowledge.index.build
@@ -112,13 +112,13 @@ kb-search: setup  ## search the knowledge base: make kb-search Q="làm căn cư�
 	@$(PY) -m knowledge.search "$(Q)"
 
 kb-import: setup  ## import procedures from a sheet: make kb-import FILE=thu-tuc.xlsx [ARGS=--dry-run]
-	@$(PY) -m knowledge.records.sheet_import "$(FILE)" $(ARGS)
+	@$(PY) -m knowledge.tools.records.sheet_import "$(FILE)" $(ARGS)
 
 kb-import-catalog:  ## rebuild the official catalogue snapshot from ../shared and print the parse report
-	@$(PY) -m knowledge.catalog.importer $(ARGS)
+	@$(PY) -m knowledge.tools.catalog.importer $(ARGS)
 
 kb-sync-catalog:  ## refresh the official catalogue from the portal API (review the report, then ARGS=--apply)
-	@$(PY) -m knowledge.catalog.sync $(ARGS)
+	@$(PY) -m knowledge.tools.catalog.sync $(ARGS)
 
 kb-calibrate: index  ## refit the search confidence and the decision thresholds on tests/data/questions/calibration.yml (never dev or test) [ARGS=--decision-only]
 	@$(PY) -m knowledge.search --calibrate $(ARGS)

@@ -1,6 +1,6 @@
 """Review a catalogue sync's candidate before applying it (`make kb-sync-catalog` fetches, staff decide here).
 
-The change report is knowledge.catalog.changes.diff between the shipped snapshot and the candidate the sync wrote
+The change report is knowledge.tools.catalog.changes.diff between the shipped snapshot and the candidate the sync wrote
 (var/catalog-sync/candidate.jsonl.gz), the same report the command prints, with the curated records each change
 touches. Applying runs the sync's own `apply`, after keeping a copy of the replaced snapshot so the audit page can
 revert it; then the index is rebuilt.
@@ -18,9 +18,9 @@ from pathlib import Path
 
 from console.config import Settings
 from console.db import now
-from knowledge.catalog.changes import ChangeReport, diff
 from knowledge.catalog.snapshot import load_snapshot
-from knowledge.catalog.sync import State, apply
+from knowledge.tools.catalog.changes import ChangeReport, diff
+from knowledge.tools.catalog.sync import State, apply
 
 
 def file_digest(path: Path) -> str | None:
@@ -81,7 +81,7 @@ def apply_candidate(settings: Settings) -> tuple[str, str | None, str]:
 
 def forget_cached_catalogue() -> None:
     """The linter keeps the catalogue it read: after a new snapshot it must read it again."""
-    from knowledge.records.official_check import official_records
+    from knowledge.tools.records.official_check import official_records
 
     official_records.cache_clear()
     _report.cache_clear()

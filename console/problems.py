@@ -1,7 +1,7 @@
 """The checker's problems as the editor shows them: plain Vietnamese naming each field by its label in the form.
 
-The checker (knowledge.records.lint) speaks to staff who edit the YAML files by hand: it names fields by their keys
-("official_codes", "documents[2].name"), points at files and lines, and reports a disagreement with the official
+The checker (knowledge.tools.records.lint) speaks to staff who edit the YAML files by hand: it names fields by their
+keys ("official_codes", "documents[2].name"), points at files and lines, and reports a disagreement with the official
 record as "curated says X, official <code> says Y". Someone using the form sees none of that: the same advice,
 worded for the form.
 """

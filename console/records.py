@@ -2,8 +2,8 @@
 
 Edits go through the same files staff edit by hand, with ruamel.yaml's round trip so comments, key order, quotes
 and flow lists stay as they were (every shipped record round-trips byte for byte). Before anything is written, the
-edited text is checked by the project's linter (knowledge.records.lint) beside the other files, and refused when it
-has errors — including an alias that nearly copies a frozen test question.
+edited text is checked by the project's linter (knowledge.tools.records.lint) beside the other files, and refused when
+it has errors — including an alias that nearly copies a frozen test question.
 """
 
 from __future__ import annotations
@@ -29,11 +29,11 @@ from console.config import Settings
 from knowledge.catalog.model import OfficialRecord, display_name
 from knowledge.language import expand_abbreviations, syllables
 from knowledge.records.facts import SUPPLIED_FACTS, fact_lines, fact_sources, from_official
-from knowledge.records.lint import TEST_QUESTIONS, lint
 from knowledge.records.loader import ParsedFile, Problem, knowledge_files, parse_files
-from knowledge.records.official_check import official_records
 from knowledge.records.schema import Channel, Domain, Level, OnlineLevel, Procedure, procedure_model
 from knowledge.text import clean, fold
+from knowledge.tools.records.lint import TEST_QUESTIONS, lint
+from knowledge.tools.records.official_check import official_records
 
 RECORD_ID = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
 OFFICIAL_CODE = re.compile(r"^\d+\.\d+$")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.catalog.importer import DEFAULT_SHARED, SourcesMissing, build, catalogs_dir
 from knowledge.catalog.model import OfficialRecord
-from knowledge.catalog.report import ImportReport
-from knowledge.catalog.sync import Client
+from knowledge.tools.catalog.importer import DEFAULT_SHARED, SourcesMissing, build, catalogs_dir
+from knowledge.tools.catalog.report import ImportReport
+from knowledge.tools.catalog.sync import Client
 from tests.catalog.replay_portal import FakeTime, ReplayPortal
 
 

@@ -14,7 +14,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-from knowledge.catalog.sync import DETAIL_PATH, LIST_PATH
+from knowledge.tools.catalog.sync import DETAIL_PATH, LIST_PATH
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIREWALL_PAGE = b"<html><head><title>Request Rejected</title></head><body>The requested URL was rejected.</body></html>"

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from collections import Counter
 
-from knowledge.catalog.documents import structured
-from knowledge.catalog.fidelity import flag_stray_fees, garbled_number, problems
 from knowledge.catalog.model import Channel, Document, Fee, LegalBasis, OfficialRecord
-from knowledge.catalog.parse_portal import DOCUMENT_HEADER, LEGAL_HEADER, parse_documents, parse_legal, parse_page
-from knowledge.catalog.report import ImportReport
 from knowledge.records.facts import from_official
+from knowledge.tools.catalog.documents import structured
+from knowledge.tools.catalog.fidelity import flag_stray_fees, garbled_number, problems
+from knowledge.tools.catalog.parse_portal import DOCUMENT_HEADER, LEGAL_HEADER, parse_documents, parse_legal, parse_page
+from knowledge.tools.catalog.report import ImportReport
 
 TABLE = DOCUMENT_HEADER  # the header row the crawler glued in front of every documents table
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.catalog.importer import REPORT_PATH, main
 from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.provinces import NAMES
-from knowledge.catalog.report import ImportReport
 from knowledge.catalog.snapshot import DEFAULT_SNAPSHOT, load_catalog, load_snapshot, snapshot_bytes
+from knowledge.tools.catalog.importer import REPORT_PATH, main
+from knowledge.tools.catalog.report import ImportReport
 
 SOURCES_2026 = {"national-portal-2026", "opengov-api-2026", "catalog-titles-2026", "portal-api"}
 # Files of national-portal-2026/raw that hold another procedure's page (named in the catalogs README).

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 
 from knowledge.catalog.common import fee_from_value, legal_numbers, time_from_prose
-from knowledge.catalog.parse_2024 import parse_channel_table, parse_doc, parse_document_list, parse_fee_cell
-from knowledge.catalog.parse_api import parse_detail
-from knowledge.catalog.parse_portal import (
+from knowledge.catalog.provinces import match_province
+from knowledge.tools.catalog.parse_2024 import parse_channel_table, parse_doc, parse_document_list, parse_fee_cell
+from knowledge.tools.catalog.parse_api import parse_detail
+from knowledge.tools.catalog.parse_portal import (
     CHANNEL_HEADER,
     parse_channels,
     parse_documents,
@@ -16,7 +17,6 @@ from knowledge.catalog.parse_portal import (
     split_form,
     strip_chrome,
 )
-from knowledge.catalog.provinces import match_province
 from tests.catalog.replay_portal import FIXTURES
 
 

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import yaml
 
-from knowledge.catalog.documents import structured
 from knowledge.catalog.model import OfficialRecord
-from knowledge.catalog.parse_portal import parse_page
 from knowledge.catalog.snapshot import load_catalog
+from knowledge.tools.catalog.documents import structured
+from knowledge.tools.catalog.parse_portal import parse_page
 
 SAMPLE = yaml.safe_load((Path(__file__).parents[1] / "data" / "catalog_sample.yml").read_text("utf-8"))
 _LEAD = re.compile(r"^(?:[\s\-+*•(]+|(?:[a-zđ]|\d{1,2})[.)]\s*)+")

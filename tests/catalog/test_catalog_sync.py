@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from knowledge.catalog import sync
-from knowledge.catalog.changes import fee_text
 from knowledge.catalog.model import Fee, OfficialRecord
-from knowledge.catalog.parse_api import parse_detail
 from knowledge.catalog.snapshot import load_snapshot, snapshot_bytes, write_snapshot
-from knowledge.catalog.sync import DETAIL_PATH, LIST_PATH, Client, NotJson, State
+from knowledge.tools.catalog import sync
+from knowledge.tools.catalog.changes import fee_text
+from knowledge.tools.catalog.parse_api import parse_detail
+from knowledge.tools.catalog.sync import DETAIL_PATH, LIST_PATH, Client, NotJson, State
 from tests.catalog.replay_portal import FIXTURES, FakeTime, ReplayPortal
 
 LISTED = sorted(row["code"] for row in json.loads((FIXTURES / "listing.json").read_text("utf-8")))

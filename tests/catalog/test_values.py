@@ -9,7 +9,6 @@ import pytest
 
 from knowledge.catalog.common import fee_from_value
 from knowledge.catalog.model import Channel, Fee, OfficialRecord, ProcessingTime
-from knowledge.catalog.report import ImportReport
 from knowledge.catalog.values import (
     citizen_deadline,
     complete_times,
@@ -18,6 +17,7 @@ from knowledge.catalog.values import (
     with_fee_periods,
 )
 from knowledge.records.facts import fee_text, time_text
+from knowledge.tools.catalog.report import ImportReport
 
 LAST_DAY = dt.date(2026, 12, 31)
 FIRST_DAY_AFTER = dt.date(2027, 1, 1)

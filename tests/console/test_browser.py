@@ -189,7 +189,7 @@ def test_an_unanswered_question_attached_to_a_procedure_is_answered_by_the_bot(c
 
 def test_an_alias_copying_a_frozen_test_question_is_refused_with_the_linter_message(console, citizens,
                                                                                    browser) -> None:  # fmt: skip
-    from knowledge.records.lint import load_test_questions
+    from knowledge.tools.records.lint import load_test_questions
 
     frozen = next(q for q in load_test_questions() if "*" not in q and 3 <= len(q) <= 200)
     record = console.record_file("ho-tich-khai-sinh")
@@ -208,8 +208,8 @@ def test_an_alias_copying_a_frozen_test_question_is_refused_with_the_linter_mess
 
 
 def test_an_unanswered_question_becomes_a_dev_question_and_never_a_test_one(console, citizens, browser) -> None:
-    from knowledge.records.lint import load_test_questions
     from knowledge.search.metrics import load_questions
+    from knowledge.tools.records.lint import load_test_questions
 
     before = console.dev_questions.read_text(encoding="utf-8")
     sign_in(browser, console, "lan")

@@ -19,10 +19,10 @@ from console.db import engine
 from console.gaps import Member, group_members
 from knowledge.catalog.model import Fee
 from knowledge.catalog.snapshot import load_snapshot, write_snapshot
-from knowledge.catalog.sync import State
 from knowledge.index.lexical import content_words
 from knowledge.records.loader import KNOWLEDGE_ROOT, knowledge_files
 from knowledge.search.metrics import load_questions
+from knowledge.tools.catalog.sync import State
 from tests.console.support import app_client, check_first_release_accounts_upgrade, csrf_of
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -134,7 +134,7 @@ def test_a_dev_question_is_added_with_provenance_and_the_splits_are_checked(sett
     ]
     assert twice.count("- by: lan (bảng điều khiển cán bộ)") == 1  # one block per person and day
     assert records.split_holding(settings, "XIN GIAY CHAO DOI CHO BE") == "dev"
-    from knowledge.records.lint import load_test_questions
+    from knowledge.tools.records.lint import load_test_questions
 
     assert records.split_holding(settings, load_test_questions()[0]) == "test"
     assert records.split_holding(settings, "một câu chưa ai viết") is None

@@ -1,4 +1,5 @@
-"""`python -m knowledge.records.sheet_import`: sheets in, valid procedure files out, bad rows named by row number."""
+"""`python -m knowledge.tools.records.sheet_import`: sheets in, valid procedure files out, bad rows named by row
+number."""
 
 from __future__ import annotations
 
@@ -11,9 +12,9 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from knowledge.records.lint import lint
 from knowledge.records.loader import KNOWLEDGE_ROOT, REPO_ROOT, load_knowledge
-from knowledge.records.sheet_import import import_sheet
+from knowledge.tools.records.lint import lint
+from knowledge.tools.records.sheet_import import import_sheet
 
 VI_HEADERS = [
     "Mã",
@@ -86,7 +87,7 @@ def write_csv(path: Path, rows: list[list[str]], delimiter: str = ",") -> Path:
 
 def run_importer(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "knowledge.records.sheet_import", *args],
+        [sys.executable, "-m", "knowledge.tools.records.sheet_import", *args],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=60,
     )  # fmt: skip
 

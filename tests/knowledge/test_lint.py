@@ -1,4 +1,4 @@
-"""`python -m knowledge.records.lint`, run as staff run it: what it prints and its exit code."""
+"""`python -m knowledge.tools.records.lint`, run as staff run it: what it prints and its exit code."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from kb_samples import GUIDE, PROCEDURE, write_kb
 
-from knowledge.records.lint import lint, load_test_questions, old_wording
 from knowledge.records.loader import REPO_ROOT
 from knowledge.text import fold
+from knowledge.tools.records.lint import lint, load_test_questions, old_wording
 
 TODAY = "2026-11-27"
 REFORM_NOTE = (
@@ -22,7 +22,7 @@ REFORM_NOTE = (
 
 def run_lint(*paths: Path | str, today: str = TODAY) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "knowledge.records.lint", "--today", today, *map(str, paths)],
+        [sys.executable, "-m", "knowledge.tools.records.lint", "--today", today, *map(str, paths)],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,

@@ -1,5 +1,5 @@
 """Curated records linked to the official catalogue: the linter compares what they still say with the official
-record (knowledge/records/official_check.py), `confirmed` must be earned, and the answer's facts come from the
+record (knowledge/tools/records/official_check.py), `confirmed` must be earned, and the answer's facts come from the
 official record with the curated wording beside them (knowledge/records/facts.py)."""
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ from kb_samples import PROCEDURE, write_kb
 from knowledge.catalog.model import Channel, Fee, OfficialRecord, ProcessingTime
 from knowledge.catalog.snapshot import load_catalog, snapshot_bytes
 from knowledge.records.facts import from_curated
-from knowledge.records.lint import lint
 from knowledge.records.loader import KNOWLEDGE_ROOT, REPO_ROOT, load_knowledge
-from knowledge.records.official_check import curated_fee, curated_time
-from knowledge.records.sheet_import import import_sheet
+from knowledge.tools.records.lint import lint
+from knowledge.tools.records.official_check import curated_fee, curated_time
+from knowledge.tools.records.sheet_import import import_sheet
 
 TODAY = "2026-11-27"
 CONFIRMED = (
@@ -56,7 +56,7 @@ def problems(root: Path) -> list[tuple[str, int, str, str, str]]:
 
 def run_lint(*paths: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "knowledge.records.lint", "--today", TODAY, *map(str, paths)],
+        [sys.executable, "-m", "knowledge.tools.records.lint", "--today", TODAY, *map(str, paths)],
         cwd=REPO_ROOT, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
 

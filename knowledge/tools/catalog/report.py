@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from knowledge.catalog.common import UPPER
 from knowledge.catalog.model import Channel, Method, OfficialRecord
-from knowledge.catalog.parse_portal import PageParse
+from knowledge.tools.catalog.parse_portal import PageParse
 
 SAMPLE = 8  # failures shown per kind
 

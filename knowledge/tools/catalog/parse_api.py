@@ -23,10 +23,10 @@ from knowledge.catalog.common import (
     time_from_value,
     unique,
 )
-from knowledge.catalog.documents import structured
 from knowledge.catalog.model import Channel, Document, Fee, LegalBasis, Level, OfficialRecord, Source, procedure_type
 from knowledge.catalog.provinces import match_province
 from knowledge.catalog.values import with_fee_periods
+from knowledge.tools.catalog.documents import structured
 
 SOURCE: Source = "opengov-api-2026"
 USD_CURRENCY_ID = "019b3fb2-dee2-76ab-aa53-22d4d903a2bb"  # the portal's id for USD (its name is given beside it)

@@ -1,8 +1,8 @@
 """`make kb-sync-catalog`: refresh the official catalogue from the portal's public JSON API, for staff review.
 
-    python -m knowledge.catalog.sync            # fetch (or resume), write a candidate and a change report
-    python -m knowledge.catalog.sync --apply    # after review: the candidate becomes the shipped snapshot
-    python -m knowledge.catalog.sync --restart  # forget an unfinished run and start again
+    python -m knowledge.tools.catalog.sync            # fetch (or resume), write a candidate and a change report
+    python -m knowledge.tools.catalog.sync --apply    # after review: the candidate becomes the shipped snapshot
+    python -m knowledge.tools.catalog.sync --restart  # forget an unfinished run and start again
 
 The portal is asked politely: one request at a time, at least `--interval` seconds apart, retries with
 growing waits on network errors, 429/5xx answers and non-JSON answers (its firewall answers some requests
@@ -27,15 +27,15 @@ from typing import Any
 
 import settings
 from knowledge import clock
-from knowledge.catalog.changes import ChangeReport, diff
 from knowledge.catalog.common import audiences_of, one_line, portal_url, unique
 from knowledge.catalog.model import FILLABLE, OfficialRecord, Source, procedure_type
-from knowledge.catalog.parse_api import NotAProcedure, parse_detail, unwrap
 from knowledge.catalog.provinces import match_province
 from knowledge.catalog.snapshot import DEFAULT_SNAPSHOT, load_snapshot, write_snapshot
+from knowledge.tools.catalog.changes import ChangeReport, diff
+from knowledge.tools.catalog.parse_api import NotAProcedure, parse_detail, unwrap
 from settings.retry import Backoff
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 STATE_DIR = ROOT / "var" / "catalog-sync"
 DEFAULT_URL = "https://dichvucong.gov.vn"
 LIST_PATH = "/api/v1/submitting/formality/list-all-public-formality-by-citizen"

@@ -1,6 +1,6 @@
 """Compare a curated procedure with the official record(s) it names in ``official_codes``.
 
-Used by `make kb-lint` (knowledge/records/lint.py). A linked record may leave out the facts a citizen acts on (the
+Used by `make kb-lint` (knowledge/tools/records/lint.py). A linked record may leave out the facts a citizen acts on (the
 answer shows the official ones, knowledge/records/facts.py); every fact it still sets must agree with the FIRST
 linked official record, compared as values, not as text:
 

@@ -1,6 +1,7 @@
 """Turn a spreadsheet (one procedure per row) into procedure files.
 
-    python -m knowledge.records.sheet_import FILE.csv|FILE.xlsx [--out knowledge/procedures] [--dry-run] [--overwrite]
+    python -m knowledge.tools.records.sheet_import FILE.csv|FILE.xlsx [--out knowledge/procedures] [--dry-run]
+        [--overwrite]
 
 Columns (English name or Vietnamese header, any order; see knowledge/README.md and knowledge/import-template.csv):
 id, name, official_codes, aliases, domain, level, agency, where, channels, online_available, online_level, portal,
@@ -382,7 +383,8 @@ def import_sheet(path: Path, out_dir: Path, *, dry_run: bool = False, overwrite:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m knowledge.records.sheet_import", description="Nhập thủ tục từ bảng tính (.csv hoặc .xlsx)."
+        prog="python -m knowledge.tools.records.sheet_import",
+        description="Nhập thủ tục từ bảng tính (.csv hoặc .xlsx).",
     )
     parser.add_argument("file", type=Path, help="bảng tính, mỗi dòng một thủ tục (xem knowledge/import-template.csv)")
     parser.add_argument("--out", type=Path, default=KNOWLEDGE_ROOT / "procedures", help="thư mục ghi file")

@@ -1,13 +1,13 @@
 """Check the knowledge files the way a careful colleague would, then say what to fix.
 
-    python -m knowledge.records.lint                 # everything under knowledge/
-    python -m knowledge.records.lint FILE_OR_DIR...  # only these files (cross-file checks among them)
+    python -m knowledge.tools.records.lint                 # everything under knowledge/
+    python -m knowledge.tools.records.lint FILE_OR_DIR...  # only these files (cross-file checks among them)
 
 Prints ``file:line: field: [lỗi|cảnh báo] message`` per problem and a summary; exits 1 when any error remains.
 Besides the schema it checks: ids unique and equal to the file name, aliases shared between records, aliases that
 copy a question of the frozen test split, review dates, wording from before the 1 July 2025 reorganisation, the
 reform note, sources and legal references, and every fact a record linked to official codes still sets against the
-official record (knowledge/records/official_check.py: "field: curated says X, official <code> says Y"); a
+official record (knowledge/tools/records/official_check.py: "field: curated says X, official <code> says Y"); a
 `reform_2025: confirmed` needs such a link to a 2026 record with no disagreement left.
 """
 
@@ -36,9 +36,9 @@ from knowledge.records.loader import (
     knowledge_files,
     parse_files,
 )
-from knowledge.records.official_check import official_problems
 from knowledge.records.schema import Guide, Procedure
 from knowledge.text import fold, has_diacritics
+from knowledge.tools.records.official_check import official_problems
 
 STALE_AFTER_MONTHS = 12
 
@@ -412,7 +412,9 @@ def _line(problem: Problem) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m knowledge.records.lint", description="Kiểm tra các file tri thức.")
+    parser = argparse.ArgumentParser(
+        prog="python -m knowledge.tools.records.lint", description="Kiểm tra các file tri thức."
+    )
     parser.add_argument("paths", nargs="*", type=Path, help="file hoặc thư mục (mặc định: cả thư mục knowledge/)")
     parser.add_argument("--today", type=dt.date.fromisoformat, help="ngày dùng để so hạn rà soát (YYYY-MM-DD)")
     parser.add_argument("--errors-only", action="store_true", help="chỉ in lỗi, không in cảnh báo")

@@ -1,6 +1,6 @@
 """`make kb-import-catalog`: turn the official sources in ../shared/catalogs into the shipped snapshot.
 
-    python -m knowledge.catalog.importer [--shared DIR] [--check]
+    python -m knowledge.tools.catalog.importer [--shared DIR] [--check]
 
 One record per procedure code, by precedence:
   1. the portal's JSON API answers (crawled 18 July 2026, the latest), completed from the 2026 page;
@@ -21,17 +21,17 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from knowledge.catalog import parse_2024, parse_api, parse_portal
 from knowledge.catalog.common import audiences_of, one_line, portal_url, split_list, unique
-from knowledge.catalog.documents import structured
-from knowledge.catalog.fidelity import flag_stray_fees, problems
 from knowledge.catalog.model import FILLABLE, OfficialRecord, ProcedureType, Source, procedure_type
 from knowledge.catalog.provinces import match_province
-from knowledge.catalog.report import ImportReport, compare, coverage, page_rates, unplaced
 from knowledge.catalog.snapshot import DEFAULT_SNAPSHOT, OFFICIAL_DIR, load_snapshot, snapshot_bytes, write_snapshot
 from knowledge.catalog.values import complete_times, value_lines
+from knowledge.tools.catalog import parse_2024, parse_api, parse_portal
+from knowledge.tools.catalog.documents import structured
+from knowledge.tools.catalog.fidelity import flag_stray_fees, problems
+from knowledge.tools.catalog.report import ImportReport, compare, coverage, page_rates, unplaced
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 DEFAULT_SHARED = ROOT.parent / "shared"
 REPORT_PATH = OFFICIAL_DIR / "import-report.txt"
 TITLES: Source = "catalog-titles-2026"
