@@ -15,7 +15,7 @@ import logging
 import time
 import weakref
 from collections import Counter
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +35,7 @@ from settings.retry import Backoff
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
+Say = Callable[[int], Awaitable[Any]]  # something told to a chat, by its id
 
 WELCOME = (
     "Xin chào! Mình là Trợ lý Một Cửa, trợ lý tự động giải đáp thủ tục hành chính.\n\n"
@@ -90,6 +91,7 @@ STAFF_STORE_DOWN = (
 )
 RELOADING = "Đang dựng lại chỉ mục tri thức trên máy chủ hành động (như make kb-build)…"
 CHAT_LOCK_WAIT = 30.0  # seconds to wait for another replica to finish with a chat before going ahead anyway
+CHAT_LOCK_LOOKS = Backoff(first=0.05, most=0.5)  # waits between looks at another replica's chat lock
 STORE_BLINK = Backoff(first=1.0, most=4.0)  # waits before deleting an answered message again
 TYPING_AFTER = 0.5  # seconds Rasa may take before the citizen sees 'typing…'
 OUTBOX_EVERY = 1.0  # seconds between looks for what the staff console wrote to citizens (one indexed query)
@@ -159,7 +161,7 @@ class Bridge:
         database does not answer or another replica keeps the chat longer than CHAT_LOCK_WAIT."""
         if not self.store.postgres:
             return False  # SQLite: one bridge only, the asyncio lock is enough
-        deadline, pause = time.monotonic() + CHAT_LOCK_WAIT, 0.05
+        deadline, waits = time.monotonic() + CHAT_LOCK_WAIT, CHAT_LOCK_LOOKS.delays()
         while True:
             try:
                 if await self.store.run(self.store.try_lock_chat, chat_id):
@@ -170,8 +172,7 @@ class Bridge:
             if time.monotonic() > deadline or self.stopping.is_set():
                 log.warning("chat %s: another replica is still busy with this chat; going ahead", chat_id)
                 return False
-            await asyncio.sleep(pause)
-            pause = min(0.5, pause * 2)
+            await asyncio.sleep(next(waits))
 
     # ------------------------------------------------------------ receiving an update
     async def take(self, update: Update, handle: Callable[[Update], Coroutine[Any, Any, None]]) -> bool:
@@ -538,14 +539,27 @@ class Bridge:
 
     # ------------------------------------------------------------ commands
     async def on_start(self, update: Update, context: Context) -> None:
+        await self.start_over(
+            update, before=lambda chat_id: self.send_with_forget_button(context.bot, chat_id, WELCOME)
+        )
+
+    async def on_reset(self, update: Update, context: Context) -> None:
+        await self.start_over(update, after=lambda chat_id: sending.send(context.bot, chat_id, RESET_DONE))
+
+    async def start_over(self, update: Update, before: Say | None = None, after: Say | None = None) -> None:
+        """/start and /reset, in the chat's turn: end a handoff, restart Rasa's conversation. /start's welcome comes
+        `before` the restart (at once), /reset's confirmation `after` it."""
         self.nothing_to_store(update)
         chat = update.effective_chat
         if chat is None:
             return
         async with self.turn(chat.id):
             await self.store.run(self.store.end_handoff, chat.id)
-            await self.send_with_forget_button(context.bot, chat.id, WELCOME)
+            if before is not None:
+                await before(chat.id)
             await self.restart_rasa(chat.id)
+            if after is not None:
+                await after(chat.id)
 
     async def restart_rasa(self, chat_id: int) -> None:
         """A fresh Rasa conversation for this chat; its own reply is not shown (we say it in our words)."""
@@ -574,16 +588,6 @@ class Bridge:
                                     update_id=update.update_id)  # fmt: skip
         if item is not None:
             await self.process(context.bot, item, user)
-
-    async def on_reset(self, update: Update, context: Context) -> None:
-        self.nothing_to_store(update)
-        chat = update.effective_chat
-        if chat is None:
-            return
-        async with self.turn(chat.id):
-            await self.store.run(self.store.end_handoff, chat.id)
-            await self.restart_rasa(chat.id)
-            await sending.send(context.bot, chat.id, RESET_DONE)
 
     async def on_unknown_command(self, update: Update, context: Context) -> None:
         chat = update.effective_chat
