@@ -93,10 +93,11 @@ def top_procedures(settings: Settings, limit: int = 10) -> list[tuple[str, str, 
 
 
 def build(settings: Settings, console_engine: sa.Engine) -> Dashboard:
-    requests = journal.handoff_requests()
+    totals = journal.stats()
+    requests = totals["handoffs"]
     waiting = min(handoff_counts()[0], requests)  # every request not waiting for an officer was or is being handled
     return Dashboard(
-        totals=journal.stats(),
+        totals=totals,
         days=per_day(),
         handoffs_waiting=waiting,
         handoffs_handled=requests - waiting,

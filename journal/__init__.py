@@ -22,8 +22,8 @@ from journal.store import KINDS, db_path, engine, entries
 from knowledge.language import expand_abbreviations
 from knowledge.text import clean, mask_personal_numbers, words
 
-__all__ = ["KINDS", "activity_since", "db_path", "engine", "entries", "format_report", "gaps", "handoff_requests",
-           "most_answered", "record", "stats"]  # fmt: skip
+__all__ = ["KINDS", "activity_since", "db_path", "engine", "entries", "format_report", "gaps", "most_answered",
+           "record", "stats"]  # fmt: skip
 
 
 def hash_sender(sender: str | None) -> str | None:
@@ -98,7 +98,8 @@ def gaps(limit: int = 20) -> list[tuple[str, int, str]]:
 
 
 def stats() -> dict[str, Any]:
-    """Counts for the bot's /stats, the admin endpoint and the report."""
+    """The journal's totals: questions answered or not, feedback (also per procedure), requests for a person. The one
+    count behind the bot's /stats, the admin endpoint, `python -m journal report` and the console's dashboard."""
     procedure = sa.func.coalesce(entries.c.procedure_id, "-")
     up, down = _count_where(entries.c.value == "up"), _count_where(entries.c.value == "down")
     with engine().connect() as con:
@@ -147,13 +148,6 @@ def most_answered(limit: int = 10) -> list[tuple[str, int]]:
     )
     with engine().connect() as con:
         return [(procedure_id, int(count)) for procedure_id, count in con.execute(query)]
-
-
-def handoff_requests() -> int:
-    """How many times citizens asked for a person (every request the journal holds)."""
-    query = sa.select(sa.func.count()).select_from(entries).where(entries.c.kind == "handoff")
-    with engine().connect() as con:
-        return int(con.execute(query).scalar_one())
 
 
 def senders_with(kind: str, value: str | None = None) -> set[str]:

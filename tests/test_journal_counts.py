@@ -36,5 +36,5 @@ def test_todays_questions_feedback_and_handoffs_are_counted_once_each() -> None:
     assert journal.most_answered(1) == [("ho-tich-khai-sinh", 2)]
     top = dashboard.top_procedures(console_settings())
     assert [(pid, n) for pid, _, n in top] == [("ho-tich-khai-sinh", 2), ("cu-tru-tam-tru", 1)]
-    assert journal.handoff_requests() == 1
+    assert journal.stats()["handoffs"] == 1
     journal.store.dispose()
