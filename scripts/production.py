@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 
 from scripts.stack import (
     APP_PYTHON,
-    RASA_BIN,
     ROOT,
     Stack,
     StackError,
@@ -190,11 +189,7 @@ class ProductionStack(Stack):
 
     # ------------------------------------------------------------ processes
     def check_ready_to_start(self) -> None:
-        for name, path in (("action server", APP_PYTHON), ("Rasa", RASA_BIN)):
-            if not path.exists():
-                raise StackError(f"The {name} environment is missing ({path}). Run `make setup` first.")
-        if not self.model.exists():
-            raise StackError(f"No trained Rasa model at {self.model}. Run `make train` first.")
+        self.check_built()
         if self.telegram_enabled and not self.environment().get("TELEGRAM_WEBHOOK_URL"):
             raise StackError(
                 "The production profile runs the bridge behind the balancer in webhook mode: set "

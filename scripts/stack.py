@@ -156,12 +156,16 @@ class Stack:
         env.update(self.extra_env)
         return env
 
-    def check_ready_to_start(self) -> None:
+    def check_built(self) -> None:
+        """The environments and the trained model every start needs."""
         for name, path in (("action server", APP_PYTHON), ("Rasa", RASA_BIN)):
             if not path.exists():
                 raise StackError(f"The {name} environment is missing ({path}). Run `make setup` first.")
         if not self.model.exists():
             raise StackError(f"No trained Rasa model at {self.model}. Run `make train` first.")
+
+    def check_ready_to_start(self) -> None:
+        self.check_built()
         for name, port in (("action server", self.action_port), ("Rasa server", self.rasa_port)):
             if not port_is_free(port):
                 raise StackError(
