@@ -3,9 +3,10 @@
 No Rasa, no I/O: every function takes records or plain values and returns `Reply` objects, so the wording is
 tested on its own (tests/actions/test_answers.py). Plain text only (no Markdown): the Telegram bridge sends it as is.
 
-The answers built from record fields have their templates here. Fixed replies (greeting, help, fallback, handoff,
-out of scope, restart, feedback thanks...) are `responses` in domain.yml, with their variations and static buttons:
-a `Reply(response="utter_...")` names one, and Rasa renders it.
+The answers built from record fields are composed here, their labels and sentences read from wording.yml
+(settings/wording.py) when this module is imported. Fixed replies (greeting, help, fallback, handoff, out of scope,
+restart, feedback thanks...) are `responses` in domain.yml, with their variations and static buttons: a
+`Reply(response="utter_...")` names one, and Rasa renders it.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from knowledge import clock
 from knowledge.records.facts import ProcedureFacts, format_date
 from knowledge.records.schema import Guide, Reform2025
 from knowledge.text import fold
+from settings import wording
 
 
 @dataclass(frozen=True)
@@ -30,19 +32,29 @@ class Aspect:
     heading: str  # what the answer's first line says
 
 
+def _aspect(key: str, intent: str) -> Aspect:
+    """An aspect with its button label and heading from wording.yml (answers.aspects)."""
+    return Aspect(key, intent, _text(f"aspects.{key}.button"), _text(f"aspects.{key}.heading"))
+
+
+def _text(key: str) -> str:
+    """A text of wording.yml's `answers` section."""
+    return wording.text(f"answers.{key}")
+
+
 ASPECTS: dict[str, Aspect] = {
     a.key: a
     for a in (
-        Aspect("documents", "ask_documents", "Hồ sơ cần gì", "hồ sơ cần chuẩn bị"),
-        Aspect("fee", "ask_fee", "Lệ phí", "lệ phí"),
-        Aspect("time", "ask_time", "Thời gian", "thời gian giải quyết"),
-        Aspect("place", "ask_place", "Nộp ở đâu", "nơi nộp hồ sơ"),
-        Aspect("online", "ask_online", "Nộp trực tuyến", "nộp trực tuyến"),
-        Aspect("steps", "ask_steps", "Các bước", "các bước thực hiện"),
-        Aspect("eligibility", "ask_eligibility", "Ai được làm", "đối tượng, điều kiện"),
-        Aspect("legal_basis", "ask_legal_basis", "Căn cứ pháp lý", "căn cứ pháp lý"),
-        Aspect("result", "ask_result", "Kết quả", "kết quả nhận được"),
-        Aspect("deadline", "ask_deadline", "Hạn phải làm", "hạn phải đi làm thủ tục"),
+        _aspect("documents", "ask_documents"),
+        _aspect("fee", "ask_fee"),
+        _aspect("time", "ask_time"),
+        _aspect("place", "ask_place"),
+        _aspect("online", "ask_online"),
+        _aspect("steps", "ask_steps"),
+        _aspect("eligibility", "ask_eligibility"),
+        _aspect("legal_basis", "ask_legal_basis"),
+        _aspect("result", "ask_result"),
+        _aspect("deadline", "ask_deadline"),
     )
 }
 INTENT_TO_ASPECT: dict[str, str] = {a.intent: a.key for a in ASPECTS.values()}
@@ -50,10 +62,31 @@ INTENT_TO_ASPECT: dict[str, str] = {a.intent: a.key for a in ASPECTS.values()}
 NEXT_ASPECTS: tuple[str, ...] = ("documents", "fee", "time", "place", "online")
 MAX_CHOICES = 4
 
-FEEDBACK_QUESTION = "Câu trả lời có hữu ích không?"
-HUMAN_BUTTON = {"title": "Gặp cán bộ", "payload": "/request_human"}
-FEE_LOCALITY = "Mức thu (nếu có) do HĐND cấp tỉnh quyết định nên có thể khác nhau giữa các địa phương."
-ONLINE_LOCALITY = "Một số tỉnh còn có cổng dịch vụ công riêng; cách nộp có thể khác đôi chút theo địa phương."
+FEEDBACK_QUESTION = _text("feedback_question")
+HUMAN_BUTTON = {"title": _text("human_button"), "payload": "/request_human"}
+FEE_LOCALITY = _text("fee_locality")
+ONLINE_LOCALITY = _text("online_locality")
+# The other sentences and labels of an answer, read now so that a missing one stops the action server at its start.
+TITLE, TITLE_WITH_CODE = _text("title"), _text("title_with_code")
+TITLE_ASPECT, TITLE_ASPECT_PAGE, MORE_BUTTON = _text("title_aspect"), _text("title_aspect_page"), _text("more_button")
+POINTER, PORTAL_LINK, SOURCE_FOOTER = _text("pointer"), _text("portal_link"), _text("source_footer")
+OTHER_VARIANTS, VARIANT_BUTTON, SHOWN_ONLY = _text("other_variants"), _text("variant_button"), _text("shown_only")
+FEE_UNKNOWN, TIME_UNKNOWN = _text("fee_unknown"), _text("time_unknown")
+PLACE_WHERE, PLACE_AGENCY, PLACE_AGENCY_LEVEL = _text("place_where"), _text("place_agency"), _text("place_agency_level")
+PLACE_METHODS, PLACE_UNKNOWN = _text("place_methods"), _text("place_unknown")
+OFFLINE, OFFLINE_WHERE, ONLINE_WHERE = _text("offline"), _text("offline_where"), _text("online_where")
+ONLINE_BY_LEVEL = {"toàn trình": _text("online_full"), "một phần": _text("online_partial")}  # the record's values
+ONLINE, ONE_STOP_DESK = _text("online"), _text("one_stop_desk")
+DOCUMENTS_UNKNOWN, STEPS_UNKNOWN = _text("documents_unknown"), _text("steps_unknown")
+LEGAL_BASIS_UNKNOWN, ELIGIBILITY_UNKNOWN = _text("legal_basis_unknown"), _text("eligibility_unknown")
+RESULT_UNKNOWN = _text("result_unknown")
+OVERVIEW_NAME, OVERVIEW_TIME, OVERVIEW_FEE = _text("overview_name"), _text("overview_time"), _text("overview_fee")
+OVERVIEW_DOCUMENTS, OVERVIEW_ONLINE = _text("overview_documents"), _text("overview_online")
+OVERVIEW_ONLINE_WHERE, OVERVIEW_ONLINE_PORTAL = _text("overview_online_where"), _text("overview_online_portal")
+OVERVIEW_LEGAL_BASIS, OVERVIEW_LEGAL_BASIS_MORE = _text("overview_legal_basis"), _text("overview_legal_basis_more")
+GUIDE_TITLE, CLARIFY, CLARIFY_ASPECT = _text("guide_title"), _text("clarify"), _text("clarify_aspect")
+WHICH_PROCEDURE, WHICH_INFORMATION = _text("which_procedure"), _text("which_procedure_information")
+NOT_SURE, NOT_SURE_WITH_TOPICS = _text("not_sure"), _text("not_sure_with_topics")
 
 
 @dataclass
@@ -90,13 +123,10 @@ def utter(response: str, **variables: Any) -> Reply:
 
 
 def footer(source: str, last_reviewed: dt.date) -> str:
-    return f"Nguồn: {source} · cập nhật {format_date(last_reviewed)}"
+    return SOURCE_FOOTER.format(source=source, date=format_date(last_reviewed))
 
 
-REFORM_CAUTION = (
-    "⚠️ Thông tin này chưa được xác minh lại sau sắp xếp chính quyền hai cấp (từ 1/7/2025): "
-    "bạn nên hỏi lại Bộ phận Một cửa nơi nộp trước khi đi."
-)
+REFORM_CAUTION = _text("reform_caution")
 
 
 def reform_caution(reform: Reform2025 | None) -> str | None:
@@ -129,17 +159,14 @@ def feedback_prompt() -> Reply:
 
 def _pointer(skip: str | None) -> str:
     rest = [ASPECTS[k].heading for k in NEXT_ASPECTS if k != skip]
-    return "👉 Xem thêm " + ", ".join(rest) + ": bấm nút bên dưới."
+    return POINTER.format(aspects=", ".join(rest))
 
 
 # ---------------------------------------------------------------- procedure aspects
 
-ASSUMED_NOTE = "(Mình hiểu là bạn hỏi tiếp về thủ tục này; nếu không phải, bạn gõ rõ tên thủ tục giúp mình nhé.)"
+ASSUMED_NOTE = _text("assumed_note")
 PAGE_SIZE = 6  # list items (documents, steps, legal texts) per message: a phone screen, not a wall of text
-NO_DETAILS = (
-    "Danh mục thủ tục chính thức có thủ tục này nhưng mình chưa có chi tiết (hồ sơ, thời gian, lệ phí). "
-    "Bạn xem đầy đủ trên Cổng Dịch vụ công hoặc hỏi Bộ phận Một cửa."
-)
+NO_DETAILS = _text("no_details")
 
 
 def _page(items: list[str], page: int) -> tuple[list[str], bool]:
@@ -164,7 +191,7 @@ def _document_items(facts: ProcedureFacts, case: str | None = None) -> tuple[str
         if doc.copies:
             item += f" ({doc.copies})"
         if doc.handling == "xuất trình":
-            item += " — chỉ xuất trình, không nộp"
+            item = SHOWN_ONLY.format(paper=item)
         if doc.note:
             item += f" — {doc.note}"
         items.append(item)
@@ -209,44 +236,42 @@ def fee_varies_by_locality(fee: str) -> bool:
 
 def _fee(facts: ProcedureFacts, day: dt.date | None = None) -> list[str]:
     """What to pay on the day asked: reductions in force applied, ended ones dropped (knowledge/records/facts.py)."""
-    lines = _by_channel(facts, "fee", day or clock.today()) or [
-        "Hồ sơ thủ tục không ghi lệ phí; bạn hỏi lại nơi nộp giúp mình nhé."
-    ]
+    lines = _by_channel(facts, "fee", day or clock.today()) or [FEE_UNKNOWN]
     if facts.fee_by_province or any(fee_varies_by_locality(c.fee or "") for c in facts.channels):
         lines.append(FEE_LOCALITY)
     return lines
 
 
 def _time(facts: ProcedureFacts) -> list[str]:
-    return _by_channel(facts, "time") or ["Hồ sơ thủ tục không ghi thời hạn giải quyết."]
+    return _by_channel(facts, "time") or [TIME_UNKNOWN]
 
 
 def _place(facts: ProcedureFacts) -> list[str]:
-    lines = [f"Nơi nộp: {facts.where}."] if facts.where else []
+    lines = [PLACE_WHERE.format(where=facts.where)] if facts.where else []
     if facts.agency:
         # the level only when the agency's name does not already say it ("Ủy ban nhân dân cấp xã")
-        level = f" ({facts.level_text})" if facts.level_text and "cấp" not in facts.agency.lower() else ""
-        lines.append(f"Cơ quan giải quyết: {facts.agency}{level}.")
+        if facts.level_text and "cấp" not in facts.agency.lower():
+            lines.append(PLACE_AGENCY_LEVEL.format(agency=facts.agency, level=facts.level_text))
+        else:
+            lines.append(PLACE_AGENCY.format(agency=facts.agency))
     if facts.channels:
-        lines.append("Cách nộp: " + ", ".join(c.method for c in facts.channels) + ".")
+        lines.append(PLACE_METHODS.format(methods=", ".join(c.method for c in facts.channels)))
     if facts.level_note and lines:
         lines.append(facts.level_note)
-    return lines or ["Hồ sơ thủ tục không ghi nơi nộp; bạn hỏi Bộ phận Một cửa cấp xã gần nhất giúp mình nhé."]
+    return lines or [PLACE_UNKNOWN]
 
 
 def _online(facts: ProcedureFacts) -> list[str]:
     if not facts.online:
-        where = f" Bạn nộp tại: {facts.where}." if facts.where else ""
-        return [f"Thủ tục này chưa nộp trực tuyến được.{where}"]
-    level = {"toàn trình": " — toàn trình (không phải đến nộp giấy)", "một phần": " — một phần"}
-    lines = [f"Có, nộp trực tuyến được{level.get(facts.online_note or '', '')}."]
+        return [OFFLINE_WHERE.format(where=facts.where) if facts.where else OFFLINE]
+    lines = [ONLINE_BY_LEVEL.get(facts.online_note or "", ONLINE)]
     if facts.online_where:
-        lines.append(f"Nộp tại: {facts.online_where}")
+        lines.append(ONLINE_WHERE.format(where=facts.online_where))
     return [*lines, ONLINE_LOCALITY]
 
 
-DEADLINE_UNKNOWN = "Hồ sơ thủ tục không nêu thời hạn bạn phải đi làm thủ tục này (tính từ khi có sự việc)."
-DEADLINE_APART = "Thời gian giải quyết (tính từ khi nộp đủ hồ sơ, là việc khác): "
+DEADLINE_UNKNOWN = _text("deadline_unknown")
+DEADLINE_APART = _text("deadline_time_label") + ": "
 
 
 def _deadline(facts: ProcedureFacts) -> list[str]:
@@ -259,24 +284,24 @@ def _deadline(facts: ProcedureFacts) -> list[str]:
 
 
 def _overview(facts: ProcedureFacts, day: dt.date | None = None) -> list[str]:
-    lines = [f"Tên chính thức: {_cut(facts.official_name)}"] if facts.official_name else []
+    lines = [OVERVIEW_NAME.format(name=_cut(facts.official_name))] if facts.official_name else []
     lines += [line for line in _place(facts) if line != facts.level_note][:2]  # the note once, below
     if facts.level_note and lines:
         lines.append(facts.level_note)
     time, fee = _time(facts), _fee(facts, day)
-    lines.append("Thời gian: " + ("; ".join(t.lstrip("• ") for t in time)))
-    lines.append("Lệ phí: " + ("; ".join(f.lstrip("• ") for f in fee if f != FEE_LOCALITY)))
+    lines.append(OVERVIEW_TIME.format(time="; ".join(t.lstrip("• ") for t in time)))
+    lines.append(OVERVIEW_FEE.format(fee="; ".join(f.lstrip("• ") for f in fee if f != FEE_LOCALITY)))
     if facts.documents:
-        lines.append(f"Hồ sơ: {len(facts.documents)} loại giấy tờ — bấm «{ASPECTS['documents'].button}» để xem.")
-    online = "chưa nộp trực tuyến được"
+        lines.append(OVERVIEW_DOCUMENTS.format(count=len(facts.documents), button=ASPECTS["documents"].button))
+    online = OVERVIEW_ONLINE
     if facts.online:
-        online = f"có, tại {facts.online_where}"
+        online = OVERVIEW_ONLINE_WHERE.format(where=facts.online_where)
         if facts.portal_url:  # the link closes the answer; not twice
-            online = "có, trên Cổng Dịch vụ công (đường dẫn bên dưới)"
-    lines.append(f"Trực tuyến: {online}")
+            online = OVERVIEW_ONLINE_PORTAL
+    lines.append(online)
     if facts.legal_basis:
-        more = " và văn bản liên quan." if len(facts.legal_basis) > 1 else "."
-        lines.append(f"Căn cứ: {facts.legal_basis[0]}{more}")
+        legal = OVERVIEW_LEGAL_BASIS_MORE if len(facts.legal_basis) > 1 else OVERVIEW_LEGAL_BASIS
+        lines.append(legal.format(law=facts.legal_basis[0]))
     return lines
 
 
@@ -297,11 +322,11 @@ def aspect_lines(
         return _page(lists[aspect], page)
     simple = {
         "fee": lambda f: _fee(f, day), "time": _time, "place": _place, "online": _online, "deadline": _deadline,
-        "documents": lambda f: ["Hồ sơ thủ tục không liệt kê giấy tờ; bạn hỏi lại nơi nộp giúp mình nhé."],
-        "steps": lambda f: [f"Chưa có hướng dẫn từng bước cho thủ tục này. Nơi nộp: {f.where or 'Bộ phận Một cửa'}."],
-        "legal_basis": lambda f: ["Hồ sơ thủ tục không ghi căn cứ pháp lý."],
-        "eligibility": lambda f: [f.eligibility or "Hồ sơ thủ tục không nêu điều kiện riêng."],
-        "result": lambda f: [f.result or "Hồ sơ thủ tục không ghi kết quả."],
+        "documents": lambda f: [DOCUMENTS_UNKNOWN],
+        "steps": lambda f: [STEPS_UNKNOWN.format(where=f.where or ONE_STOP_DESK)],
+        "legal_basis": lambda f: [LEGAL_BASIS_UNKNOWN],
+        "eligibility": lambda f: [f.eligibility or ELIGIBILITY_UNKNOWN],
+        "result": lambda f: [f.result or RESULT_UNKNOWN],
     }  # fmt: skip
     return (simple[aspect](facts) if aspect in simple else _overview(facts, day)), False
 
@@ -310,8 +335,9 @@ TITLE_CHARS = 160  # some official names run to several hundred characters: a ph
 
 
 def procedure_title(facts: ProcedureFacts) -> str:
-    code = f" (mã {facts.code})" if facts.code else ""
-    return f"📄 {_cut(facts.name)}{code}"
+    if facts.code:
+        return TITLE_WITH_CODE.format(name=_cut(facts.name), code=facts.code)
+    return TITLE.format(name=_cut(facts.name))
 
 
 def _cut(name: str) -> str:
@@ -320,11 +346,11 @@ def _cut(name: str) -> str:
 
 def more_button(aspect: str, page: int) -> dict[str, str]:
     payload = f"/{ASPECTS[aspect].intent}" + json.dumps({"page": str(page + 1)}, separators=(",", ":"))
-    return {"title": f"Xem tiếp ({ASPECTS[aspect].heading})", "payload": payload}
+    return {"title": MORE_BUTTON.format(aspect=ASPECTS[aspect].heading), "payload": payload}
 
 
 def variant_buttons(variants: list[tuple[str, str]]) -> list[dict[str, str]]:
-    return [{"title": f"Trường hợp: {title}", "payload": choose_payload(doc_id)} for doc_id, title in variants]
+    return [{"title": VARIANT_BUTTON.format(title=t), "payload": choose_payload(doc_id)} for doc_id, t in variants]
 
 
 def procedure_answer(
@@ -347,21 +373,22 @@ def procedure_answer(
     if not facts.has_details:
         lines = [title, NO_DETAILS]
         if facts.portal_url:
-            lines.append(f"Xem trên Cổng: {facts.portal_url}")
+            lines.append(PORTAL_LINK.format(url=facts.portal_url))
         lines.append(facts.source_line)
         return [Reply("\n".join(lines), [HUMAN_BUTTON]), feedback_prompt()]
     if aspect in ASPECTS:
-        title += f" — {ASPECTS[aspect].heading}" + (f" (trang {page})" if page > 1 else "") + ":"
+        template = TITLE_ASPECT_PAGE if page > 1 else TITLE_ASPECT
+        title = template.format(title=title, aspect=ASPECTS[aspect].heading, page=page)
     body, more = aspect_lines(facts, aspect, page, day, case)
     lines = [title, *body]
     if assumed:
         lines.append(ASSUMED_NOTE)
     if variants:
-        lines.append("Nếu bạn thuộc trường hợp khác, chọn ở nút bên dưới.")
+        lines.append(OTHER_VARIANTS)
     lines.append(_pointer(aspect))
     lines += [line for line in (facts.caution,) if line]
     if facts.portal_url:
-        lines.append(f"Xem trên Cổng: {facts.portal_url}")
+        lines.append(PORTAL_LINK.format(url=facts.portal_url))
     lines.append(facts.source_line)
     buttons = [more_button(aspect, page)] if more and aspect else []
     if aspect == "documents" and cases.find_case(facts, case):  # the whole list, for another case
@@ -378,7 +405,7 @@ def guide_answer(guide: Guide, passage: str) -> list[Reply]:
     passage = passage.strip()
     if passage.startswith(guide.title):  # index views repeat the title before the section text
         passage = passage[len(guide.title):].lstrip(" —-:").strip() or passage
-    lines = [f"ℹ️ {guide.title}", passage]
+    lines = [GUIDE_TITLE.format(title=guide.title), passage]
     caution = reform_caution(guide.reform_2025)
     if caution:
         lines.append(caution)
@@ -388,26 +415,20 @@ def guide_answer(guide: Guide, passage: str) -> list[Reply]:
 
 def clarify(choices: list[tuple[str, str]], aspect: str | None) -> Reply:
     """Several procedures fit: ask which one, one button per candidate (doc_id, title)."""
-    about = f" (về {ASPECTS[aspect].heading})" if aspect in ASPECTS else ""
+    question = CLARIFY_ASPECT.format(aspect=ASPECTS[aspect].heading) if aspect in ASPECTS else CLARIFY
     buttons = [{"title": title, "payload": choose_payload(doc_id)} for doc_id, title in choices[:MAX_CHOICES]]
-    return Reply(f"Bạn muốn hỏi thủ tục nào{about}?", [*buttons, HUMAN_BUTTON])
+    return Reply(question, [*buttons, HUMAN_BUTTON])
 
 
 def which_procedure(aspect: str | None) -> Reply:
     """A follow-up ("mất phí không?") arrived before any procedure was discussed."""
-    about = ASPECTS[aspect].heading if aspect in ASPECTS else "thông tin"
-    return Reply(
-        f"Bạn muốn hỏi {about} của thủ tục nào? Bạn gõ tên thủ tục giúp mình, "
-        "ví dụ: «lệ phí đăng ký khai sinh», «sang tên xe nộp ở đâu»."
-    )
+    about = ASPECTS[aspect].heading if aspect in ASPECTS else WHICH_INFORMATION
+    return Reply(WHICH_PROCEDURE.format(aspect=about))
 
 
 def not_sure(nearest: list[tuple[str, str]]) -> Reply:
     """No confident match: say so, show the nearest topics and offer a person."""
-    text = "Xin lỗi, mình chưa chắc chắn về câu hỏi này nên không muốn trả lời sai."
-    if nearest:
-        text += " Có thể bạn đang hỏi một trong các chủ đề dưới đây."
-    text += " Bạn cũng có thể gặp cán bộ để được giải đáp trực tiếp."
+    text = NOT_SURE_WITH_TOPICS if nearest else NOT_SURE
     buttons = [{"title": title, "payload": choose_payload(doc_id)} for doc_id, title in nearest[:3]]
     return Reply(text, [*buttons, HUMAN_BUTTON])
 

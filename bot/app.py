@@ -30,6 +30,7 @@ from bot.handlers import Bridge
 from bot.pacing import Limits, SharedRateLimiter
 from bot.rasa_client import RasaClient
 from bot.store import Store
+from settings import wording
 from settings.retry import Backoff
 
 log = logging.getLogger(__name__)
@@ -38,11 +39,11 @@ POLL_RETRY = Backoff(first=1.0, most=30.0)  # waits after a failed getUpdates, o
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "channel_post"]
-COMMANDS = [
-    BotCommand("start", "Bắt đầu"),
-    BotCommand("help", "Hướng dẫn sử dụng"),
-    BotCommand("reset", "Bắt đầu cuộc trò chuyện mới"),
-    BotCommand("xoadulieu", "Xóa dữ liệu của tôi"),
+COMMANDS = [  # the chat menu's descriptions: wording.yml
+    BotCommand("start", wording.text("bridge.command_start")),
+    BotCommand("help", wording.text("bridge.command_help")),
+    BotCommand("reset", wording.text("bridge.command_reset")),
+    BotCommand("xoadulieu", wording.text("bridge.command_forget")),
 ]
 
 

@@ -31,60 +31,35 @@ from bot.rasa_client import RasaClient, RasaError, Stopping, send_with_retry
 from bot.render import CALLBACK_PREFIX, Button, Outgoing, plain_text, render
 from bot.store import Pending, Store, StoreUnavailable
 from knowledge.text import as_typed_text, find_phone_numbers, nfc
+from settings import wording
 from settings.retry import Backoff
 
 log = logging.getLogger(__name__)
 Context = ContextTypes.DEFAULT_TYPE
 Say = Callable[[int], Awaitable[Any]]  # something told to a chat, by its id
 
-WELCOME = (
-    "Xin chào! Mình là Trợ lý Một Cửa, trợ lý tự động giải đáp thủ tục hành chính.\n\n"
-    "Mình có thể giúp bạn:\n"
-    "• Cho biết hồ sơ, giấy tờ cần chuẩn bị cho một thủ tục\n"
-    "• Lệ phí, thời gian giải quyết, nơi nộp hồ sơ\n"
-    "• Cách nộp trực tuyến trên Cổng Dịch vụ công\n"
-    "• Chuyển câu hỏi đến cán bộ Bộ phận Một cửa khi cần\n\n"
-    "Bạn cứ nhắn câu hỏi bằng tiếng Việt, ví dụ: «làm giấy khai sinh cho con cần gì» hoặc «đổi bằng lái xe ở đâu»."
-)
-HELP = (
-    "Cách dùng Trợ lý Một Cửa:\n"
-    "• Nhắn câu hỏi về thủ tục bằng chữ, càng rõ tên thủ tục càng tốt.\n"
-    "• Bấm các nút bên dưới câu trả lời để xem thêm hồ sơ, lệ phí, thời gian…\n"
-    "• Gõ «gặp cán bộ» nếu bạn muốn được cán bộ hỗ trợ trực tiếp.\n\n"
-    "Lệnh: /start — bắt đầu, /reset — bắt đầu cuộc trò chuyện mới, /help — hướng dẫn, "
-    "/xoadulieu — xóa dữ liệu của bạn."
-)
+# What the bridge itself tells a citizen: wording.yml's `bridge` section (settings/wording.py), read at import so
+# that a missing text stops the bridge at its start.
+WELCOME = wording.text("bridge.welcome")
+HELP = wording.text("bridge.help")
 # A citizen's deletion request (Decree 13/2023/NĐ-CP): Rasa asks for confirmation (buttons), the REST channel deletes
 # Rasa's tracker, the journal and the callback numbers, and this bridge its own rows of the chat.
 FORGET_PAYLOAD = "/forget_me"
-FORGET_BUTTON = Button("🗑 Xóa dữ liệu của tôi", FORGET_PAYLOAD)
+FORGET_BUTTON = Button(wording.text("bridge.forget_button"), FORGET_PAYLOAD)
 # Answered by Rasa even while a person serves the chat (everything else then goes to the staff group).
 PRIVACY_PAYLOADS = frozenset({FORGET_PAYLOAD, "/confirm_forget", "/cancel_forget"})
-RESET_DONE = "Đã bắt đầu cuộc trò chuyện mới. Bạn cần hỏi về thủ tục nào?"
-DELAYED = (
-    "Hệ thống đang bận, câu trả lời sẽ đến chậm hơn một chút. Bạn không cần gửi lại, mình sẽ trả lời ngay khi xong."
-)
-GAVE_UP = (
-    "Xin lỗi, hiện hệ thống chưa trả lời được. Bạn vui lòng gửi lại câu hỏi sau ít phút, hoặc liên hệ trực tiếp "
-    "Bộ phận Một cửa."
-)
-NO_REPLY = "Xin lỗi, mình chưa có câu trả lời cho câu này. Bạn thử hỏi cách khác giúp mình nhé."
-TOO_LONG = (
-    "Tin nhắn của bạn dài quá ({length} ký tự). Bạn viết ngắn gọn câu hỏi (dưới {limit} ký tự) giúp mình nhé, "
-    "ví dụ: «đăng ký tạm trú cần giấy tờ gì»."
-)
-NOT_TEXT = (
-    "Mình chỉ đọc được tin nhắn chữ. Bạn nhập câu hỏi bằng chữ giúp mình nhé, ví dụ: «làm căn cước cần giấy tờ gì»."
-)
-EDITED = "Mình chưa xử lý được tin nhắn đã sửa. Bạn gửi lại câu hỏi thành một tin nhắn mới giúp mình nhé."
-FLOOD = "Bạn gửi tin nhắn hơi nhanh. Bạn đợi khoảng một phút rồi nhắn tiếp giúp mình nhé."
-EXPIRED_BUTTON = "Nút này đã cũ, mình không còn nhớ nội dung của nó. Bạn nhắn lại câu hỏi giúp mình nhé."
-UNKNOWN_COMMAND = "Mình không có lệnh này. Gõ /help để xem hướng dẫn, hoặc nhắn câu hỏi của bạn."
-NOT_ADMIN = "Bạn không có quyền dùng lệnh này."
-STORE_DOWN = (
-    "Xin lỗi, hệ thống đang gặp sự cố tạm thời nên mình chưa xử lý được tin nhắn này. "
-    "Bạn vui lòng gửi lại sau ít phút nhé."
-)
+RESET_DONE = wording.text("bridge.reset_done")
+DELAYED = wording.text("bridge.delayed")
+GAVE_UP = wording.text("bridge.gave_up")
+NO_REPLY = wording.text("bridge.no_reply")
+TOO_LONG = wording.text("bridge.too_long")  # {length}, {limit}
+NOT_TEXT = wording.text("bridge.not_text")
+EDITED = wording.text("bridge.edited")
+FLOOD = wording.text("bridge.flood")
+EXPIRED_BUTTON = wording.text("bridge.expired_button")
+UNKNOWN_COMMAND = wording.text("bridge.unknown_command")
+NOT_ADMIN = wording.text("bridge.not_admin")
+STORE_DOWN = wording.text("bridge.store_down")
 STAFF_STORE_DOWN = (
     "⚠️ Cầu nối tạm thời không truy cập được cơ sở dữ liệu nên chưa xử lý được tin nhắn này. "
     "Vui lòng gửi lại sau ít phút."

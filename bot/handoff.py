@@ -20,15 +20,13 @@ from bot.handoff_state import CITIZEN_BACK_TO_BOT, GROUP_SUFFIX, TO_CITIZEN_PREF
 from bot.render import split_text
 from bot.store import Store, StoreUnavailable, Turn
 from knowledge.text import mask_personal_numbers, words
+from settings import wording
 
 log = logging.getLogger(__name__)
 
 WHO = {"citizen": "👤 Công dân", "bot": "🤖 Trợ lý", "staff": "👩‍💼 Cán bộ"}
 
-NO_STAFF_CHANNEL = (
-    "Hiện kênh này chưa kết nối được với cán bộ. Bạn vui lòng liên hệ trực tiếp Bộ phận Một cửa "
-    "của UBND xã, phường nơi bạn cư trú để được hỗ trợ."
-)
+NO_STAFF_CHANNEL = wording.text("handoff.no_staff_channel")
 DONE_HINT = "Hãy trả lời (Reply) /done vào tin nhắn của công dân cần trả về trợ lý."
 STAFF_HOW_TO = "↩️ Trả lời (Reply) tin nhắn này để nhắn cho công dân; trả lời /done để trả công dân về trợ lý."
 CALLBACK_KEPT = (

@@ -18,19 +18,14 @@ import sqlalchemy as sa
 
 from bot.store import Store, Turn, handoffs, history, outbox
 from knowledge.text import mask_personal_numbers
+from settings import wording
 
-TO_CITIZEN_PREFIX = "👩‍💼 Cán bộ Một cửa: "
+TO_CITIZEN_PREFIX = wording.text("handoff.to_citizen_prefix")
 GROUP_SUFFIX = " (nhóm Telegram)"  # after the name of a staff group member who took a handoff there
-# What the citizen is told at each step.
-CITIZEN_CLAIMED = "Cán bộ {officer} của Bộ phận Một cửa đã nhận yêu cầu của bạn và sẽ trả lời bạn ngay tại đây."
-CITIZEN_RELEASED = (
-    "Cán bộ {officer} tạm thời chưa tiếp tục hỗ trợ bạn được. Yêu cầu của bạn vẫn được giữ và sẽ có cán bộ khác "
-    "trả lời; bạn cứ nhắn thêm nếu cần."
-)
-CITIZEN_BACK_TO_BOT = (
-    "Cuộc trò chuyện với cán bộ đã kết thúc. Từ giờ trợ lý tự động tiếp tục trả lời bạn; "
-    "bạn cứ nhắn câu hỏi về thủ tục nhé."
-)
+# What the citizen is told at each step ({officer}: the staff member's name), from wording.yml's `handoff` section.
+CITIZEN_CLAIMED = wording.text("handoff.citizen_claimed")
+CITIZEN_RELEASED = wording.text("handoff.citizen_released")
+CITIZEN_BACK_TO_BOT = wording.text("handoff.citizen_back_to_bot")
 # What the staff group is told about work done in the console (it ends with the citizen, as every staff message).
 STAFF_CLAIMED = "✋ {officer} đã nhận yêu cầu trên bảng điều khiển — chat {chat_id}"
 STAFF_REPLIED = "💬 {officer} trả lời từ bảng điều khiển — chat {chat_id}:\n{text}"

@@ -10,9 +10,11 @@ import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
+from settings import wording
+
 TELEGRAM_TEXT_LIMIT = 4096  # Telegram counts UTF-16 code units
 CALLBACK_PREFIX = "b:"
-BUTTON_TEXT_IF_NO_TEXT = "Bạn chọn một mục bên dưới nhé:"
+BUTTON_TEXT_IF_NO_TEXT = wording.text("bridge.buttons_only")
 SHORT_TITLE = 18  # titles up to this length go two per keyboard row
 
 

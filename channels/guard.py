@@ -1,5 +1,5 @@
-"""What the REST channel accepts, as pure functions (standard library and knowledge.text only, so the tests of the
-Python 3.11 environment can import it).
+"""What the REST channel accepts, as pure functions (standard library, knowledge.text and settings.wording only, so the
+tests of the Python 3.11 environment can import it).
 
 A request is one JSON object with a non-empty `sender` and either `message` (text the citizen typed) or `payload`
 (a button the bot itself offered: `/ask_fee`, `/choose_procedure{"procedure_id":"…"}`). Typed text can never
@@ -13,14 +13,12 @@ import re
 from dataclasses import dataclass, field
 
 from knowledge.text import MAX_MESSAGE_CHARS, as_typed_text, find_phone_numbers, mask_personal_numbers
+from settings import wording
 
 # A 100,000-character message is about 300 KB of JSON: still answered (politely refused); bigger bodies are not read.
 MAX_BODY_BYTES = 1_000_000
 MAX_SENDER_CHARS = 128
-TOO_LONG = (
-    "Tin nhắn của bạn dài quá ({length} ký tự). Bạn viết ngắn gọn câu hỏi (dưới {limit} ký tự) giúp mình nhé, "
-    "ví dụ: «đăng ký tạm trú cần giấy tờ gì»."
-)
+TOO_LONG = wording.text("channel.too_long")  # {length}, {limit}: wording.yml
 
 # The intents the bot's own buttons send (actions/answers.py) and /restart (the bridge's /start and /reset, the
 # terminal chat), each with the entities it may carry. tests/e2e/test_rest_guard.py checks every button against it.

@@ -30,15 +30,13 @@ from sanic.response import HTTPResponse
 
 import settings
 from channels import guard, outage, speedups
+from settings import wording
 
 logger = logging.getLogger(__name__)
 outage.install()
 speedups.install()
 ADMIN_TIMEOUT = 15.0
-FORGET_FAILED = (
-    "Xin lỗi, hệ thống chưa xóa được dữ liệu của bạn lúc này. Bạn vui lòng gửi lại yêu cầu «xóa dữ liệu của tôi» "
-    "sau ít phút, hoặc liên hệ Bộ phận Một cửa."
-)
+FORGET_FAILED = wording.text("channel.forget_failed")
 
 
 class AdminUnavailable(RuntimeError):

@@ -23,6 +23,7 @@ DEFAULT_VAR_DIR = ROOT / "var"
 DEFAULT_INDEX_DIR = DEFAULT_VAR_DIR / "index"
 DEFAULT_RETENTION_DAYS = 365
 DEFAULT_CALLBACK_RETENTION_DAYS = 7
+DEFAULT_WORDING_FILE = ROOT / "wording.yml"
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class Settings:
     action_admin_url: str  # ACTION_ADMIN_URL, else ACTION_ENDPOINT_URL without /webhook: where /reload goes
     # ----------------------------------------------------------------- staff tools
     staff_password: str  # STAFF_PASSWORD: `make staff-add` without a terminal
+    # ----------------------------------------------------------------- what a citizen reads
+    wording_file: Path  # MOCUA_WORDING_FILE: the fixed wording outside domain.yml (settings/wording.py)
 
     @property
     def secrets_file(self) -> Path:
@@ -104,6 +107,7 @@ class Settings:
             rasa_api_token=env.get("RASA_API_TOKEN", ""),
             action_admin_url=env.get("ACTION_ADMIN_URL") or env.get("ACTION_ENDPOINT_URL", "").removesuffix("/webhook"),
             staff_password=env.get("STAFF_PASSWORD") or "",
+            wording_file=path("MOCUA_WORDING_FILE") or DEFAULT_WORDING_FILE,
         )
 
 
