@@ -285,6 +285,16 @@ def _put(data: CommentedMap, key: str, value: Any, order: tuple[str, ...] = KEY_
     data.insert(position, key, value)
 
 
+def _mapping(data: CommentedMap, key: str, order: tuple[str, ...] = KEY_ORDER) -> CommentedMap:
+    """The mapping under `key`, a new one put in its place (by `order`) when there is none yet."""
+    found = data.get(key)
+    if isinstance(found, CommentedMap):
+        return found
+    mapping = CommentedMap()
+    _put(data, key, mapping, order)
+    return mapping
+
+
 DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})\s*[/.-]\s*(\d{1,2})\s*[/.-]\s*(\d{4})$")
 
 
@@ -353,17 +363,11 @@ def _submission(data: CommentedMap, values: dict[str, Any]) -> None:
     if not (where or channels or available is not None or level or portal):
         data.pop("submission", None)
         return
-    sub = data.get("submission")
-    if not isinstance(sub, CommentedMap):
-        sub = CommentedMap()
-        _put(data, "submission", sub)
+    sub = _mapping(data, "submission")
     order = ("where", "channels", "online")
     _put(sub, "where", where, order)
     _put(sub, "channels", channels, order)
-    online = sub.get("online")
-    if not isinstance(online, CommentedMap):
-        online = CommentedMap()
-        _put(sub, "online", online, order)
+    online = _mapping(sub, "online", order)
     online_order = ("available", "level", "portal")
     _put(online, "available", available, online_order)
     _put(online, "level", level, online_order)
@@ -375,10 +379,7 @@ def _reform(data: CommentedMap, values: dict[str, Any]) -> None:
     if not (status or note):
         data.pop("reform_2025", None)
         return
-    reform = data.get("reform_2025")
-    if not isinstance(reform, CommentedMap):
-        reform = CommentedMap()
-        _put(data, "reform_2025", reform)
+    reform = _mapping(data, "reform_2025")
     _put(reform, "status", status, ("status", "note"))
     _put(reform, "note", note, ("status", "note"))
 
