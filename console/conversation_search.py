@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 
 import journal
-from console.conversations import iso_time, masked
+from console.conversations import iso_time, masked, unreadable
 from console.dashboard import VIETNAM
 from journal import tracker
 
@@ -113,7 +113,8 @@ def _senders_on(url: str, day: dt.date) -> set[str]:
 
 
 def listing(url: str, filters: Filters, limit: int = 50, offset: int = 0) -> list[Listed]:
-    """Latest conversations first, those matching every filter; none when the tracker has no table yet."""
+    """Latest conversations first, those matching every filter; none when the tracker has no table yet (or cannot be
+    read: logged)."""
     try:
         if not filters.any:
             rows = tracker.conversations(url, limit, offset)
@@ -125,7 +126,8 @@ def listing(url: str, filters: Filters, limit: int = 50, offset: int = 0) -> lis
                 allowed &= _senders_on(url, filters.day)
             rows = [r for r in tracker.conversations(url) if r.sender_id in allowed]
             rows = rows[offset : offset + limit]
-    except sa.exc.SQLAlchemyError:
+    except sa.exc.SQLAlchemyError as error:
+        unreadable(url, error)
         return []
     senders = {row.sender_id: journal.hash_sender(row.sender_id) or "" for row in rows}
     asked, markers = _from_journal(set(senders.values()))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import threading
 import time
 from dataclasses import dataclass, field
@@ -27,6 +28,7 @@ from journal import tracker
 from journal.erasure import bridge_target
 from knowledge.text import clean, mask_personal_numbers
 
+log = logging.getLogger(__name__)
 _senders: dict[str, str] = {}  # journal hash -> sender id, filled as conversations are listed
 
 
@@ -48,11 +50,20 @@ class Conversation:
     messages: int  # citizen messages
 
 
+def unreadable(url: str, error: sa.exc.SQLAlchemyError) -> None:
+    """A page shows no conversation because the tracker could not be read: expected before Rasa's first conversation
+    creates its table, an error to log otherwise (its database down, a column renamed), so that it is not taken for
+    'nobody wrote yet'."""
+    if not tracker.not_created_yet(url):
+        log.error("the tracker store could not be read, the console shows no conversation: %s", error)
+
+
 def conversations(url: str, limit: int = 50, offset: int = 0) -> list[Conversation]:
-    """Latest conversations first; none when the tracker has no table yet."""
+    """Latest conversations first; none when the tracker has no table yet (or cannot be read: logged)."""
     try:
         rows = tracker.conversations(url, limit, offset)
-    except sa.exc.SQLAlchemyError:
+    except sa.exc.SQLAlchemyError as error:
+        unreadable(url, error)
         return []
     found = []
     for sender, stamp, count in rows:
@@ -68,7 +79,8 @@ def sender_of(url: str, key: str) -> str | None:
         try:
             for sender in tracker.senders(url):
                 _senders[journal.hash_sender(sender) or ""] = sender
-        except sa.exc.SQLAlchemyError:
+        except sa.exc.SQLAlchemyError as error:
+            unreadable(url, error)
             return None
     return _senders.get(key)
 

@@ -40,6 +40,15 @@ def tracker_engine(url: str) -> sa.Engine:
         return _engines[url]
 
 
+def not_created_yet(url: str) -> bool:
+    """Whether the tracker store answers but has no table yet: Rasa creates it at the first conversation, so a reader
+    failing then means only that nobody wrote yet. False when the database itself does not answer."""
+    try:
+        return not sa.inspect(tracker_engine(url)).has_table(events.name)
+    except sa.exc.SQLAlchemyError:
+        return False
+
+
 # ---------------------------------------------------------------- the readers
 
 
