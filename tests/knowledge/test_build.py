@@ -110,12 +110,13 @@ def test_without_an_index_the_valid_records_are_published_anyway(knowledge_and_i
 
 
 def test_running_knowledge_base_picks_up_a_rebuild_without_restart(
-    knowledge_and_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+    knowledge_and_index: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
 ) -> None:
     knowledge_dir, index_dir = knowledge_and_index
     assert build(index_dir, knowledge_dir).status == 0
     monkeypatch.setenv("MOCUA_INDEX_DIR", str(index_dir))
-    monkeypatch.setattr(search, "_KB", None)  # a fresh process-wide instance for this index
+    search.forget_knowledge_base()  # a fresh process-wide instance for this index…
+    request.addfinalizer(search.forget_knowledge_base)  # …and none left serving it once the test's folder is gone
     kb = search.get_knowledge_base()
     # The record is linked to an official code, so its fee comes from there; its own result wording is edited.
     old_result = kb.procedure(PROCEDURE).result
