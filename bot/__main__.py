@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from bot.config import Config, ConfigError
 from bot.privacy import setup_logging
+from settings.wording import WordingError
 
 
 def main() -> int:
@@ -21,7 +22,11 @@ def main() -> int:
     setup_logging(secrets=(config.token, config.webhook_secret or "", config.admin_api_token, db_password or ""))
     from telegram.error import InvalidToken
 
-    from bot.app import run  # imported late so a config error is reported without loading telegram
+    try:
+        from bot.app import run  # imported late so a config error is reported without loading telegram
+    except WordingError as error:  # wording.yml lacks a text the bridge sends
+        print(f"Cannot start the Telegram bridge: {error}", file=sys.stderr)
+        return 2
 
     try:
         run(config)
