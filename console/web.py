@@ -177,14 +177,3 @@ async def checked_form(request: Request) -> FormData:
     if not isinstance(token, str) or not hmac.compare_digest(token.encode(), str(expected).encode()):
         raise Forbidden("Biểu mẫu đã hết hạn hoặc không hợp lệ (thiếu mã bảo vệ CSRF). Hãy tải lại trang rồi thử lại.")
     return form
-
-
-async def editor_form(request: Request) -> tuple[Staff, FormData]:
-    """A change: a valid CSRF token, a signed-in account, and the editor role."""
-    form = await checked_form(request)
-    user = current_user(request)
-    if user is None:
-        raise Forbidden("Bạn cần đăng nhập để thực hiện thao tác này.")
-    if not user.can_edit:
-        raise Forbidden("Tài khoản của bạn chỉ có quyền xem; chỉ cán bộ biên tập mới được thay đổi.")
-    return user, form

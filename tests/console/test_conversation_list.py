@@ -125,7 +125,7 @@ def test_a_marker_filters_the_list(listed) -> None:
 
 def test_pages_keep_the_search(listed, monkeypatch) -> None:
     rows, client = listed
-    monkeypatch.setattr("console.app.CONVERSATIONS_PER_PAGE", 1)
+    monkeypatch.setattr("console.routes.conversations.CONVERSATIONS_PER_PAGE", 1)
     first = client.get("/conversations", params={"day": "27/11/2026"}).text
     assert 'href="/conversations?q=&amp;day=27%2F11%2F2026&amp;marker=&amp;page_no=2"' in first
     second = rows(day="27/11/2026", page_no="2")

@@ -136,7 +136,7 @@ def test_the_unanswered_groups_come_a_page_at_a_time_most_asked_first(settings: 
 
     monkeypatch.setenv("MOCUA_JOURNAL_DB", str(tmp_path / "journal.db"))
     monkeypatch.delenv("MOCUA_JOURNAL_URL", raising=False)
-    monkeypatch.setattr("console.app.GROUPS_PER_PAGE", 1)
+    monkeypatch.setattr("console.routes.unanswered.GROUPS_PER_PAGE", 1)
     for question, times in (("giá vàng hôm nay bao nhiêu", 3), ("thời tiết ngày mai thế nào", 1)):
         for _ in range(times):
             journal.record("unanswered", sender="c1", question=question)
