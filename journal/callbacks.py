@@ -5,7 +5,7 @@ officer could not call back. A number typed in the message that asks for a perso
 is kept here instead: in its own table of the journal's database, encrypted (Fernet, key MOCUA_CALLBACK_KEY from the
 environment or var/secrets.env), keyed to the journal's handoff entry, and deleted after
 MOCUA_CALLBACK_RETENTION_DAYS (default 7). Only the staff member who claimed that handoff in the console sees it,
-and each time is recorded in the audit log (console/app.py).
+and each time is recorded in the audit log (console/routes/handoffs.py).
 
 Written through the action server's admin API (POST /admin/callback-numbers: actions/admin.py), which the REST
 channel and the Telegram bridge call with the citizen's raw text: one implementation for both channels, and one

@@ -136,7 +136,7 @@ BRIDGE = (
     TextTable("bot_pending", ("message", "shown", "user_json", "payload"), bridge_pending),
     TextTable("bot_history", ("text",), plain_text("text")),
 )
-# console/app.py: a citizen's question, or an officer's reply to a citizen
+# console/routes/ (unanswered, handoffs): a citizen's question, or an officer's reply to a citizen
 CITIZEN_TEXT_ACTIONS = frozenset(["gap.out_of_scope", "alias.add", "dev_question.add", "handoff.reply"])
 CONSOLE = (TextTable("audit", ("action", "target", "summary"), audit_entry),)
 

@@ -45,7 +45,7 @@ def test_no_command_or_file_name_on_the_sign_in_and_sync_pages(settings: Setting
 
 
 def _save_fee(settings: Settings, fee: str) -> None:
-    """A fee edit as the editor's save logs it (console.app, record save)."""
+    """A fee edit as the editor's save logs it (console.routes.records, record save)."""
     path = settings.procedures_dir / f"{BHYT}.yml"
     original = path.read_text(encoding="utf-8")
     text = records.apply_form(original, records.form_values(yaml.safe_load(original)) | {"fee": fee})
