@@ -104,6 +104,18 @@ def handle(group: WebElement) -> WebElement:
     return group
 
 
+def send_wording(driver: WebDriver, group: WebElement, wording: str, procedure: str, as_dev: bool = False) -> None:
+    """Fill an opened group's form (this wording for this procedure: a name for it, or with `as_dev` a dev question)
+    and send it."""
+    field = group.find_element(By.NAME, "wording")
+    field.clear()
+    field.send_keys(wording)
+    Select(group.find_element(By.NAME, "procedure")).select_by_value(procedure)
+    if as_dev:
+        group.find_element(By.CSS_SELECTOR, "input[name=as][value=dev]").click()
+    submit(driver, group.find_element(By.CSS_SELECTOR, "button.primary"))
+
+
 def bot_answer(say: Callable[..., list[dict]], question: str, expected: str, seconds: float = 120.0) -> str:
     """What a new citizen gets, asked again until it holds `expected` (the action server reloads the index)."""
     answers: list[str] = []
@@ -172,11 +184,7 @@ def test_an_unanswered_question_attached_to_a_procedure_is_answered_by_the_bot(c
     screenshot(browser, "unanswered")
     assert BIRTH_ANSWER not in reply_text(say(UNKNOWN_WORDINGS[0]))
     try:
-        wording = handle(group).find_element(By.NAME, "wording")
-        wording.clear()
-        wording.send_keys(UNKNOWN_WORDINGS[0])
-        Select(group.find_element(By.NAME, "procedure")).select_by_value("ho-tich-khai-sinh")
-        submit(browser, group.find_element(By.CSS_SELECTOR, "button.primary"))
+        send_wording(browser, handle(group), UNKNOWN_WORDINGS[0], "ho-tich-khai-sinh")
         assert "Đã thêm tên gọi" in flash(browser)
         assert UNKNOWN_WORDINGS[0] in yaml.safe_load(record.read_text(encoding="utf-8"))["aliases"]
         # dealt with: the group leaves the list (asks after this moment would bring it back)
@@ -196,12 +204,7 @@ def test_an_alias_copying_a_frozen_test_question_is_refused_with_the_linter_mess
     original = record.read_text(encoding="utf-8")
     sign_in(browser, console, "lan")
     browser.get(console.url + "/unanswered")
-    group = handle(group_with(browser, MARKUP_GROUP))
-    wording = group.find_element(By.NAME, "wording")
-    wording.clear()
-    wording.send_keys(frozen)
-    Select(group.find_element(By.NAME, "procedure")).select_by_value("ho-tich-khai-sinh")
-    submit(browser, group.find_element(By.CSS_SELECTOR, "button.primary"))
+    send_wording(browser, handle(group_with(browser, MARKUP_GROUP)), frozen, "ho-tich-khai-sinh")
     message = flash(browser)
     assert "Chưa thêm tên gọi" in message and "gần như chép lại câu hỏi kiểm tra" in message
     assert record.read_text(encoding="utf-8") == original
@@ -216,13 +219,7 @@ def test_an_unanswered_question_becomes_a_dev_question_and_never_a_test_one(cons
     for wording, expected in ((next(iter(load_test_questions())), "bộ câu hỏi kiểm tra, bộ đó được giữ cố định"),
                               ("xin giấy chào đời cho bé gái", "Đã thêm")):  # fmt: skip
         browser.get(console.url + "/unanswered")
-        group = handle(group_with(browser, MARKUP_GROUP))
-        field = group.find_element(By.NAME, "wording")
-        field.clear()
-        field.send_keys(wording)
-        Select(group.find_element(By.NAME, "procedure")).select_by_value("ho-tich-khai-sinh")
-        group.find_element(By.CSS_SELECTOR, "input[name=as][value=dev]").click()
-        submit(browser, group.find_element(By.CSS_SELECTOR, "button.primary"))
+        send_wording(browser, handle(group_with(browser, MARKUP_GROUP)), wording, "ho-tich-khai-sinh", as_dev=True)
         assert expected in flash(browser)
     try:
         rows = load_questions(console.dev_questions)
