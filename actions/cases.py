@@ -216,7 +216,7 @@ _PICK_FRAME = _FRAME | frozenset({"cai", "chon", "muc", "la", "toi", "em", "minh
 
 def typed_position(text: str) -> int | None:
     """The position a typed pick names ("cái thứ hai": 2, "số 1", "cái cuối": -1): an ordinal said with nothing but
-    pick words around it (knowledge/vocabulary/ordinals.yml). In a question it picks nothing: "ở đâu" folds like
+    pick words around it (knowledge/data/vocabulary/ordinals.yml). In a question it picks nothing: "ở đâu" folds like
     "đầu" (the first), "một" in "một tuần" is not the first."""
     rest = [w for w in language.syllables(text) if language.canonical(w) not in _PICK_FRAME]
     return language.ordinal(rest[0]) if len(rest) == 1 else None

@@ -359,7 +359,7 @@ def confirm(turn: Turn) -> Outcome:
 
 def feedback_value(turn: Turn) -> str | None:
     """👍/👎 from the button's entity, else from the typed words, scored with their negations ("không rõ" is 👎,
-    "rất rõ" is 👍; knowledge/vocabulary/feedback.yml)."""
+    "rất rõ" is 👍; knowledge/data/vocabulary/feedback.yml)."""
     value = turn.entities.get("feedback")
     if value in ("up", "down"):
         return value

@@ -60,7 +60,7 @@ def from_env() -> Settings:
         interface=env.get("CONSOLE_INTERFACE") or "127.0.0.1",
         port=int(env.get("CONSOLE_PORT") or DEFAULT_PORT),
         db_url=shared.console_db_url,
-        knowledge_dir=shared.knowledge_dir or ROOT / "knowledge",
+        knowledge_dir=shared.knowledge_dir or ROOT / "knowledge" / "data",
         index_dir=shared.index_dir,
         dev_questions=path("MOCUA_DEV_QUESTIONS", ROOT / "tests" / "data" / "questions" / "dev.yml"),
         tracker_url=shared.tracker_url,

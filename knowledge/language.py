@@ -1,7 +1,7 @@
-"""The Vietnamese vocabulary that drives understanding, read from the data files in knowledge/vocabulary/.
+"""The Vietnamese vocabulary that drives understanding, read from the data files in knowledge/data/vocabulary/.
 
 Staff extend those YAML files (abbreviations and teen code, spelling variants, stop phrases, scaffold words,
-feedback words, ordinals; knowledge/vocabulary/README.md); no Python changes. This module holds the one
+feedback words, ordinals; knowledge/data/vocabulary/README.md); no Python changes. This module holds the one
 implementation of each rule built on them, shared by the NLU normaliser (nlu_components/vietnamese.py, in the
 Rasa environment), the lexical search (knowledge/index/lexical.py) and the actions (actions/dialogue.py).
 
@@ -27,7 +27,7 @@ import yaml
 import settings
 from knowledge.text import clean, fold, has_diacritics, nfc, words
 
-VOCABULARY_DIR = Path(__file__).resolve().parent / "vocabulary"
+VOCABULARY_DIR = Path(__file__).resolve().parent / "data" / "vocabulary"
 FILES = (
     "abbreviations.yml", "spelling_variants.yml", "stop_phrases.yml", "scaffold.yml", "feedback.yml", "ordinals.yml",
     "questions.yml",
@@ -271,7 +271,7 @@ _CURRENT = _Current()
 
 
 def vocabulary() -> Vocabulary:
-    """The vocabulary in MOCUA_VOCABULARY_DIR (default knowledge/vocabulary), re-read when a file changed."""
+    """The vocabulary in MOCUA_VOCABULARY_DIR (default knowledge/data/vocabulary), re-read when a file changed."""
     return _CURRENT.get()
 
 
@@ -349,7 +349,7 @@ def _by_first_word(phrases: tuple[Phrase, ...]) -> dict[str, list[Phrase]]:
 def content_words(text: str) -> list[str]:
     """Folded syllables in their one spelling, abbreviations expanded, question scaffolding removed.
 
-    The stop phrases (knowledge/vocabulary/stop_phrases.yml) say nothing about WHICH procedure is meant; they are
+    The stop phrases (knowledge/data/vocabulary/stop_phrases.yml) say nothing about WHICH procedure is meant; they are
     removed as whole phrases, longest first, so "cần" in "cần giấy tờ gì" goes while "căn cước" stays.
     Abbreviations are expanded as for official texts; a question arrives with its chat abbreviations expanded.
     """

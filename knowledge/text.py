@@ -1,7 +1,7 @@
 """Vietnamese text normalisation shared by the Rasa pipeline, the actions, the index and the bot.
 
 Standard library only: this module is imported from both Python environments. The rules that read the vocabulary
-staff edit (abbreviations, spelling variants, stop words; knowledge/vocabulary/) are in knowledge.language.
+staff edit (abbreviations, spelling variants, stop words; knowledge/data/vocabulary/) are in knowledge.language.
 """
 
 from __future__ import annotations

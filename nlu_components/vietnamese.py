@@ -45,7 +45,7 @@ def original_text(text: str) -> str:
 
 def normalise(text: str) -> str:
     """Original text (above) as the model reads it: thumbs typed as a message and abbreviations spelled out, lower
-    case without diacritics, one spelling per syllable (knowledge.language, from knowledge/vocabulary/)."""
+    case without diacritics, one spelling per syllable (knowledge.language, from knowledge/data/vocabulary/)."""
     return folded_message(original_text(text))
 
 

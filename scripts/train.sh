@@ -3,8 +3,8 @@
 # Knowledge records are not part of it: adding a procedure never needs a retrain.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-# The NLU normaliser reads knowledge/language.py and the vocabulary (knowledge/vocabulary/ or MOCUA_VOCABULARY_DIR).
-vocabulary=${MOCUA_VOCABULARY_DIR:-knowledge/vocabulary}
+# The NLU normaliser reads knowledge/language.py and the vocabulary (knowledge/data/vocabulary/ or MOCUA_VOCABULARY_DIR).
+vocabulary=${MOCUA_VOCABULARY_DIR:-knowledge/data/vocabulary}
 inputs=$(find config.yml domain.yml data nlu_components knowledge/text.py knowledge/language.py "$vocabulary" \
     -type f \( -name '*.yml' -o -name '*.py' \) | sort)
 want=$(cat $inputs | sha256sum | cut -c1-16)

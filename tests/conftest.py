@@ -74,7 +74,7 @@ def knowledge_copy() -> KnowledgeCopy:
     copy = KnowledgeCopy(TEST_VAR / "knowledge", TEST_VAR / "index")
     shutil.rmtree(copy.knowledge_dir, ignore_errors=True)
     for part in ("procedures", "guides", "official"):
-        shutil.copytree(ROOT / "knowledge" / part, copy.knowledge_dir / part)
+        shutil.copytree(ROOT / "knowledge" / "data" / part, copy.knowledge_dir / part)
     shipped_cache = ROOT / "var/index/cache"
     if shipped_cache.is_dir() and not (copy.index_dir / "cache").exists():
         shutil.copytree(shipped_cache, copy.index_dir / "cache")  # reuse embeddings: faster, same vectors

@@ -33,7 +33,7 @@ def bot_button_payloads() -> set[str]:
     payloads |= {answers.more_button(key, page)["payload"] for key in answers.ASPECTS for page in (1, 9)}
     payloads.add(answers.choose_payload("1.014064"))  # an official record, named by its code
     payloads |= {cases.case_payload(number) for number in (0, 1, 12)}  # a case, by its number ("0": another)
-    records = [*ROOT.glob("knowledge/procedures/*.yml"), *ROOT.glob("knowledge/guides/*.md")]
+    records = [*ROOT.glob("knowledge/data/procedures/*.yml"), *ROOT.glob("knowledge/data/guides/*.md")]
     assert records and "/request_human" in payloads and '/feedback{"feedback":"down"}' in payloads
     return payloads | {answers.choose_payload(path.stem) for path in records}
 

@@ -28,7 +28,7 @@ def catalog() -> Catalog:
 @pytest.fixture(scope="module")
 def residence(catalog: Catalog) -> ProcedureFacts:
     """Permanent residence, curated record with its official page (1.004222: six cases, no common papers)."""
-    data = yaml.safe_load((ROOT / "knowledge/procedures/cu-tru-thuong-tru.yml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((ROOT / "knowledge/data/procedures/cu-tru-thuong-tru.yml").read_text(encoding="utf-8"))
     record = Procedure.model_validate(data)
     return from_curated(record, [catalog.get(code) for code in record.official_codes])
 
@@ -146,7 +146,7 @@ def test_without_curated_names_a_case_is_named_from_its_heading(catalog: Catalog
 
 
 def test_every_curated_case_name_points_at_one_case_of_its_official_page(catalog: Catalog) -> None:
-    for path in sorted((ROOT / "knowledge/procedures").glob("*.yml")):
+    for path in sorted((ROOT / "knowledge/data/procedures").glob("*.yml")):
         record = Procedure.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
         if record.cases is None:
             continue

@@ -1,6 +1,6 @@
 """The shipped snapshot of the official catalogue, and the API the search and answers use to read it.
 
-`knowledge/official/catalog.jsonl.gz`: one JSON object per procedure code, sorted by code, gzip with no
+`knowledge/data/official/catalog.jsonl.gz`: one JSON object per procedure code, sorted by code, gzip with no
 timestamp, so the same records always give the same bytes (a re-import leaves git with nothing to commit).
 
     from knowledge.catalog.snapshot import load_catalog
@@ -23,7 +23,7 @@ import settings
 from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.provinces import match_province
 
-OFFICIAL_DIR = Path(__file__).resolve().parents[1] / "official"
+OFFICIAL_DIR = Path(__file__).resolve().parents[1] / "data" / "official"
 DEFAULT_SNAPSHOT = OFFICIAL_DIR / "catalog.jsonl.gz"
 
 

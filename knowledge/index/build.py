@@ -45,7 +45,8 @@ from knowledge.index.published import current_version, index_dir_from_env
 from knowledge.language import VocabularyError, vocabulary, vocabulary_fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
-KNOWLEDGE_DIR = ROOT / "knowledge"
+KNOWLEDGE_DIR = ROOT / "knowledge" / "data"
+CODE_DIR = ROOT / "knowledge"  # _CODE_FILES and _VIEW_CODE are relative to it
 # Bump when the index layout or the way views are made changes: forces a rebuild of published indexes.
 FORMAT_VERSION = 1
 KEEP_VERSIONS = 3
@@ -76,7 +77,7 @@ def content_hash(knowledge_dir: Path) -> str:
 
     digest = hashlib.sha256(f"format:{FORMAT_VERSION};model:{model_fingerprint()}".encode())
     for name in _CODE_FILES:
-        digest.update((KNOWLEDGE_DIR / name).read_bytes())
+        digest.update((CODE_DIR / name).read_bytes())
     # The words the index is made of depend on the vocabulary (abbreviations, spellings, stop phrases).
     digest.update(vocabulary_fingerprint().encode())
     for path in [*knowledge_files(knowledge_dir), official_snapshot(knowledge_dir)]:
@@ -107,7 +108,7 @@ def load_official(knowledge_dir: Path, cache_dir: Path | None = None) -> list[Of
         return []
     digest = hashlib.sha256(path.read_bytes())
     for name in ("index/documents.py", "catalog/model.py"):
-        digest.update((KNOWLEDGE_DIR / name).read_bytes())
+        digest.update((CODE_DIR / name).read_bytes())
     key = digest.hexdigest()[:16]
     prepared = _OFFICIAL_IN_MEMORY.get(key)
     if prepared is None:
@@ -243,7 +244,7 @@ def views_digest(views: list[View], model: str) -> str:
     """What VIEW_FILES are made from: the views in order, the encoder, the vocabulary and the code reading them."""
     digest = hashlib.sha256(f"format:{FORMAT_VERSION};model:{model};vocabulary:{vocabulary_fingerprint()}".encode())
     for name in _VIEW_CODE:
-        digest.update((KNOWLEDGE_DIR / name).read_bytes())
+        digest.update((CODE_DIR / name).read_bytes())
     digest.update(json.dumps([(v.doc, v.kind, v.text) for v in views], ensure_ascii=False).encode())
     return digest.hexdigest()
 
@@ -464,11 +465,11 @@ def release_warm_state() -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build and publish the knowledge search index.")
     parser.add_argument("--index-dir", type=Path, default=None, help="default: $MOCUA_INDEX_DIR or var/index")
-    parser.add_argument("--knowledge-dir", type=Path, default=KNOWLEDGE_DIR, help="default: knowledge/")
+    parser.add_argument("--knowledge-dir", type=Path, default=KNOWLEDGE_DIR, help="default: knowledge/data/")
     parser.add_argument("--force", action="store_true", help="rebuild even when nothing changed")
     args = parser.parse_args(argv)
     try:
-        vocabulary()  # a mistake in knowledge/vocabulary/ is reported before anything is built
+        vocabulary()  # a mistake in knowledge/data/vocabulary/ is reported before anything is built
     except VocabularyError as error:
         print(f"{error}\nthe index was NOT rebuilt", file=sys.stderr)
         return 1

@@ -1,6 +1,6 @@
 """Read the staff-kept knowledge files and turn them into validated records.
 
-    ks = load_knowledge()            # every knowledge/procedures/*.yml and knowledge/guides/*.md
+    ks = load_knowledge()            # every knowledge/data/procedures/*.yml and knowledge/data/guides/*.md
     ks.procedures, ks.guides         # records that passed validation
     ks.problems                      # what is wrong, each with file and line; those files are left out
     guide_passages(guide)            # short stand-alone passages of a guide, for the index
@@ -28,7 +28,7 @@ from knowledge.records.schema import FACT_FIELDS, Guide, Procedure, UnlinkedProc
 from knowledge.text import fold, nfc
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-KNOWLEDGE_ROOT = REPO_ROOT / "knowledge"
+KNOWLEDGE_ROOT = REPO_ROOT / "knowledge" / "data"  # the records, the official catalogue, the vocabulary
 
 Severity = Literal["error", "warning"]
 Record = Procedure | Guide

@@ -422,7 +422,8 @@ def test_typed_complaint_is_thumbs_down_and_offers_a_person(dispatcher: Collecti
 def test_a_new_abbreviation_in_the_vocabulary_changes_the_answer(
     dispatcher: CollectingDispatcher, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """No Python edit: a line in a copy of knowledge/vocabulary/abbreviations.yml makes "gks" a birth certificate."""
+    """No Python edit: a line in a copy of knowledge/data/vocabulary/abbreviations.yml makes "gks" a birth
+    certificate."""
     import shutil
 
     from knowledge.language import VOCABULARY_DIR

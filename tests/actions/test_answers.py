@@ -32,7 +32,7 @@ def catalog() -> Catalog:
 
 @pytest.fixture(scope="module")
 def birth_record() -> Procedure:
-    data = yaml.safe_load((ROOT / "knowledge/procedures/ho-tich-khai-sinh.yml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((ROOT / "knowledge/data/procedures/ho-tich-khai-sinh.yml").read_text(encoding="utf-8"))
     return Procedure.model_validate(data)
 
 
@@ -367,7 +367,7 @@ def test_with_no_known_deadline_the_answer_says_so_and_labels_the_processing_tim
 
 
 def test_a_curated_deadline_answers_when_the_official_page_states_none(catalog: Catalog) -> None:
-    data = yaml.safe_load((ROOT / "knowledge/procedures/ho-tich-khai-tu.yml").read_text(encoding="utf-8"))
+    data = yaml.safe_load((ROOT / "knowledge/data/procedures/ho-tich-khai-tu.yml").read_text(encoding="utf-8"))
     record = Procedure.model_validate(data)
     death = from_curated(record, [catalog.get(code) for code in record.official_codes])
     assert catalog.get("1.000656") is not None and from_official(catalog.get("1.000656")).deadline is None

@@ -170,7 +170,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-edits-", dir=ROOT / "var"))
     knowledge_dir, index_dir = work / "knowledge", work / "index"
     for part in ("procedures", "guides", "official"):
-        shutil.copytree(ROOT / "knowledge" / part, knowledge_dir / part)
+        shutil.copytree(ROOT / "knowledge" / "data" / part, knowledge_dir / part)
     shutil.copytree(ROOT / "var/index/cache", index_dir / "cache")
     command = [str(APP_PYTHON), "-m", "knowledge.index.build", "--knowledge-dir", str(knowledge_dir),
                "--index-dir", str(index_dir)]  # fmt: skip

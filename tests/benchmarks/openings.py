@@ -4,7 +4,7 @@ server has cached after their first time (a first-time question costs it about 2
 
 The pool: conversations.yml's openings, the dev split's questions (tests/data/questions/dev.yml; never the frozen
 test split), and a question about each procedure of the official catalogue that citizens use
-(knowledge/official/catalog.jsonl.gz), its name shortened, in one of a few everyday phrasings, one in four typed
+(knowledge/data/official/catalog.jsonl.gz), its name shortened, in one of a few everyday phrasings, one in four typed
 without diacritics.
 """
 
@@ -21,7 +21,7 @@ import yaml
 from knowledge.text import fold
 
 ROOT = Path(__file__).resolve().parents[2]
-CATALOGUE = ROOT / "knowledge/official/catalog.jsonl.gz"
+CATALOGUE = ROOT / "knowledge/data/official/catalog.jsonl.gz"
 DEV_SPLIT = ROOT / "tests/data/questions/dev.yml"
 PHRASINGS = (
     "{name} cần giấy tờ gì",

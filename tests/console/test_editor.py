@@ -70,7 +70,8 @@ def test_problems_name_the_field_by_its_label_and_never_by_its_code() -> None:
                                      "1.014064"))  # fmt: skip
     assert code.startswith("Mã thủ tục chính thức: mã thủ tục chính thức «1.23» không đúng dạng")
     unknown = problems.explain(_problem("official_codes[2]", "mã «9.999999» không có trong danh mục thủ tục chính "
-                                        "thức (knowledge/official/catalog.jsonl.gz) — kiểm tra lại mã"))  # fmt: skip
+                                        "thức (knowledge/data/official/catalog.jsonl.gz) — kiểm tra lại "
+                                        "mã"))  # fmt: skip
     assert unknown == "Mã thủ tục chính thức, dòng 2: mã «9.999999» không có trong danh mục thủ tục chính thức — " \
                       "kiểm tra lại mã"
     reform = problems.explain(_problem("reform_2025.status", "«confirmed» cần bản ghi chính thức năm 2026, nhưng mã "

@@ -123,7 +123,7 @@ def test_a_question_told_after_its_background_is_not_refused_as_off_topic() -> N
 
 
 def test_an_everyday_saying_of_a_case_is_read_with_its_diacritics() -> None:
-    """Sayings in knowledge/vocabulary/questions.yml stand for a case word ("nga" for "nước ngoài"); typed with
+    """Sayings in knowledge/data/vocabulary/questions.yml stand for a case word ("nga" for "nước ngoài"); typed with
     diacritics they are read with them, so a fall ("bị ngã") is no foreign element; without, folded as before."""
     foreign = case_of("Đăng ký kết hôn có yếu tố nước ngoài", "Đăng ký kết hôn")
     assert says_case("lấy chồng người Nga thì đăng ký kết hôn ở đâu", foreign)

@@ -70,7 +70,7 @@ def test_broken_record_exit_1_with_file_line_field(tmp_path: Path) -> None:
 
 
 def test_paths_inside_repo_are_printed_relative(tmp_path: Path) -> None:
-    result = run_lint(REPO_ROOT / "knowledge/procedures/ho-tich-khai-sinh.yml")
+    result = run_lint(REPO_ROOT / "knowledge/data/procedures/ho-tich-khai-sinh.yml")
     assert result.returncode == 0, result.stdout
     assert "/work" not in result.stdout
 

@@ -132,8 +132,8 @@ def test_guide_without_front_matter(tmp_path: Path) -> None:
 def test_problem_path_is_relative_to_repo_root() -> None:
     from knowledge.records.loader import Problem
 
-    problem = Problem(REPO_ROOT / "knowledge/procedures/x.yml", 3, "domain", "sai")
-    assert str(problem) == "knowledge/procedures/x.yml:3: domain: sai"
+    problem = Problem(REPO_ROOT / "knowledge/data/procedures/x.yml", 3, "domain", "sai")
+    assert str(problem) == "knowledge/data/procedures/x.yml:3: domain: sai"
 
 
 def _guide(body: str) -> Guide:

@@ -1,4 +1,4 @@
-"""The vocabulary staff edit (knowledge/vocabulary/*.yml) drives understanding; extending it needs no Python."""
+"""The vocabulary staff edit (knowledge/data/vocabulary/*.yml) drives understanding; extending it needs no Python."""
 
 from __future__ import annotations
 

@@ -89,7 +89,7 @@ def test_a_new_abbreviation_in_the_vocabulary_is_read_and_retrains_the_model(tmp
     fingerprint changes, so Rasa does not reuse text featurised with the old vocabulary (and `make train`, which
     hashes the same files, retrains)."""
     vocabulary = tmp_path / "vocabulary"
-    shutil.copytree(ROOT / "knowledge/vocabulary", vocabulary)
+    shutil.copytree(ROOT / "knowledge/data/vocabulary", vocabulary)
     shipped = run_component(["lam gks cho con"])
     abbreviations = vocabulary / "abbreviations.yml"
     abbreviations.write_text(

@@ -7,7 +7,7 @@ One record per procedure code, by precedence:
   2. the 2026 portal pages (June–July 2026), after checking each page shows the code it is filed under;
   3. the 2026 title lists (the July catalogue, the ministries' June lists): name, field, agency, link only;
   4. the 2024 pages, only for codes no 2026 source has, marked as predating the July 2025 reorganisation.
-It writes knowledge/official/catalog.jsonl.gz and import-report.txt, and prints the report.
+It writes knowledge/data/official/catalog.jsonl.gz and import-report.txt, and prints the report.
 """
 
 from __future__ import annotations

@@ -378,7 +378,7 @@ def apply(state: State, snapshot: Path) -> int:
     records = load_snapshot(state.candidate)  # validates every record before anything is replaced
     size = write_snapshot(records, snapshot)
     print(f"[kb-sync-catalog] applied: {len(records)} records, {size:,} bytes → {snapshot}")
-    print("[kb-sync-catalog] commit it: git add knowledge/official/catalog.jsonl.gz && git commit")
+    print("[kb-sync-catalog] commit it: git add knowledge/data/official/catalog.jsonl.gz && git commit")
     state.clear()  # the next sync starts afresh
     return 0
 

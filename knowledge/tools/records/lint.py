@@ -1,6 +1,6 @@
 """Check the knowledge files the way a careful colleague would, then say what to fix.
 
-    python -m knowledge.tools.records.lint                 # everything under knowledge/
+    python -m knowledge.tools.records.lint                 # everything under knowledge/data/
     python -m knowledge.tools.records.lint FILE_OR_DIR...  # only these files (cross-file checks among them)
 
 Prints ``file:line: field: [lỗi|cảnh báo] message`` per problem and a summary; exits 1 when any error remains.
@@ -415,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m knowledge.tools.records.lint", description="Kiểm tra các file tri thức."
     )
-    parser.add_argument("paths", nargs="*", type=Path, help="file hoặc thư mục (mặc định: cả thư mục knowledge/)")
+    parser.add_argument("paths", nargs="*", type=Path, help="file hoặc thư mục (mặc định: cả thư mục knowledge/data/)")
     parser.add_argument("--today", type=dt.date.fromisoformat, help="ngày dùng để so hạn rà soát (YYYY-MM-DD)")
     parser.add_argument("--errors-only", action="store_true", help="chỉ in lỗi, không in cảnh báo")
     parser.add_argument(

@@ -1,9 +1,9 @@
 """Turn a spreadsheet (one procedure per row) into procedure files.
 
-    python -m knowledge.tools.records.sheet_import FILE.csv|FILE.xlsx [--out knowledge/procedures] [--dry-run]
+    python -m knowledge.tools.records.sheet_import FILE.csv|FILE.xlsx [--out knowledge/data/procedures] [--dry-run]
         [--overwrite]
 
-Columns (English name or Vietnamese header, any order; see knowledge/README.md and knowledge/import-template.csv):
+Columns (English name or Vietnamese header, any order; see knowledge/README.md and knowledge/data/import-template.csv):
 id, name, official_codes, aliases, domain, level, agency, where, channels, online_available, online_level, portal,
 documents, steps, processing_time, fee, eligibility, result, legal_basis, source, last_reviewed, reform_status,
 reform_note, notes. Lists are separated by ";" or line breaks inside the cell. A document is written
@@ -183,7 +183,7 @@ def map_headers(header: list[str]) -> dict[int, str]:
     if unknown:
         raise SheetError(
             f"không hiểu tên cột: {', '.join(repr(u) for u in unknown)} — dùng tên cột như trong "
-            f"knowledge/import-template.csv ({', '.join(COLUMNS)})"
+            f"knowledge/data/import-template.csv ({', '.join(COLUMNS)})"
         )
     missing = [c for c in REQUIRED_COLUMNS if c not in mapping.values()]
     if missing:
@@ -336,7 +336,7 @@ _Dumper.add_representer(
 
 
 def to_yaml(record: Procedure) -> str:
-    """The record as a readable YAML file, in the field order of knowledge/procedures/ho-tich-khai-sinh.yml."""
+    """The record as a readable YAML file, in the field order of knowledge/data/procedures/ho-tich-khai-sinh.yml."""
     data = record.model_dump(mode="python", exclude_none=True)
     for key in ("aliases", "steps", "official_codes"):
         if not data.get(key):
@@ -386,7 +386,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m knowledge.tools.records.sheet_import",
         description="Nhập thủ tục từ bảng tính (.csv hoặc .xlsx).",
     )
-    parser.add_argument("file", type=Path, help="bảng tính, mỗi dòng một thủ tục (xem knowledge/import-template.csv)")
+    parser.add_argument(
+        "file", type=Path, help="bảng tính, mỗi dòng một thủ tục (xem knowledge/data/import-template.csv)"
+    )
     parser.add_argument("--out", type=Path, default=KNOWLEDGE_ROOT / "procedures", help="thư mục ghi file")
     parser.add_argument("--dry-run", action="store_true", help="chỉ kiểm tra, không ghi file")
     parser.add_argument("--overwrite", action="store_true", help="cho phép ghi đè file thủ tục đã có")
