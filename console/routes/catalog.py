@@ -46,7 +46,7 @@ def apply_sync(request: Request, username: str, form: FormData) -> Response:
     r = found.report
     summary = (f"Áp dụng đồng bộ danh mục ngày {r.day}: {len(r.new)} thủ tục mới, {len(r.withdrawn)} bãi bỏ, "
                f"{len(r.changes)} thay đổi")  # fmt: skip
-    audit.log(request.app.state.db, username, "catalog.apply", "knowledge/official/catalog.jsonl.gz",
+    audit.log(request.app.state.db, username, "catalog.apply", "knowledge/data/official/catalog.jsonl.gz",
               summary, {"backup": backup, "sha256": old_digest}, {"sha256": digest})  # fmt: skip
     request.app.state.builder.request(summary)
     flash(request, "ok", "Đã áp dụng bản đồng bộ. Đang dựng lại chỉ mục với danh mục mới.")
