@@ -10,6 +10,7 @@ Runtime library (loaded by the action server, the bridge, the Rasa channel, the 
 Offline tools (``make kb-*``; never imported by the running bot, ``make imports`` checks it):
     tools/catalog/          import and sync of the official catalogue, their parsers and reports
     tools/records/          the linter and the spreadsheet import
+Data, no code: ``data/`` (procedures/, guides/, official/, vocabulary/, the sheet import's template).
 
 Keep this file free of heavy imports: the Rasa server's Python 3.10 env imports
 ``knowledge.text`` from here and has neither torch nor faiss.
