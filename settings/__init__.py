@@ -42,7 +42,7 @@ class Settings:
     callback_retention_days: int  # MOCUA_CALLBACK_RETENTION_DAYS: a citizen's callback number is kept this long
     callback_key: str  # MOCUA_CALLBACK_KEY (secret): encrypts callback numbers; "" = generated into secrets.env
     # ----------------------------------------------------------------- knowledge
-    knowledge_dir: Path | None  # MOCUA_KNOWLEDGE_DIR, None: knowledge/ of this checkout
+    knowledge_dir: Path | None  # MOCUA_KNOWLEDGE_DIR, None: knowledge/data/ of this checkout
     index_dir: Path  # MOCUA_INDEX_DIR
     model_dir: Path | None  # MOCUA_MODEL_DIR, None: knowledge/index/encoder.py's default
     vocabulary_dir: Path | None  # MOCUA_VOCABULARY_DIR, None: knowledge/language.py's default
