@@ -19,11 +19,17 @@ from knowledge.language import content_words
 from knowledge.records.facts import CaseFacts, DocumentFacts, ProcedureFacts
 from knowledge.search.reading import distinctive_words
 from knowledge.text import fold, has_diacritics
+from settings import wording
 
 OTHER = "Trường hợp khác"  # the button (and slot value) for a citizen in none of the cases, or not saying
 CASE_INTENT = "choose_case"  # the case buttons: /choose_case{"case":"2"} (1-based; "0" is OTHER)
 BUTTON_CHARS = 40  # a Telegram button shows about this much on a phone
 MAX_CASE_BUTTONS = 7
+# What the citizen reads about cases: wording.yml's `answers.case_*` (OTHER stays here: it is the slot's value too).
+QUESTION, QUESTION_OTHER = wording.text("answers.case_question"), wording.text("answers.case_question_other")
+PAPERS, PAPERS_ALL = wording.text("answers.case_papers"), wording.text("answers.case_papers_all")
+CONDITIONS, CONDITIONS_COMMON = wording.text("answers.case_conditions"), wording.text("answers.case_conditions_common")
+CONDITIONS_UNKNOWN = wording.text("answers.case_conditions_unknown")
 # Words of a heading that say "a case" rather than which one.
 _FRAME = frozenset({"truong", "hop", "doi", "voi", "cac", "ho", "so", "khi", "thuc", "hien", "thu", "tuc"})
 _LEAD_FRAME = re.compile(r"^(?:(?:đối với )?(?:các )?trường hợp|đối với|hồ sơ(?: đề nghị)?|khi)\s+", re.IGNORECASE)
@@ -270,9 +276,9 @@ def view(facts: ProcedureFacts, turn: Any, aspect: str | None) -> CaseView:
 
 
 def question_text(facts: ProcedureFacts, title: str) -> str:
-    lines = [f"{title} — hồ sơ cần chuẩn bị khác nhau tùy trường hợp. Bạn thuộc trường hợp nào?"]
+    lines = [QUESTION.format(title=title)]
     lines += [f"{i}. {_cut(case.name, 160)}" for i, case in enumerate(facts.cases[: MAX_CASE_BUTTONS - 1], 1)]
-    lines.append(f"Không thấy trường hợp của mình? Bấm «{OTHER}» để xem giấy tờ chung và danh sách đầy đủ.")
+    lines.append(QUESTION_OTHER.format(other=OTHER))
     return "\n".join(lines)
 
 
@@ -314,13 +320,13 @@ def case_documents(facts: ProcedureFacts, case: str | None) -> tuple[str | None,
     if chosen is not None:
         label = button_title(facts, chosen)
         own = everyday_first(chosen.documents) + _shared_forms(facts, chosen)
-        return f"Trường hợp: {label}", own + everyday_first(facts.common_documents)
+        return PAPERS.format(case=label), own + everyday_first(facts.common_documents)
     if facts.cases:  # «Trường hợp khác», or a case the question did not say (papers every case needs first)
         rest = [
             replace(d, name=f"({button_title(facts, c)}) {d.name.lstrip('-–• ')}")
             for c in facts.cases for d in everyday_first(c.documents)
         ]  # fmt: skip
-        return "Giấy tờ chung trước, rồi giấy tờ của từng trường hợp", everyday_first(facts.common_documents) + rest
+        return PAPERS_ALL, everyday_first(facts.common_documents) + rest
     return None, everyday_first(facts.documents)
 
 
@@ -348,10 +354,10 @@ def case_eligibility(facts: ProcedureFacts, case: str | None) -> list[str]:
     sentences = [s.strip() for s in re.split(r"(?<=[.;])\s+|\n+", facts.eligibility or "") if s.strip()]
     about = [s for s in sentences if own & _terms(s)]
     general = [s for s in sentences if s not in about]
-    lines = [f"Trường hợp «{label}»:"]
+    lines = [CONDITIONS.format(case=label)]
     if about:
         lines += about
     else:
         papers = "; ".join(d.name.lstrip("-–• ").rstrip(" .;") for d in chosen.documents[:3])
-        lines.append(f"Hồ sơ thủ tục không nêu điều kiện riêng cho trường hợp này; trường hợp này cần: {papers}.")
-    return lines + ([f"Điều kiện chung: {' '.join(general)}"] if general else [])
+        lines.append(CONDITIONS_UNKNOWN.format(papers=papers))
+    return lines + ([CONDITIONS_COMMON.format(conditions=" ".join(general))] if general else [])
