@@ -50,6 +50,7 @@ def python(code: list[str], wording_file: Path, **extra: str) -> subprocess.Comp
         ("channels.guard", "channel.too_long"),  # the Rasa server's REST channel
         ("actions.answers", "answers.fee_unknown"),  # the action server
         ("actions.answers", "answers.aspects.fee.heading"),
+        ("actions.answers", "answers.case_question"),  # through actions/cases.py
     ],
 )
 def test_a_renamed_text_stops_the_process_that_needs_it_at_its_start(tmp_path: Path, module: str, key: str) -> None:
