@@ -27,6 +27,7 @@ import settings
 from channels.guard import asks_for_person
 from journal import engine, entries, hash_sender
 from knowledge.text import find_phone_numbers
+from settings import wording
 
 log = logging.getLogger(__name__)
 
@@ -47,14 +48,16 @@ callback_numbers = sa.Table(
 )
 
 
+CALLBACK_KEPT = wording.text("journal.callback_kept")  # {days}: wording.yml
+
+
 def retention_days() -> int:
     return settings.current().callback_retention_days
 
 
 def notice(days: int | None = None) -> str:
     """What the citizen is told when a number was kept."""
-    return (f"Mình đã ghi nhận số điện thoại bạn gửi. Số này chỉ dùng để cán bộ nhận yêu cầu của bạn gọi lại, được "
-            f"lưu riêng, mã hóa và tự động xóa sau {days or retention_days()} ngày.")  # fmt: skip
+    return CALLBACK_KEPT.format(days=days or retention_days())
 
 
 def _fernet() -> Fernet:

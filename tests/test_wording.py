@@ -51,6 +51,8 @@ def python(code: list[str], wording_file: Path, **extra: str) -> subprocess.Comp
         ("actions.answers", "answers.fee_unknown"),  # the action server
         ("actions.answers", "answers.aspects.fee.heading"),
         ("actions.answers", "answers.case_question"),  # through actions/cases.py
+        ("knowledge.records.facts", "answers.province_fee"),  # the action server, the console, the index build
+        ("journal.callbacks", "journal.callback_kept"),
     ],
 )
 def test_a_renamed_text_stops_the_process_that_needs_it_at_its_start(tmp_path: Path, module: str, key: str) -> None:

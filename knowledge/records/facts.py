@@ -19,26 +19,21 @@ from dataclasses import dataclass, field, replace
 from knowledge.catalog.model import Channel, Document, Fee, FeePeriod, OfficialRecord, ProcessingTime, display_name
 from knowledge.catalog.values import citizen_deadline, names_abolished_level
 from knowledge.records.schema import Procedure
+from settings import wording
 
-PORTAL_NAME = "Cổng Dịch vụ công quốc gia"
 PORTAL_HOME = "https://dichvucong.gov.vn"
 LEVEL_NAMES = {"xã": "cấp xã", "tỉnh": "cấp tỉnh", "trung ương": "cấp trung ương", "huyện": "cấp huyện (cũ)"}
-PRE_REFORM_CAUTION = (
-    "⚠️ Thông tin này lấy từ dữ liệu năm 2024, trước khi sắp xếp chính quyền hai cấp (1/7/2025): "
-    "cơ quan và nơi nộp có thể đã đổi, bạn nên hỏi lại Bộ phận Một cửa trước khi đi."
-)
-UNVERIFIED_CAUTION = (
-    "⚠️ Thông tin này chưa được xác minh lại sau sắp xếp chính quyền hai cấp (từ 1/7/2025): "
-    "bạn nên hỏi lại Bộ phận Một cửa nơi nộp trước khi đi."
-)
+# The fixed sentences of the facts a citizen reads: wording.yml's `answers` section (settings/wording.py).
+PRE_REFORM_CAUTION = wording.text("answers.pre_reform_caution")
+UNVERIFIED_CAUTION = wording.text("answers.reform_caution")
 _MONEY = re.compile(r"(?i)\d{1,3}(?:\.\d{3})+(?!\d)|\d+(?:[.,]\d+)?\s*(?:đồng|đ\b|vnđ|usd|triệu)")
-PROVINCE_FEE = "theo mức thu do Hội đồng nhân dân tỉnh quy định (khác nhau giữa các tỉnh)"
-SUSPECT_FEE = "Chưa rõ mức thu, bạn hỏi lại nơi nộp giúp mình"
-ABOLISHED_LEVEL_NOTE = (
-    "ℹ️ Từ 1/7/2025 không còn cấp huyện (sắp xếp chính quyền hai cấp): việc trang thủ tục ghi cho cấp huyện nay do "
-    "cấp xã hoặc cấp tỉnh đảm nhận. Bạn hỏi Bộ phận Một cửa cấp xã nơi mình ở trước khi đi."
-)
-BARE_TIME_NOTE = "Cổng Dịch vụ công ghi «{value}» mà không ghi đơn vị (ngày, ngày làm việc…); bạn hỏi lại nơi nộp"
+PROVINCE_FEE = wording.text("answers.province_fee")
+SUSPECT_FEE = wording.text("answers.suspect_fee")  # {amount}
+ABOLISHED_LEVEL_NOTE = wording.text("answers.abolished_level_note")
+BARE_TIME_NOTE = wording.text("answers.bare_time_note")  # {value}
+SOURCE_CURATED = wording.text("answers.source_footer")  # {source}, {date}
+SOURCE_OFFICIAL = wording.text("answers.source_official")  # {date}
+SOURCE_OFFICIAL_2024 = wording.text("answers.source_official_2024")
 
 
 @dataclass(frozen=True)
@@ -174,7 +169,7 @@ def _standard_fee(fee: Fee, periods: list[FeePeriod]) -> str:
         example = f"; trang thủ tục ghi ví dụ {format_vnd(fee.amount_vnd)}" if fee.amount_vnd else ""
         return PROVINCE_FEE + example
     if fee.kind == "amount" and fee.amount_vnd is not None and fee.suspect:  # "800 đ" beside "800.000 đ"
-        return f"{SUSPECT_FEE} (trang thủ tục ghi {format_vnd(fee.amount_vnd)}, có thể thiếu số 0)"
+        return SUSPECT_FEE.format(amount=format_vnd(fee.amount_vnd))
     if fee.kind == "amount" and fee.amount_vnd is not None:
         part = format_vnd(fee.amount_vnd)
     elif fee.kind == "amount" and fee.amount is not None:
@@ -315,9 +310,8 @@ def document_facts(document: Document) -> DocumentFacts:
 
 
 def official_source_line(record: OfficialRecord) -> str:
-    if record.predates_2025_reform:
-        return f"Theo Cơ sở dữ liệu thủ tục hành chính (dữ liệu năm 2024), cập nhật {format_date(record.crawled)}"
-    return f"Theo {PORTAL_NAME}, cập nhật {format_date(record.crawled)}"
+    source = SOURCE_OFFICIAL_2024 if record.predates_2025_reform else SOURCE_OFFICIAL
+    return source.format(date=format_date(record.crawled))
 
 
 def legal_text(number: str | None, title: str) -> str:
@@ -393,7 +387,7 @@ def _curated_only(proc: Procedure) -> ProcedureFacts:
         eligibility=proc.eligibility,
         result=proc.result,
         legal_basis=tuple(proc.legal_basis or ()),
-        source_line=f"Nguồn: {proc.source} · cập nhật {format_date(proc.last_reviewed)}",
+        source_line=SOURCE_CURATED.format(source=proc.source, date=format_date(proc.last_reviewed)),
         caution=caution,
         notes=proc.notes,
         level_note=_level_note(proc.agency, sub.where if sub else None),
