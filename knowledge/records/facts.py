@@ -29,6 +29,8 @@ UNVERIFIED_CAUTION = wording.text("answers.reform_caution")
 _MONEY = re.compile(r"(?i)\d{1,3}(?:\.\d{3})+(?!\d)|\d+(?:[.,]\d+)?\s*(?:đồng|đ\b|vnđ|usd|triệu)")
 PROVINCE_FEE = wording.text("answers.province_fee")
 SUSPECT_FEE = wording.text("answers.suspect_fee")  # {amount}
+FEE_FREE, FEE_IN_WORDS = wording.text("answers.fee_free"), wording.text("answers.fee_in_words")  # {text}
+FEE_ENDED = wording.text("answers.fee_ended")  # {date}
 ABOLISHED_LEVEL_NOTE = wording.text("answers.abolished_level_note")
 BARE_TIME_NOTE = wording.text("answers.bare_time_note")  # {value}
 SOURCE_CURATED = wording.text("answers.source_footer")  # {source}, {date}
@@ -164,7 +166,7 @@ def fee_text(fees: list[Fee], day: dt.date | None = None, method: str | None = N
 
 def _standard_fee(fee: Fee, periods: list[FeePeriod]) -> str:
     if fee.kind == "free":
-        return "Không mất phí"
+        return FEE_FREE
     if fee.kind == "province":
         example = f"; trang thủ tục ghi ví dụ {format_vnd(fee.amount_vnd)}" if fee.amount_vnd else ""
         return PROVINCE_FEE + example
@@ -178,9 +180,8 @@ def _standard_fee(fee: Fee, periods: list[FeePeriod]) -> str:
         ended = [p for p in fee.periods if p not in periods and not _is_listed(p)]
         text = _without_clauses(fee.text, [p.text for p in ended])
         if not text and ended:  # the text stated only a rate now over
-            return f"Hồ sơ thủ tục chỉ ghi mức phí áp dụng đến hết {format_date(ended[-1].end or '')}; " \
-                   "mức hiện nay bạn hỏi lại nơi nộp giúp mình"
-        return _shorten(text) if _MONEY.search(text) else f"Có thu phí, theo: {_shorten(text)}"
+            return FEE_ENDED.format(date=format_date(ended[-1].end or ""))
+        return _shorten(text) if _MONEY.search(text) else FEE_IN_WORDS.format(text=_shorten(text))
     if fee.text and len(fee.text) <= 80:
         part += f" ({fee.text})"
     return part
@@ -252,7 +253,7 @@ def _on_day(fee: Fee, part: str, periods: list[FeePeriod], day: dt.date) -> str:
         else:
             due, how = _rate(fee, period)
             if due is not None and fee.kind == "amount":
-                head = "Không mất phí" if due == 0 else format_vnd(due)
+                head = FEE_FREE if due == 0 else format_vnd(due)
                 part = f"{head}, {how}{until}{_by_act(period)}; mức thường {format_vnd(fee.amount_vnd or 0)}"
             else:
                 part += f" — hiện {how}{until}{_by_act(period)}"
