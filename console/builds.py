@@ -9,6 +9,7 @@ questions the bot left unanswered in between are not taken for new gaps (console
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 
 import sqlalchemy as sa
 
@@ -25,12 +26,14 @@ class Builder(IndexBuilder):
         self.settings = settings
         self.warming: threading.Thread | None = None
 
-    def request(self, reason: str) -> Ticket:
+    def request(self, reason: str, changes: Sequence[str] = ()) -> Ticket:
+        """Publish now; `reason` says who asked for what and `changes` what citizens will be told anew, both in
+        staff's words (the publish page shows them)."""
         db = engine(self.settings.db_url)
         with db.begin() as con:
             inserted = con.execute(index_builds.insert().values(reason=reason, requested=now())).inserted_primary_key
         row = int(inserted[0]) if inserted else 0
-        ticket = super().request(reason)
+        ticket = super().request(reason, changes)
         ticket.then(lambda run: _finished(db, row, run))
         return ticket
 
@@ -64,12 +67,17 @@ def status(builder: IndexBuilder) -> dict[str, object]:
         body.update(state="running", step=step, text=f"Đang xuất bản thay đổi: {step}…{more}")
     elif last is not None and last.status == "ok":
         how = "đã xuất bản" if last.published else "không có gì mới để xuất bản"
-        took = f"{last.seconds:.1f}".replace(".", ",")  # 1,3 giây
+        took = in_seconds(last.seconds)
         body.update(state="ok", finished=last.finished, seconds=round(last.seconds, 1),
-                    text=f"Xong: {how} sau {took} giây. Trợ lý dùng chỉ mục mới sau vài giây.")  # fmt: skip
+                    text=f"Xong: {how} sau {took}. Trợ lý dùng chỉ mục mới sau vài giây.")  # fmt: skip
     elif last is not None:
         failed = "Lần xuất bản gần nhất bị lỗi — chỉ mục cũ vẫn đang phục vụ. Xem chi tiết ở trang Xuất bản."
         body.update(state="failed", finished=last.finished, text=failed)
     else:
         body.update(state="idle", text="")
     return body
+
+
+def in_seconds(seconds: float) -> str:
+    """«1,3 giây»: a duration as staff read it, with the Vietnamese decimal comma."""
+    return f"{seconds:.1f}".replace(".", ",") + " giây"

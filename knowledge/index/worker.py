@@ -16,7 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -43,6 +43,8 @@ class BuildRun:
     steps_done: int = 0
     version: str | None = None  # the version serving once it ended
     published: bool = False
+    problems: tuple[str, ...] = ()  # the knowledge linter's "file:line: field: message" that stopped or limited it
+    changes: list[str] = field(default_factory=list)  # what the requests said it makes new for citizens, in words
 
     @property
     def outcome(self) -> str:
@@ -89,7 +91,7 @@ class IndexBuilder:
         self.knowledge_dir = Path(knowledge_dir)
         self.index_dir = Path(index_dir)
         self._lock = threading.Lock()
-        self._pending: list[tuple[str, str, Ticket]] = []  # (reason, requested at, ticket)
+        self._pending: list[tuple[str, str, Ticket, Sequence[str]]] = []  # (reason, requested at, ticket, changes)
         self._active = False  # a build runs or is about to; changed under the lock only
         self.current: BuildRun | None = None
         self.history: list[BuildRun] = []  # finished builds, latest first
@@ -98,11 +100,12 @@ class IndexBuilder:
     def running(self) -> bool:
         return self._active
 
-    def request(self, reason: str) -> Ticket:
-        """Publish the knowledge as it is now: start a build, or queue one after the build that is running."""
+    def request(self, reason: str, changes: Sequence[str] = ()) -> Ticket:
+        """Publish the knowledge as it is now: start a build, or queue one after the build that is running.
+        `changes`: what the change makes new for citizens, in the requester's words (shown with the build)."""
         ticket = Ticket()
         with self._lock:
-            self._pending.append((reason, now(), ticket))
+            self._pending.append((reason, now(), ticket, tuple(changes)))
             if self._active:
                 return ticket
             self._active = True
@@ -112,7 +115,7 @@ class IndexBuilder:
     @property
     def queued(self) -> list[str]:
         with self._lock:
-            return [reason for reason, _, _ in self._pending]
+            return [reason for reason, _, _, _ in self._pending]
 
     def _loop(self) -> None:
         while True:
@@ -121,8 +124,9 @@ class IndexBuilder:
                     self._active = False
                     return
                 batch, self._pending = self._pending, []
-            reason = "; ".join(dict.fromkeys(r for r, _, _ in batch))
-            run = BuildRun(reason, now(), requested=min(at for _, at, _ in batch))
+            reason = "; ".join(dict.fromkeys(r for r, _, _, _ in batch))
+            run = BuildRun(reason, now(), requested=min(at for _, at, _, _ in batch))
+            run.changes = list(dict.fromkeys(change for *_, changes in batch for change in changes))
             self.current = run
             start = time.monotonic()
             try:
@@ -131,7 +135,7 @@ class IndexBuilder:
                 run.status = "failed"
                 run.lines.append(repr(error))
             run.seconds = time.monotonic() - start
-            self._finish(run, [ticket for _, _, ticket in batch])
+            self._finish(run, [ticket for _, _, ticket, _ in batch])
 
     def _run(self, run: BuildRun) -> None:
         def line(text: str, error: bool) -> None:
@@ -142,7 +146,7 @@ class IndexBuilder:
 
         report = build(self.index_dir, self.knowledge_dir, reporter=Reporter(line, step))
         run.status = "ok" if report.status == 0 else "failed"
-        run.version, run.published = report.version, report.published
+        run.version, run.published, run.problems = report.version, report.published, report.problems
 
     def _finish(self, run: BuildRun, tickets: list[Ticket]) -> None:
         run.finished = now()
