@@ -16,6 +16,8 @@ Phrase = tuple[str, ...]
 _CLAUSE_END = re.compile(r"(?<=[.!?;…\n])\s*")
 # A message shorter than this many words is read whole: it has no background to set apart.
 _ONE_CLAUSE_WORDS = 12
+_NAMING_WORDS = 2  # an asking clause with fewer words beyond scaffolding names no procedure
+_STORY_CLAUSES = 3  # this many sentences or more: a story told around the question
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
@@ -32,18 +34,34 @@ def distinctive_words(text: str) -> list[str]:
 
 def asking_clause(text: str) -> str | None:
     """In a message with background before its question ("Con tôi sinh ngày 3/5 … Cán bộ nói … Vậy cho tôi hỏi làm
-    lại giấy khai sinh thế nào?"), the clause that asks. None for a short message, one with a single clause, or
-    when the asking clause names nothing ("Vậy tôi phải làm sao?"): then the whole message is the question."""
+    lại giấy khai sinh thế nào?"), the last clause that asks and names something. A closing that names nothing
+    ("Vậy tôi phải làm sao ạ?", "Tôi nên làm thế nào đây?") leaves the question before it ("Thẻ làm năm 2021 có phải
+    đổi không.", the procedure named in the middle). None for a short message, one with a single clause, or when
+    no asking clause names anything: then the whole message is the question."""
     if len(language.syllables(text)) < _ONE_CLAUSE_WORDS:
         return None
-    clauses = [c.strip() for c in _CLAUSE_END.split(text) if c.strip()]
-    if len(clauses) < 2:
+    parts = clauses(text)
+    if len(parts) < 2:
         return None
-    asking = [i for i, c in enumerate(clauses) if _asks(c)]
-    if not asking:
-        return None
-    focus = clauses[asking[-1]]
-    return focus if distinctive_words(focus) else None
+    naming = [c for c in parts if _asks(c) and _names_something(c)]
+    return naming[-1] if naming else None
+
+
+def clauses(text: str) -> list[str]:
+    """The message's sentences and clauses, in order."""
+    return [c.strip() for c in _CLAUSE_END.split(text) if c.strip()]
+
+
+def tells_a_story(text: str) -> bool:
+    """A message of several sentences, background around its question (which clause asks may not show: "Mất giấy
+    đăng ký xe. … Vậy tôi phải làm sao?"). NLU, which learnt from short questions, calls most of them off-topic."""
+    return len(language.syllables(text)) >= _ONE_CLAUSE_WORDS and len(clauses(text)) >= _STORY_CLAUSES
+
+
+def _names_something(clause: str) -> bool:
+    """Two words beyond scaffolding at least: a procedure's name has two syllables or more ("khai tử", "sổ đỏ"),
+    while a closing keeps a word of its own ("đây" of "làm thế nào đây", "mong" of "mong được giúp")."""
+    return len(distinctive_words(clause)) >= _NAMING_WORDS
 
 
 def _asks(clause: str) -> bool:

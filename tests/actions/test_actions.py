@@ -18,6 +18,7 @@ from actions import actions, answers, dialogue
 from journal.__main__ import main as journal_cli
 from knowledge.search import Context, Decision, Hit, SearchResult
 from knowledge.search.decision import in_context
+from knowledge.text import fold
 
 MARRIAGE = "ho-tich-ket-hon"
 BIRTH = "ho-tich-khai-sinh"
@@ -342,6 +343,35 @@ def test_fallback_rescued_by_a_sure_search(dispatcher: CollectingDispatcher) -> 
     events = run(actions.ActionFallback(), dispatcher, tracker("giấy khai sinh cho em bé", "nlu_fallback"))
     assert SlotSet("procedure_id", BIRTH) in events
     assert texts(dispatcher)[0].startswith(heading(BIRTH))
+
+
+# The story mentions the hotline and an officer: searched whole, its words brought the guide on reaching staff in as
+# a rival, and the bot asked "which one?" between marriage registration and that guide.
+HOTLINE_STORY = ("Hôm 14/11 tôi gọi lên tổng đài của phường ba lần mà không ai nghe máy. Sáng nay lên tận nơi thì chị "
+                 "cán bộ một cửa bảo tôi thiếu giấy tờ, phải về bổ sung. Tôi đã mất cả buổi làm, trừ lương 250 nghìn. "
+                 "Cho tôi hỏi làm giấy đăng ký kết hôn thì cần mang những gì?")  # fmt: skip
+
+
+@pytest.mark.parametrize("typed", [HOTLINE_STORY, fold(HOTLINE_STORY)])
+def test_a_question_told_after_a_story_is_answered_by_the_clause_that_asks(
+    dispatcher: CollectingDispatcher, typed: str
+) -> None:
+    events = run(actions.ActionFallback(), dispatcher, tracker(typed, "nlu_fallback"))
+    assert SlotSet("procedure_id", MARRIAGE) in events
+    assert texts(dispatcher)[0].startswith(heading(MARRIAGE))
+
+
+def test_a_story_nlu_calls_off_topic_with_the_paper_named_in_the_middle_asks_which_one(
+    dispatcher: CollectingDispatcher,
+) -> None:
+    # typed without diacritics; the closing question names nothing: the topic is clear, which procedure is not
+    story = ("nam ngoai toi ve que an tet, lam roi mat giay phep lai xe luc nao khong biet. toi len cong an xa hoi thi "
+             "can bo bao phai lam lai bang lai chu giay xac nhan mat khong thay duoc. tuan sau toi phai chay xe giao "
+             "hang roi. vay gio toi phai lam sao a?")  # fmt: skip
+    events = run(actions.ActionOutOfScope(), dispatcher, tracker(story, "out_of_scope"))
+    assert texts(dispatcher)[0].startswith("Bạn muốn hỏi thủ tục nào")  # not the off-topic refusal
+    choices = [e["value"] for e in events if e["name"] == "choices"][0]
+    assert choices[0] == "giao-thong-cap-lai-giay-phep-lai-xe"
 
 
 def test_handoff_relays_the_last_question_to_staff(dispatcher: CollectingDispatcher) -> None:

@@ -1,0 +1,52 @@
+"""Reading a long message for the search: which clause asks, and whether the message tells a story around it
+(knowledge/search/reading.py). Pure functions over the shipped vocabulary: no index, no servers."""
+
+from __future__ import annotations
+
+import pytest
+
+from knowledge.search.reading import asking_clause, tells_a_story
+from knowledge.text import fold
+
+# The procedure is named in a question in the middle; the message closes with a question that names nothing.
+NAMED_IN_THE_MIDDLE = [
+    ("Tôi về quê ăn Tết từ hôm 25 tháng Chạp. Giấy phép lái xe bị mất thì xin cấp lại có được không. Tuần sau tôi "
+     "phải chạy xe giao hàng rồi. Vậy tôi phải làm sao ạ?",
+     "Giấy phép lái xe bị mất thì xin cấp lại có được không."),
+    ("Mẹ tôi năm nay 83 tuổi, sống một mình ở Bến Tre. Người già không có lương hưu thì được trợ cấp bao nhiêu. "
+     "Cán bộ xã hẹn tôi tuần sau quay lại. Tôi nên làm thế nào đây?",
+     "Người già không có lương hưu thì được trợ cấp bao nhiêu."),
+    ("Tôi thuê phòng trọ ở Thủ Đức từ tháng 3, giá 2 triệu rưỡi. Đăng ký tạm trú ở nhà thuê cần giấy tờ gì. Chủ "
+     "nhà bảo tự đi mà làm. Mọi người giải đáp giúp em được không ạ?",
+     "Đăng ký tạm trú ở nhà thuê cần giấy tờ gì."),
+]
+
+
+@pytest.mark.parametrize(("message", "asking"), NAMED_IN_THE_MIDDLE)
+def test_a_closing_that_names_nothing_leaves_the_question_before_it(message: str, asking: str) -> None:
+    assert asking_clause(message) == asking
+    assert asking_clause(fold(message)) == fold(asking)  # typed without diacritics alike
+
+
+def test_the_last_question_that_names_something_is_the_one_asked() -> None:
+    message = ("Năm ngoái tôi hỏi làm căn cước ở đâu thì được chỉ lên công an huyện. Giờ huyện bỏ rồi, cán bộ bảo "
+               "lên tỉnh. Cho tôi hỏi cấp lại căn cước bị mất thì mất bao lâu?")  # fmt: skip
+    assert asking_clause(message) == "Cho tôi hỏi cấp lại căn cước bị mất thì mất bao lâu?"
+
+
+def test_a_story_whose_clauses_name_nothing_asked_is_read_whole() -> None:
+    # the need is told as a statement, not asked: no clause stands for the question
+    message = ("Tôi làm mất sổ hộ khẩu cũ từ lâu. Cán bộ bảo giờ không dùng sổ nữa. Tôi đã gọi tổng đài 2 lần. "
+               "Vậy tôi phải làm sao?")  # fmt: skip
+    assert asking_clause(message) is None
+    assert tells_a_story(message)
+
+
+@pytest.mark.parametrize(
+    "message",
+    ["làm căn cước ở đâu? cần gì?", "Cho tôi hỏi đăng ký kết hôn cần giấy tờ gì ạ?",
+     "Con tôi mới sinh. Làm khai sinh ở đâu?"],
+)  # fmt: skip
+def test_a_short_question_tells_no_story(message: str) -> None:
+    assert not tells_a_story(message)
+    assert asking_clause(message) is None
