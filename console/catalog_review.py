@@ -29,11 +29,25 @@ def file_digest(path: Path) -> str | None:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# What a change of an official record changed, in staff's words (the sync report's "fee", "time"…).
+CHANGED = {"fee": "phí", "time": "thời hạn", "agency": "cơ quan", "name": "tên"}
+NAMED_CHANGES = 20  # the publish page names this many records a sync changes, then counts the rest
+
+
 @dataclass(frozen=True)
 class Review:
     report: ChangeReport
     text: str  # the report as the command prints it
     linked: dict[str, list[str]]  # official code -> curated records linking it, for the codes that changed
+
+
+def told_changes(report: ChangeReport) -> list[str]:
+    """What applying a sync changes for citizens, record by record (the first NAMED_CHANGES, then how many more)."""
+    lines = [f"Thủ tục mới: «{r.name}»" for r in report.new]
+    lines += [f"Không còn niêm yết: «{r.name}»" for r in report.withdrawn]
+    lines += [f"«{c.name}»: {CHANGED.get(c.what, c.what)}" for c in report.changes]
+    more = len(lines) - NAMED_CHANGES
+    return lines[:NAMED_CHANGES] + ([f"… và {more} thay đổi khác (xem trang Đồng bộ danh mục)"] if more > 0 else [])
 
 
 def _stamp(path: Path) -> tuple[str, int, int]:

@@ -30,6 +30,7 @@ from actions import answers, dialogue
 from actions.answers import ASPECTS, Reply
 from bot.render import Outgoing, render
 from console.config import ROOT, Settings
+from console.labels import intent_label
 from console.records import catalog
 from knowledge.records.facts import ProcedureFacts, from_curated
 from knowledge.records.schema import Procedure, procedure_model
@@ -85,7 +86,7 @@ class Overlay:
 @dataclass
 class Preview:
     question: str
-    understood: str  # what the question was read as asking, in staff's words ("lệ phí")
+    understood: str  # what the question was read as asking, as the console names intents («hỏi lệ phí»)
     chosen_by_staff: bool  # the aspect was chosen in the form rather than read by Rasa
     picked: str | None  # the procedure the bot settled on (None: it asked back or did not know)
     messages: list[Outgoing]  # the Telegram messages, keyboards included
@@ -156,7 +157,7 @@ def preview(settings: Settings, data: Any, question: str, aspect: str, token: st
     outcome = dialogue.answer(overlay, dialogue.Turn(text=question, intent=intent))
     picked = outcome.slots.get("procedure_id")
     asked = answers.INTENT_TO_ASPECT.get(intent or "")
-    understood = ASPECTS[asked].heading if asked in ASPECTS else "thủ tục nói chung"
+    understood = intent_label(intent)
     direct = on_telegram(answers.procedure_answer(facts, asked))
     note = None
     if picked != proc.id:
@@ -170,6 +171,11 @@ def preview(settings: Settings, data: Any, question: str, aspect: str, token: st
         )
     picked_name = facts.name if picked == proc.id else (_name(overlay, picked) if picked else "")
     return Preview(question, understood, chosen, picked, on_telegram(outcome.replies), direct, note, picked_name)
+
+
+def aspect_choices() -> dict[str, str]:
+    """The kinds of question staff may preview, named as everywhere in the console (console/intent_labels.yml)."""
+    return {key: intent_label(aspect.intent) for key, aspect in ASPECTS.items()}
 
 
 def _name(kb: Any, doc_id: str) -> str:

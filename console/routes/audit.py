@@ -37,9 +37,19 @@ def revert_entry(request: Request, username: str, entry_id: int, form: FormData)
         flash(request, "error", f"Không hoàn tác được #{entry_id}: {refused}")
         return back("/audit")
     if done.rebuild:
-        request.app.state.builder.request(f"Hoàn tác thay đổi #{entry_id}")
+        publish_revert(request, username, entry_id)
     flash(request, "ok", f"Đã hoàn tác thay đổi #{entry_id}" + (" và đang xuất bản lại." if done.rebuild else "."))
     return back("/audit")
+
+
+def publish_revert(request: Request, username: str, entry_id: int) -> None:
+    """Publish a revert, saying on the publish page which change was undone and for which record."""
+    names = records.titles(app_settings(request))
+    reverted = audit.entry(request.app.state.db, entry_id)
+    what = f": {reverted.headline(names)}" if reverted else ""
+    name = names.get(reverted.target) if reverted else None
+    told = [f"«{name}»: trở lại như trước thay đổi #{entry_id}"] if name else []
+    request.app.state.builder.request(f"Hoàn tác thay đổi #{entry_id}{what} ({username})", told)
 
 
 def confirm_revert(request: Request, entry_id: int, form: FormData) -> Response | None:

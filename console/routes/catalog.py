@@ -19,7 +19,8 @@ router = APIRouter()
 @router.get("/catalog", response_class=HTMLResponse, dependencies=[SIGNED_IN])
 def catalog_page(request: Request, settings: AppSettings) -> Response:
     found = catalog_review.review(settings, linked_codes(settings))
-    return page(request, "catalog.html", review=found, names=records.titles(settings), active="catalog")
+    return page(request, "catalog.html", review=found, names=records.titles(settings), what=catalog_review.CHANGED,
+                active="catalog")  # fmt: skip
 
 
 @router.post("/catalog/apply")
@@ -48,7 +49,7 @@ def apply_sync(request: Request, username: str, form: FormData) -> Response:
                f"{len(r.changes)} thay đổi")  # fmt: skip
     audit.log(request.app.state.db, username, "catalog.apply", "knowledge/data/official/catalog.jsonl.gz",
               summary, {"backup": backup, "sha256": old_digest}, {"sha256": digest})  # fmt: skip
-    request.app.state.builder.request(summary)
+    request.app.state.builder.request(f"{summary} ({username})", catalog_review.told_changes(r))
     flash(request, "ok", "Đã áp dụng bản đồng bộ. Đang dựng lại chỉ mục với danh mục mới.")
     return back("/publish")
 

@@ -1,13 +1,15 @@
-"""Publishing: the index builds (current, queued, past), the progress line every page polls, and a rebuild on
-demand."""
+"""Publishing: the index builds (current, queued, past) in staff's words (console.publications), the progress line
+every page polls, and a rebuild on demand."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
+from console import records
 from console.builds import status as build_status
-from console.routes.deps import SIGNED_IN, AppBuilder, Edit
+from console.publications import publication, publications, published_at
+from console.routes.deps import SIGNED_IN, AppBuilder, Edit, app_settings
 from console.routes.responses import back, confirm_first, page
 from console.web import flash
 
@@ -21,8 +23,13 @@ REBUILD_LINES = [
 
 @router.get("/publish", response_class=HTMLResponse, dependencies=[SIGNED_IN])
 def publish_page(request: Request, builder: AppBuilder) -> Response:
-    return page(request, "publish.html", current=builder.current, history=builder.history,
-                queued=builder.queued, version=builder.index_version, active="publish")  # fmt: skip
+    settings = app_settings(request)
+    names, version = records.titles(settings), builder.index_version
+    running = builder.current
+    return page(request, "publish.html", active="publish", queued=builder.queued, version=version,
+                serving_since=published_at(version),
+                current=publication(running, names, settings.knowledge_dir) if running else None,
+                history=publications(builder.history, names, settings.knowledge_dir))  # fmt: skip
 
 
 @router.get("/publish/status", dependencies=[SIGNED_IN])

@@ -15,6 +15,7 @@ from starlette.datastructures import FormData
 
 from console import audit, preview, problems, records
 from console.config import Settings
+from console.labels import field_label
 from console.routes.deps import SIGNED_IN, AppSettings, Edit, app_settings
 from console.routes.responses import back, one_change_at_a_time, page
 from console.web import flash
@@ -61,7 +62,7 @@ def editor(request: Request, record_id: str, original: str, values: dict[str, An
                                      yaml.safe_load(original))  # fmt: skip
     return page(request, "record_edit.html", status, record_id=record_id, values=values, form=records.FORM,
                 problems=problems.by_field(found), errors=len(records.errors(found)), version=version(original),
-                aspects=preview.ASPECTS, beside=beside, today=records.show_day(today), active="records",
+                aspects=preview.aspect_choices(), beside=beside, today=records.show_day(today), active="records",
                 **extra)  # fmt: skip
 
 
@@ -116,7 +117,10 @@ def saved(request: Request, username: str, record_id: str, path: Path, original:
     summary = f"Sửa thủ tục {record_id}: " + "; ".join(f"{k}: «{a}» → «{b}»" for k, a, b in changed)
     audit.log_file_change(request.app.state.db, app_settings(request), username, "record.edit", record_id, summary,
                           path, original, text)  # fmt: skip
-    request.app.state.builder.request(f"Sửa thủ tục {record_id}")
+    name = records.titles(app_settings(request)).get(record_id, record_id)
+    what = ", ".join(field_label(key) for key, _, _ in changed)
+    request.app.state.builder.request(f"Sửa {what[:1].lower()}{what[1:]} của thủ tục «{name}» ({username})",
+                                      [f"«{name}»: {what}"])  # fmt: skip
     flash(request, "ok", "Đã lưu. Đang dựng lại và xuất bản chỉ mục; trợ lý trả lời theo nội dung mới sau vài "
                          "giây.")  # fmt: skip
     return back(f"/records/{record_id}")

@@ -97,7 +97,8 @@ def attach_alias(request: Request, username: str, group: gaps.Group, wording: st
     summary = f"Thêm tên gọi «{wording}» vào thủ tục {target} (từ câu hỏi chưa trả lời được)"
     audit.log_file_change(request.app.state.db, settings, username, "alias.add", target, summary, path,
                           original, text, marks)  # fmt: skip
-    request.app.state.builder.request(summary)
+    told = f"«{name}»: người dân gọi thủ tục là «{wording}» cũng được trả lời"
+    request.app.state.builder.request(f"Thêm tên gọi «{wording}» vào thủ tục «{name}» ({username})", [told])
     flash(request, "ok", f"Đã thêm tên gọi «{wording}» vào «{name}». Đang xuất bản để trợ lý trả lời được câu "
                          "này (xem trang Xuất bản).")  # fmt: skip
     return back("/unanswered")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import subprocess
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -55,8 +56,8 @@ class Console:
         deadline = time.monotonic() + timeout
         while True:
             page = client.get("/publish").text
-            if "Đang dựng…" not in page:
-                found = re.search(r'<td class="status">([^<]*)</td>', page)
+            if 'id="build-running"' not in page:
+                found = re.search(r'<p class="status">([^<]*)</p>', page)
                 return found.group(1) if found else ""
             assert time.monotonic() < deadline, "the index build did not finish"
             time.sleep(0.5)
@@ -116,14 +117,16 @@ def screenshot(driver: object, name: str) -> Path:
 
 
 class QuietBuilder:
-    """Stands in for the background index build: records what asked for one."""
+    """Stands in for the background index build: records what asked for one, and what it said citizens are told."""
 
     def __init__(self) -> None:
         self.reasons: list[str] = []
+        self.changes: list[list[str]] = []
         self.running, self.history, self.queued, self.current, self.index_version = False, [], [], None, None
 
-    def request(self, reason: str) -> None:
+    def request(self, reason: str, changes: Sequence[str] = ()) -> None:
         self.reasons.append(reason)
+        self.changes.append(list(changes))
 
 
 def app_client(settings: Settings, base_url: str = "http://testserver") -> tuple[TestClient, Any]:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -17,7 +18,8 @@ from selenium.webdriver.support.ui import Select
 import journal
 from console.dashboard import VIETNAM
 from console.labels import intent_labels
-from tests.console.support import SCREENSHOTS, UNKNOWN_WORDINGS, Console, screenshot
+from knowledge.index.published import current_version
+from tests.console.support import SCREENSHOTS, UNKNOWN_WORDINGS, Console, csrf_of, screenshot
 from tests.console.test_browser import BHYT, sign_in, submit, text_of
 
 pytestmark = pytest.mark.stack
@@ -148,3 +150,27 @@ def test_chart_labels_are_drawn_whole_inside_their_charts(console, citizens, bro
             lefts = browser.execute_script(
                 "return [...document.querySelectorAll('svg.chart text.rowlabel')].map(t => t.getBBox().x);")
             assert lefts and min(lefts) >= 0, f"{width}: {lefts}"
+
+
+def test_the_publish_page_reads_in_words_on_a_phone_with_the_technical_details_folded(console, browser) -> None:
+    """A publication asked for by «lan», seen at 390 px: who asked, how long, the result in words; the version code
+    only once «Chi tiết kỹ thuật» is opened, and the page never scrolls sideways, open or not."""
+    client = console.client("lan")
+    try:
+        client.post("/publish", data={"csrf": csrf_of(client, "/publish"), "confirmed": "yes"})
+        console.wait_for_builds(client)
+    finally:
+        client.close()
+    serving = current_version(console.knowledge.index_dir)
+    assert serving is not None
+    sign_in(browser, console, "lan")
+    with phone(browser):
+        browser.get(console.url + "/publish")
+        newest = browser.find_element(By.CSS_SELECTOR, "#builds .publication")
+        seen = str(newest.text)
+        assert "Xuất bản theo yêu cầu của lan" in seen and re.search(r"mất \d+,\d giây", seen), seen
+        assert serving.name not in text_of(browser, "main"), "no version code in the main view"
+        assert sideways_overflow(browser) == 0, too_wide(browser)
+        newest.find_element(By.CSS_SELECTOR, "details.technical summary").click()
+        assert serving.name in newest.text, "the technician finds it under «Chi tiết kỹ thuật»"
+        assert sideways_overflow(browser) == 0, f"the build's log wraps: {too_wide(browser)}"

@@ -172,11 +172,15 @@ def test_the_catalogue_sync_is_reviewed_applied_and_reverted(settings: Settings)
     assert applied.status_code == 303
     assert snapshot.read_bytes() != before and not state.candidate.exists()
     assert app.state.builder.reasons and "Áp dụng đồng bộ" in app.state.builder.reasons[0]
+    told = app.state.builder.changes[0]  # what the publish page lists as changed for citizens: by name, in words
+    assert any(line.startswith("Không còn niêm yết: «") for line in told) and any(": phí" in line for line in told)
     entry = audit.entries(engine(settings.db_url))[0]
     assert entry.action == "catalog.apply" and entry.username == "lan" and "1 bãi bỏ, 1 thay đổi" in entry.summary
     revert = {"csrf": csrf_of(client, "/audit"), "confirmed": "yes"}
     assert client.post(f"/audit/{entry.id}/revert", data=revert).status_code == 303
     assert snapshot.read_bytes() == before
+    undone = app.state.builder.reasons[-1]  # the publish page says which change was undone, and by whom
+    assert undone.startswith(f"Hoàn tác thay đổi #{entry.id}: Áp dụng đồng bộ") and undone.endswith("(lan)")
     assert audit.entries(engine(settings.db_url))[0].action == "revert"
 
 

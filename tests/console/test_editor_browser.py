@@ -39,7 +39,7 @@ def preview_fee(browser: WebDriver) -> None:
     browser.find_element(By.ID, "preview-question").send_keys(FEE_QUESTION)
     submit(browser, browser.find_element(By.ID, "preview-button"))
     reading = text_of(browser, "#preview-reading")
-    assert "Trợ lý hiểu câu hỏi là về: lệ phí (tự nhận biết)" in reading and "Đăng ký khai sinh" in reading
+    assert "Trợ lý hiểu câu hỏi là: hỏi lệ phí (tự nhận biết)" in reading and "Đăng ký khai sinh" in reading
     chat = text_of(browser, "#preview-telegram")
     assert "Không mất phí" in chat and "ask_fee" not in text_of(browser, "#preview-result")
     buttons = [b.text for b in browser.find_elements(By.CSS_SELECTOR, "#preview-telegram .kb-button")]
