@@ -118,9 +118,10 @@ def saved(request: Request, username: str, record_id: str, path: Path, original:
     audit.log_file_change(request.app.state.db, app_settings(request), username, "record.edit", record_id, summary,
                           path, original, text)  # fmt: skip
     name = records.titles(app_settings(request)).get(record_id, record_id)
-    what = ", ".join(field_label(key) for key, _, _ in changed)
-    request.app.state.builder.request(f"Sửa {what[:1].lower()}{what[1:]} của thủ tục «{name}» ({username})",
-                                      [f"«{name}»: {what}"])  # fmt: skip
+    labels = [field_label(key) for key, _, _ in changed]
+    edited = ", ".join(label[:1].lower() + label[1:] for label in labels)  # «Sửa phí, lệ phí, ngày rà soát của …»
+    request.app.state.builder.request(f"Sửa {edited} của thủ tục «{name}» ({username})",
+                                      [f"«{name}»: {', '.join(labels)}"])  # fmt: skip
     flash(request, "ok", "Đã lưu. Đang dựng lại và xuất bản chỉ mục; trợ lý trả lời theo nội dung mới sau vài "
                          "giây.")  # fmt: skip
     return back(f"/records/{record_id}")
