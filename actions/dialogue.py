@@ -18,7 +18,7 @@ from actions import answers, cases
 from actions.answers import INTENT_TO_ASPECT, Reply
 from knowledge import language
 from knowledge.search.decision import Context, Decision, for_button
-from knowledge.search.reading import asking_clause, distinctive_words, tells_a_story
+from knowledge.search.reading import distinctive_words
 from knowledge.text import clean, words
 
 ORIGINAL_TEXT = "text_original"  # set by nlu_components/vietnamese.py
@@ -215,20 +215,12 @@ def context(turn: Turn, nlu: str = "question") -> Context:
 
 
 def decided(kb: KnowledgeBaseLike, turn: Turn, nlu: str = "question") -> Decision:
-    """The one decision on this message (a button press is not searched: it names nothing).
-
-    A message that tells its background first is searched by the clause that asks (knowledge/search/reading.py):
-    searched whole, the background's own words ("cán bộ bảo…", "gọi tổng đài", "lên ủy ban") bring the guides
-    about them in as rivals, and the bot asked "which one?" or answered a guide (tests/benchmarks/
-    bench_long_messages.py). NLU, which learnt from short questions, often calls such a message off-topic: weak
-    evidence then, as decision.py reads a question told after its background."""
+    """The one decision on this message (a button press is not searched: it names nothing). A message that tells
+    its background first is read by the search itself (knowledge/search/engine.py): the clause that asks."""
     ctx = context(turn, nlu)
     if turn.is_payload:
         return for_button(ctx)
-    focus = asking_clause(turn.text)
-    if ctx.nlu == "off_topic" and (focus is not None or tells_a_story(turn.text)):
-        ctx = replace(ctx, nlu="not_understood")
-    return kb.search(focus or turn.text, context=ctx).decision
+    return kb.search(turn.text, context=ctx).decision
 
 
 def typed_case(kb: KnowledgeBaseLike, turn: Turn, facts: Any) -> str | None:

@@ -8,8 +8,8 @@ Method (numbers: tests/benchmarks/bench_retrieval.py, calibration: knowledge/sea
   another for questions typed without (e5 collapses on unaccented text, so there the lexical channel leads);
 - confidence of each hit = logistic regression on (fused score, lead over the best other record, both channel
   scores, channel agreement), fitted on a calibration split that the dev set does not contain;
-- a message with background before its question is also searched by the clause that asks (reading.py); per record
-  the stronger evidence counts;
+- a message with background before its question is searched by the clause that asks (reading.py), not by the
+  story around it;
 - the decision (answer / which one / not sure, and stay with the conversation's context) is made in ONE place,
   knowledge/search/decision.py, from the thresholds in calibration.json.
 
@@ -38,7 +38,7 @@ from knowledge.language import expand_abbreviations, vocabulary
 from knowledge.records.facts import ProcedureFacts, from_curated, from_official
 from knowledge.records.schema import Guide, Procedure
 from knowledge.search.decision import Context, Decision, Evidence, Thresholds, decide
-from knowledge.search.reading import Case, asking_clause, case_of, says_case
+from knowledge.search.reading import Case, asking_clause, case_of, says_case, tells_a_story
 from knowledge.text import clean, has_diacritics
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
@@ -531,13 +531,14 @@ class KnowledgeBase:
         conversation's context when the dialogue gives it."""
         snap = self._fresh()  # one snapshot for the whole search, even if a new index is swapped in meanwhile
         cal = self.calibration.for_method(method)
-        cands = self._candidates(snap, query, method, k, rerank=True)
+        # A message that tells its background first is searched by the clause that asks (reading.py): searched
+        # whole, the story's own words ("cán bộ bảo…", "gọi tổng đài", "lên ủy ban") bring the guides about them
+        # in as rivals (tests/benchmarks/bench_long_messages.py). A case is named there too, not in the story.
         focus = asking_clause(query)
-        if focus:  # background before the question: the asking clause is evidence too, the stronger one counts
-            cands = _merged(cands, self._candidates(snap, focus, method, k, rerank=True))
-        asked = prepare_query(focus or query)  # a case is named where the question asks, not in the story
-        evidence = [self._evidence(snap, c, asked) for c in cands]
-        context = replace(context or Context(), background=focus is not None)
+        asked = focus or query
+        cands = self._candidates(snap, asked, method, k, rerank=True)
+        evidence = [self._evidence(snap, c, prepare_query(asked)) for c in cands]
+        context = replace(context or Context(), background=focus is not None or tells_a_story(query))
         decision = decide(evidence, cal.thresholds(), context)
         hits = [e.hit for e in evidence[:k]]
         return SearchResult(clean(query), hits, decision.verdict, decision.cases, decision.choices, evidence, decision)
@@ -564,17 +565,6 @@ _WHOLE_NAME = FEATURES.index("whole_name")
 
 def _whole_name(cand: Candidate) -> bool:
     return cand.features is not None and cand.features[_WHOLE_NAME] > 0.5
-
-
-def _merged(whole: list[Candidate], asking: list[Candidate]) -> list[Candidate]:
-    """The whole message's candidates, each with the stronger of its two pieces of evidence, best first. The asking
-    clause raises what the whole message found, but brings no candidate of its own: alone it lacks the background
-    ("hồ sơ nộp ở đâu?" alone is the one-stop shop's guide)."""
-    best = {c.doc: c for c in whole}
-    for cand in asking:
-        if cand.doc in best and cand.confidence > best[cand.doc].confidence:
-            best[cand.doc] = cand
-    return sorted(best.values(), key=lambda c: -c.confidence)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:
