@@ -9,7 +9,10 @@ each typed with and without diacritics:
 
 - ``end``: three sentences of background, then the question ("… Cho tôi hỏi <question>?");
 - ``middle``: one sentence of background, the question as a sentence, two more of background, and a closing
-  question that names nothing ("Vậy tôi phải làm sao ạ?").
+  question that names nothing ("Vậy tôi phải làm sao ạ?");
+- ``statement``: the need told as a statement in the middle ("Chuyện là tôi đang lo giấy khai sinh cho con."): the
+  question's asking words taken out, one sentence of background before it and one after, and a closing that names
+  nothing — no clause both asks and names the procedure.
 
 For each message it prints what a citizen gets (the four figures of bench_dialogue), the same with the search alone
 (in this process: was it NLU or the search?), and how NLU read the messages. Run on purpose:
@@ -23,6 +26,7 @@ import argparse
 import hashlib
 import json
 import random
+import re
 import sys
 import urllib.request
 import uuid
@@ -74,13 +78,24 @@ BACKGROUND = (
 LEADS = ("Cho tôi hỏi", "Vậy xin hỏi", "Giờ tôi muốn hỏi", "Vậy", "Cho em hỏi là")
 CLOSINGS = ("Vậy tôi phải làm sao ạ?", "Mong được hướng dẫn giúp, tôi cảm ơn.", "Tôi nên làm thế nào đây?",
             "Nhờ mọi người tư vấn giúp với.")  # fmt: skip
-SHAPES = ("end", "middle")
+SHAPES = ("end", "middle", "statement")
+# How a citizen tells the need instead of asking it; {need} is a dev question with its asking words taken out.
+STATEMENTS = ("Chuyện là tôi đang cần {need}.", "Việc của tôi là {need}.", "Nhà tôi đang phải lo vụ {need}.",
+              "Tôi đang vướng chuyện {need}.")  # fmt: skip
+# Asking words taken out of a question to tell it as a statement (the asking phrases of questions.yml, and the
+# particles that end a question).
+_ASKING = re.compile(
+    r"\b(cho (tôi|em|mình) hỏi|cho hỏi|xin hỏi|muốn hỏi|thì sao|như thế nào|thế nào|làm sao|làm thế nào|phải làm gì|"
+    r"cần làm gì|có được không|được không|có phải|phải không|hay không|có cần|ở đâu|bao nhiêu|bao lâu|khi nào|"
+    r"thủ tục gì|giấy tờ gì|ra sao|không ạ|không|gì|ạ|vậy|nhỉ|nhé|hả|à)\b",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
 class LongMessage:
     text: str
-    shape: str  # end / middle
+    shape: str  # end / middle / statement
     accented: bool
     row: dict[str, Any]  # the dev question it was built from (expect, also)
 
@@ -88,6 +103,12 @@ class LongMessage:
 def _sentence(question: str) -> str:
     question = question.strip().rstrip(".?!")
     return question[:1].upper() + question[1:]
+
+
+def _need(question: str) -> str:
+    """The question told as a need: its asking words taken out ("làm lại căn cước ở đâu?" → "làm lại căn cước")."""
+    words = _ASKING.sub(" ", question.strip().rstrip(".?!")).split()
+    return " ".join(words).strip(" ,") or question.strip().rstrip(".?!")
 
 
 def long_messages(rows: list[dict[str, Any]]) -> list[LongMessage]:
@@ -98,7 +119,9 @@ def long_messages(rows: list[dict[str, Any]]) -> list[LongMessage]:
         story = rng.sample(BACKGROUND, 3)
         end = f"{' '.join(story)} {rng.choice(LEADS)} {row['q'].strip().rstrip('.?!')}?"
         middle = f"{story[0]} {_sentence(row['q'])}. {story[1]} {story[2]} {rng.choice(CLOSINGS)}"
-        for shape, text in (("end", end), ("middle", middle)):
+        need = rng.choice(STATEMENTS).format(need=_need(row["q"]))
+        statement = f"{story[0]} {need} {story[1]} {rng.choice(CLOSINGS)}"
+        for shape, text in (("end", end), ("middle", middle), ("statement", statement)):
             out.append(LongMessage(text, shape, True, row))
             out.append(LongMessage(fold(text), shape, False, row))
     return out
@@ -175,7 +198,7 @@ def run(rasa_url: str, stack: Stack | None, limit: int, misses: bool) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--url", help="a running Rasa server; default: start one on free ports")
-    parser.add_argument("--limit", type=int, default=60, help="dev questions to build messages from (4 each)")
+    parser.add_argument("--limit", type=int, default=60, help="dev questions to build messages from (6 each)")
     parser.add_argument("--misses", action="store_true", help="list the messages a citizen would not get right")
     args = parser.parse_args()
     if args.url:
