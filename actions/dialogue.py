@@ -23,6 +23,7 @@ from knowledge.text import clean, words
 
 ORIGINAL_TEXT = "text_original"  # set by nlu_components/vietnamese.py
 CHOOSE_INTENT = "choose_procedure"
+GENERIC_INTENT = "ask_procedure"  # a question about a procedure as a whole: the overview
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
 # Fields of law named in the help message (largest first); the rest are implied by "...".
@@ -238,8 +239,19 @@ def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
     """Reply to an aspect question, a general procedure question or a choice button."""
     if turn.intent == CHOOSE_INTENT:
         return _chosen(kb, turn)
+    turn = with_cued_aspect(turn)
     decision = decided(kb, turn)
     return apply(kb, turn, decision) or _ask_name_or_not_sure(turn, decision)
+
+
+def with_cued_aspect(turn: Turn) -> Turn:
+    """NLU can read an aspect question with extra words ("làm giấy khai sinh cho con có mất tiền không") as a general
+    question about the procedure: when the words clearly ask one aspect (a cue phrase of
+    knowledge/data/vocabulary/aspects.yml), that aspect is asked, not the overview. Other intents are kept."""
+    if turn.intent != GENERIC_INTENT or turn.is_payload:
+        return turn
+    cued = language.cued_aspect(turn.text)
+    return replace(turn, intent=answers.ASPECTS[cued].intent) if cued in answers.ASPECTS else turn
 
 
 def _chosen(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
@@ -286,7 +298,7 @@ def try_search_rescue(kb: KnowledgeBaseLike, turn: Turn) -> Outcome | None:
     recognise a real question ("ai là trưởng ban chỉ đạo … Quảng Nam"): then it offers the candidates."""
     if turn.is_payload:
         return None
-    as_question = replace(turn, intent="ask_procedure")
+    as_question = replace(turn, intent=GENERIC_INTENT)
     return apply(kb, as_question, decided(kb, as_question, nlu="not_understood"))
 
 

@@ -429,3 +429,44 @@ def _longest_match(tokens: Sequence[str], i: int, table: Mapping[Phrase, str], l
         if role is not None:
             return role, size
     return None, 1
+
+
+# ---------------------------------------------------------------- the aspect a message asks (aspects.yml)
+
+# Read by the actions only (NLU and the index do not use it), so it is not among FILES: editing it needs no
+# retraining and no index build. Re-read when it changes, like the other files.
+ASPECTS_FILE = "aspects.yml"
+
+
+def cued_aspect(text: str) -> str | None:
+    """The one aspect whose cue phrase (aspects.yml) the message contains, compared without diacritics ("làm giấy
+    khai sinh cho con có mất tiền không" -> "fee"); None when no aspect or several are cued."""
+    tokens = syllables(expand_abbreviations(text))
+    cued = {aspect for aspect, phrases in _aspect_cues().items() if any(_contains(tokens, p) for p in phrases)}
+    return cued.pop() if len(cued) == 1 else None
+
+
+def _contains(tokens: Sequence[str], phrase: Phrase) -> bool:
+    size = len(phrase)
+    return any(tuple(tokens[i : i + size]) == phrase for i in range(len(tokens) - size + 1))
+
+
+def _aspect_cues() -> dict[str, set[Phrase]]:
+    path = vocabulary_dir() / ASPECTS_FILE
+    spellings = vocabulary().spellings
+    return {
+        aspect: {tuple(spellings.get(w, w) for w in phrase) for phrase in phrases}
+        for aspect, phrases in _read_aspect_cues(path, _stamp(path)).items()
+    }
+
+
+@functools.lru_cache(maxsize=4)
+def _read_aspect_cues(path: Path, stamp: tuple[int, int]) -> dict[str, tuple[Phrase, ...]]:
+    """Each aspect's cue phrases as folded syllables; none when the directory has no aspects.yml (a trial copy)."""
+    if stamp == (0, 0):
+        return {}
+    data = _read(path)
+    return {
+        str(aspect): tuple(p for p in (tuple(words(entry)) for entry in _strings(data, path.name, aspect)) if p)
+        for aspect in data
+    }

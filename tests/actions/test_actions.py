@@ -571,6 +571,18 @@ def test_an_everyday_fee_question_gets_the_common_procedure_not_a_rare_case(disp
     assert answers.choose_payload("2.000528") in offered  # the rarer case is a button beside the answer
 
 
+def test_a_fee_question_nlu_reads_as_general_is_answered_with_the_fee(dispatcher: CollectingDispatcher) -> None:
+    # NLU reads "làm giấy khai sinh cho con có mất tiền không" as ask_procedure; «mất tiền» (aspects.yml) asks the fee
+    events = run(actions.ActionAnswer(), dispatcher,
+                 tracker("làm giấy khai sinh cho con có mất tiền không", "ask_procedure"))  # fmt: skip
+    assert SlotSet("procedure_id", BIRTH) in events and SlotSet("aspect", "fee") in events
+    assert texts(dispatcher)[0].split("\n")[0] == heading(BIRTH, "lệ phí")
+    # words that cue two aspects (the fee and the place) keep the overview
+    both = CollectingDispatcher()
+    run(actions.ActionAnswer(), both, tracker("làm giấy khai sinh cho con mất tiền không, nộp ở đâu", "ask_procedure"))
+    assert texts(both)[0].split("\n")[0] == heading(BIRTH)
+
+
 def test_re_issue_and_first_issue_are_told_apart_by_the_word_that_names_the_case(
     dispatcher: CollectingDispatcher,
 ) -> None:

@@ -110,3 +110,21 @@ def test_a_mistake_in_a_file_is_reported_with_the_file_and_what_to_fix(
     add_lines(vocabulary / file, after, lines)
     with pytest.raises(VocabularyError, match=f"{file}.*{problem}"):
         Vocabulary.load(vocabulary)
+
+
+def test_the_aspect_a_message_asks_is_read_from_its_cue_phrases_with_or_without_diacritics() -> None:
+    assert language.cued_aspect("làm giấy khai sinh cho con có mất tiền không") == "fee"
+    assert language.cued_aspect("lam giay khai sinh cho con co mat tien khong") == "fee"
+    assert language.cued_aspect("cap lai can cuoc cho me toi can dieu kien gi") == "eligibility"
+    assert language.cued_aspect("tôi muốn đăng ký kết hôn") is None
+    assert language.cued_aspect("giấy khai sinh bị mất, làm lại thế nào") is None  # "bị mất" is not a fee
+    # two aspects asked at once: none is the one asked, the overview answers both
+    assert language.cued_aspect("làm khai sinh mất tiền không, nộp ở đâu") is None
+
+
+def test_staff_add_an_aspect_cue_without_code(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    vocabulary = vocabulary_copy(tmp_path)
+    monkeypatch.setenv("MOCUA_VOCABULARY_DIR", str(vocabulary))
+    assert language.cued_aspect("làm hộ chiếu có tốn xèng không") is None
+    add_lines(vocabulary / "aspects.yml", "fee:\n", "  - tốn xèng\n")
+    assert language.cued_aspect("lam ho chieu co ton xeng khong") == "fee"
