@@ -442,11 +442,12 @@ def cued_aspect(text: str) -> str | None:
     """The one aspect whose cue phrase (aspects.yml) the message contains, compared without diacritics ("làm giấy
     khai sinh cho con có mất tiền không" -> "fee"); None when no aspect or several are cued."""
     tokens = syllables(expand_abbreviations(text))
-    cued = {aspect for aspect, phrases in _aspect_cues().items() if any(_contains(tokens, p) for p in phrases)}
+    cued = {aspect for aspect, phrases in _aspect_cues().items() if any(contains_phrase(tokens, p) for p in phrases)}
     return cued.pop() if len(cued) == 1 else None
 
 
-def _contains(tokens: Sequence[str], phrase: Phrase) -> bool:
+def contains_phrase(tokens: Sequence[str], phrase: Phrase) -> bool:
+    """Whether the phrase's syllables stand together, in order, among the tokens."""
     size = len(phrase)
     return any(tuple(tokens[i : i + size]) == phrase for i in range(len(tokens) - size + 1))
 

@@ -4,7 +4,6 @@ words that tell a family's cases apart. The Vietnamese words are data (knowledge
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
 
 from knowledge import language
@@ -68,12 +67,7 @@ def _asks(clause: str) -> bool:
     if "?" in clause:
         return True
     tokens = language.syllables(clause)
-    return any(_contains(tokens, phrase) for phrase in language.vocabulary().asking)
-
-
-def _contains(tokens: Sequence[str], phrase: Phrase) -> bool:
-    n = len(phrase)
-    return any(tuple(tokens[i : i + n]) == phrase for i in range(len(tokens) - n + 1))
+    return any(language.contains_phrase(tokens, phrase) for phrase in language.vocabulary().asking)
 
 
 def spoken(text: str) -> list[str]:
@@ -144,7 +138,7 @@ def says_case(question: str, case: Case) -> bool:
     folded = language.syllables(question)
     for saying, (saying_accented, name_words) in language.vocabulary().case_words.items():
         # typed with diacritics, a saying is read with them too: "nga" (Russia) is not "ngã" (a fall)
-        if _contains(typed, saying_accented) if accented else _contains(folded, saying):
+        if language.contains_phrase(typed, saying_accented) if accented else language.contains_phrase(folded, saying):
             said += ["", *(name_words if accented else (fold(w) for w in name_words))]
     for run in case.runs:
         words_ = run if accented else tuple(fold(w) for w in run)
@@ -153,7 +147,7 @@ def says_case(question: str, case: Case) -> bool:
             extra = 0 if accented else case.head_folded.count(word)
             if said.count(word) > extra or (not accented and word in _sayings(said)):
                 return True
-        elif any(_contains(said, words_[i : i + 2]) for i in range(len(words_) - 1)):
+        elif any(language.contains_phrase(said, words_[i : i + 2]) for i in range(len(words_) - 1)):
             return True
     return False
 
