@@ -21,8 +21,6 @@ from console.problems import explain
 from knowledge.index.worker import BuildRun
 from knowledge.records.loader import Problem
 
-# knowledge.records.loader.Problem as the build reports it: "file:line: field: message"
-_REPORTED = re.compile(r"^(?P<file>[^:]+):(?P<line>\d+): (?P<field>[^:]+): (?P<message>.*)$", re.S)
 _VERSION_STAMP = re.compile(r"^(\d{8}T\d{6})")  # versions/<UTC stamp>-<hash> (knowledge.index.build.write_version)
 SYSTEM_FAILURE = ("việc xuất bản bị dừng giữa chừng vì một lỗi của hệ thống, không phải của nội dung thủ tục — hãy "
                   "báo kỹ thuật viên (xem «Chi tiết kỹ thuật»)")  # fmt: skip
@@ -67,16 +65,11 @@ def publication(run: BuildRun, names: Mapping[str, str], knowledge_dir: Path) ->
                    kept=kept_serving(run.version))  # fmt: skip
 
 
-def plain_problem(reported: str, names: Mapping[str, str], knowledge_dir: Path) -> str:
-    """«thủ tục «Đăng ký khai sinh», tệp procedures/x.yml, dòng 12 — Phí, lệ phí: …» from the linter's line."""
-    found = _REPORTED.match(reported)
-    if found is None:
-        return reported
-    path = Path(found["file"])
-    problem = Problem(path, int(found["line"]), found["field"].strip(), found["message"].strip())
-    name = names.get(path.stem)
+def plain_problem(problem: Problem, names: Mapping[str, str], knowledge_dir: Path) -> str:
+    """«thủ tục «Đăng ký khai sinh», tệp procedures/x.yml, dòng 12 — Phí, lệ phí: …» from the linter's problem."""
+    name = names.get(problem.file.stem)
     record = f"thủ tục «{name}», " if name else ""
-    return f"{record}tệp {shown_file(path, knowledge_dir)}, dòng {problem.line} — {explain(problem)}"
+    return f"{record}tệp {shown_file(problem.file, knowledge_dir)}, dòng {problem.line} — {explain(problem)}"
 
 
 def shown_file(path: Path, knowledge_dir: Path) -> str:

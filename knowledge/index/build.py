@@ -33,7 +33,7 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -43,6 +43,9 @@ from knowledge.index.lexical import BM25
 from knowledge.index.published import DEFAULT_INDEX_DIR as DEFAULT_INDEX_DIR  # the tests import it from here
 from knowledge.index.published import current_version, index_dir_from_env
 from knowledge.language import VocabularyError, vocabulary, vocabulary_fingerprint
+
+if TYPE_CHECKING:  # the loader is imported where the records are read, not at import
+    from knowledge.records.loader import Problem
 
 ROOT = Path(__file__).resolve().parents[2]
 KNOWLEDGE_DIR = ROOT / "knowledge" / "data"
@@ -324,7 +327,7 @@ class BuildReport:
     published: bool  # a new version was published by this run
     embedded: int = 0  # passages sent to the encoder
     reused: int = 0  # passages whose embedding came from the cache
-    problems: tuple[str, ...] = ()
+    problems: tuple[Problem, ...] = ()  # the knowledge errors that stopped or limited the publication
     reused_views: bool = False  # facts only changed: the serving version's dense and lexical files were reused
 
 
@@ -375,7 +378,7 @@ def _build_locked(index_dir: Path, knowledge_dir: Path, force: bool, say: Report
             return BuildReport(0, current.name, published=False)
 
     knowledge = load_knowledge(knowledge_dir)
-    problems = tuple(format_problem(p) for p in knowledge.errors)
+    problems = tuple(knowledge.errors)
     for line in [format_problem(p) for p in knowledge.problems]:
         say.line(line, True)
     if problems and current is not None:

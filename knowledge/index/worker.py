@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from knowledge.index.build import Reporter, build, current_version
+from knowledge.records.loader import Problem
 
 MAX_LINES = 200
 HISTORY = 10
@@ -43,7 +44,7 @@ class BuildRun:
     steps_done: int = 0
     version: str | None = None  # the version serving once it ended
     published: bool = False
-    problems: tuple[str, ...] = ()  # the knowledge linter's "file:line: field: message" that stopped or limited it
+    problems: tuple[Problem, ...] = ()  # the knowledge errors that stopped or limited it
     changes: list[str] = field(default_factory=list)  # what the requests said it makes new for citizens, in words
 
     @property

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import yaml
 from fastapi.testclient import TestClient
@@ -18,7 +19,7 @@ from console.config import Settings
 from console.labels import field_label, intent_labels
 from console.publications import publication
 from knowledge.index.worker import BuildRun
-from knowledge.records.loader import KNOWLEDGE_ROOT
+from knowledge.records.loader import KNOWLEDGE_ROOT, Problem
 from tests.console.support import app_client, csrf_of
 from tests.console.test_console_units import save_confirmed
 
@@ -143,8 +144,8 @@ def test_a_build_stopped_by_the_system_or_still_running_is_told_in_words() -> No
     assert told.result.startswith("Lỗi: ") and "kỹ thuật viên" in told.result and "disk full" not in told.result
     assert "vẫn dùng bản trước (xuất bản lúc 26/11/2026 08:02)" in told.kept
     two = BuildRun("Sửa (lan)", "2026-11-27T03:05:00+00:00", finished="2026-11-27T03:05:01+00:00", status="failed",
-                   problems=("knowledge/data/procedures/a.yml:3: fee: «x» sai", "knowledge/data/guides/b.yml:9: "
-                             "title: thiếu tiêu đề"))  # fmt: skip
+                   problems=(Problem(Path("knowledge/data/procedures/a.yml"), 3, "fee", "«x» sai"),
+                             Problem(Path("knowledge/data/guides/b.yml"), 9, "title", "thiếu tiêu đề")))  # fmt: skip
     listed = publication(two, {"a": "Thủ tục A"}, KNOWLEDGE_ROOT)
     assert listed.result == "Lỗi: 2 lỗi trong nội dung"
     assert [p.split(" — ")[0] for p in listed.problems] == ["thủ tục «Thủ tục A», tệp procedures/a.yml, dòng 3",
