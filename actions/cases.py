@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from itertools import pairwise
 from typing import Any
 
+from actions.choices import BUTTON_CHARS, clip
 from knowledge import language
 from knowledge.language import content_words
 from knowledge.records.facts import CaseFacts, DocumentFacts, ProcedureFacts
@@ -23,7 +24,6 @@ from settings import wording
 
 OTHER = "Trường hợp khác"  # the button (and slot value) for a citizen in none of the cases, or not saying
 CASE_INTENT = "choose_case"  # the case buttons: /choose_case{"case":"2"} (1-based; "0" is OTHER)
-BUTTON_CHARS = 40  # a Telegram button shows about this much on a phone
 MAX_CASE_BUTTONS = 7
 # What the citizen reads about cases: wording.yml's `answers.case_*` (OTHER stays here: it is the slot's value too).
 QUESTION, QUESTION_OTHER = wording.text("answers.case_question"), wording.text("answers.case_question_other")
@@ -107,7 +107,7 @@ def plain_name(case: str, procedure: str, others: tuple[str, ...] = (), any_othe
     shared = (max if any_other else min)(prefixes, default=0)
     if shared and len(own) - shared >= 2:
         text = _tidy(_drop_words(text, shared))
-    return _cut(text or case, BUTTON_CHARS)
+    return clip(text or case, BUTTON_CHARS)
 
 
 def _without_lead(case: str, procedure: str) -> str:
@@ -130,10 +130,6 @@ def _tidy(text: str) -> str:
 def _drop_words(text: str, count: int) -> str:
     found = list(re.finditer(r"\w+", text))
     return text[found[count - 1].end():] if len(found) >= count else text
-
-
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:") + "…"
 
 
 # ---------------------------------------------------------------- a case named in the question
@@ -277,7 +273,7 @@ def view(facts: ProcedureFacts, turn: Any, aspect: str | None) -> CaseView:
 
 def question_text(facts: ProcedureFacts, title: str) -> str:
     lines = [QUESTION.format(title=title)]
-    lines += [f"{i}. {_cut(case.name, 160)}" for i, case in enumerate(facts.cases[: MAX_CASE_BUTTONS - 1], 1)]
+    lines += [f"{i}. {clip(case.name, 160)}" for i, case in enumerate(facts.cases[: MAX_CASE_BUTTONS - 1], 1)]
     lines.append(QUESTION_OTHER.format(other=OTHER))
     return "\n".join(lines)
 

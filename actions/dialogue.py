@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
-from actions import answers, cases
+from actions import answers, cases, choices
 from actions.answers import INTENT_TO_ASPECT, Reply
 from knowledge import language
 from knowledge.search.decision import Context, Decision, for_button
@@ -193,8 +193,19 @@ def _doc_outcome(
     return _procedure_outcome(kb, turn, hit.doc_id, aspect, variants=variants)
 
 
-def _not_sure(turn: Turn, decision: Decision) -> Outcome:
-    nearest = [(h.doc_id, h.title) for h in decision.choices[:3]]
+def labelled(kb: KnowledgeBaseLike, hits: Iterable[Any]) -> list[tuple[str, str]]:
+    """(doc_id, button label) per offered record: labels a phone shows apart (actions/choices.py)."""
+    hits = list(hits)
+    facts = [kb.facts(h.doc_id) for h in hits]
+    offered = [
+        choices.Choice(h.title, getattr(f, "agency", None), (getattr(f, "codes", None) or (None,))[0])
+        for h, f in zip(hits, facts, strict=True)
+    ]
+    return list(zip((h.doc_id for h in hits), choices.labels(offered), strict=True))
+
+
+def _not_sure(kb: KnowledgeBaseLike, turn: Turn, decision: Decision) -> Outcome:
+    nearest = labelled(kb, decision.choices[:3])
     # Remember the aspect: "còn khai sinh thì sao" right after should answer that aspect for the named procedure.
     aspect = INTENT_TO_ASPECT.get(turn.intent or "") or turn.aspect
     return Outcome(
@@ -241,7 +252,7 @@ def answer(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
         return _chosen(kb, turn)
     turn = with_cued_aspect(turn)
     decision = decided(kb, turn)
-    return apply(kb, turn, decision) or _ask_name_or_not_sure(turn, decision)
+    return apply(kb, turn, decision) or _ask_name_or_not_sure(kb, turn, decision)
 
 
 def with_cued_aspect(turn: Turn) -> Turn:
@@ -279,18 +290,18 @@ def apply(kb: KnowledgeBaseLike, turn: Turn, decision: Decision) -> Outcome | No
         pending = asked or turn.aspect
         choices = decision.choices
         return Outcome(
-            [answers.clarify([(h.doc_id, h.title) for h in choices], pending)],
+            [answers.clarify(labelled(kb, choices[: answers.MAX_CHOICES]), pending)],
             {"aspect": pending, "last_question": turn.text, "fallback_count": 0,
              "choices": [h.doc_id for h in choices[: answers.MAX_CHOICES]]},
         )  # fmt: skip
     return None
 
 
-def _ask_name_or_not_sure(turn: Turn, decision: Decision) -> Outcome:
+def _ask_name_or_not_sure(kb: KnowledgeBaseLike, turn: Turn, decision: Decision) -> Outcome:
     if turn.is_payload or not names_something(turn.text):  # a follow-up before any procedure: ask for its name
         asked = INTENT_TO_ASPECT.get(turn.intent or "")
         return Outcome([answers.which_procedure(asked)], {"aspect": asked})
-    return _not_sure(turn, decision)
+    return _not_sure(kb, turn, decision)
 
 
 def try_search_rescue(kb: KnowledgeBaseLike, turn: Turn) -> Outcome | None:
@@ -298,7 +309,8 @@ def try_search_rescue(kb: KnowledgeBaseLike, turn: Turn) -> Outcome | None:
     recognise a real question ("ai là trưởng ban chỉ đạo … Quảng Nam"): then it offers the candidates."""
     if turn.is_payload:
         return None
-    as_question = replace(turn, intent=GENERIC_INTENT)
+    # The words may still ask one aspect ("làm giấy khai sinh cho con mất bao lâu"): answer that, not the overview.
+    as_question = with_cued_aspect(replace(turn, intent=GENERIC_INTENT))
     return apply(kb, as_question, decided(kb, as_question, nlu="not_understood"))
 
 
