@@ -345,6 +345,16 @@ def test_fallback_rescued_by_a_sure_search(dispatcher: CollectingDispatcher) -> 
     assert texts(dispatcher)[0].startswith(heading(BIRTH))
 
 
+@pytest.mark.parametrize("typed", ["làm giấy khai sinh cho con mất bao lâu", "lam giay khai sinh cho con mat bao lau"])
+def test_an_aspect_question_nlu_did_not_understand_is_rescued_with_that_aspect(
+    dispatcher: CollectingDispatcher, typed: str
+) -> None:
+    # NLU falls back on it; the search names the procedure and «bao lâu» (aspects.yml) asks the time, not the overview
+    events = run(actions.ActionFallback(), dispatcher, tracker(typed, "nlu_fallback"))
+    assert SlotSet("procedure_id", BIRTH) in events and SlotSet("aspect", "time") in events
+    assert texts(dispatcher)[0].split("\n")[0] == heading(BIRTH, "thời gian giải quyết")
+
+
 # The story mentions the hotline and an officer: searched whole, its words brought the guide on reaching staff in as
 # a rival, and the bot asked "which one?" between marriage registration and that guide.
 HOTLINE_STORY = ("Hôm 14/11 tôi gọi lên tổng đài của phường ba lần mà không ai nghe máy. Sáng nay lên tận nơi thì chị "
