@@ -22,7 +22,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from actions.answers import procedure_title  # noqa: E402
+from actions.answers import choose_payload, procedure_title  # noqa: E402
 from knowledge.search import get_knowledge_base  # noqa: E402
 from knowledge.search.metrics import (  # noqa: E402
     ANSWERED,
@@ -70,19 +70,24 @@ def title_of(kb: Any, doc_id: str) -> str | None:
 
 
 def offered(replies: list[dict]) -> set[str]:
-    """Titles of the buttons offered ("which of these?", "which case?")."""
-    return {button["title"] for reply in replies for button in reply.get("buttons", [])}
+    """Payloads of the buttons offered ("which of these?", "which case?"): a label may be shortened to tell
+    lookalike names apart (actions/choices.py), the payload names the record."""
+    return {button.get("payload", "") for reply in replies for button in reply.get("buttons", [])}
 
 
 def first_choice(replies: list[dict]) -> str | None:
-    """The title on the first button of a "which one?" question (None when the bot did not ask one)."""
+    """The payload of the first button of a "which one?" question (None when the bot did not ask one)."""
     for reply in replies:
         if (reply.get("text") or "").startswith(WHICH_ONE_MARK) and reply.get("buttons"):
-            return reply["buttons"][0]["title"]
+            return reply["buttons"][0].get("payload")
     return None
 
 
-Titles = dict[str, tuple[str | None, str | None]]  # doc id -> (the answer's title line, its button's title)
+Titles = dict[str, tuple[str | None, str]]  # doc id -> (the answer's title line, the payload of a button offering it)
+
+
+def titles_of(kb: Any, doc_ids: set[str]) -> Titles:
+    return {doc_id: (title_of(kb, doc_id), choose_payload(doc_id)) for doc_id in doc_ids}
 
 
 def outcome(want: set[str], replies: list[dict], titles: Titles) -> tuple[str, str | None]:
@@ -107,8 +112,7 @@ def citizen_figure(figures: Figures, want: set[str], replies: list[dict], titles
 
 def run_split(rasa_url: str, kb: Any, split: str) -> dict[str, float]:
     same, indexed = equivalents(kb), set(kb.doc_ids())
-    # (the answer's title line, the title on a button offering it)
-    titles = {doc_id: (title_of(kb, doc_id), kb.title(doc_id)) for doc_id in indexed}
+    titles = titles_of(kb, indexed)
     tallies: dict[str, Counter] = {"all": Counter(), "with diacritics": Counter(), "without diacritics": Counter()}
     wrong: list[str] = []
     asked, unindexed = [], 0

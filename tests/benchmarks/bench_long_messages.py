@@ -53,7 +53,7 @@ from knowledge.search.metrics import (  # noqa: E402
 from knowledge.text import fold, has_diacritics  # noqa: E402
 from scripts.chat import send  # noqa: E402
 from scripts.stack import Stack, free_port  # noqa: E402
-from tests.benchmarks.bench_dialogue import answered_title, first_choice, title_of  # noqa: E402
+from tests.benchmarks.bench_dialogue import answered_title, first_choice, titles_of  # noqa: E402
 
 # Background a citizen tells before asking: dates, amounts, what an officer or a neighbour said. None of it names a
 # procedure, so the question alone decides which one is meant.
@@ -156,7 +156,7 @@ def search_kind(kb: Any, text: str, want: set[str]) -> str:
 def run(rasa_url: str, stack: Stack | None, limit: int, misses: bool) -> None:
     kb = get_knowledge_base()
     same, indexed = equivalents(kb), set(kb.doc_ids())
-    titles = {doc_id: (title_of(kb, doc_id), kb.title(doc_id)) for doc_id in indexed}
+    titles = titles_of(kb, indexed)
     groups: dict[str, Figures] = {}
     alone: dict[str, Counter] = {}
     intents: dict[str, Counter] = {}
