@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from actions import cases
+from actions.choices import BUTTON_CHARS
 from knowledge import clock
 from knowledge.records.facts import ProcedureFacts, format_date
 from knowledge.records.schema import Guide, Reform2025
@@ -71,6 +72,8 @@ TITLE, TITLE_WITH_CODE = _text("title"), _text("title_with_code")
 TITLE_ASPECT, TITLE_ASPECT_PAGE, MORE_BUTTON = _text("title_aspect"), _text("title_aspect_page"), _text("more_button")
 POINTER, PORTAL_LINK, SOURCE_FOOTER = _text("pointer"), _text("portal_link"), _text("source_footer")
 OTHER_VARIANTS, VARIANT_BUTTON, SHOWN_ONLY = _text("other_variants"), _text("variant_button"), _text("shown_only")
+# What a phone shows of a variant's own name on its button, after the button's words ("Trường hợp: ")
+VARIANT_ROOM = BUTTON_CHARS - len(VARIANT_BUTTON.format(title=""))
 FEE_UNKNOWN, TIME_UNKNOWN = _text("fee_unknown"), _text("time_unknown")
 PLACE_WHERE, PLACE_AGENCY, PLACE_AGENCY_LEVEL = _text("place_where"), _text("place_agency"), _text("place_agency_level")
 PLACE_METHODS, PLACE_UNKNOWN = _text("place_methods"), _text("place_unknown")

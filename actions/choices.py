@@ -17,7 +17,7 @@ from knowledge.text import fold
 BUTTON_CHARS = 40  # a Telegram button shows about this much on a phone
 HEAD_WORDS = 2  # at least this many of the name's first words stay, so the label still says what it is about
 _OPEN_BACK = 4  # the difference sits inside a bracket opened this few words before: the label starts there
-_DETAIL_CHARS = BUTTON_CHARS - 16 - 3  # an agency or code beside the name's start (16 characters of it) and brackets
+_TITLE_CHARS = 16  # the name's start kept beside an agency or a code
 _ELLIPSIS = "…"
 _AGENCY_END = re.compile(r"\s*[,;]\s*|\s+-\s+")  # "Cục Thuế - Bộ Tài chính, Thuế tỉnh": the first agency named
 
@@ -34,37 +34,38 @@ def clip(text: str, limit: int = BUTTON_CHARS) -> str:
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0].rstrip(",;:–-") + _ELLIPSIS
 
 
-def labels(choices: list[Choice]) -> list[str]:
-    """One label per choice, in order: the name itself when what a phone shows of it differs from the others', else
-    the start of the name with what tells it apart."""
-    shown = [_key(clip(c.title)) for c in choices]
+def labels(choices: list[Choice], room: int = BUTTON_CHARS) -> list[str]:
+    """One label per choice, in order: the name itself when what a phone shows of it (`room` characters: less when
+    the button adds words of its own) differs from the others', else the start of the name with what tells it
+    apart."""
+    shown = [_key(clip(c.title, room)) for c in choices]
     out = []
     for i, choice in enumerate(choices):
         rivals = [c for j, c in enumerate(choices) if j != i and shown[j] == shown[i]]
-        out.append(_apart(choice, rivals) if rivals else choice.title)
-    return _settled(choices, out)
+        out.append(_apart(choice, rivals, room) if rivals else choice.title)
+    return _settled(choices, out, room)
 
 
-def _settled(choices: list[Choice], out: list[str]) -> list[str]:
+def _settled(choices: list[Choice], out: list[str], room: int) -> list[str]:
     """Labels that still read alike (three names parting at different words) get the agency, or the code."""
-    shown = [_key(clip(label)) for label in out]
+    shown = [_key(clip(label, room)) for label in out]
     for i, choice in enumerate(choices):
         rivals = [c for j, c in enumerate(choices) if j != i and shown[j] == shown[i]]
-        detail = _detail(choice, rivals) if rivals else None
+        detail = _detail(choice, rivals, room) if rivals else None
         if detail:
-            out[i] = _with_detail(choice.title, detail)
+            out[i] = _with_detail(choice.title, detail, room)
     return out
 
 
-def _apart(choice: Choice, rivals: list[Choice]) -> str:
+def _apart(choice: Choice, rivals: list[Choice], room: int) -> str:
     words = choice.title.split()
     # from where it parts from the rival it is closest to: the others part earlier, so differ there too
     start = _tail_start(words, max(_shared_words(words, rival.title.split()) for rival in rivals))
     tail = " ".join(words[start:])
     if tail and all(_key(tail) != _key(_tail_of(choice, rival)) for rival in rivals):
-        return _head_and_tail(words[:start], tail)
-    detail = _detail(choice, rivals)  # the names say nothing apart
-    return _with_detail(choice.title, detail) if detail else clip(choice.title)
+        return _head_and_tail(words[:start], tail, room)
+    detail = _detail(choice, rivals, room)  # the names say nothing apart
+    return _with_detail(choice.title, detail, room) if detail else clip(choice.title, room)
 
 
 def _tail_of(choice: Choice, rival: Choice) -> str:
@@ -73,10 +74,11 @@ def _tail_of(choice: Choice, rival: Choice) -> str:
     return " ".join(words[_tail_start(words, _shared_words(words, choice.title.split())) :])
 
 
-def _detail(choice: Choice, rivals: list[Choice]) -> str | None:
-    """The agency when it differs from every rival's, else the official code."""
+def _detail(choice: Choice, rivals: list[Choice], room: int) -> str | None:
+    """The agency when what shows of it differs from every rival's, else the official code."""
     agency = _first_agency(choice.agency)
-    if agency and all(_key(_agency_shown(agency)) != _key(_agency_shown(_first_agency(r.agency))) for r in rivals):
+    shown = _key(clip(agency or "", _detail_room(room)))
+    if agency and all(shown != _key(clip(_first_agency(r.agency) or "", _detail_room(room))) for r in rivals):
         return agency
     return f"mã {choice.code}" if choice.code else None
 
@@ -104,27 +106,27 @@ def _tail_start(words: list[str], shared: int) -> int:
     return max(shared, HEAD_WORDS)
 
 
-def _head_and_tail(head_words: list[str], tail: str) -> str:
+def _head_and_tail(head_words: list[str], tail: str, room: int) -> str:
     """As much of the name's start as fits beside the part that differs (cut at its end when long)."""
-    tail = clip(tail, BUTTON_CHARS - len(" ".join(head_words[:HEAD_WORDS])) - 3)
-    room = BUTTON_CHARS - len(tail) - 1
-    if len(" ".join(head_words)) <= room:
+    tail = clip(tail, room - len(" ".join(head_words[:HEAD_WORDS])) - 3)
+    left = room - len(tail) - 1
+    if len(" ".join(head_words)) <= left:
         return f"{' '.join(head_words)} {tail}"
     kept = head_words[:HEAD_WORDS]
     for word in head_words[HEAD_WORDS:]:
-        if len(" ".join([*kept, word])) + 2 > room:
+        if len(" ".join([*kept, word])) + 2 > left:
             break
         kept.append(word)
     return f"{' '.join(kept)} {_ELLIPSIS} {tail}"
 
 
-def _agency_shown(agency: str | None) -> str:
-    return clip(agency or "", _DETAIL_CHARS)
+def _detail_room(room: int) -> int:
+    return room - _TITLE_CHARS - 3
 
 
-def _with_detail(title: str, detail: str) -> str:
-    detail = f"({clip(detail, _DETAIL_CHARS)})"
-    return f"{clip(title, BUTTON_CHARS - len(detail) - 1)} {detail}"
+def _with_detail(title: str, detail: str, room: int) -> str:
+    detail = f"({clip(detail, _detail_room(room))})"
+    return f"{clip(title, room - len(detail) - 1)} {detail}"
 
 
 def _key(text: str) -> str:

@@ -145,12 +145,21 @@ def _procedure_outcome(
         slots["choices"] = [h.doc_id for h in variants]
     return Outcome(
         answers.procedure_answer(
-            facts, aspect, assumed=assumed, page=page, variants=[(h.doc_id, h.title) for h in variants or []],
+            facts, aspect, assumed=assumed, page=page, variants=_variant_labels(kb, facts, variants or []),
             case=case.case,
         ),
         slots,
         {"kind": "answered", "question": _question(turn), "procedure_id": facts.doc_id, "intent": turn.intent},
     )
+
+
+def _variant_labels(kb: KnowledgeBaseLike, facts: Any, variants: list[Any]) -> list[tuple[str, str]]:
+    """The other cases offered beside an answer, labelled apart from it and from each other (the same procedure at
+    another level or agency has the same name)."""
+    if not variants:
+        return []
+    offered = labelled(kb, [(facts.doc_id, facts.name), *_titles(variants)], answers.VARIANT_ROOM)
+    return offered[1:]
 
 
 def _page(turn: Turn) -> int:
@@ -193,19 +202,24 @@ def _doc_outcome(
     return _procedure_outcome(kb, turn, hit.doc_id, aspect, variants=variants)
 
 
-def labelled(kb: KnowledgeBaseLike, hits: Iterable[Any]) -> list[tuple[str, str]]:
-    """(doc_id, button label) per offered record: labels a phone shows apart (actions/choices.py)."""
-    hits = list(hits)
-    facts = [kb.facts(h.doc_id) for h in hits]
-    offered = [
-        choices.Choice(h.title, getattr(f, "agency", None), (getattr(f, "codes", None) or (None,))[0])
-        for h, f in zip(hits, facts, strict=True)
+def labelled(
+    kb: KnowledgeBaseLike, offered: list[tuple[str, str]], room: int = choices.BUTTON_CHARS
+) -> list[tuple[str, str]]:
+    """(doc_id, button label) per offered (doc_id, title): labels a phone shows apart (actions/choices.py)."""
+    facts = [kb.facts(doc_id) for doc_id, _ in offered]
+    read = [
+        choices.Choice(title, getattr(f, "agency", None), (getattr(f, "codes", None) or (None,))[0])
+        for (_, title), f in zip(offered, facts, strict=True)
     ]
-    return list(zip((h.doc_id for h in hits), choices.labels(offered), strict=True))
+    return list(zip((doc_id for doc_id, _ in offered), choices.labels(read, room), strict=True))
+
+
+def _titles(hits: Iterable[Any]) -> list[tuple[str, str]]:
+    return [(h.doc_id, h.title) for h in hits]
 
 
 def _not_sure(kb: KnowledgeBaseLike, turn: Turn, decision: Decision) -> Outcome:
-    nearest = labelled(kb, decision.choices[:3])
+    nearest = labelled(kb, _titles(decision.choices[:3]))
     # Remember the aspect: "còn khai sinh thì sao" right after should answer that aspect for the named procedure.
     aspect = INTENT_TO_ASPECT.get(turn.intent or "") or turn.aspect
     return Outcome(
@@ -290,7 +304,7 @@ def apply(kb: KnowledgeBaseLike, turn: Turn, decision: Decision) -> Outcome | No
         pending = asked or turn.aspect
         choices = decision.choices
         return Outcome(
-            [answers.clarify(labelled(kb, choices[: answers.MAX_CHOICES]), pending)],
+            [answers.clarify(labelled(kb, _titles(choices[: answers.MAX_CHOICES])), pending)],
             {"aspect": pending, "last_question": turn.text, "fallback_count": 0,
              "choices": [h.doc_id for h in choices[: answers.MAX_CHOICES]]},
         )  # fmt: skip

@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Literal
 
+from knowledge.search.reading import procedure_name
+
 if TYPE_CHECKING:
     from knowledge.search.engine import Hit
 
@@ -210,15 +212,19 @@ def _one_per_family(ranked: list[Evidence]) -> list[Evidence]:
     seen: set[str] = set()
     out = []
     for e in ranked:
-        family = e.head or e.hit.doc_id
-        if family not in seen:
-            seen.add(family)
+        family, name = e.head or e.hit.doc_id, procedure_name(e.hit.title)
+        if family not in seen and name not in seen:
             out.append(e)
+        seen |= {family, name}
     return out
 
 
 def _family(best: Evidence, ranked: list[Evidence]) -> list[Evidence]:
     """The best record and the rest of its family in the shortlist: what the question fits without naming any of them
-    apart (separate procedures included: "dk tạm trú" said nothing of "Xóa đăng ký tạm trú")."""
-    head = best.head or best.hit.doc_id
-    return [e for e in ranked if e is best or e.hit.doc_id == head or e.head == head]
+    apart (separate procedures included: "dk tạm trú" said nothing of "Xóa đăng ký tạm trú"), and the same procedure
+    listed for another level or agency (reading.procedure_name): offered beside the answer, not asked about."""
+    head, name = best.head or best.hit.doc_id, procedure_name(best.hit.title)
+    return [
+        e for e in ranked
+        if e is best or e.hit.doc_id == head or e.head == head or procedure_name(e.hit.title) == name
+    ]  # fmt: skip

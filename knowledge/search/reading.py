@@ -18,6 +18,7 @@ _ONE_CLAUSE_WORDS = 12
 _NAMING_WORDS = 2  # an asking clause with fewer words beyond scaffolding names no procedure
 _STORY_CLAUSES = 3  # this many sentences or more: a story told around the question
 _WORD = re.compile(r"\w+", re.UNICODE)
+_TRAILING_BRACKET = re.compile(r"\s*\([^()]*\)\s*$")
 
 
 def distinctive_words(text: str) -> list[str]:
@@ -68,6 +69,14 @@ def _asks(clause: str) -> bool:
         return True
     tokens = language.syllables(clause)
     return any(language.contains_phrase(tokens, phrase) for phrase in language.vocabulary().asking)
+
+
+def procedure_name(title: str) -> str:
+    """A record's name read as the procedure it is: folded, without a closing bracket, which says at which level or by
+    which agency it is done ("… (thực hiện tại cấp tỉnh)", "… (cấp Trung ương)"). The national catalogue lists one
+    procedure once per level or agency ("Nộp dần tiền thuế nợ" at the tax office and at customs): such records are
+    one procedure to a citizen, not alternatives to choose between."""
+    return " ".join(fold(_TRAILING_BRACKET.sub("", title)).lower().split())
 
 
 def spoken(text: str) -> list[str]:

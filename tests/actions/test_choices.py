@@ -84,3 +84,20 @@ def test_which_one_between_two_lookalike_procedures_offers_buttons_that_differ(
     assert len({shown(t) for t in titles}) == 2, titles
     name = kb.title(twins[0]) or ""
     assert all(t[:8] == name[:8] for t in titles), titles  # each still says what it is about
+
+
+def test_the_same_procedure_offered_beside_an_answer_shows_what_tells_it_apart() -> None:
+    # The decision answers one of a procedure's listings and offers the others beside it ("Trường hợp: …" buttons)
+    from actions import answers, dialogue
+    from knowledge.search import Hit, get_knowledge_base
+
+    kb = get_knowledge_base()
+    by_name: dict[str, list[str]] = defaultdict(list)
+    for doc_id in kb.doc_ids():
+        if kb.kind(doc_id) == "official":
+            by_name[kb.title(doc_id) or ""].append(doc_id)
+    answered, other = next(ids[:2] for ids in by_name.values() if len(ids) >= 2)
+    beside = [Hit(other, "official", kb.title(other) or "", 0.4, "")]
+    button = answers.variant_buttons(dialogue._variant_labels(kb, kb.facts(answered), beside))[0]["title"]
+    assert len(button) <= BUTTON_CHARS, button  # all of it shows on a phone
+    assert button != answers.VARIANT_BUTTON.format(title=kb.title(other)), "the bare name says nothing apart"

@@ -50,6 +50,28 @@ def test_which_one_offers_one_record_per_family_likeliest_first() -> None:
     assert [h.doc_id for h in d.choices] == [MARRIAGE, BIRTH]
 
 
+def named(doc_id: str, title: str, score: float) -> Evidence:
+    return Evidence(Hit(doc_id, "official", title, score, title))
+
+
+def test_one_procedure_listed_per_level_or_agency_is_answered_not_asked_about() -> None:
+    # The catalogue lists some procedures once per level or agency: to a citizen they are one procedure, so the
+    # likeliest is answered and the others are offered beside it, not as rivals of a "which one?"
+    card = "Cấp thẻ thường trú cho người nước ngoài tại Việt Nam"
+    province = named("1.001010", f"{card} (thực hiện tại cấp tỉnh)", 0.65)
+    central = named("1.003290", f"{card} (thực hiện tại cấp Trung ương)", 0.47)
+    d = decide([province, central], TH)
+    assert d.kind == "answer" and d.best is not None and d.best.doc_id == province.hit.doc_id
+    assert [h.doc_id for h in d.cases] == [central.hit.doc_id]
+    tax, customs = named("1.008588", "Nộp dần tiền thuế nợ", 0.8), named("1.011636", "Nộp dần tiền thuế nợ", 0.44)
+    assert decide([tax, customs], TH).kind == "answer"
+    # a real alternative is still asked about, offered once however many levels list it
+    reissue = named("2.000460", card.replace("Cấp", "Cấp lại"), 0.42)
+    reissue_central = named("2.000999", f"{reissue.hit.title} (cấp Trung ương)", 0.4)
+    d = decide([province, reissue, reissue_central, central], TH)
+    assert d.kind == "which_one" and [h.doc_id for h in d.choices] == [province.hit.doc_id, reissue.hit.doc_id]
+
+
 def test_a_clear_topic_with_no_case_named_asks_which_case_instead_of_declining() -> None:
     permit, extension, foreigner = "1.009810", "1.014201", "1.014199"
     evidence = [ev(extension, 0.15, head=permit), ev(permit, 0.1), ev("ho-tich-khai-tu", 0.02)]
