@@ -8,16 +8,20 @@ the official name as one more view. Official records nobody linked are documents
 
 from __future__ import annotations
 
+import re
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from knowledge.catalog.model import display_name
 from knowledge.language import content_words
+from knowledge.text import nfc
 
 # Who a citizen's everyday question is about; an enterprise- or organisation-only procedure is rarely meant.
 CITIZEN_AUDIENCES = frozenset({"citizen", "foreigner"})
 LOCAL_LEVELS = frozenset({"xã", "tỉnh", "huyện"})
+_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -144,8 +148,23 @@ def _offered(by_code: dict[str, OfficialDoc], linked_codes: set[str]) -> list[Of
     ]  # fmt: skip
 
 
-def name_words(title: str) -> frozenset[str]:
-    return frozenset(content_words(title))
+def name_words(title: str) -> Counter[str]:
+    """The name's folded words, counted: "Cấp lại … lái xe" holds "lai" twice, "Cấp … lái xe" once."""
+    return Counter(content_words(title))
+
+
+def _within(words: Counter[str], name: Counter[str]) -> bool:
+    """`name` holds every word of `words` and more; or the same words, one of them once more ("lại" of "Cấp lại …
+    lái xe" folds like "lái": the head's words are all there, the variant says "lai" twice)."""
+    if words.keys() < name.keys():
+        return True
+    return words.keys() == name.keys() and all(name[w] >= n for w, n in words.items()) and name.total() > words.total()
+
+
+def _spoken(title: str) -> frozenset[str]:
+    """The name's words with their diacritics: "lại" is not "lái", and "Cấp, cấp lại …" says nothing "Cấp lại …"
+    does not."""
+    return frozenset(_WORD.findall(nfc(title).lower()))
 
 
 def assign_families(docs: list[dict[str, Any]]) -> None:
@@ -154,7 +173,8 @@ def assign_families(docs: list[dict[str, Any]]) -> None:
     the same field, so a generic "Xóa đăng ký" of secured transactions heads no residence procedure. Heads get
     their variants listed: the search offers them as "which case?".
     """
-    names = [name_words(d["title"]) if d["kind"] != "guide" else frozenset() for d in docs]
+    names = [name_words(d["title"]) if d["kind"] != "guide" else Counter() for d in docs]
+    spoken = [_spoken(d["title"]) for d in docs]
     fields = [set(d.get("fields") or ()) for d in docs]
     by_word: dict[str, set[int]] = {}
     for i, words in enumerate(names):
@@ -166,7 +186,9 @@ def assign_families(docs: list[dict[str, Any]]) -> None:
             continue
         rarest = min(words, key=lambda w: len(by_word[w]))
         for j in by_word[rarest]:
-            if j == i or not words < names[j] or (fields[i] and fields[j] and not fields[i] & fields[j]):
+            if j == i or not _within(words, names[j]) or not spoken[j] - spoken[i]:
+                continue
+            if fields[i] and fields[j] and not fields[i] & fields[j]:
                 continue
             if j not in head_of or len(words) < len(names[head_of[j]]):
                 head_of[j] = i
