@@ -43,6 +43,7 @@ class Evidence:
     hit: Hit
     coverage: float = 0.0  # share of the question's words found in the record
     whole_name: bool = False  # the question holds every word of one of its names
+    typed_name: frozenset[str] = frozenset()  # the words of the fullest of its names the question holds whole
     head: str | None = None  # the family's head: the shortest name whose words this record's name all contains
     named_case: bool = False  # the question says what tells it from the head ("cấp lại", "bị mất", "xóa")
     separate: bool = False  # a separate procedure on the same thing ("Xóa đăng ký …"), never offered as a case
@@ -153,9 +154,10 @@ def _from_evidence(evidence: list[Evidence], th: Thresholds) -> Decision:
     # The common case carries its family's evidence: the question fits the family, and said no case of it.
     likely = max(e.confidence for e in family)
     rivals = [e for e in ranked if e not in family]
-    # A close call is settled when the citizen typed the best record's whole name and not the rival's.
+    # A close call is settled when the citizen typed the best record's whole name and not the rival's, or typed
+    # more of it ("gia hạn tạm trú" holds all of "Gia hạn tạm trú" and of "Đăng ký tạm trú", "đăng ký" naming nothing).
     if best.whole_name:
-        rivals = [e for e in rivals if e.whole_name]
+        rivals = [e for e in rivals if e.whole_name and not e.typed_name < best.typed_name]
     close = [e for e in _one_per_family(rivals)[:2] if e.confidence >= th.close_ratio * likely]
     cases = [e.hit for e in family if e is not best and not e.separate and not best.separate][:MAX_CASES]
     if likely >= th.none_below:
@@ -192,9 +194,13 @@ def common_case_first(evidence: list[Evidence], th: Thresholds) -> list[Evidence
             ordered.append(e)
     top = ordered[0]
     named = [e for e in ordered if e.head == top.hit.doc_id and e.named_case]
-    if named and named[0].confidence >= th.close_ratio * top.confidence:
-        ordered.remove(named[0])
-        ordered.insert(0, named[0])
+    # or one whose name the citizen typed more fully ("gia hạn tạm trú": "Gia hạn tạm trú" over "Đăng ký tạm trú")
+    fuller = [e for e in ordered if top.typed_name and e.typed_name > top.typed_name]
+    for ahead in (named, fuller):
+        if ahead and ahead[0].confidence >= th.close_ratio * ordered[0].confidence:
+            ordered.remove(ahead[0])
+            ordered.insert(0, ahead[0])
+            break
     return ordered
 
 

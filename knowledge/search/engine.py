@@ -357,7 +357,12 @@ def name_cover(names: list[frozenset[str]], query_words: set[str]) -> float:
 def whole_name_typed(names: list[frozenset[str]], query_words: set[str]) -> bool:
     """The question holds every word of one of the record's names, a name of two words or more ("cưới" alone, a
     one-word alias, is no evidence when "cười" folds to the same letters)."""
-    return any(len(n) >= 2 and n <= query_words for n in names)
+    return bool(typed_name(names, query_words))
+
+
+def typed_name(names: list[frozenset[str]], query_words: set[str]) -> frozenset[str]:
+    """The words of the fullest of the record's names the question holds whole (two words or more), else none."""
+    return max((n for n in names if len(n) >= 2 and n <= query_words), key=len, default=frozenset())
 
 
 def prepare_query(query: str) -> str:
@@ -537,16 +542,18 @@ class KnowledgeBase:
         focus = asking_clause(query)
         asked = focus or query
         cands = self._candidates(snap, asked, method, k, rerank=True)
-        evidence = [self._evidence(snap, c, prepare_query(asked)) for c in cands]
+        prepared = prepare_query(asked)
+        words = set(content_words(prepared))
+        evidence = [self._evidence(snap, c, prepared, words) for c in cands]
         context = replace(context or Context(), background=focus is not None or tells_a_story(query))
         decision = decide(evidence, cal.thresholds(), context)
         hits = [e.hit for e in evidence[:k]]
         return SearchResult(clean(query), hits, decision.verdict, decision.cases, decision.choices, evidence, decision)
 
-    def _evidence(self, snap: _Snapshot, cand: Candidate, asked: str) -> Evidence:
+    def _evidence(self, snap: _Snapshot, cand: Candidate, asked: str, words: set[str]) -> Evidence:
         head = snap.case_head.get(cand.doc)
         return Evidence(
-            self._hit(snap, cand), cand.coverage, _whole_name(cand),
+            self._hit(snap, cand), cand.coverage, _whole_name(cand), typed_name(snap.names[cand.doc], words),
             head=None if head is None else snap.docs[head]["id"],
             named_case=head is not None and says_case(asked, snap.cases[cand.doc]),
             separate=head is not None and snap.cases[cand.doc].separate,

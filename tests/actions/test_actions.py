@@ -371,17 +371,18 @@ def test_a_question_told_after_a_story_is_answered_by_the_clause_that_asks(
     assert texts(dispatcher)[0].startswith(heading(MARRIAGE))
 
 
-def test_a_story_nlu_calls_off_topic_with_the_paper_named_in_the_middle_asks_which_one(
+def test_a_story_nlu_calls_off_topic_with_the_paper_named_in_the_middle_gets_that_procedure(
     dispatcher: CollectingDispatcher,
 ) -> None:
-    # typed without diacritics; the closing question names nothing: the topic is clear, which procedure is not
+    # typed without diacritics; the closing question names nothing, the story says the licence was lost and must be
+    # made again ("lam lai bang lai"): the re-issue of a lost licence, not the off-topic refusal
     story = ("nam ngoai toi ve que an tet, lam roi mat giay phep lai xe luc nao khong biet. toi len cong an xa hoi thi "
              "can bo bao phai lam lai bang lai chu giay xac nhan mat khong thay duoc. tuan sau toi phai chay xe giao "
              "hang roi. vay gio toi phai lam sao a?")  # fmt: skip
     events = run(actions.ActionOutOfScope(), dispatcher, tracker(story, "out_of_scope"))
-    assert texts(dispatcher)[0].startswith("Bạn muốn hỏi thủ tục nào")  # not the off-topic refusal
-    choices = [e["value"] for e in events if e["name"] == "choices"][0]
-    assert choices[0] == "giao-thong-cap-lai-giay-phep-lai-xe"
+    reissue = "giao-thong-cap-lai-giay-phep-lai-xe"
+    assert SlotSet("procedure_id", reissue) in events
+    assert texts(dispatcher)[0].startswith(heading(reissue))
 
 
 def test_handoff_relays_the_last_question_to_staff(dispatcher: CollectingDispatcher) -> None:

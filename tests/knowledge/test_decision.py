@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -70,6 +71,23 @@ def test_one_procedure_listed_per_level_or_agency_is_answered_not_asked_about() 
     reissue_central = named("2.000999", f"{reissue.hit.title} (cấp Trung ương)", 0.4)
     d = decide([province, reissue, reissue_central, central], TH)
     assert d.kind == "which_one" and [h.doc_id for h in d.choices] == [province.hit.doc_id, reissue.hit.doc_id]
+
+
+def typed(doc_id: str, score: float, *name: str) -> Evidence:
+    """A record whose name's words (`name`, names that say nothing left out) the question holds whole."""
+    return Evidence(Hit(doc_id, "procedure", doc_id, score, doc_id), whole_name=bool(name), typed_name=frozenset(name))
+
+
+def test_the_record_whose_name_the_question_says_more_fully_settles_a_close_call() -> None:
+    # "gia hạn tạm trú sắp hết hạn": all of "Gia hạn tạm trú" and all of "Đăng ký tạm trú" ("đăng ký" names nothing)
+    extension, registration = typed("1.002755", 0.59, "gia", "han", "tam", "tru"), typed("cu-tru", 0.61, "tam", "tru")
+    d = decide([registration, extension], TH)
+    assert d.kind == "answer" and d.best is not None and d.best.doc_id == extension.hit.doc_id
+    # two names typed as fully are still a close call, and a rival far behind is no call at all
+    other = typed("cu-tru-thuong", 0.58, "thuong", "tru")
+    assert decide([registration, other], TH).kind == "which_one"
+    far_behind = replace(extension, hit=replace(extension.hit, score=0.2))
+    assert decide([registration, far_behind], TH).best == registration.hit
 
 
 def test_a_clear_topic_with_no_case_named_asks_which_case_instead_of_declining() -> None:
