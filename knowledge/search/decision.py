@@ -42,7 +42,6 @@ class Evidence:
 
     hit: Hit
     coverage: float = 0.0  # share of the question's words found in the record
-    whole_name: bool = False  # the question holds every word of one of its names
     typed_name: frozenset[str] = frozenset()  # the words of the fullest of its names the question holds whole
     head: str | None = None  # the family's head: the shortest name whose words this record's name all contains
     named_case: bool = False  # the question says what tells it from the head ("cấp lại", "bị mất", "xóa")
@@ -51,6 +50,11 @@ class Evidence:
     @property
     def confidence(self) -> float:
         return self.hit.score
+
+    @property
+    def whole_name(self) -> bool:
+        """The question holds every word of one of its names."""
+        return bool(self.typed_name)
 
 
 @dataclass(frozen=True)

@@ -553,7 +553,7 @@ class KnowledgeBase:
     def _evidence(self, snap: _Snapshot, cand: Candidate, asked: str, words: set[str]) -> Evidence:
         head = snap.case_head.get(cand.doc)
         return Evidence(
-            self._hit(snap, cand), cand.coverage, _whole_name(cand), typed_name(snap.names[cand.doc], words),
+            self._hit(snap, cand), cand.coverage, typed_name(snap.names[cand.doc], words),
             head=None if head is None else snap.docs[head]["id"],
             named_case=head is not None and says_case(asked, snap.cases[cand.doc]),
             separate=head is not None and snap.cases[cand.doc].separate,
@@ -565,13 +565,6 @@ class KnowledgeBase:
         if len(passage) > PASSAGE_CHARS:
             passage = passage[: PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
         return Hit(doc["id"], doc["kind"], doc["title"], round(cand.confidence, 4), passage)
-
-
-_WHOLE_NAME = FEATURES.index("whole_name")
-
-
-def _whole_name(cand: Candidate) -> bool:
-    return cand.features is not None and cand.features[_WHOLE_NAME] > 0.5
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

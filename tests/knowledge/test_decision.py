@@ -75,7 +75,7 @@ def test_one_procedure_listed_per_level_or_agency_is_answered_not_asked_about() 
 
 def typed(doc_id: str, score: float, *name: str) -> Evidence:
     """A record whose name's words (`name`, names that say nothing left out) the question holds whole."""
-    return Evidence(Hit(doc_id, "procedure", doc_id, score, doc_id), whole_name=bool(name), typed_name=frozenset(name))
+    return Evidence(Hit(doc_id, "procedure", doc_id, score, doc_id), typed_name=frozenset(name))
 
 
 def test_the_record_whose_name_the_question_says_more_fully_settles_a_close_call() -> None:
