@@ -130,4 +130,4 @@ def _with_detail(title: str, detail: str, room: int) -> str:
 
 
 def _key(text: str) -> str:
-    return fold(text).lower()
+    return fold(text)

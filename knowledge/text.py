@@ -78,6 +78,11 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+def spoken(text: str) -> list[str]:
+    """Lower-case word tokens with their diacritics (NFC): "lại" is not "lái"."""
+    return [w.lower() for w in _WORD.findall(nfc(text))]
+
+
 def mask_personal_numbers(text: str) -> str:
     """Hide phone, ID card, passport and dossier numbers before text is logged, stored or understood: one star per
     digit or letter ("0912 345 222" -> "**********", "cccd079.203.098.765" -> "cccd************")."""

@@ -8,7 +8,6 @@ the official name as one more view. Official records nobody linked are documents
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -16,12 +15,11 @@ from typing import Any
 
 from knowledge.catalog.model import display_name
 from knowledge.language import content_words
-from knowledge.text import nfc
+from knowledge.text import spoken
 
 # Who a citizen's everyday question is about; an enterprise- or organisation-only procedure is rarely meant.
 CITIZEN_AUDIENCES = frozenset({"citizen", "foreigner"})
 LOCAL_LEVELS = frozenset({"xã", "tỉnh", "huyện"})
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass(frozen=True)
@@ -161,10 +159,6 @@ def _within(words: Counter[str], name: Counter[str]) -> bool:
     return words.keys() == name.keys() and all(name[w] >= n for w, n in words.items()) and name.total() > words.total()
 
 
-def _spoken(title: str) -> frozenset[str]:
-    """The name's words with their diacritics: "lại" is not "lái", and "Cấp, cấp lại …" says nothing "Cấp lại …"
-    does not."""
-    return frozenset(_WORD.findall(nfc(title).lower()))
 
 
 def assign_families(docs: list[dict[str, Any]]) -> None:
@@ -174,7 +168,8 @@ def assign_families(docs: list[dict[str, Any]]) -> None:
     their variants listed: the search offers them as "which case?".
     """
     names = [name_words(d["title"]) if d["kind"] != "guide" else Counter() for d in docs]
-    spoken = [_spoken(d["title"]) for d in docs]
+    # with their diacritics: "lại" is not "lái", and "Cấp, cấp lại …" says nothing "Cấp lại …" does not
+    said = [frozenset(spoken(d["title"])) for d in docs]
     fields = [set(d.get("fields") or ()) for d in docs]
     by_word: dict[str, set[int]] = {}
     for i, words in enumerate(names):
@@ -186,7 +181,7 @@ def assign_families(docs: list[dict[str, Any]]) -> None:
             continue
         rarest = min(words, key=lambda w: len(by_word[w]))
         for j in by_word[rarest]:
-            if j == i or not _within(words, names[j]) or not spoken[j] - spoken[i]:
+            if j == i or not _within(words, names[j]) or not said[j] - said[i]:
                 continue
             if fields[i] and fields[j] and not fields[i] & fields[j]:
                 continue

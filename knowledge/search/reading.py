@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 from knowledge import language
 from knowledge.language import content_words
-from knowledge.text import fold, has_diacritics, nfc
+from knowledge.text import fold, has_diacritics, spoken
 
 Phrase = tuple[str, ...]
 # Where one clause of a message ends: sentence marks and line breaks (commas join a clause to its question).
@@ -17,7 +17,6 @@ _CLAUSE_END = re.compile(r"(?<=[.!?;…\n])\s*")
 _ONE_CLAUSE_WORDS = 12
 _NAMING_WORDS = 2  # an asking clause with fewer words beyond scaffolding names no procedure
 _STORY_CLAUSES = 3  # this many sentences or more: a story told around the question
-_WORD = re.compile(r"\w+", re.UNICODE)
 _TRAILING_BRACKET = re.compile(r"\s*\([^()]*\)\s*$")
 
 
@@ -76,12 +75,7 @@ def procedure_name(title: str) -> str:
     which agency it is done ("… (thực hiện tại cấp tỉnh)", "… (cấp Trung ương)"). The national catalogue lists one
     procedure once per level or agency ("Nộp dần tiền thuế nợ" at the tax office and at customs): such records are
     one procedure to a citizen, not alternatives to choose between."""
-    return " ".join(fold(_TRAILING_BRACKET.sub("", title)).lower().split())
-
-
-def spoken(text: str) -> list[str]:
-    """Lower-case words with their diacritics (NFC), one spelling per syllable where folding allows no doubt."""
-    return [w.lower() for w in _WORD.findall(nfc(text))]
+    return " ".join(fold(_TRAILING_BRACKET.sub("", title)).split())
 
 
 @dataclass(frozen=True)
