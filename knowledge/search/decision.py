@@ -163,7 +163,7 @@ def _from_evidence(evidence: list[Evidence], th: Thresholds) -> Decision:
     if best.whole_name:
         rivals = [e for e in rivals if e.whole_name and not e.typed_name < best.typed_name]
     close = [e for e in _one_per_family(rivals)[:2] if e.confidence >= th.close_ratio * likely]
-    cases = [e.hit for e in family if e is not best and not e.separate and not best.separate][:MAX_CASES]
+    cases = _one_per_name([e for e in family if e is not best and not e.separate and not best.separate])[:MAX_CASES]
     if likely >= th.none_below:
         if close:
             return Decision("which_one", choices=[best.hit, *(e.hit for e in close)][:MAX_CHOICES],
@@ -226,6 +226,19 @@ def _one_per_family(ranked: list[Evidence]) -> list[Evidence]:
         if family not in seen and name not in seen:
             out.append(e)
         seen |= {family, name}
+    return out
+
+
+def _one_per_name(cases: list[Evidence]) -> list[Hit]:
+    """One button per case: a case listed once per level or agency ("Đăng ký lại kết hôn" at two levels) is offered
+    once, its likeliest listing, and leaves room for another case."""
+    seen: set[str] = set()
+    out = []
+    for e in cases:
+        name = procedure_name(e.hit.title)
+        if name not in seen:
+            out.append(e.hit)
+            seen.add(name)
     return out
 
 

@@ -108,17 +108,21 @@ def fit_decision(kb: KnowledgeBase, questions: list[dict[str, Any]], cal: Calibr
 
 
 def citizen_utility(cal: Calibration, asked: list[Asked], context: Context | None = None) -> float:
-    """Right answers, plus half for the right one first among "which one?" buttons, minus three for an answer with
+    """Right answers, plus half for the right one first among "which one?" buttons and a quarter for it further down
+    (the citizen still reaches it with a tap, where a refusal leaves them nothing), minus three for an answer with
     another procedure (or to a question nothing answers): a confident mistake costs more than a question back, and
     a question back on something nothing answers costs half."""
     score = 0.0
     for want, evidence in asked:
         d = decide(evidence, cal.thresholds(), context)
+        offered = [h.doc_id for h in d.choices] if d.kind == "which_one" else []
         if d.kind == "answer" and d.best is not None:
             score += 1.0 if d.best.doc_id in want else -3.0
-        elif d.kind == "which_one" and d.choices and d.choices[0].doc_id in want:
+        elif offered and offered[0] in want:
             score += 0.5
-        elif d.kind == "which_one" and not want:
+        elif want & set(offered):
+            score += 0.25
+        elif offered and not want:
             score -= 0.5
     return score / max(len(asked), 1)
 
@@ -136,9 +140,11 @@ def _best_close_ratio(cal: Calibration, asked: list[Asked]) -> float:
 
 
 def _best_topic_mass(cal: Calibration, asked: list[Asked]) -> float:
-    """Ties keep the larger mass: fewer questions back."""
-    grid = [round(float(m), 2) for m in np.arange(1.5, 0.0, -0.05)]
-    return max(grid, key=lambda m: (round(citizen_utility(replace(cal, topic_mass=m), asked), 9), m))
+    """Ties keep the smaller mass: where the topic is clear and the procedure is not, buttons on that topic rather
+    than a refusal (the issue's long situational questions; the rest of the split rarely reaches this rule, so the
+    utility is often flat over the grid)."""
+    grid = [round(float(m), 2) for m in np.arange(0.95, 0.0, -0.05)]
+    return max(grid, key=lambda m: (round(citizen_utility(replace(cal, topic_mass=m), asked), 9), -m))
 
 
 def _best_off_topic(cal: Calibration, asked: list[Asked]) -> float:

@@ -11,6 +11,7 @@ import pytest
 
 from knowledge.search import Calibration, CalibrationError, Context, Evidence, Hit, Thresholds, decide
 from knowledge.search.engine import CALIBRATION_FILE
+from knowledge.search.fit import _best_topic_mass, citizen_utility
 from knowledge.search.reading import case_of, says_case
 
 TH = Thresholds(none_below=0.3, close_ratio=0.5, ask_back_mass=0.5, off_topic_answer=0.6, topic_mass=0.2)
@@ -71,6 +72,22 @@ def test_one_procedure_listed_per_level_or_agency_is_answered_not_asked_about() 
     reissue_central = named("2.000999", f"{reissue.hit.title} (cấp Trung ương)", 0.4)
     d = decide([province, reissue, reissue_central, central], TH)
     assert d.kind == "which_one" and [h.doc_id for h in d.choices] == [province.hit.doc_id, reissue.hit.doc_id]
+
+
+def test_a_case_listed_per_level_is_offered_once_beside_the_answer() -> None:
+    # "tôi muốn đăng ký kết hôn": the re-registration is listed at two levels; two of the three buttons beside the
+    # answer saying the same name hid the foreign-element case
+    def case(doc_id: str, title: str, score: float) -> Evidence:
+        return Evidence(Hit(doc_id, "official", title, score, title), head=MARRIAGE)
+
+    marriage = Evidence(Hit(MARRIAGE, "procedure", "Đăng ký kết hôn", 0.88, ""))
+    mobile = case("1.000593", "Đăng ký kết hôn lưu động", 0.22)
+    again = case("1.004746", "Đăng ký lại kết hôn", 0.12)
+    again_elsewhere = case("2.000507", "Đăng ký lại kết hôn", 0.05)
+    foreign = case("2.000513", "Đăng ký kết hôn có yếu tố nước ngoài", 0.04)
+    d = decide([marriage, mobile, again, again_elsewhere, foreign], TH)
+    assert d.kind == "answer" and d.best is not None and d.best.doc_id == MARRIAGE
+    assert [h.doc_id for h in d.cases] == ["1.000593", "1.004746", "2.000513"]
 
 
 def typed(doc_id: str, score: float, *name: str) -> Evidence:
@@ -169,3 +186,15 @@ def test_an_everyday_saying_of_a_case_is_read_with_its_diacritics() -> None:
     assert says_case("lấy chồng người Nga thì đăng ký kết hôn ở đâu", foreign)
     assert says_case("lay chong nguoi nga thi dang ky ket hon o dau", foreign)
     assert not says_case("bị ngã gãy tay thì đăng ký kết hôn có phải hoãn không", foreign)
+
+
+def test_the_fit_asks_which_case_of_a_clear_topic_rather_than_decline() -> None:
+    # A long message about work permits, none of its cases likely alone: the right case among the buttons, even
+    # second, is worth a tap to the citizen, where a refusal gives nothing; so the fitted topic_mass asks.
+    permit, extension = "1.000105", "1.000459"
+    asked = [({extension}, [ev(permit, 0.12), ev(extension, 0.1, head=permit)])] * 3
+    cal = replace(Calibration.load(), none_below=0.3, close_ratio=0.5, ask_back_mass=0.5)
+    mass = _best_topic_mass(cal, asked)
+    d = decide(asked[0][1], replace(cal, topic_mass=mass).thresholds())
+    assert d.kind == "which_one" and extension in [h.doc_id for h in d.choices]
+    assert citizen_utility(replace(cal, topic_mass=mass), asked) > citizen_utility(replace(cal, topic_mass=0.95), asked)
