@@ -68,6 +68,10 @@ class Context:
     # The message tells its story before the question (dates, amounts, what an officer said; set by the search when
     # it finds the clause that asks): NLU, which learnt from short questions, often calls such a message off-topic.
     background: bool = False
+    # The message is a story searched whole: no clause asks and names, and none names a procedure the search is sure
+    # of. Its words about the office (an officer, the hotline, the queue) are background, so a guide on the office's
+    # workings is offered, not answered (tests/benchmarks/bench_long_messages.py: two in three were wrong).
+    whole_story: bool = False
     # The bot asked which case of `current` applies and the message reads as one of them: the share of its own words
     # that say that case (actions/cases.py; 1.0 for "trường hợp thứ hai"). None: not asked, or no case read.
     case_answer: float | None = None
@@ -103,6 +107,8 @@ def in_context(found: Decision, th: Thresholds, ctx: Context) -> Decision:
         return Decision("stay", reason="a follow-up naming no procedure")
     if not ctx.names_something and found.kind != "answer":
         return Decision("not_sure", reason="names no procedure")  # ask for the name, do not guess
+    if ctx.whole_story and found.kind == "answer" and found.best is not None and found.best.kind == "guide":
+        return Decision("not_sure", choices=[found.best], reason="a story's words about the office")
     if ctx.nlu == "off_topic" and ctx.background:
         ctx = replace(ctx, nlu="not_understood")  # a question after background: NLU's "off-topic" is weak evidence
     if ctx.nlu == "off_topic":

@@ -38,7 +38,7 @@ from knowledge.language import expand_abbreviations, vocabulary
 from knowledge.records.facts import ProcedureFacts, from_curated, from_official
 from knowledge.records.schema import Guide, Procedure
 from knowledge.search.decision import Context, Decision, Evidence, Thresholds, decide
-from knowledge.search.reading import Case, asking_clause, case_of, says_case, tells_a_story
+from knowledge.search.reading import Case, asking_clause, case_of, naming_clauses, says_case, tells_a_story
 from knowledge.text import clean, has_diacritics
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
@@ -535,20 +535,46 @@ class KnowledgeBase:
         """Candidates with their evidence, and the one decision on them (knowledge/search/decision.py), made with the
         conversation's context when the dialogue gives it."""
         snap = self._fresh()  # one snapshot for the whole search, even if a new index is swapped in meanwhile
-        cal = self.calibration.for_method(method)
+        th = self.calibration.for_method(method).thresholds()
         # A message that tells its background first is searched by the clause that asks (reading.py): searched
         # whole, the story's own words ("cán bộ bảo…", "gọi tổng đài", "lên ủy ban") bring the guides about them
         # in as rivals (tests/benchmarks/bench_long_messages.py). A case is named there too, not in the story.
         focus = asking_clause(query)
-        asked = focus or query
+        told = None if focus else self._clause_told(snap, query, method, k, th)
+        if told is not None:
+            focus, evidence = told
+        else:
+            evidence = self._evidence_for(snap, focus or query, method, k)
+        story = tells_a_story(query)
+        context = replace(context or Context(), background=focus is not None or story)
+        context = replace(context, whole_story=focus is None and story)
+        decision = decide(evidence, th, context)
+        hits = [e.hit for e in evidence[:k]]
+        return SearchResult(clean(query), hits, decision.verdict, decision.cases, decision.choices, evidence, decision)
+
+    def _evidence_for(self, snap: _Snapshot, asked: str, method: str, k: int) -> list[Evidence]:
         cands = self._candidates(snap, asked, method, k, rerank=True)
         prepared = prepare_query(asked)
         words = set(content_words(prepared))
-        evidence = [self._evidence(snap, c, prepared, words) for c in cands]
-        context = replace(context or Context(), background=focus is not None or tells_a_story(query))
-        decision = decide(evidence, cal.thresholds(), context)
-        hits = [e.hit for e in evidence[:k]]
-        return SearchResult(clean(query), hits, decision.verdict, decision.cases, decision.choices, evidence, decision)
+        return [self._evidence(snap, c, prepared, words) for c in cands]
+
+    def _clause_told(
+        self, snap: _Snapshot, query: str, method: str, k: int, th: Thresholds
+    ) -> tuple[str, list[Evidence]] | None:
+        """A story whose need is told, not asked ("Chuyện là tôi đang cần đổi sổ đỏ sang số căn cước."): the clause
+        that names a procedure the search is as sure of as it must be to overrule NLU's "off-topic" (NLU calls most
+        stories that), the surest if several; None when no clause does (then the whole message is searched). Guides
+        on the office's workings are the story's background, not its need."""
+        told: tuple[float, str, list[Evidence]] | None = None
+        for clause in naming_clauses(query):
+            evidence = self._evidence_for(snap, clause, method, k)
+            found = decide(evidence, th)
+            best = found.best
+            if found.kind != "answer" or best is None or best.kind == "guide" or best.score < th.off_topic_answer:
+                continue
+            if told is None or best.score > told[0]:
+                told = (best.score, clause, evidence)
+        return None if told is None else (told[1], told[2])
 
     def _evidence(self, snap: _Snapshot, cand: Candidate, asked: str, words: set[str]) -> Evidence:
         head = snap.case_head.get(cand.doc)

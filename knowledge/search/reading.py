@@ -46,6 +46,12 @@ def asking_clause(text: str) -> str | None:
     return naming[-1] if naming else None
 
 
+def naming_clauses(text: str) -> list[str]:
+    """The clauses of a story that name something (two words beyond scaffolding): where its need may be told as a
+    statement ("Chuyện là tôi đang cần đổi sổ đỏ sang số căn cước.") rather than asked."""
+    return [c for c in clauses(text) if _names_something(c)] if tells_a_story(text) else []
+
+
 def clauses(text: str) -> list[str]:
     """The message's sentences and clauses, in order."""
     return [c.strip() for c in _CLAUSE_END.split(text) if c.strip()]

@@ -198,3 +198,12 @@ def test_the_fit_asks_which_case_of_a_clear_topic_rather_than_decline() -> None:
     d = decide(asked[0][1], replace(cal, topic_mass=mass).thresholds())
     assert d.kind == "which_one" and extension in [h.doc_id for h in d.choices]
     assert citizen_utility(replace(cal, topic_mass=mass), asked) > citizen_utility(replace(cal, topic_mass=0.95), asked)
+
+
+def test_a_story_searched_whole_offers_a_guide_rather_than_answer_it() -> None:
+    # No clause asks and names: the office's words in the story (an officer, the hotline) drew the guide on them
+    staff = Evidence(Hit("lien-he-ho-tro-truc-tiep", "guide", "Muốn nói chuyện với cán bộ hỗ trợ", 0.7, ""))
+    d = decide([staff, ev(BIRTH, 0.1)], TH, Context(whole_story=True, background=True))
+    assert d.kind == "not_sure" and [h.doc_id for h in d.choices] == [staff.hit.doc_id]
+    assert decide([staff, ev(BIRTH, 0.1)], TH).kind == "answer"  # asked outright, the guide is the answer
+    assert decide([ev(BIRTH, 0.7)], TH, Context(whole_story=True)).kind == "answer"  # a procedure still is

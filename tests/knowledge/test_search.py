@@ -222,3 +222,33 @@ def test_the_clause_that_asks_is_found_by_the_vocabulary(tmp_path: Path, monkeyp
         "  - như thế nào\n", ""), encoding="utf-8")  # fmt: skip
     monkeypatch.setenv("MOCUA_VOCABULARY_DIR", str(vocabulary))
     assert asking_clause(message) is None  # staff's words, not code: without them no clause asks
+
+
+# The need told as a statement amid background full of the office's own words (an officer, the hotline): no clause
+# both asks and names it.
+TOLD_NOT_ASKED = [
+    ("Sáng nay tôi lên phường hỏi, chị cán bộ bảo về gọi tổng đài hỏi trước cho chắc. Chuyện là bố tôi mới mất tuần "
+     "trước, nhà tôi cần đăng ký khai tử cho ông. Tôi gọi tổng đài mấy lần mà không ai nghe máy. Mong được hướng "
+     "dẫn.", "ho-tich-khai-tu"),
+    ("Tôi đã xếp hàng ở bộ phận một cửa cả buổi sáng. Nhà tôi đang lo vụ làm lại căn cước bị mất cho vợ. Anh cán "
+     "bộ bảo thiếu giấy tờ mà không nói thiếu gì. Nhờ mọi người chỉ giúp.", "can-cuoc-cap-lai"),
+]
+
+
+@pytest.mark.parametrize(("message", "expected"), TOLD_NOT_ASKED)
+def test_a_need_told_as_a_statement_amid_the_story_is_answered(kb: KnowledgeBase, message: str, expected: str) -> None:
+    decision = kb.search(message).decision
+    assert decision is not None and decision.kind == "answer"
+    assert decision.best is not None and decision.best.doc_id == expected
+    # typed without diacritics the search is less sure of the clause: never another procedure answered instead
+    unaccented = kb.search(fold(message)).decision
+    assert unaccented is not None and (unaccented.best is None or unaccented.best.doc_id == expected)
+
+
+def test_a_story_about_the_office_alone_is_not_answered_with_a_guide(kb: KnowledgeBase) -> None:
+    # the officer, the hotline and the queue are the story, not its need: what the citizen needs is not said, so the
+    # bot is not sure (it offers the nearest and a person) rather than answering a guide on contacting staff
+    message = ("Tôi lên ủy ban hai lần rồi mà chưa xong việc. Cán bộ bảo tôi gọi tổng đài để hỏi thêm. Tôi gọi "
+               "tổng đài từ sáng tới trưa mà không ai nghe máy. Mong mọi người giúp đỡ.")  # fmt: skip
+    decision = kb.search(message).decision
+    assert decision is not None and decision.kind != "answer"
