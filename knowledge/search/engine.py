@@ -49,6 +49,9 @@ METHODS = ("combined", "dense", "lexical", "routed", "rrf")
 RRF_K = 60
 SHORTLIST = 8  # candidates scored by the confidence model (a family's common case and its variants fit in)
 HEAD_REACH = 3  # the common cases of the first few shortlisted cases join the shortlist
+# A story's clauses searched one by one for a need told, not asked: each costs an embedding (~15 ms on a free core),
+# so a story of many sentences is not read clause by clause past its first few (its whole message still is).
+TOLD_CLAUSES = 6
 NAME_VIEWS = frozenset({"name", "alias", "official_name", "title"})
 SIGNALS = ("curated", "current", "citizen", "local", "details")  # per-document signals written by the index build
 
@@ -566,7 +569,7 @@ class KnowledgeBase:
         stories that), the surest if several; None when no clause does (then the whole message is searched). Guides
         on the office's workings are the story's background, not its need."""
         told: tuple[float, str, list[Evidence]] | None = None
-        for clause in naming_clauses(query):
+        for clause in naming_clauses(query)[:TOLD_CLAUSES]:
             evidence = self._evidence_for(snap, clause, method, k)
             found = decide(evidence, th)
             best = found.best

@@ -5,6 +5,7 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from knowledge.records.schema import Guide, Procedure
@@ -252,3 +253,25 @@ def test_a_story_about_the_office_alone_is_not_answered_with_a_guide(kb: Knowled
                "tổng đài từ sáng tới trưa mà không ai nghe máy. Mong mọi người giúp đỡ.")  # fmt: skip
     decision = kb.search(message).decision
     assert decision is not None and decision.kind != "answer"
+
+
+def test_a_very_long_story_is_read_clause_by_clause_only_so_far(
+    kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # each clause read alone costs an embedding: a message of thirty sentences must not cost thirty (Telegram lets a
+    # citizen send 4,096 characters), and is still answered from the clause that names the need
+    from knowledge.search import engine
+
+    embedded: list[str] = []
+    real = engine.query_vector
+
+    def counting(text: str) -> np.ndarray:
+        embedded.append(text)
+        return real(text)
+
+    monkeypatch.setattr(engine, "query_vector", counting)
+    filler = [f"Hôm thứ {i % 5 + 2} tôi lại lên phường lần thứ {i}, cán bộ bảo chờ thêm." for i in range(30)]
+    message = " ".join(["Chuyện là nhà tôi cần đăng ký khai tử cho bố.", *filler, "Mong được giúp."])
+    decision = kb.search(message).decision
+    assert len(embedded) < 10  # a handful of clauses, not thirty
+    assert decision is not None and decision.best is not None and decision.best.doc_id == "ho-tich-khai-tu"
