@@ -70,7 +70,8 @@ class Context:
     background: bool = False
     # The message is a story searched whole: no clause asks and names, and none names a procedure the search is sure
     # of. Its words about the office (an officer, the hotline, the queue) are background, so a guide on the office's
-    # workings is offered, not answered (tests/benchmarks/bench_long_messages.py: two in three were wrong).
+    # workings is offered first among the buttons, not answered (tests/benchmarks/bench_long_messages.py: two in
+    # three were wrong).
     whole_story: bool = False
     # The bot asked which case of `current` applies and the message reads as one of them: the share of its own words
     # that say that case (actions/cases.py; 1.0 for "trường hợp thứ hai"). None: not asked, or no case read.
@@ -96,6 +97,8 @@ def decide(evidence: list[Evidence], th: Thresholds, ctx: Context | None = None)
     """Which procedure the message is about, from the search's evidence (best first) and the conversation."""
     ctx = ctx or Context()
     found = _from_evidence(evidence, th)
+    if ctx.whole_story and found.kind == "answer" and found.best is not None and found.best.kind == "guide":
+        found = _offered_beside(found.best, evidence, "a story's words about the office")
     if ctx.case_answer is not None:
         return _case_or_new_question(found, evidence, th, ctx, ctx.case_answer)
     return in_context(found, th, ctx)
@@ -107,8 +110,6 @@ def in_context(found: Decision, th: Thresholds, ctx: Context) -> Decision:
         return Decision("stay", reason="a follow-up naming no procedure")
     if not ctx.names_something and found.kind != "answer":
         return Decision("not_sure", reason="names no procedure")  # ask for the name, do not guess
-    if ctx.whole_story and found.kind == "answer" and found.best is not None and found.best.kind == "guide":
-        return Decision("not_sure", choices=[found.best], reason="a story's words about the office")
     if ctx.nlu == "off_topic" and ctx.background:
         ctx = replace(ctx, nlu="not_understood")  # a question after background: NLU's "off-topic" is weak evidence
     if ctx.nlu == "off_topic":
@@ -233,6 +234,12 @@ def _one_per_family(ranked: list[Evidence]) -> list[Evidence]:
             out.append(e)
         seen |= {family, name}
     return out
+
+
+def _offered_beside(best: Hit, evidence: list[Evidence], reason: str) -> Decision:
+    """"Which one?" with `best` first and the likeliest other families after it."""
+    others = _one_per_family([e for e in evidence if e.hit.doc_id != best.doc_id])
+    return Decision("which_one", choices=[best, *(e.hit for e in others)][:MAX_CHOICES], reason=reason)
 
 
 def _one_per_name(cases: list[Evidence]) -> list[Hit]:

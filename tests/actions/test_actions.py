@@ -619,3 +619,14 @@ def test_the_off_topic_override_is_the_calibrated_threshold(
     again = CollectingDispatcher()
     run(actions.ActionOutOfScope(), again, trk)
     assert "Lê Trí Thanh" in texts(again)[0]
+
+
+def test_a_story_about_the_office_alone_gets_buttons_with_the_guide_first(dispatcher: CollectingDispatcher) -> None:
+    # No clause asks and names a need: the guide on reaching staff is the first button, not the answer; the
+    # citizen also gets the button for a person
+    story = ("Tôi lên ủy ban hai lần rồi mà chưa xong việc. Cán bộ bảo tôi gọi tổng đài để hỏi thêm. Tôi gọi tổng "
+             "đài từ sáng tới trưa mà không ai nghe máy. Mong mọi người giúp đỡ.")  # fmt: skip
+    events = run(actions.ActionFallback(), dispatcher, tracker(story, "nlu_fallback"))
+    assert not any(e.get("name") == "procedure_id" and e.get("value") for e in events)  # nothing answered
+    offered = buttons(dispatcher)
+    assert offered[0] == '/choose_procedure{"procedure_id":"lien-he-ho-tro-truc-tiep"}' and len(offered) >= 3

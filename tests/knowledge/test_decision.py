@@ -201,9 +201,11 @@ def test_the_fit_asks_which_case_of_a_clear_topic_rather_than_decline() -> None:
 
 
 def test_a_story_searched_whole_offers_a_guide_rather_than_answer_it() -> None:
-    # No clause asks and names: the office's words in the story (an officer, the hotline) drew the guide on them
+    # No clause asks and names: the office's words in the story (an officer, the hotline) drew the guide on them.
+    # It is offered first, the likeliest other families beside it (one button per family).
     staff = Evidence(Hit("lien-he-ho-tro-truc-tiep", "guide", "Muốn nói chuyện với cán bộ hỗ trợ", 0.7, ""))
-    d = decide([staff, ev(BIRTH, 0.1)], TH, Context(whole_story=True, background=True))
-    assert d.kind == "not_sure" and [h.doc_id for h in d.choices] == [staff.hit.doc_id]
+    evidence = [staff, ev(BIRTH, 0.1), ev(FOREIGN, 0.08, head=BIRTH), ev(MARRIAGE, 0.05), ev("ho-tich-khai-tu", 0.01)]
+    d = decide(evidence, TH, Context(whole_story=True, background=True))
+    assert d.kind == "which_one" and [h.doc_id for h in d.choices] == [staff.hit.doc_id, BIRTH, MARRIAGE]
     assert decide([staff, ev(BIRTH, 0.1)], TH).kind == "answer"  # asked outright, the guide is the answer
     assert decide([ev(BIRTH, 0.7)], TH, Context(whole_story=True)).kind == "answer"  # a procedure still is

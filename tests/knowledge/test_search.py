@@ -248,11 +248,12 @@ def test_a_need_told_as_a_statement_amid_the_story_is_answered(kb: KnowledgeBase
 
 def test_a_story_about_the_office_alone_is_not_answered_with_a_guide(kb: KnowledgeBase) -> None:
     # the officer, the hotline and the queue are the story, not its need: what the citizen needs is not said, so the
-    # bot is not sure (it offers the nearest and a person) rather than answering a guide on contacting staff
+    # bot asks which one, the guide on reaching staff first, rather than answering it
     message = ("Tôi lên ủy ban hai lần rồi mà chưa xong việc. Cán bộ bảo tôi gọi tổng đài để hỏi thêm. Tôi gọi "
                "tổng đài từ sáng tới trưa mà không ai nghe máy. Mong mọi người giúp đỡ.")  # fmt: skip
     decision = kb.search(message).decision
-    assert decision is not None and decision.kind != "answer"
+    assert decision is not None and decision.kind == "which_one"
+    assert decision.choices[0].kind == "guide" and len(decision.choices) > 1
 
 
 def test_a_very_long_story_is_read_clause_by_clause_only_so_far(
