@@ -91,6 +91,8 @@ class Vocabulary:
     asking: tuple[Phrase, ...]  # phrases that mark the clause that asks, in a message with background
     # everyday phrase (folded) -> (the phrase with its diacritics, the words of a name it stands for, accented)
     case_words: Mapping[Phrase, tuple[Phrase, Phrase]]
+    # words a closing says around its asking words ("bây giờ", "đây"): (folded, with diacritics)
+    closing: tuple[tuple[Phrase, Phrase], ...] = ()
 
     @classmethod
     def load(cls, directory: Path) -> Vocabulary:
@@ -121,6 +123,7 @@ class Vocabulary:
             last_choice=frozenset(fold(w) for w in last),
             asking=phrases_of(_strings(data["questions.yml"], "questions.yml", "asking")),
             case_words=_case_words(data["questions.yml"], spellings),
+            closing=_closing(data["questions.yml"], spellings),
         )
 
 
@@ -219,6 +222,14 @@ def _case_words(data: Mapping[str, Any], spellings: Mapping[str, str]) -> dict[P
         for saying in _strings({label: sayings}, file, label):
             found[phrase(saying)] = (accented(saying), accented(str(name_word)))
     return found
+
+
+def _closing(data: Mapping[str, Any], spellings: Mapping[str, str]) -> tuple[tuple[Phrase, Phrase], ...]:
+    entries = _strings(data, "questions.yml", "closing")
+    return tuple(
+        (tuple(spellings.get(w, w) for w in words(entry)), tuple(_WORD.findall(clean(entry).lower())))
+        for entry in entries
+    )
 
 
 FEEDBACK_ROLES = ("neutral", "positive", "negative", "negators", "intensifiers")

@@ -64,9 +64,29 @@ def tells_a_story(text: str) -> bool:
 
 
 def _names_something(clause: str) -> bool:
-    """Two words beyond scaffolding at least: a procedure's name has two syllables or more ("khai tử", "sổ đỏ"),
-    while a closing keeps a word of its own ("đây" of "làm thế nào đây", "mong" of "mong được giúp")."""
-    return len(distinctive_words(clause)) >= _NAMING_WORDS
+    """Two words beyond scaffolding and a closing's own words at least: a procedure's name has two syllables or more
+    ("khai tử", "sổ đỏ"), while a closing keeps a word that names nothing ("mong" of "mong được giúp", "giờ" of "giờ
+    tôi phải làm sao đây")."""
+    named = distinctive_words(clause)
+    for word in _closing_words(clause):
+        if word in named:
+            named.remove(word)
+    return len(named) >= _NAMING_WORDS
+
+
+def _closing_words(clause: str) -> list[str]:
+    """The folded words of the closing phrases the clause says (knowledge/vocabulary/questions.yml closing: "bây
+    giờ", "đây"), read with their diacritics when typed with them ("đây" is not "dạy"); typed without, only phrases
+    of two words or more count ("day" may be "dạy")."""
+    accented = has_diacritics(clause)
+    typed, folded = spoken(clause), language.syllables(clause)
+    said: list[str] = []
+    for plain, with_marks in language.vocabulary().closing:
+        if language.contains_phrase(typed, with_marks) if accented else len(plain) > 1 and language.contains_phrase(
+            folded, plain
+        ):
+            said += plain
+    return said
 
 
 def _asks(clause: str) -> bool:
