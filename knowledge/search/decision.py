@@ -237,7 +237,7 @@ def _one_per_family(ranked: list[Evidence]) -> list[Evidence]:
 
 
 def _offered_beside(best: Hit, evidence: list[Evidence], reason: str) -> Decision:
-    """"Which one?" with `best` first and the likeliest other families after it."""
+    """A "which one?" offering `best` first and the likeliest other families after it."""
     others = _one_per_family([e for e in evidence if e.hit.doc_id != best.doc_id])
     return Decision("which_one", choices=[best, *(e.hit for e in others)][:MAX_CHOICES], reason=reason)
 
