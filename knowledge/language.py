@@ -25,7 +25,7 @@ from typing import Any
 import yaml
 
 import settings
-from knowledge.text import clean, fold, has_diacritics, nfc, words
+from knowledge.text import clean, fold, has_diacritics, nfc, spoken, words
 
 VOCABULARY_DIR = Path(__file__).resolve().parent / "data" / "vocabulary"
 FILES = (
@@ -100,10 +100,10 @@ class Vocabulary:
         spellings = _spellings(data["spelling_variants.yml"])
 
         def syllables_of(entries: Iterable[str]) -> frozenset[str]:
-            return frozenset(spellings.get(w, w) for entry in entries for w in words(entry))
+            return frozenset(w for entry in entries for w in _phrase(entry, spellings))
 
         def phrases_of(entries: Iterable[str]) -> tuple[Phrase, ...]:
-            found = {tuple(spellings.get(w, w) for w in words(entry)) for entry in entries}
+            found = {_phrase(entry, spellings) for entry in entries}
             return tuple(sorted((p for p in found if p), key=lambda p: (-len(p), p)))
 
         chat, documents, symbols = _abbreviations(data["abbreviations.yml"])
@@ -210,26 +210,27 @@ def _case_words(data: Mapping[str, Any], spellings: Mapping[str, str]) -> dict[P
     if not isinstance(table, dict):
         raise VocabularyError(f"{file}: case_words: mỗi dòng phải có dạng «từ_trong_tên: [cách nói, cách nói]»")
 
-    def phrase(text: str) -> Phrase:
-        return tuple(spellings.get(w, w) for w in words(text))
-
-    def accented(text: str) -> Phrase:
-        return tuple(_WORD.findall(clean(text).lower()))
-
     found: dict[Phrase, tuple[Phrase, Phrase]] = {}
     for name_word, sayings in table.items():
         label = f"case_words.{name_word}"
         for saying in _strings({label: sayings}, file, label):
-            found[phrase(saying)] = (accented(saying), accented(str(name_word)))
+            found[_phrase(saying, spellings)] = (_accented(saying), _accented(str(name_word)))
     return found
 
 
 def _closing(data: Mapping[str, Any], spellings: Mapping[str, str]) -> tuple[tuple[Phrase, Phrase], ...]:
     entries = _strings(data, "questions.yml", "closing")
-    return tuple(
-        (tuple(spellings.get(w, w) for w in words(entry)), tuple(_WORD.findall(clean(entry).lower())))
-        for entry in entries
-    )
+    return tuple((_phrase(entry, spellings), _accented(entry)) for entry in entries)
+
+
+def _phrase(text: str, spellings: Mapping[str, str]) -> Phrase:
+    """A vocabulary entry's folded syllables, each in its one spelling."""
+    return tuple(spellings.get(w, w) for w in words(text))
+
+
+def _accented(text: str) -> Phrase:
+    """A vocabulary entry's words with their diacritics ("đây" is not "dạy")."""
+    return tuple(spoken(clean(text)))
 
 
 FEEDBACK_ROLES = ("neutral", "positive", "negative", "negators", "intensifiers")

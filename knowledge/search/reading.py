@@ -82,11 +82,15 @@ def _closing_words(clause: str) -> list[str]:
     typed, folded = spoken(clause), language.syllables(clause)
     said: list[str] = []
     for plain, with_marks in language.vocabulary().closing:
-        if language.contains_phrase(typed, with_marks) if accented else len(plain) > 1 and language.contains_phrase(
-            folded, plain
-        ):
+        if (accented or len(plain) > 1) and _says_phrase(typed, folded, accented, plain, with_marks):
             said += plain
     return said
+
+
+def _says_phrase(typed: list[str], folded: list[str], accented: bool, plain: Phrase, with_marks: Phrase) -> bool:
+    """A vocabulary phrase is said, read with its diacritics when the message has them: "nga" (Russia) is not "ngã"
+    (a fall). `typed`: the message's words with diacritics; `folded`: its syllables folded."""
+    return language.contains_phrase(typed, with_marks) if accented else language.contains_phrase(folded, plain)
 
 
 def _asks(clause: str) -> bool:
@@ -166,8 +170,7 @@ def says_case(question: str, case: Case) -> bool:
     said = list(typed) if accented else [fold(w) for w in typed]
     folded = language.syllables(question)
     for saying, (saying_accented, name_words) in language.vocabulary().case_words.items():
-        # typed with diacritics, a saying is read with them too: "nga" (Russia) is not "ngã" (a fall)
-        if language.contains_phrase(typed, saying_accented) if accented else language.contains_phrase(folded, saying):
+        if _says_phrase(typed, folded, accented, saying, saying_accented):
             said += ["", *(name_words if accented else (fold(w) for w in name_words))]
     for run in case.runs:
         words_ = run if accented else tuple(fold(w) for w in run)
