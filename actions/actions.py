@@ -90,7 +90,8 @@ class ActionOutOfScope(_DialogueAction, Action):
 class ActionHandoff(_DialogueAction, Action):
     """Hand the conversation to staff: journal it and tell the Telegram bridge through a custom JSON message."""
 
-    decide = staticmethod(dialogue.handoff)
+    decide = staticmethod(dialogue.handoff_unless_asked)
+    needs_kb = True
 
     def name(self) -> str:
         return "action_handoff"
@@ -108,7 +109,8 @@ class ActionConfirm(_DialogueAction, Action):
 class ActionFeedback(_DialogueAction, Action):
     """👍/👎 buttons: stored with the question and the procedure."""
 
-    decide = staticmethod(dialogue.feedback)
+    decide = staticmethod(dialogue.feedback_unless_asked)
+    needs_kb = True
 
     def name(self) -> str:
         return "action_feedback"
@@ -291,10 +293,10 @@ def _answered_this_turn(tracker: Tracker) -> bool:
 def _reply_instead(kb: dialogue.KnowledgeBaseLike, turn: Turn) -> Outcome:
     """What the rules would have run for a message that did not answer the case question."""
     by_intent: dict[str, Callable[[], Outcome]] = {
-        "request_human": lambda: dialogue.handoff(turn),
+        "request_human": lambda: dialogue.handoff_unless_asked(kb, turn),
         "affirm": lambda: dialogue.confirm(turn),
         "deny": lambda: dialogue.confirm(turn),
-        "feedback": lambda: dialogue.feedback(turn),
+        "feedback": lambda: dialogue.feedback_unless_asked(kb, turn),
         "forget_me": lambda: dialogue.ask_forget(turn),
         "confirm_forget": lambda: dialogue.forget(turn),
         "cancel_forget": lambda: dialogue.forget(turn),

@@ -26,6 +26,11 @@ CHOOSE_INTENT = "choose_procedure"
 GENERIC_INTENT = "ask_procedure"  # a question about a procedure as a whole: the overview
 FALLBACK_INTENT = "nlu_fallback"
 OUT_OF_SCOPE_INTENT = "out_of_scope"
+# NLU learnt a request for a person and feedback from a few words each. A procedure question sharing one ("người giám
+# hộ cho người…", "đóng cửa hộ kinh doanh vĩnh viễn") is read as one of them, but less surely (0.5–0.75) than most
+# real ones (0.9–1.0 on tests/nlu/heldout*.yml; feedback as short as "tl linh tinh" lower). Below this, the message is
+# first searched as a question, and answered when the search is sure enough to overrule NLU (_sure_answer).
+SURE_READING = 0.9
 # Fields of law named in the help message (largest first); the rest are implied by "...".
 HELP_DOMAINS = 6
 
@@ -53,6 +58,7 @@ class Turn:
     choices: list[str] = field(default_factory=list)  # doc ids offered as buttons last time
     previous_intent: str | None = None  # intent of the user message before this one
     case: str | None = None  # the citizen's case of the procedure under discussion (actions/cases.py)
+    confidence: float = 1.0  # how sure NLU is of `intent`
 
     @property
     def is_payload(self) -> bool:
@@ -77,6 +83,7 @@ class Turn:
             choices=list(tracker.get_slot("choices") or []),
             previous_intent=user_intents[-2] if len(user_intents) > 1 else None,
             case=tracker.get_slot("case"),
+            confidence=float((latest.get("intent") or {}).get("confidence") or 0.0),
         )
 
 
@@ -285,6 +292,8 @@ def _chosen(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
     chosen = None
     if doc_id:
         chosen = _procedure_outcome(kb, turn, doc_id, turn.aspect) or _guide_outcome(kb, turn, doc_id, None)
+    elif not turn.choices and not turn.is_payload:  # nothing offered, nothing chosen: maybe a question ("… số 2 ở đâu")
+        chosen = _sure_answer(kb, turn, guides=True)
     # A typed "cái thứ hai" with nothing offered before: ask for the name rather than log a knowledge gap.
     return chosen or Outcome([answers.which_procedure(turn.aspect)], {})
 
@@ -373,6 +382,35 @@ def handoff_question(turn: Turn) -> str:
         return turn.last_question
     # "có" accepting an offer, or a button press, is not a question worth relaying.
     return "" if turn.is_payload or turn.intent in ("affirm", "deny") else turn.text
+
+
+def misread_question(kb: KnowledgeBaseLike, turn: Turn) -> Outcome | None:
+    """The answer to a procedure question NLU took, unsurely, for a request for a person or for feedback; None when
+    NLU was sure, or the search is not sure enough to overrule it. A guide is not answered: one on reaching staff
+    or on the office's workings is what a real request for a person also finds."""
+    if turn.is_payload or turn.confidence >= SURE_READING:
+        return None
+    return _sure_answer(kb, turn, guides=False)
+
+
+def _sure_answer(kb: KnowledgeBaseLike, turn: Turn, *, guides: bool) -> Outcome | None:
+    """The answer to the message read as a question, when the search is sure enough to overrule NLU's reading of
+    it as something else (the bar an off-topic reading must pass), else None."""
+    as_question = with_cued_aspect(replace(turn, intent=GENERIC_INTENT))
+    decision = decided(kb, as_question, nlu="off_topic")
+    if decision.kind != "answer" or decision.best is None or (decision.best.kind == "guide" and not guides):
+        return None
+    return apply(kb, as_question, decision)
+
+
+def handoff_unless_asked(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
+    """A request for a person, unless it was a procedure question misread (misread_question)."""
+    return misread_question(kb, turn) or handoff(turn)
+
+
+def feedback_unless_asked(kb: KnowledgeBaseLike, turn: Turn) -> Outcome:
+    """Feedback, unless it was a procedure question misread (misread_question)."""
+    return misread_question(kb, turn) or feedback(turn)
 
 
 def handoff(turn: Turn) -> Outcome:

@@ -195,6 +195,17 @@ def test_typed_ordinal_with_nothing_offered_asks_for_the_name(dispatcher: Collec
     assert rows("unanswered") == []
 
 
+def test_a_question_with_a_number_read_as_a_choice_with_nothing_offered_is_answered(
+    dispatcher: CollectingDispatcher,
+) -> None:
+    """NLU reads "số 2" as picking the second button; with no buttons shown, the message is the question it is."""
+    trk = tracker("xin giấy xác nhận tình trạng hôn nhân lần 2 ở đâu", "choose_procedure", confidence=0.5)
+    events = run(actions.ActionAnswer(), dispatcher, trk)
+    status = "ho-tich-xac-nhan-tinh-trang-hon-nhan"
+    assert SlotSet("procedure_id", status) in events
+    assert texts(dispatcher)[0].startswith(heading(status))
+
+
 def test_out_of_topic_question_gets_no_procedure_and_is_logged_masked(
     dispatcher: CollectingDispatcher,
 ) -> None:
@@ -400,6 +411,48 @@ def test_handoff_relays_the_last_question_to_staff(dispatcher: CollectingDispatc
 def test_handoff_without_earlier_question_sends_what_was_typed(dispatcher: CollectingDispatcher) -> None:
     run(actions.ActionHandoff(), dispatcher, tracker("cho tôi gặp cán bộ", "request_human"))
     assert dispatcher.messages[0]["custom"] == {"handoff": True, "question": "cho tôi gặp cán bộ"}
+
+
+def test_a_procedure_question_unsurely_read_as_asking_for_a_person_is_answered(
+    dispatcher: CollectingDispatcher,
+) -> None:
+    """"người" in a question about guardianship made NLU read a request for a person, at half its usual confidence."""
+    trk = tracker("đăng ký giám hộ cho người già bị lẫn thì làm ở đâu", "request_human", confidence=0.6)
+    events = run(actions.ActionHandoff(), dispatcher, trk)
+    guardian = "ho-tich-dang-ky-giam-ho"
+    assert SlotSet("procedure_id", guardian) in events
+    assert texts(dispatcher)[0].startswith(heading(guardian, "nơi nộp hồ sơ"))
+    assert rows("handoff") == []
+
+
+@pytest.mark.parametrize("confidence", [0.6, 0.95])
+def test_a_request_for_a_person_is_handed_off_even_when_nlu_is_unsure(
+    dispatcher: CollectingDispatcher, confidence: float
+) -> None:
+    """The search finds the guide on reaching staff for it: a guide never overrules the request."""
+    trk = tracker("tôi cần người thật tư vấn", "request_human", confidence=confidence)
+    run(actions.ActionHandoff(), dispatcher, trk)
+    assert dispatcher.messages[0]["custom"] == {"handoff": True, "question": "tôi cần người thật tư vấn"}
+
+
+def test_a_procedure_question_surely_read_as_asking_for_a_person_is_handed_off(
+    dispatcher: CollectingDispatcher,
+) -> None:
+    trk = tracker("cho tôi gặp cán bộ hỏi về đăng ký tạm trú", "request_human", confidence=0.99)
+    run(actions.ActionHandoff(), dispatcher, trk)
+    assert dispatcher.messages[0]["custom"]["handoff"] is True
+
+
+def test_a_procedure_question_unsurely_read_as_feedback_is_answered(dispatcher: CollectingDispatcher) -> None:
+    trk = tracker("chủ nhà trọ khai báo tạm trú cho người thuê thế nào", "feedback", confidence=0.55)
+    events = run(actions.ActionFeedback(), dispatcher, trk)
+    assert SlotSet("procedure_id", "cu-tru-tam-tru") in events
+    assert rows("feedback") == []
+
+
+def test_short_feedback_nlu_is_unsure_of_stays_feedback(dispatcher: CollectingDispatcher) -> None:
+    run(actions.ActionFeedback(), dispatcher, tracker("trả lời linh tinh quá", "feedback", confidence=0.55))
+    assert responses(dispatcher) == ["utter_feedback_sorry"]
 
 
 def test_yes_to_an_offered_person_hands_off(dispatcher: CollectingDispatcher) -> None:

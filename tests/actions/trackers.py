@@ -22,6 +22,7 @@ def tracker(
     *,
     entities: dict[str, str] | None = None,
     previous_intents: Sequence[str] = (),
+    confidence: float = 0.95,
     **slots: Any,
 ) -> Tracker:
     """A tracker whose latest message is `text` classified as `intent`, like the Rasa server sends it.
@@ -31,7 +32,7 @@ def tracker(
     state = copy.deepcopy(TEMPLATE)
     state["slots"].update(slots)
     parse = {
-        "intent": {"name": intent, "confidence": 0.95},
+        "intent": {"name": intent, "confidence": confidence},
         "entities": [{"entity": k, "value": v} for k, v in (entities or {}).items()],
         "text": text if text.startswith("/") else fold(text),
     }
