@@ -139,6 +139,17 @@ def test_planted_document_the_official_record_lacks_is_named(tmp_path: Path) -> 
     assert message.startswith("curated says «Hợp đồng thuê nhà có công chứng», official 1.014064 says no such document")
 
 
+def test_an_alias_that_is_another_procedures_official_name_is_named(tmp_path: Path) -> None:
+    """«Gia hạn tạm trú» is an official procedure of its own: as an alias of «Đăng ký tạm trú» it would draw the
+    citizens who ask for it to the registration. The warning names the other procedure; the record still serves."""
+    root = copy_knowledge(tmp_path / "knowledge")
+    path = plant(root, "cu-tru-tam-tru", "aliases:", "  - gia hạn tạm trú\n")
+    found = [p for p in problems(root) if p[0] == path.name and p[2].startswith("aliases")]
+    assert [(field, severity) for _, _, field, severity, _ in found] == [("aliases[1]", "warning")]
+    assert "1.002755 «Gia hạn tạm trú»" in found[0][4]
+    assert found[0][1] == line_of(path, "  - gia hạn tạm trú")
+
+
 def test_a_disagreement_takes_confirmed_away(tmp_path: Path) -> None:
     root = copy_knowledge(tmp_path / "knowledge")
     path = plant(root, "can-cuoc-cap-lai", "result:", "fee: 50.000 đồng/thẻ.\n")

@@ -36,7 +36,7 @@ from pathlib import Path
 
 from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.snapshot import DEFAULT_SNAPSHOT, by_code, load_snapshot
-from knowledge.records.loader import ParsedFile, Problem, display_path
+from knowledge.records.loader import ParsedFile, Problem, Severity, display_path
 from knowledge.records.schema import Procedure
 from knowledge.text import fold, words
 
@@ -56,6 +56,15 @@ def snapshot_for(record_file: Path) -> Path:
 @lru_cache(maxsize=4)
 def official_records(snapshot: Path) -> dict[str, OfficialRecord]:
     return by_code(load_snapshot(snapshot))
+
+
+@lru_cache(maxsize=4)
+def codes_by_name(snapshot: Path) -> dict[str, tuple[str, ...]]:
+    """The official codes of each procedure name, folded (a name may be used by several ministries' records)."""
+    named: dict[str, list[str]] = {}
+    for code, record in official_records(snapshot).items():
+        named.setdefault(fold(record.name), []).append(code)
+    return {name: tuple(codes) for name, codes in named.items()}
 
 
 def is_current(record: OfficialRecord) -> bool:
@@ -329,6 +338,7 @@ def official_problems(item: ParsedFile) -> list[Problem]:
         for i, code in enumerate(proc.official_codes)
         if code not in records
     ]  # fmt: skip
+    problems += _aliases_naming_others(item, proc, snapshot)
     main = records.get(proc.official_codes[0]) if proc.official_codes else None
     found = disagreements(proc, main) if main is not None else []
     problems += [_problem(item, d.field, d.message) for d in found]
@@ -337,6 +347,22 @@ def official_problems(item: ParsedFile) -> list[Problem]:
         refusal = _confirmed_refusal(proc, main, len(found))
         if refusal:
             problems.append(_problem(item, "reform_2025.status", refusal))
+    return problems
+
+
+def _aliases_naming_others(item: ParsedFile, proc: Procedure, snapshot: Path) -> list[Problem]:
+    """An alias that is the official name of another procedure («gia hạn tạm trú» on «Đăng ký tạm trú», while
+    «Gia hạn tạm trú» is a procedure of its own) makes the bot answer this record when the citizen named the other."""
+    named = codes_by_name(snapshot)
+    problems = []
+    for i, alias in enumerate(proc.aliases):
+        others = [code for code in named.get(fold(alias), ()) if code not in proc.official_codes]
+        if others and fold(alias) != fold(proc.name):
+            listed = ", ".join(f"{code} «{official_records(snapshot)[code].name}»" for code in others[:3])
+            message = (f"tên gọi «{alias}» là tên chính thức của thủ tục khác ({listed}) — trợ lý sẽ trả lời thủ tục "
+                       "này khi người dân hỏi thủ tục kia: xóa tên gọi, hoặc thêm mã vào official_codes nếu đúng là "
+                       "cùng một thủ tục")  # fmt: skip
+            problems.append(_problem(item, f"aliases[{i + 1}]", message, "warning"))
     return problems
 
 
@@ -362,6 +388,6 @@ def _confirmed_refusal(proc: Procedure, main: OfficialRecord | None, disagreeing
     return None
 
 
-def _problem(item: ParsedFile, field: str, message: str) -> Problem:
+def _problem(item: ParsedFile, field: str, message: str, severity: Severity = "error") -> Problem:
     line = item.lines.get(field) or item.lines.get(field.split("[")[0].split(".")[0]) or 1
-    return Problem(item.path, line, field, message, "error")
+    return Problem(item.path, line, field, message, severity)
