@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from knowledge.catalog.model import display_name
-from knowledge.language import content_words
+from knowledge.index.lexical import holds_name, name_words
 from knowledge.text import spoken
 
 # Who a citizen's everyday question is about; an enterprise- or organisation-only procedure is rarely meant.
@@ -146,21 +146,6 @@ def _offered(by_code: dict[str, OfficialDoc], linked_codes: set[str]) -> list[Of
     ]  # fmt: skip
 
 
-def name_words(title: str) -> Counter[str]:
-    """The name's folded words, counted: "Cấp lại … lái xe" holds "lai" twice, "Cấp … lái xe" once."""
-    return Counter(content_words(title))
-
-
-def _within(words: Counter[str], name: Counter[str]) -> bool:
-    """`name` holds every word of `words` and more; or the same words, one of them once more ("lại" of "Cấp lại …
-    lái xe" folds like "lái": the head's words are all there, the variant says "lai" twice)."""
-    if words.keys() < name.keys():
-        return True
-    return words.keys() == name.keys() and all(name[w] >= n for w, n in words.items()) and name.total() > words.total()
-
-
-
-
 def assign_families(docs: list[dict[str, Any]]) -> None:
     """Group names sharing a stem: "Đăng ký khai sinh" heads "Đăng ký khai sinh lưu động", "… có yếu tố nước
     ngoài". A document's head is the shortest name (two words or more) whose words its name all contains, within
@@ -181,7 +166,7 @@ def assign_families(docs: list[dict[str, Any]]) -> None:
             continue
         rarest = min(words, key=lambda w: len(by_word[w]))
         for j in by_word[rarest]:
-            if j == i or not _within(words, names[j]) or not said[j] - said[i]:
+            if j == i or not holds_name(names[j], words) or not said[j] - said[i]:
                 continue
             if fields[i] and fields[j] and not fields[i] & fields[j]:
                 continue

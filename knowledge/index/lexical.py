@@ -21,6 +21,19 @@ from knowledge.language import content_words  # re-exported: the index and the s
 from knowledge.text import fold
 
 
+def name_words(title: str) -> Counter[str]:
+    """A procedure name's folded words, counted: "Cấp lại … lái xe" holds "lai" twice, "Cấp … lái xe" once."""
+    return Counter(content_words(title))
+
+
+def holds_name(name: Counter[str], other: Counter[str]) -> bool:
+    """`name` holds every word of `other` and more, so names a case of it ("Đăng ký lại khai sinh" of "Đăng ký khai
+    sinh"); or the same words, one of them once more ("lại" of "Cấp lại … lái xe" folds like "lái")."""
+    if other.keys() < name.keys():
+        return True
+    return other.keys() == name.keys() and all(name[w] >= n for w, n in other.items()) and name.total() > other.total()
+
+
 def terms(text: str | list[str]) -> list[str]:
     """Index terms: content syllables plus adjacent-syllable bigrams (of a text, or of its content words)."""
     toks = content_words(text) if isinstance(text, str) else text

@@ -46,6 +46,9 @@ class Evidence:
     head: str | None = None  # the family's head: the shortest name whose words this record's name all contains
     named_case: bool = False  # the question says what tells it from the head ("cấp lại", "bị mất", "xóa")
     separate: bool = False  # a separate procedure on the same thing ("Xóa đăng ký …"), never offered as a case
+    # Shortlisted records this one is a case of, nearest first, whose case the question does not name: "Đăng ký lại
+    # khai sinh" for "Đăng ký lại khai sinh có yếu tố nước ngoài" when the question says "lại" but nothing foreign.
+    parents: tuple[str, ...] = ()
 
     @property
     def confidence(self) -> float:
@@ -194,13 +197,20 @@ def common_case_first(evidence: list[Evidence], th: Thresholds) -> list[Evidence
     ngoài" for "khai sinh có mất phí không") gives way to its family's common case however it scored (it is offered
     beside the answer), a separate procedure on the same thing in a close call ("Xóa đăng ký tạm trú" for "dk tạm
     trú"), and a case the question names ("cấp lại", "bị mất", "Hàn Quốc" for "nước ngoài")
-    goes ahead of its common case when it is a close call."""
+    goes ahead of its common case when it is a close call. A case whose head the question names it apart from gives
+    way to a nearer parent it does not ("đăng ký lại khai sinh có mất phí không": «Đăng ký lại khai sinh», not its
+    case «… có yếu tố nước ngoài»)."""
     by_id = {e.hit.doc_id: e for e in evidence}
     ordered: list[Evidence] = []
     for e in evidence:
         head = by_id.get(e.head or "")
-        if head is not None and head not in ordered and _yields(e, head, th):
-            ordered.append(head)
+        before: Evidence | None = None
+        if head is not None and _yields(e, head, th):
+            before = head
+        else:  # it names what tells it from its family's head, but maybe not from a nearer parent
+            before = next((by_id[p] for p in e.parents if p in by_id and not e.whole_name), None)
+        if before is not None and before not in ordered:
+            ordered.append(before)
         if e not in ordered:
             ordered.append(e)
     top = ordered[0]

@@ -23,6 +23,7 @@ import json
 import sys
 import threading
 import time
+from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -32,14 +33,14 @@ import numpy as np
 import settings
 from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.provinces import match_province
-from knowledge.index.lexical import BM25, content_words
+from knowledge.index.lexical import BM25, content_words, holds_name, name_words
 from knowledge.index.published import current_version, index_dir_from_env
 from knowledge.language import expand_abbreviations, vocabulary
 from knowledge.records.facts import ProcedureFacts, from_curated, from_official
 from knowledge.records.schema import Guide, Procedure
 from knowledge.search.decision import Context, Decision, Evidence, Thresholds, decide
 from knowledge.search.reading import Case, asking_clause, case_of, naming_clauses, says_case, tells_a_story
-from knowledge.text import clean, has_diacritics
+from knowledge.text import clean, has_diacritics, spoken
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 RELOAD_CHECK_SECONDS = 1.0
@@ -559,7 +560,8 @@ class KnowledgeBase:
         cands = self._candidates(snap, asked, method, k, rerank=True)
         prepared = prepare_query(asked)
         words = set(content_words(prepared))
-        return [self._evidence(snap, c, prepared, words) for c in cands]
+        evidence = [self._evidence(snap, c, prepared, words) for c in cands]
+        return with_parents(evidence, [snap.docs[c.doc] for c in cands], prepared)
 
     def _clause_told(
         self, snap: _Snapshot, query: str, method: str, k: int, th: Thresholds
@@ -594,6 +596,47 @@ class KnowledgeBase:
         if len(passage) > PASSAGE_CHARS:
             passage = passage[: PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
         return Hit(doc["id"], doc["kind"], doc["title"], round(cand.confidence, 4), passage)
+
+
+def with_parents(evidence: list[Evidence], docs: list[dict[str, Any]], asked: str) -> list[Evidence]:
+    """Each shortlisted record's parents in the shortlist, nearest first, whose case the question does not name.
+
+    The index gives each record one family head: the shortest name its own holds. A record may also be a case of a
+    nearer one ("Đăng ký lại khai sinh có yếu tố nước ngoài" of "Đăng ký lại khai sinh" and of "Đăng ký khai sinh
+    có yếu tố nước ngoài"): a question that names what tells it from the head ("lại") may name nothing that tells it
+    from such a parent, which then goes ahead of it (decision.common_case_first)."""
+    named = [(doc, name_words(doc["title"]), frozenset(spoken(doc["title"]))) for doc in docs]
+    out = []
+    for e, me in zip(evidence, named, strict=True):
+        parents = sorted((other for other in named if other is not me and _is_parent(me, other)), key=_name_length)
+        unnamed = tuple(p["id"] for p, _, _ in parents if p["id"] != e.head and not _names_case(asked, me[0], p))
+        out.append(replace(e, parents=unnamed) if unnamed else e)
+    return out
+
+
+_Named = tuple[dict[str, Any], Counter[str], frozenset[str]]  # a record, its name's words, and them as said
+
+
+def _name_length(named: _Named) -> int:
+    return -len(named[1])  # the longest name first: the nearest parent
+
+
+def _is_parent(me: _Named, other: _Named) -> bool:
+    """`other` is a parent of `me` as the index reads heads (knowledge/index/documents.py): a name of two words or
+    more that `me`'s holds while saying more, in the same field; a curated record is never a case of an official."""
+    (doc, name, said), (parent, words, parent_said) = me, other
+    if "guide" in (doc["kind"], parent["kind"]) or len(words) < 2 or not said - parent_said:
+        return False
+    if not holds_name(name, words) or (doc["kind"] == "procedure" and parent["kind"] != "procedure"):
+        return False
+    fields, parent_fields = set(doc.get("fields") or ()), set(parent.get("fields") or ())
+    return not (fields and parent_fields and not fields & parent_fields)
+
+
+def _names_case(asked: str, doc: dict[str, Any], parent: dict[str, Any]) -> bool:
+    """The question names what tells `doc` from `parent`, or `doc` is a separate procedure on the same thing."""
+    case = case_of(doc["title"], parent["title"])
+    return case.separate or says_case(asked, case)
 
 
 def _ranks(scores: np.ndarray) -> np.ndarray:

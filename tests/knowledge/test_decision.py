@@ -37,6 +37,21 @@ def test_a_case_the_question_names_goes_ahead_of_the_common_case() -> None:
     assert d.kind == "answer" and d.best is not None and d.best.doc_id == REISSUE
 
 
+def test_a_case_named_apart_from_its_head_gives_way_to_a_nearer_parent_it_is_not_named_apart_from() -> None:
+    # "đăng ký lại khai sinh có mất phí không": «Đăng ký lại khai sinh có yếu tố nước ngoài» scores higher; the
+    # question says "lại" (what tells it from «Đăng ký khai sinh») but nothing foreign (what tells it from its nearer
+    # parent «Đăng ký lại khai sinh»)
+    foreign_reissue = "2.000522"
+    evidence = [ev(foreign_reissue, 0.8, head=BIRTH, named=True), ev(REISSUE, 0.3, head=BIRTH, named=True)]
+    told = [replace(evidence[0], parents=(REISSUE,)), evidence[1]]
+    d = decide(told, TH)
+    assert d.kind == "answer" and d.best is not None and d.best.doc_id == REISSUE
+    assert [h.doc_id for h in d.cases] == [foreign_reissue]  # still offered beside it
+    # without a nearer parent the question does not name it apart from (it said "nước ngoài"), the case stays first
+    d = decide(evidence, TH)
+    assert d.best is not None and d.best.doc_id == foreign_reissue
+
+
 def test_a_separate_procedure_on_the_same_thing_is_neither_a_rival_nor_a_case_unless_named() -> None:
     residence, deregistration = "cu-tru-tam-tru", "1.010028"  # "Xóa đăng ký tạm trú"
     d = decide([ev(deregistration, 0.55, head=residence, separate=True), ev(residence, 0.54)], TH)

@@ -169,6 +169,23 @@ def test_an_everyday_question_naming_no_case_gets_the_common_procedure(
 
 
 @pytest.mark.parametrize(
+    ("question", "everyday"),
+    [("đăng ký lại khai sinh có mất phí không", "ho-tich-dang-ky-lai-khai-sinh"),
+     ("dang ky lai khai sinh co mat phi khong", "ho-tich-dang-ky-lai-khai-sinh")],
+)  # fmt: skip
+def test_a_case_of_a_case_not_named_gives_way_to_its_nearer_parent(
+    kb: KnowledgeBase, question: str, everyday: str
+) -> None:
+    """«Đăng ký lại khai sinh có yếu tố nước ngoài» is a case of «Đăng ký khai sinh» the question names ("lại"), and
+    of «Đăng ký lại khai sinh» it does not (nothing foreign): the re-registration is answered, the foreign case
+    offered beside it."""
+    result = kb.search(question)
+    assert result.decision is not None and result.decision.kind == "answer"
+    assert result.decision.best is not None and result.decision.best.doc_id == everyday
+    assert "2.000522" in [h.doc_id for h in result.variants]
+
+
+@pytest.mark.parametrize(
     ("question", "case"),
     [("làm lại giấy khai sinh bị mất", "ho-tich-dang-ky-lai-khai-sinh"),
      ("cap lai giay phep lai xe", "giao-thong-cap-lai-giay-phep-lai-xe"),
