@@ -215,8 +215,13 @@ def common_case_first(evidence: list[Evidence], th: Thresholds) -> list[Evidence
             ordered.append(e)
     top = ordered[0]
     named = [e for e in ordered if e.head == top.hit.doc_id and e.named_case]
-    # or one whose name the citizen typed more fully ("gia hạn tạm trú": "Gia hạn tạm trú" over "Đăng ký tạm trú")
-    fuller = [e for e in ordered if top.typed_name and e.typed_name > top.typed_name]
+    # or one whose name the citizen typed more fully ("gia hạn tạm trú": "Gia hạn tạm trú" over "Đăng ký tạm trú"),
+    # or typed whole where the top is a guide none of whose names was typed ("đăng ký khai tử làm online được không"
+    # asks the procedure's own facts, not the guide on online services)
+    fuller = [
+        e for e in ordered
+        if e.typed_name > top.typed_name and (top.typed_name or (top.hit.kind == "guide" and e.hit.kind != "guide"))
+    ]  # fmt: skip
     for ahead in (named, fuller):
         if ahead and ahead[0].confidence >= th.close_ratio * ordered[0].confidence:
             ordered.remove(ahead[0])

@@ -122,6 +122,18 @@ def test_the_record_whose_name_the_question_says_more_fully_settles_a_close_call
     assert decide([registration, far_behind], TH).best == registration.hit
 
 
+def test_a_procedure_named_whole_goes_ahead_of_a_guide_none_of_whose_names_was_typed_in_a_close_call() -> None:
+    # "đăng ký khai tử làm online được không": the guide on online services matches "online"; the question names
+    # the death registration whole, whose own facts say whether it can be done online
+    guide = Evidence(Hit("muc-do-dich-vu-cong-truc-tuyen", "guide", "Dịch vụ công trực tuyến", 0.7, ""))
+    death = typed("ho-tich-khai-tu", 0.4, "khai", "tu")
+    d = decide([guide, death], TH)
+    assert d.best is not None and d.best.doc_id == "ho-tich-khai-tu"
+    assert decide([guide, replace(death, hit=replace(death.hit, score=0.3))], TH).best == guide.hit  # no close call
+    named_guide = replace(guide, typed_name=frozenset({"truc", "tuyen"}))  # the guide's own name typed: it stays first
+    assert decide([named_guide, death], TH).choices[0] == guide.hit
+
+
 def test_a_clear_topic_with_no_case_named_asks_which_case_instead_of_declining() -> None:
     permit, extension, foreigner = "1.009810", "1.014201", "1.014199"
     evidence = [ev(extension, 0.15, head=permit), ev(permit, 0.1), ev("ho-tich-khai-tu", 0.02)]

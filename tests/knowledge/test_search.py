@@ -197,6 +197,13 @@ def test_a_question_naming_the_case_gets_the_case(kb: KnowledgeBase, question: s
     assert decision.best is not None and decision.best.doc_id == case
 
 
+def test_a_procedure_named_whole_is_answered_rather_than_the_guide_on_its_aspect(kb: KnowledgeBase) -> None:
+    """The guide on online services matches "online"; the procedure's own facts answer whether it can be done so."""
+    decision = kb.search("đăng ký khai tử làm online được không").decision
+    assert decision is not None and decision.kind == "answer"
+    assert decision.best is not None and decision.best.doc_id == "ho-tich-khai-tu"
+
+
 def test_another_procedure_on_the_same_thing_is_not_offered_as_a_case(kb: KnowledgeBase) -> None:
     # "Xóa đăng ký thường trú" contains every word of "Đăng ký thường trú" but is deregistration, not a case of it
     result = kb.search("đăng ký thường trú cần gì")
