@@ -7,7 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import yaml
 
+from knowledge.index.lexical import holds_name, name_words
+from knowledge.language import VOCABULARY_DIR
 from knowledge.records.schema import Guide, Procedure
 from knowledge.search import KnowledgeBase
 from knowledge.search.metrics import evaluate, load_questions, question_file
@@ -204,6 +207,36 @@ def test_a_procedure_named_whole_is_answered_rather_than_the_guide_on_its_aspect
     assert decision.best is not None and decision.best.doc_id == "ho-tich-khai-tu"
 
 
+def everyday_questions(kb: KnowledgeBase) -> list[tuple[str, str]]:
+    """(question, procedure): each curated procedure that has cases in the catalogue (records whose names hold its
+    name), asked with every aspect cue staff wrote (knowledge/data/vocabulary/aspects.yml), typed as phones type
+    it, without diacritics: everyday questions that name no case."""
+    cues = yaml.safe_load((VOCABULARY_DIR / "aspects.yml").read_text(encoding="utf-8"))
+    names = {d: name_words(kb.title(d) or "") for d in kb.doc_ids() if kb.kind(d) in ("procedure", "official")}
+    with_cases = [
+        p for p in kb.doc_ids()
+        if kb.kind(p) == "procedure" and any(d != p and holds_name(words, names[p]) for d, words in names.items())
+    ]  # fmt: skip
+    return [(fold(f"{kb.title(p)} {cue}"), p) for p in with_cases for phrases in cues.values() for cue in phrases]
+
+
+def test_an_everyday_question_is_never_answered_with_a_case_of_its_procedure(kb: KnowledgeBase) -> None:
+    """The issue's rule, on every curated procedure: a question that names the procedure and no case of it gets the
+    procedure (or another reading), never one of its cases (a record whose name holds the procedure's). A case
+    whose whole name the question holds is named ("cần giấy tờ" holds «… giấy tờ hộ tịch»), and a separate
+    procedure on the same thing is no case."""
+    with_a_case = []
+    for question, procedure in everyday_questions(kb):
+        result = kb.search(question)
+        best = result.decision.best if result.decision else None
+        answered = next((e for e in result.evidence if best is not None and e.hit.doc_id == best.doc_id), None)
+        if answered is None or answered.separate or answered.whole_name:
+            continue
+        if holds_name(name_words(answered.hit.title), name_words(kb.title(procedure) or "")):
+            with_a_case.append(f"{question} -> {answered.hit.title}")
+    assert with_a_case == []
+
+
 def test_another_procedure_on_the_same_thing_is_not_offered_as_a_case(kb: KnowledgeBase) -> None:
     # "Xóa đăng ký thường trú" contains every word of "Đăng ký thường trú" but is deregistration, not a case of it
     result = kb.search("đăng ký thường trú cần gì")
@@ -234,7 +267,6 @@ def test_a_long_situational_question_is_answered_not_declined(
 def test_the_clause_that_asks_is_found_by_the_vocabulary(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     import shutil
 
-    from knowledge.language import VOCABULARY_DIR
     from knowledge.search.reading import asking_clause
 
     message = ("Mẹ tôi mất hôm 12/3 ở nhà. Bên bảo hiểm nói gia đình được nhận tiền. "
