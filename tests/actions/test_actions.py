@@ -195,17 +195,6 @@ def test_typed_ordinal_with_nothing_offered_asks_for_the_name(dispatcher: Collec
     assert rows("unanswered") == []
 
 
-def test_a_question_with_a_number_read_as_a_choice_with_nothing_offered_is_answered(
-    dispatcher: CollectingDispatcher,
-) -> None:
-    """NLU reads "số 2" as picking the second button; with no buttons shown, the message is the question it is."""
-    trk = tracker("xin giấy xác nhận tình trạng hôn nhân lần 2 ở đâu", "choose_procedure", confidence=0.5)
-    events = run(actions.ActionAnswer(), dispatcher, trk)
-    status = "ho-tich-xac-nhan-tinh-trang-hon-nhan"
-    assert SlotSet("procedure_id", status) in events
-    assert texts(dispatcher)[0].startswith(heading(status))
-
-
 def test_out_of_topic_question_gets_no_procedure_and_is_logged_masked(
     dispatcher: CollectingDispatcher,
 ) -> None:
@@ -413,16 +402,26 @@ def test_handoff_without_earlier_question_sends_what_was_typed(dispatcher: Colle
     assert dispatcher.messages[0]["custom"] == {"handoff": True, "question": "cho tôi gặp cán bộ"}
 
 
-def test_a_procedure_question_unsurely_read_as_asking_for_a_person_is_answered(
-    dispatcher: CollectingDispatcher,
-) -> None:
-    """"người" in a question about guardianship made NLU read a request for a person, at half its usual confidence."""
-    trk = tracker("đăng ký giám hộ cho người già bị lẫn thì làm ở đâu", "request_human", confidence=0.6)
-    events = run(actions.ActionHandoff(), dispatcher, trk)
-    guardian = "ho-tich-dang-ky-giam-ho"
-    assert SlotSet("procedure_id", guardian) in events
-    assert texts(dispatcher)[0].startswith(heading(guardian, "nơi nộp hồ sơ"))
-    assert rows("handoff") == []
+@pytest.mark.parametrize(
+    ("action", "text", "intent", "confidence", "procedure", "aspect", "journal_kind"),
+    [  # NLU reads "số 2" as picking the second button; with no buttons shown, the message is the question it is
+     (actions.ActionAnswer, "xin giấy xác nhận tình trạng hôn nhân lần 2 ở đâu", "choose_procedure", 0.5,
+      "ho-tich-xac-nhan-tinh-trang-hon-nhan", None, None),
+     # "người" in a question about guardianship: a request for a person, at half NLU's usual confidence
+     (actions.ActionHandoff, "đăng ký giám hộ cho người già bị lẫn thì làm ở đâu", "request_human", 0.6,
+      "ho-tich-dang-ky-giam-ho", "nơi nộp hồ sơ", "handoff"),
+     (actions.ActionFeedback, "chủ nhà trọ khai báo tạm trú cho người thuê thế nào", "feedback", 0.55,
+      "cu-tru-tam-tru", None, "feedback")],
+)  # fmt: skip
+def test_a_procedure_question_nlu_read_unsurely_as_something_else_is_answered(
+    dispatcher: CollectingDispatcher, action: type, text: str, intent: str, confidence: float, procedure: str,
+    aspect: str | None, journal_kind: str | None,
+) -> None:  # fmt: skip
+    events = run(action(), dispatcher, tracker(text, intent, confidence=confidence))
+    assert SlotSet("procedure_id", procedure) in events
+    assert texts(dispatcher)[0].startswith(heading(procedure, aspect))
+    if journal_kind:
+        assert rows(journal_kind) == []
 
 
 @pytest.mark.parametrize("confidence", [0.6, 0.95])
@@ -441,13 +440,6 @@ def test_a_procedure_question_surely_read_as_asking_for_a_person_is_handed_off(
     trk = tracker("cho tôi gặp cán bộ hỏi về đăng ký tạm trú", "request_human", confidence=0.99)
     run(actions.ActionHandoff(), dispatcher, trk)
     assert dispatcher.messages[0]["custom"]["handoff"] is True
-
-
-def test_a_procedure_question_unsurely_read_as_feedback_is_answered(dispatcher: CollectingDispatcher) -> None:
-    trk = tracker("chủ nhà trọ khai báo tạm trú cho người thuê thế nào", "feedback", confidence=0.55)
-    events = run(actions.ActionFeedback(), dispatcher, trk)
-    assert SlotSet("procedure_id", "cu-tru-tam-tru") in events
-    assert rows("feedback") == []
 
 
 def test_short_feedback_nlu_is_unsure_of_stays_feedback(dispatcher: CollectingDispatcher) -> None:
