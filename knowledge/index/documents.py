@@ -8,14 +8,12 @@ the official name as one more view. Official records nobody linked are documents
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from knowledge.catalog.model import display_name
-from knowledge.index.lexical import holds_name, name_words
-from knowledge.text import spoken
+from knowledge.index.lexical import RecordName
 
 # Who a citizen's everyday question is about; an enterprise- or organisation-only procedure is rarely meant.
 CITIZEN_AUDIENCES = frozenset({"citizen", "foreigner"})
@@ -152,25 +150,20 @@ def assign_families(docs: list[dict[str, Any]]) -> None:
     the same field, so a generic "Xóa đăng ký" of secured transactions heads no residence procedure. Heads get
     their variants listed: the search offers them as "which case?".
     """
-    names = [name_words(d["title"]) if d["kind"] != "guide" else Counter() for d in docs]
-    # with their diacritics: "lại" is not "lái", and "Cấp, cấp lại …" says nothing "Cấp lại …" does not
-    said = [frozenset(spoken(d["title"])) for d in docs]
-    fields = [set(d.get("fields") or ()) for d in docs]
+    names = [RecordName.of(d) for d in docs]
     by_word: dict[str, set[int]] = {}
-    for i, words in enumerate(names):
-        for w in words:
+    for i, name in enumerate(names):
+        for w in name.words:
             by_word.setdefault(w, set()).add(i)
     head_of: dict[int, int] = {}
-    for i, words in enumerate(names):
-        if len(words) < 2:
+    for i, name in enumerate(names):
+        if len(name.words) < 2:
             continue
-        rarest = min(words, key=lambda w: len(by_word[w]))
+        rarest = min(name.words, key=lambda w: len(by_word[w]))
         for j in by_word[rarest]:
-            if j == i or not holds_name(names[j], words) or not said[j] - said[i]:
+            if j == i or not names[j].is_case_of(name):
                 continue
-            if fields[i] and fields[j] and not fields[i] & fields[j]:
-                continue
-            if j not in head_of or len(words) < len(names[head_of[j]]):
+            if j not in head_of or len(name.words) < len(names[head_of[j]].words):
                 head_of[j] = i
     variants: dict[int, list[str]] = {}
     for j, i in head_of.items():

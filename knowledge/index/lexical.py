@@ -14,11 +14,12 @@ import math
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from knowledge.language import content_words  # re-exported: the index and the search read words one way
-from knowledge.text import fold
+from knowledge.text import fold, spoken
 
 
 def name_words(title: str) -> Counter[str]:
@@ -32,6 +33,28 @@ def holds_name(name: Counter[str], other: Counter[str]) -> bool:
     if other.keys() < name.keys():
         return True
     return other.keys() == name.keys() and all(name[w] >= n for w, n in other.items()) and name.total() > other.total()
+
+
+@dataclass(frozen=True, eq=False)
+class RecordName:
+    """A record's name as families are read (knowledge/index/documents.py, and the search's parents): its folded
+    words counted (none for a guide), its words with their diacritics, and the record's fields."""
+
+    words: Counter[str]
+    said: frozenset[str]  # with diacritics: "lại" is not "lái", and "Cấp, cấp lại …" says nothing "Cấp lại …" does not
+    fields: frozenset[str]
+
+    @classmethod
+    def of(cls, doc: dict[str, Any]) -> RecordName:
+        words = name_words(doc["title"]) if doc["kind"] != "guide" else Counter()
+        return cls(words, frozenset(spoken(doc["title"])), frozenset(doc.get("fields") or ()))
+
+    def is_case_of(self, parent: RecordName) -> bool:
+        """This name holds the parent's, of two words or more, and says more, within a field they share (when both
+        have one: a generic "Xóa đăng ký" of secured transactions is no parent of a residence procedure)."""
+        if len(parent.words) < 2 or not self.said - parent.said or not holds_name(self.words, parent.words):
+            return False
+        return not (self.fields and parent.fields and not self.fields & parent.fields)
 
 
 def terms(text: str | list[str]) -> list[str]:

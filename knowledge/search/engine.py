@@ -23,7 +23,6 @@ import json
 import sys
 import threading
 import time
-from collections import Counter
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,14 +32,14 @@ import numpy as np
 import settings
 from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.provinces import match_province
-from knowledge.index.lexical import BM25, content_words, holds_name, name_words
+from knowledge.index.lexical import BM25, RecordName, content_words
 from knowledge.index.published import current_version, index_dir_from_env
 from knowledge.language import expand_abbreviations, vocabulary
 from knowledge.records.facts import ProcedureFacts, from_curated, from_official
 from knowledge.records.schema import Guide, Procedure
 from knowledge.search.decision import Context, Decision, Evidence, Thresholds, decide
 from knowledge.search.reading import Case, asking_clause, case_of, naming_clauses, says_case, tells_a_story
-from knowledge.text import clean, has_diacritics, spoken
+from knowledge.text import clean, has_diacritics
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 RELOAD_CHECK_SECONDS = 1.0
@@ -330,7 +329,7 @@ def family_cases(docs: list[dict[str, Any]]) -> tuple[dict[int, int], dict[int, 
     cases: dict[int, Case] = {}
     for i, doc in enumerate(docs):
         head = by_id.get(doc.get("family") or "")
-        if head is None or (doc["kind"] == "procedure" and docs[head]["kind"] != "procedure"):
+        if head is None or _curated_under_official(doc, docs[head]):
             continue
         heads[i] = head
         cases[i] = case_of(doc["title"], docs[head]["title"])
@@ -604,33 +603,29 @@ def with_parents(evidence: list[Evidence], docs: list[dict[str, Any]], asked: st
     The index gives each record one family head: the shortest name its own holds. A record may also be a case of a
     nearer one ("Đăng ký lại khai sinh có yếu tố nước ngoài" of "Đăng ký lại khai sinh" and of "Đăng ký khai sinh
     có yếu tố nước ngoài"): a question that names what tells it from the head ("lại") may name nothing that tells it
-    from such a parent, which then goes ahead of it (decision.common_case_first)."""
-    named = [(doc, name_words(doc["title"]), frozenset(spoken(doc["title"]))) for doc in docs]
+    from such a parent, which then goes ahead of it (decision.common_case_first). Parents are read as the index
+    reads heads (RecordName.is_case_of); a curated record is never a case of an official one (family_cases)."""
+    names = [RecordName.of(doc) for doc in docs]
     out = []
-    for e, me in zip(evidence, named, strict=True):
-        parents = sorted((other for other in named if other is not me and _is_parent(me, other)), key=_name_length)
-        unnamed = tuple(p["id"] for p, _, _ in parents if p["id"] != e.head and not _names_case(asked, me[0], p))
+    for e, doc, name in zip(evidence, docs, names, strict=True):
+        parents = sorted(
+            (j for j, other in enumerate(names) if other is not name and _is_parent(doc, name, docs[j], other)),
+            key=lambda j: -len(names[j].words),  # the longest name first: the nearest parent
+        )
+        unnamed = tuple(
+            docs[j]["id"] for j in parents if docs[j]["id"] != e.head and not _names_case(asked, doc, docs[j])
+        )
         out.append(replace(e, parents=unnamed) if unnamed else e)
     return out
 
 
-_Named = tuple[dict[str, Any], Counter[str], frozenset[str]]  # a record, its name's words, and them as said
+def _is_parent(doc: dict[str, Any], name: RecordName, parent: dict[str, Any], parent_name: RecordName) -> bool:
+    return name.is_case_of(parent_name) and not _curated_under_official(doc, parent)
 
 
-def _name_length(named: _Named) -> int:
-    return -len(named[1])  # the longest name first: the nearest parent
-
-
-def _is_parent(me: _Named, other: _Named) -> bool:
-    """`other` is a parent of `me` as the index reads heads (knowledge/index/documents.py): a name of two words or
-    more that `me`'s holds while saying more, in the same field; a curated record is never a case of an official."""
-    (doc, name, said), (parent, words, parent_said) = me, other
-    if "guide" in (doc["kind"], parent["kind"]) or len(words) < 2 or not said - parent_said:
-        return False
-    if not holds_name(name, words) or (doc["kind"] == "procedure" and parent["kind"] != "procedure"):
-        return False
-    fields, parent_fields = set(doc.get("fields") or ()), set(parent.get("fields") or ())
-    return not (fields and parent_fields and not fields & parent_fields)
+def _curated_under_official(doc: dict[str, Any], head: dict[str, Any]) -> bool:
+    """A curated record (one of the procedures citizens ask most) is never a case of an official-only one."""
+    return doc["kind"] == "procedure" and head["kind"] != "procedure"
 
 
 def _names_case(asked: str, doc: dict[str, Any], parent: dict[str, Any]) -> bool:
