@@ -46,6 +46,7 @@ DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")  # a crawl date known to the 
 
 
 _LEADING_THU_TUC = re.compile(r"^\s*(thủ tục|tthc)\s*[:\-–]?\s*", re.IGNORECASE)
+_LISTING_BRACKET = re.compile(r"\s*\([^()]*\)\s*$")
 
 
 def display_name(name: str) -> str:
@@ -55,6 +56,13 @@ def display_name(name: str) -> str:
     if letters and sum(c.isupper() for c in letters) > 0.8 * len(letters):
         text = text.lower()
     return text[:1].upper() + text[1:] if text else name
+
+
+def unlisted_name(name: str) -> str:
+    """The name without its closing bracket, which says at which level or by which agency this listing is done ("…
+    (thực hiện tại cấp tỉnh)", "… (cấp Trung ương)"): the procedure as a citizen names it. The national catalogue
+    lists one procedure once per level or agency, and nobody types the bracket."""
+    return _LISTING_BRACKET.sub("", name).strip() or name
 
 
 class Model(BaseModel):

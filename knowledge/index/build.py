@@ -55,7 +55,8 @@ FORMAT_VERSION = 1
 KEEP_VERSIONS = 3
 # Source files whose change alters the index content even when the knowledge did not change.
 _CODE_FILES = (
-    "index/build.py", "index/documents.py", "index/lexical.py", "text.py", "language.py", "records/loader.py"
+    "index/build.py", "index/documents.py", "index/lexical.py", "text.py", "language.py", "records/loader.py",
+    "catalog/model.py",  # the names a record is shown and found by (display_name, unlisted_name)
 )
 OFFICIAL_SNAPSHOT = Path("official/catalog.jsonl.gz")
 

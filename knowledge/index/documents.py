@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from knowledge.catalog.model import display_name
+from knowledge.catalog.model import display_name, unlisted_name
 from knowledge.index.lexical import RecordName
 
 # Who a citizen's everyday question is about; an enterprise- or organisation-only procedure is rarely meant.
@@ -34,7 +34,8 @@ def _values(items: Any) -> list[Any]:
 def procedure_views(doc: int, proc: Any, official_names: Iterable[str] = ()) -> list[View]:
     fields = f"Lĩnh vực {proc.domain}" + (f". Cơ quan giải quyết: {proc.agency}" if proc.agency else "")
     views = [View(doc, "name", proc.name), *(View(doc, "alias", a) for a in proc.aliases)]
-    views += [View(doc, "official_name", n) for n in dict.fromkeys(official_names) if n != proc.name]
+    names = dict.fromkeys(n for official in official_names for n in (official, unlisted_name(official)))
+    views += [View(doc, "official_name", n) for n in names if n != proc.name]
     extra = [f"{proc.name}: {text}" for text in (proc.eligibility, proc.result) if text]
     return [*views, View(doc, "synopsis", f"{proc.name}. {fields}"), *(View(doc, "detail", t) for t in extra)]
 
@@ -42,6 +43,8 @@ def procedure_views(doc: int, proc: Any, official_names: Iterable[str] = ()) -> 
 def official_views(doc: int, record: Any) -> list[View]:
     name = display_name(record.name)
     views = [View(doc, "name", name)]
+    if unlisted_name(name) != name:  # "… (thực hiện tại cấp tỉnh)": typed without the bracket, the name is whole
+        views.append(View(doc, "official_name", unlisted_name(name)))
     if record.has_details:
         about = "; ".join(record.fields)
         agency = record.agency or record.competent_authority or ""

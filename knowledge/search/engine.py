@@ -23,6 +23,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -266,7 +267,7 @@ class _Snapshot:
         self.names: list[list[frozenset[str]]] = [[] for _ in self.docs]
         for v in views:
             if v["kind"] in NAME_VIEWS:
-                self.names[v["doc"]].append(frozenset(w for w in content_words(v["text"]) if w not in filler))
+                self.names[v["doc"]].append(counted(w for w in content_words(v["text"]) if w not in filler))
         self.case_head, self.cases = family_cases(self.docs)
         # a province's own procedures: offered only when the citizen names that province (or it is deployed there)
         self.province = np.array([d.get("province") or "" for d in self.docs], dtype=object)
@@ -350,20 +351,32 @@ def query_provinces(query: str) -> set[str]:
     return {p for p in found if p}
 
 
-def name_cover(names: list[frozenset[str]], query_words: set[str]) -> float:
+def counted(words: Iterable[str]) -> frozenset[str]:
+    """Words as a set that keeps how often each is said: the second "lai" is "lai#2". Folded, "lái" and "lại" are
+    one word, so "cap lai giay phep lai xe" holds the whole of "Cấp lại giấy phép lái xe" while "cap giay phep lai
+    xe" holds only "Cấp giấy phép lái xe", not the re-issue."""
+    seen: dict[str, int] = {}
+    out = []
+    for word in words:
+        seen[word] = seen.get(word, 0) + 1
+        out.append(word if seen[word] == 1 else f"{word}#{seen[word]}")
+    return frozenset(out)
+
+
+def name_cover(names: list[frozenset[str]], query_words: frozenset[str]) -> float:
     """How much of a record's best-fitting name the question says: 1.0 for "đăng ký khai sinh" on "Đăng ký khai
     sinh", 0.5 on "Đăng ký khai sinh có yếu tố nước ngoài" (the variant adds words the question does not have).
     Typing a record's whole name or alias is strong evidence; a fragment shared by many names is weak."""
     return max((len(n & query_words) / len(n) for n in names if n), default=0.0)
 
 
-def whole_name_typed(names: list[frozenset[str]], query_words: set[str]) -> bool:
+def whole_name_typed(names: list[frozenset[str]], query_words: frozenset[str]) -> bool:
     """The question holds every word of one of the record's names, a name of two words or more ("cưới" alone, a
     one-word alias, is no evidence when "cười" folds to the same letters)."""
     return bool(typed_name(names, query_words))
 
 
-def typed_name(names: list[frozenset[str]], query_words: set[str]) -> frozenset[str]:
+def typed_name(names: list[frozenset[str]], query_words: frozenset[str]) -> frozenset[str]:
     """The words of the fullest of the record's names the question holds whole (two words or more), else none."""
     return max((n for n in names if len(n) >= 2 and n <= query_words), key=len, default=frozenset())
 
@@ -506,7 +519,7 @@ class KnowledgeBase:
         order = np.concatenate([order, np.array([h for h in dict.fromkeys(heads) if h not in order], dtype=np.int64)])
         order = order[np.isfinite(fused[order])]
         top_dense, top_lex = int(np.argmax(dense_doc)), int(np.argmax(lex_doc))
-        query_set = set(query_words)
+        query_set = counted(query_words)
         coef = coef_vector(cal.coef.get(method))
         out: list[Candidate] = []
         for rank, d in enumerate(order):
@@ -558,7 +571,7 @@ class KnowledgeBase:
     def _evidence_for(self, snap: _Snapshot, asked: str, method: str, k: int) -> list[Evidence]:
         cands = self._candidates(snap, asked, method, k, rerank=True)
         prepared = prepare_query(asked)
-        words = set(content_words(prepared))
+        words = counted(content_words(prepared))
         evidence = [self._evidence(snap, c, prepared, words) for c in cands]
         return with_parents(evidence, [snap.docs[c.doc] for c in cands], prepared)
 
@@ -580,7 +593,7 @@ class KnowledgeBase:
                 told = (best.score, clause, evidence)
         return None if told is None else (told[1], told[2])
 
-    def _evidence(self, snap: _Snapshot, cand: Candidate, asked: str, words: set[str]) -> Evidence:
+    def _evidence(self, snap: _Snapshot, cand: Candidate, asked: str, words: frozenset[str]) -> Evidence:
         head = snap.case_head.get(cand.doc)
         return Evidence(
             self._hit(snap, cand), cand.coverage, typed_name(snap.names[cand.doc], words),

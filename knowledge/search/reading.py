@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from knowledge import language
+from knowledge.catalog.model import unlisted_name
 from knowledge.language import content_words
 from knowledge.text import fold, has_diacritics, spoken
 
@@ -17,7 +18,6 @@ _CLAUSE_END = re.compile(r"(?<=[.!?;…\n])\s*")
 _ONE_CLAUSE_WORDS = 12
 _NAMING_WORDS = 2  # an asking clause with fewer words beyond scaffolding names no procedure
 _STORY_CLAUSES = 3  # this many sentences or more: a story told around the question
-_TRAILING_BRACKET = re.compile(r"\s*\([^()]*\)\s*$")
 
 
 def distinctive_words(text: str) -> list[str]:
@@ -105,7 +105,7 @@ def procedure_name(title: str) -> str:
     which agency it is done ("… (thực hiện tại cấp tỉnh)", "… (cấp Trung ương)"). The national catalogue lists one
     procedure once per level or agency ("Nộp dần tiền thuế nợ" at the tax office and at customs): such records are
     one procedure to a citizen, not alternatives to choose between."""
-    return " ".join(fold(_TRAILING_BRACKET.sub("", title)).split())
+    return " ".join(fold(unlisted_name(title)).split())
 
 
 @dataclass(frozen=True)
