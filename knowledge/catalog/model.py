@@ -47,6 +47,7 @@ DATE_RE = re.compile(r"^\d{4}(-\d{2}(-\d{2})?)?$")  # a crawl date known to the 
 
 _LEADING_THU_TUC = re.compile(r"^\s*(thủ tục|tthc)\s*[:\-–]?\s*", re.IGNORECASE)
 _LISTING_BRACKET = re.compile(r"\s*\([^()]*\)\s*$")
+_LISTING_CHANNEL = re.compile(r"\s+(thực hiện\s+)?bằng dịch vụ công\b.*$", re.IGNORECASE)
 
 
 def display_name(name: str) -> str:
@@ -59,10 +60,11 @@ def display_name(name: str) -> str:
 
 
 def unlisted_name(name: str) -> str:
-    """The name without its closing bracket, which says at which level or by which agency this listing is done ("…
-    (thực hiện tại cấp tỉnh)", "… (cấp Trung ương)"): the procedure as a citizen names it. The national catalogue
-    lists one procedure once per level or agency, and nobody types the bracket."""
-    return _LISTING_BRACKET.sub("", name).strip() or name
+    """The name without what says how this listing is done: a closing bracket giving the level or agency ("…
+    (thực hiện tại cấp tỉnh)", "… (cấp Trung ương)") or a closing channel ("… thực hiện bằng dịch vụ công trực
+    tuyến toàn trình"). That is the procedure as a citizen names it: the national catalogue lists one procedure once
+    per level, agency or channel, and nobody types those tails."""
+    return _LISTING_CHANNEL.sub("", _LISTING_BRACKET.sub("", name)).strip() or name
 
 
 class Model(BaseModel):

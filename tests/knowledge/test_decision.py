@@ -82,6 +82,12 @@ def test_one_procedure_listed_per_level_or_agency_is_answered_not_asked_about() 
     assert [h.doc_id for h in d.cases] == [central.hit.doc_id]
     tax, customs = named("1.008588", "Nộp dần tiền thuế nợ", 0.8), named("1.011636", "Nộp dần tiền thuế nợ", 0.44)
     assert decide([tax, customs], TH).kind == "answer"
+    # or once per channel: online from start to end, or partly online or at the counter
+    plate = "Cấp lại chứng nhận đăng ký xe, biển số xe thực hiện bằng dịch vụ công trực tuyến"
+    online = named("1.013080", f"{plate} toàn trình", 0.73)
+    counter = named("1.013082", f"{plate} một phần hoặc trực tiếp thực hiện tại cấp trung ương, cấp tỉnh, cấp xã", 0.7)
+    d = decide([online, counter], TH)
+    assert d.kind == "answer" and [h.doc_id for h in d.cases] == [counter.hit.doc_id]
     # a real alternative is still asked about, offered once however many levels list it
     reissue = named("2.000460", card.replace("Cấp", "Cấp lại"), 0.42)
     reissue_central = named("2.000999", f"{reissue.hit.title} (cấp Trung ương)", 0.4)
