@@ -43,8 +43,9 @@ def procedure_views(doc: int, proc: Any, official_names: Iterable[str] = ()) -> 
 def official_views(doc: int, record: Any) -> list[View]:
     name = display_name(record.name)
     views = [View(doc, "name", name)]
-    if unlisted_name(name) != name:  # "… (thực hiện tại cấp tỉnh)": typed without the bracket, the name is whole
-        views.append(View(doc, "official_name", unlisted_name(name)))
+    typed = unlisted_name(name)  # "… (thực hiện tại cấp tỉnh)": typed without that tail, the name is whole
+    if typed != name:
+        views.append(View(doc, "official_name", typed))
     if record.has_details:
         about = "; ".join(record.fields)
         agency = record.agency or record.competent_authority or ""

@@ -12,6 +12,7 @@ import itertools
 import json
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,18 @@ from knowledge.text import fold, spoken
 def name_words(title: str) -> Counter[str]:
     """A procedure name's folded words, counted: "Cấp lại … lái xe" holds "lai" twice, "Cấp … lái xe" once."""
     return Counter(content_words(title))
+
+
+def counted(words: Iterable[str]) -> frozenset[str]:
+    """Words counted as name_words counts them, but as a set a decision can compare and keep (typed names): the
+    second "lai" is "lai#2". Folded, "lái" and "lại" are one word, so "cap lai giay phep lai xe" holds the whole of
+    "Cấp lại giấy phép lái xe" while "cap giay phep lai xe" holds only "Cấp giấy phép lái xe", not the re-issue."""
+    seen: dict[str, int] = {}
+    out = []
+    for word in words:
+        seen[word] = seen.get(word, 0) + 1
+        out.append(word if seen[word] == 1 else f"{word}#{seen[word]}")
+    return frozenset(out)
 
 
 def holds_name(name: Counter[str], other: Counter[str]) -> bool:

@@ -23,7 +23,6 @@ import json
 import sys
 import threading
 import time
-from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -33,7 +32,7 @@ import numpy as np
 import settings
 from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.provinces import match_province
-from knowledge.index.lexical import BM25, RecordName, content_words
+from knowledge.index.lexical import BM25, RecordName, content_words, counted
 from knowledge.index.published import current_version, index_dir_from_env
 from knowledge.language import expand_abbreviations, vocabulary
 from knowledge.records.facts import ProcedureFacts, from_curated, from_official
@@ -349,18 +348,6 @@ def query_provinces(query: str) -> set[str]:
     """Provinces the question names, plus the deployment's own (MOCUA_PROVINCE)."""
     found = {match_province(query), match_province(settings.current().province)}
     return {p for p in found if p}
-
-
-def counted(words: Iterable[str]) -> frozenset[str]:
-    """Words as a set that keeps how often each is said: the second "lai" is "lai#2". Folded, "lái" and "lại" are
-    one word, so "cap lai giay phep lai xe" holds the whole of "Cấp lại giấy phép lái xe" while "cap giay phep lai
-    xe" holds only "Cấp giấy phép lái xe", not the re-issue."""
-    seen: dict[str, int] = {}
-    out = []
-    for word in words:
-        seen[word] = seen.get(word, 0) + 1
-        out.append(word if seen[word] == 1 else f"{word}#{seen[word]}")
-    return frozenset(out)
 
 
 def name_cover(names: list[frozenset[str]], query_words: frozenset[str]) -> float:

@@ -101,10 +101,11 @@ def _asks(clause: str) -> bool:
 
 
 def procedure_name(title: str) -> str:
-    """A record's name read as the procedure it is: folded, without a closing bracket, which says at which level or by
-    which agency it is done ("… (thực hiện tại cấp tỉnh)", "… (cấp Trung ương)"). The national catalogue lists one
-    procedure once per level or agency ("Nộp dần tiền thuế nợ" at the tax office and at customs): such records are
-    one procedure to a citizen, not alternatives to choose between."""
+    """A record's name read as the procedure it is: folded, without the tail that says at which level, by which agency
+    or through which channel it is done (unlisted_name: "… (thực hiện tại cấp tỉnh)", "… thực hiện bằng dịch vụ
+    công trực tuyến toàn trình"). The national catalogue lists one procedure once per level, agency or channel ("Nộp
+    dần tiền thuế nợ" at the tax office and at customs): such records are one procedure to a citizen, not
+    alternatives to choose between."""
     return " ".join(fold(unlisted_name(title)).split())
 
 
