@@ -18,7 +18,7 @@ import re
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,8 @@ class Vocabulary:
     case_words: Mapping[Phrase, tuple[Phrase, Phrase]]
     # words a closing says around its asking words ("bây giờ", "đây"): (folded, with diacritics)
     closing: tuple[tuple[Phrase, Phrase], ...] = ()
+    # everyday name of a paper (folded) -> (the name with its diacritics, the words official texts use for it)
+    everyday_names: Mapping[Phrase, tuple[Phrase, Phrase]] = field(default_factory=dict)
 
     @classmethod
     def load(cls, directory: Path) -> Vocabulary:
@@ -122,7 +124,8 @@ class Vocabulary:
             ordinals=ordinals,
             last_choice=frozenset(fold(w) for w in last),
             asking=phrases_of(_strings(data["questions.yml"], "questions.yml", "asking")),
-            case_words=_case_words(data["questions.yml"], spellings),
+            case_words=_sayings_of(data["questions.yml"], "case_words", spellings),
+            everyday_names=_sayings_of(data["questions.yml"], "everyday_names", spellings),
             closing=_closing(data["questions.yml"], spellings),
         )
 
@@ -204,15 +207,18 @@ def _ordinals(data: Mapping[str, Any]) -> tuple[dict[str, int], list[str]]:
     return ordinals, _strings(data, file, "last")
 
 
-def _case_words(data: Mapping[str, Any], spellings: Mapping[str, str]) -> dict[Phrase, tuple[Phrase, Phrase]]:
+def _sayings_of(
+    data: Mapping[str, Any], key: str, spellings: Mapping[str, str]
+) -> dict[Phrase, tuple[Phrase, Phrase]]:
+    """A table «words of official texts: [how citizens say them]», by saying: (folded) -> (accented, the words)."""
     file = "questions.yml"
-    table = data.get("case_words") or {}
+    table = data.get(key) or {}
     if not isinstance(table, dict):
-        raise VocabularyError(f"{file}: case_words: mỗi dòng phải có dạng «từ_trong_tên: [cách nói, cách nói]»")
+        raise VocabularyError(f"{file}: {key}: mỗi dòng phải có dạng «từ_trong_tên: [cách nói, cách nói]»")
 
     found: dict[Phrase, tuple[Phrase, Phrase]] = {}
     for name_word, sayings in table.items():
-        label = f"case_words.{name_word}"
+        label = f"{key}.{name_word}"
         for saying in _strings({label: sayings}, file, label):
             found[_phrase(saying, spellings)] = (_accented(saying), _accented(str(name_word)))
     return found

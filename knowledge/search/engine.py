@@ -38,7 +38,15 @@ from knowledge.language import expand_abbreviations, vocabulary
 from knowledge.records.facts import ProcedureFacts, from_curated, from_official
 from knowledge.records.schema import Guide, Procedure
 from knowledge.search.decision import Context, Decision, Evidence, Thresholds, decide
-from knowledge.search.reading import Case, asking_clause, case_of, naming_clauses, says_case, tells_a_story
+from knowledge.search.reading import (
+    Case,
+    asking_clause,
+    case_of,
+    naming_clauses,
+    says_case,
+    tells_a_story,
+    with_official_names,
+)
 from knowledge.text import clean, has_diacritics
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
@@ -369,8 +377,9 @@ def typed_name(names: list[frozenset[str]], query_words: frozenset[str]) -> froz
 
 
 def prepare_query(query: str) -> str:
-    """NFC, collapsed spaces, symbols and abbreviations expanded (knowledge/vocabulary/abbreviations.yml)."""
-    return clean(expand_abbreviations(query))
+    """NFC, collapsed spaces, symbols and abbreviations expanded (knowledge/vocabulary/abbreviations.yml), and the
+    official words for papers called by their everyday names (questions.yml everyday_names)."""
+    return with_official_names(clean(expand_abbreviations(query)))
 
 
 class KnowledgeBase:

@@ -87,6 +87,20 @@ def _closing_words(clause: str) -> list[str]:
     return said
 
 
+def with_official_names(text: str) -> str:
+    """The message with the words official texts use for the papers it calls by their everyday names ("mất cà vẹt xe"
+    -> "mất cà vẹt xe (chứng nhận đăng ký xe)"; knowledge/vocabulary/questions.yml everyday_names). The everyday name
+    stays: a curated record's aliases may use it. Read with diacritics when the message has them."""
+    accented = has_diacritics(text)
+    typed, folded = spoken(text), language.syllables(text)
+    names = [
+        " ".join(name)
+        for saying, (saying_accented, name) in language.vocabulary().everyday_names.items()
+        if _says_phrase(typed, folded, accented, saying, saying_accented)
+    ]
+    return f"{text} ({', '.join(dict.fromkeys(names))})" if names else text
+
+
 def _says_phrase(typed: list[str], folded: list[str], accented: bool, plain: Phrase, with_marks: Phrase) -> bool:
     """A vocabulary phrase is said, read with its diacritics when the message has them: "nga" (Russia) is not "ngã"
     (a fall). `typed`: the message's words with diacritics; `folded`: its syllables folded."""

@@ -11,6 +11,7 @@ from knowledge import language
 from knowledge.index.build import build
 from knowledge.language import VOCABULARY_DIR, Vocabulary, VocabularyError, expand_abbreviations, feedback_score
 from knowledge.search import KnowledgeBase
+from knowledge.search.reading import with_official_names
 
 BIRTH = "ho-tich-khai-sinh"
 
@@ -128,3 +129,36 @@ def test_staff_add_an_aspect_cue_without_code(tmp_path: Path, monkeypatch: pytes
     assert language.cued_aspect("làm hộ chiếu có tốn xèng không") is None
     add_lines(vocabulary / "aspects.yml", "fee:\n", "  - tốn xèng\n")
     assert language.cued_aspect("lam ho chieu co ton xeng khong") == "fee"
+
+
+REISSUE_VEHICLE_REGISTRATION = {"1.013080", "1.013082"}  # one procedure, listed per channel
+
+
+def test_an_everyday_name_of_a_paper_finds_the_procedure_official_texts_name_otherwise(
+    built_index: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """«cà vẹt» is what citizens call the vehicle registration certificate; no official text says it. The search reads
+    it as the certificate (questions.yml everyday_names), so a re-issue asked that way is answered with the re-issue
+    procedure the national catalogue alone holds; without that line in the file it is not."""
+    kb = KnowledgeBase(built_index, watch=False)
+    question = "bi mat cavet xe may thi xin cap lai o dau"
+
+    def answered() -> str | None:
+        decision = kb.search(question).decision
+        return decision.best.doc_id if decision.kind == "answer" and decision.best else None
+
+    assert answered() in REISSUE_VEHICLE_REGISTRATION
+    vocabulary = vocabulary_copy(tmp_path)
+    file = vocabulary / "questions.yml"
+    line = next(x for x in file.read_text(encoding="utf-8").splitlines() if "cavet" in x)
+    file.write_text(file.read_text(encoding="utf-8").replace(line + "\n", ""), encoding="utf-8")
+    monkeypatch.setenv("MOCUA_VOCABULARY_DIR", str(vocabulary))
+    monkeypatch.setattr(language, "RELOAD_CHECK_SECONDS", 0.0)
+    assert answered() not in REISSUE_VEHICLE_REGISTRATION
+
+
+def test_an_everyday_name_is_read_with_its_diacritics_when_the_message_has_them() -> None:
+    assert "thị thực" in with_official_names("xin visa cho vợ người nước ngoài")
+    assert "thường trú" in with_official_names("nhap ho khau cho con")  # typed without: compared folded
+    assert "thường trú" not in with_official_names("hồ khẩu")  # typed with them, another word is not the name
+    assert with_official_names("đăng ký khai sinh") == "đăng ký khai sinh"  # nothing to add
