@@ -81,7 +81,7 @@ typecheck:  ## mypy: the app environment's code, then the Rasa environment's (nl
 
 test-python:  ## pytest: units, knowledge, actions, REST and Telegram round trips on real servers
 	@echo "== pytest =="
-	@$(PY) -m pytest -m "not production"
+	@$(PY) -m pytest -m "not production" --durations=25
 
 test-production: index train  ## the production profile: PostgreSQL, Redis, HAProxy, 2 Rasa/action/bridge replicas
 	@bash scripts/install-test-services.sh
