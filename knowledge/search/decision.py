@@ -49,6 +49,8 @@ class Evidence:
     # Shortlisted records this one is a case of, nearest first, whose case the question does not name: "Đăng ký lại
     # khai sinh" for "Đăng ký lại khai sinh có yếu tố nước ngoài" when the question says "lại" but nothing foreign.
     parents: tuple[str, ...] = ()
+    # +1: one of its names says the operation the question says («cấp lại»); -1: the question says one its names lack
+    operation: int = 0
 
     @property
     def confidence(self) -> float:
@@ -227,6 +229,12 @@ def common_case_first(evidence: list[Evidence], th: Thresholds) -> list[Evidence
             ordered.remove(ahead[0])
             ordered.insert(0, ahead[0])
             break
+    # «xin cấp lại sổ đỏ» holds the whole alias «xin cấp sổ đỏ» of the first issue: the record whose name says the
+    # operation asked goes ahead of a top none of whose names does, however it scored
+    doing = [e for e in ordered if e.operation > 0]
+    if ordered[0].operation < 0 and doing:
+        ordered.remove(doing[0])
+        ordered.insert(0, doing[0])
     return ordered
 
 

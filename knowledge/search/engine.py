@@ -34,7 +34,7 @@ from knowledge.catalog.model import OfficialRecord
 from knowledge.catalog.provinces import match_province
 from knowledge.index.lexical import BM25, RecordName, content_words, counted
 from knowledge.index.published import current_version, index_dir_from_env
-from knowledge.language import expand_abbreviations, vocabulary
+from knowledge.language import Phrase, contains_phrase, expand_abbreviations, vocabulary
 from knowledge.records.facts import ProcedureFacts, from_curated, from_official
 from knowledge.records.schema import Guide, Procedure
 from knowledge.search.decision import Context, Decision, Evidence, Thresholds, decide
@@ -43,11 +43,13 @@ from knowledge.search.reading import (
     asking_clause,
     case_of,
     naming_clauses,
+    operation_phrases,
+    said_operations,
     says_case,
     tells_a_story,
     with_official_names,
 )
-from knowledge.text import clean, has_diacritics
+from knowledge.text import clean, has_diacritics, spoken
 
 CALIBRATION_FILE = Path(__file__).resolve().parent / "calibration.json"
 RELOAD_CHECK_SECONDS = 1.0
@@ -276,6 +278,13 @@ class _Snapshot:
             if v["kind"] in NAME_VIEWS:
                 self.names[v["doc"]].append(counted(w for w in content_words(v["text"]) if w not in filler))
         self.case_head, self.cases = family_cases(self.docs)
+        # «cấp lại», «cấp đổi», «đăng ký lại»…: what names another operation on the same paper, read from the families
+        titles = [d["title"] for d in self.docs]
+        self.operations = operation_phrases((titles[case], titles[head]) for case, head in self.case_head.items())
+        self.name_texts: list[list[list[str]]] = [[] for _ in self.docs]  # each name's words with their diacritics
+        for v in views:
+            if v["kind"] in NAME_VIEWS:
+                self.name_texts[v["doc"]].append(spoken(v["text"]))
         # a province's own procedures: offered only when the citizen names that province (or it is deployed there)
         self.province = np.array([d.get("province") or "" for d in self.docs], dtype=object)
         self.national = self.province == ""  # computed once: the mask below runs on every question
@@ -568,7 +577,8 @@ class KnowledgeBase:
         cands = self._candidates(snap, asked, method, k, rerank=True)
         prepared = prepare_query(asked)
         words = counted(content_words(prepared))
-        evidence = [self._evidence(snap, c, prepared, words) for c in cands]
+        operations = said_operations(asked, snap.operations)
+        evidence = [self._evidence(snap, c, prepared, words, operations) for c in cands]
         return with_parents(evidence, [snap.docs[c.doc] for c in cands], prepared)
 
     def _clause_told(
@@ -589,13 +599,16 @@ class KnowledgeBase:
                 told = (best.score, clause, evidence)
         return None if told is None else (told[1], told[2])
 
-    def _evidence(self, snap: _Snapshot, cand: Candidate, asked: str, words: frozenset[str]) -> Evidence:
+    def _evidence(
+        self, snap: _Snapshot, cand: Candidate, asked: str, words: frozenset[str], operations: list[Phrase]
+    ) -> Evidence:
         head = snap.case_head.get(cand.doc)
         return Evidence(
             self._hit(snap, cand), cand.coverage, typed_name(snap.names[cand.doc], words),
             head=None if head is None else snap.docs[head]["id"],
             named_case=head is not None and says_case(asked, snap.cases[cand.doc]),
             separate=head is not None and snap.cases[cand.doc].separate,
+            operation=operation_said(snap.name_texts[cand.doc], operations, snap.operations),
         )  # fmt: skip
 
     def _hit(self, snap: _Snapshot, cand: Candidate) -> Hit:
@@ -604,6 +617,18 @@ class KnowledgeBase:
         if len(passage) > PASSAGE_CHARS:
             passage = passage[: PASSAGE_CHARS].rsplit(" ", 1)[0] + " …"
         return Hit(doc["id"], doc["kind"], doc["title"], round(cand.confidence, 4), passage)
+
+
+def operation_said(names: list[list[str]], operations: list[Phrase], known: frozenset[Phrase]) -> int:
+    """+1: one of the record's names says an operation the question says («cấp lại»); -1: the question says one and
+    its names say no operation with the same telling word («đăng ký lại» tells «lại» too), so the record is about
+    another operation on the paper; 0: the question says none."""
+    if not operations:
+        return 0
+    its = {op for op in known for name in names if contains_phrase(name, op)}
+    if its & set(operations):
+        return 1
+    return -1 if not {op[-1] for op in its} & {op[-1] for op in operations} else 0
 
 
 def with_parents(evidence: list[Evidence], docs: list[dict[str, Any]], asked: str) -> list[Evidence]:

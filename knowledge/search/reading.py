@@ -4,6 +4,8 @@ words that tell a family's cases apart. The Vietnamese words are data (knowledge
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from knowledge import language
@@ -18,6 +20,7 @@ _CLAUSE_END = re.compile(r"(?<=[.!?;…\n])\s*")
 _ONE_CLAUSE_WORDS = 12
 _NAMING_WORDS = 2  # an asking clause with fewer words beyond scaffolding names no procedure
 _STORY_CLAUSES = 3  # this many sentences or more: a story told around the question
+OPERATION_FAMILIES = 5  # an operation phrase names a case in this many families or more
 
 
 def distinctive_words(text: str) -> list[str]:
@@ -202,3 +205,36 @@ def says_case(question: str, case: Case) -> bool:
 def _sayings(said: list[str]) -> set[str]:
     """Words added for everyday sayings (after the first blank)."""
     return set(said[said.index("") :]) if "" in said else set()
+
+
+def operation_phrases(pairs: Iterable[tuple[str, str]], min_families: int = OPERATION_FAMILIES) -> frozenset[Phrase]:
+    """The phrases that name another operation on the same paper, learned from the catalogue's families: a case's
+    name that is its head's with one or two words put right after the head's operation ("Cấp lại Giấy phép X" under
+    "Cấp Giấy phép X": «cấp lại»; «cấp đổi», «đăng ký lại» …), in `min_families` families or more. `pairs`: (case's
+    name, head's name)."""
+    counts: Counter[Phrase] = Counter()
+    for name, head in pairs:
+        found = _operation(spoken(name), spoken(head))
+        if found:
+            counts[found] += 1
+    return frozenset(p for p, n in counts.items() if n >= min_families)
+
+
+def _operation(name: list[str], head: list[str]) -> Phrase | None:
+    """«cấp lại» for ("cấp lại giấy phép x", "cấp giấy phép x"): the head's first one or two words, then one or two
+    inserted words, then the head's next two words."""
+    for verb in (1, 2):
+        for inserted in (1, 2):
+            rest = name[verb + inserted : verb + inserted + 2]
+            repeated = name[verb] in head[:verb]  # "Cấp, cấp lại …" lists two operations, it names none
+            if name[:verb] == head[:verb] and not repeated and len(rest) == 2 and rest == head[verb : verb + 2]:
+                return tuple(name[: verb + inserted])
+    return None
+
+
+def said_operations(question: str, phrases: frozenset[Phrase]) -> list[Phrase]:
+    """The operation phrases the question says («xin cấp lại sổ đỏ»: «cấp lại»), read with diacritics when it has
+    them."""
+    accented = has_diacritics(question)
+    typed, folded = spoken(question), language.syllables(question)
+    return [p for p in phrases if _says_phrase(typed, folded, accented, tuple(language.syllables(" ".join(p))), p)]

@@ -128,6 +128,16 @@ def test_the_record_whose_name_the_question_says_more_fully_settles_a_close_call
     assert decide([registration, far_behind], TH).best == registration.hit
 
 
+def test_the_record_doing_the_operation_asked_goes_ahead_of_one_doing_another_however_it_scored() -> None:
+    # "xin cấp lại sổ đỏ" holds the whole alias "xin cấp sổ đỏ" of the first issue, but asks «cấp lại»
+    first_issue, reissue = "dat-dai-cap-giay-chung-nhan-lan-dau", "dat-dai-cap-lai-giay-chung-nhan-bi-mat"
+    d = decide([replace(ev(first_issue, 0.89), operation=-1), replace(ev(reissue, 0.04), operation=1)], TH)
+    assert d.kind == "which_one" and [h.doc_id for h in d.choices] == [reissue, first_issue]
+    # a question that says no operation leaves the order to the confidences
+    d = decide([ev(first_issue, 0.89), ev(reissue, 0.04)], TH)
+    assert d.kind == "answer" and d.best is not None and d.best.doc_id == first_issue
+
+
 def test_a_procedure_named_whole_goes_ahead_of_a_guide_none_of_whose_names_was_typed_in_a_close_call() -> None:
     # "đăng ký khai tử làm online được không": the guide on online services matches "online"; the question names
     # the death registration whole, whose own facts say whether it can be done online

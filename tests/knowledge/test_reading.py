@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.search.reading import asking_clause, tells_a_story
+from knowledge.search.reading import asking_clause, operation_phrases, said_operations, tells_a_story
 from knowledge.text import fold
 
 # The procedure is named in a question in the middle; the message closes with a question that names nothing.
@@ -67,3 +67,17 @@ def test_a_word_of_a_closing_read_without_diacritics_may_still_name_something() 
     # "day" typed without diacritics may be "dạy" (teaching): a one-word closing counts only with its diacritics
     message = "Nhà tôi mở lớp ở quận 3 từ tháng 9. Phụ huynh hỏi nhiều. Giấy phép dạy thêm ở đâu?"
     assert asking_clause(fold(message)) == fold("Giấy phép dạy thêm ở đâu?")
+
+
+def test_the_phrases_that_name_another_operation_are_learned_from_the_catalogues_families() -> None:
+    papers = ["giấy phép lái tàu", "thẻ hội viên", "chứng chỉ hành nghề", "giấy phép bay", "thẻ ngư dân"]
+    pairs = [(f"Cấp lại {paper}", f"Cấp {paper}") for paper in papers]
+    pairs += [(f"Cấp, cấp lại {paper}", f"Cấp {paper}") for paper in papers]  # two operations listed name none
+    pairs += [("Cấp đổi thẻ hội viên", "Cấp thẻ hội viên")]  # one family is too few to tell
+    phrases = operation_phrases(pairs, min_families=5)
+    assert phrases == {("cấp", "lại")}
+    assert said_operations("Xin cấp lại sổ đỏ bị mất", phrases) == [("cấp", "lại")]
+    assert said_operations("xin cap lai so do", phrases) == [("cấp", "lại")]
+    # with diacritics typed they are read: «cấp lái» is not «cấp lại»; and a word that only ends up next is not said
+    assert said_operations("giấy phép cấp lái xe", phrases) == []
+    assert said_operations("lại bị từ chối cấp", phrases) == []
