@@ -201,7 +201,8 @@ def common_case_first(evidence: list[Evidence], th: Thresholds) -> list[Evidence
     trú"), and a case the question names ("cấp lại", "bị mất", "Hàn Quốc" for "nước ngoài")
     goes ahead of its common case when it is a close call. A case whose head the question names it apart from gives
     way to a nearer parent it does not ("đăng ký lại khai sinh có mất phí không": «Đăng ký lại khai sinh», not its
-    case «… có yếu tố nước ngoài»)."""
+    case «… có yếu tố nước ngoài»). A question that asks an operation («cấp lại») meets first the record whose name
+    does it, before a top none of whose names does."""
     by_id = {e.hit.doc_id: e for e in evidence}
     ordered: list[Evidence] = []
     for e in evidence:

@@ -274,17 +274,15 @@ class _Snapshot:
         # ("Đăng ký …", "Thủ tục …" say nothing about which: knowledge/vocabulary/scaffold.yml name_filler)
         filler = vocabulary().name_filler
         self.names: list[list[frozenset[str]]] = [[] for _ in self.docs]
+        self.name_texts: list[list[list[str]]] = [[] for _ in self.docs]  # each name's words with their diacritics
         for v in views:
             if v["kind"] in NAME_VIEWS:
                 self.names[v["doc"]].append(counted(w for w in content_words(v["text"]) if w not in filler))
+                self.name_texts[v["doc"]].append(spoken(v["text"]))
         self.case_head, self.cases = family_cases(self.docs)
         # «cấp lại», «cấp đổi», «đăng ký lại»…: what names another operation on the same paper, read from the families
         titles = [d["title"] for d in self.docs]
         self.operations = operation_phrases((titles[case], titles[head]) for case, head in self.case_head.items())
-        self.name_texts: list[list[list[str]]] = [[] for _ in self.docs]  # each name's words with their diacritics
-        for v in views:
-            if v["kind"] in NAME_VIEWS:
-                self.name_texts[v["doc"]].append(spoken(v["text"]))
         # a province's own procedures: offered only when the citizen names that province (or it is deployed there)
         self.province = np.array([d.get("province") or "" for d in self.docs], dtype=object)
         self.national = self.province == ""  # computed once: the mask below runs on every question
