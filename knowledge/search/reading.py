@@ -224,10 +224,12 @@ def _operation(name: list[str], head: list[str]) -> Phrase | None:
     """«cấp lại» for ("cấp lại giấy phép x", "cấp giấy phép x"): the head's first one or two words, then one or two
     inserted words, then the head's next two words."""
     for verb in (1, 2):
+        opening = name[:verb]
+        if opening != head[:verb] or any(word in opening for word in name[verb : verb + 1]):
+            continue  # another operation; or "Cấp, cấp lại …", which lists two operations and names none
         for inserted in (1, 2):
             rest = name[verb + inserted : verb + inserted + 2]
-            repeated = name[verb] in head[:verb]  # "Cấp, cấp lại …" lists two operations, it names none
-            if name[:verb] == head[:verb] and not repeated and len(rest) == 2 and rest == head[verb : verb + 2]:
+            if len(rest) == 2 and rest == head[verb : verb + 2]:
                 return tuple(name[: verb + inserted])
     return None
 
