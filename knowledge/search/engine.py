@@ -46,6 +46,7 @@ from knowledge.search.reading import (
     operation_phrases,
     said_operations,
     says_case,
+    sibling_operations,
     tells_a_story,
     with_official_names,
 )
@@ -282,7 +283,9 @@ class _Snapshot:
         self.case_head, self.cases = family_cases(self.docs)
         # «cấp lại», «cấp đổi», «đăng ký lại»…: what names another operation on the same paper, read from the families
         titles = [d["title"] for d in self.docs]
-        self.operations = operation_phrases((titles[case], titles[head]) for case, head in self.case_head.items())
+        self.operations = operation_phrases(
+            (titles[case], titles[head]) for case, head in self.case_head.items()
+        ) | sibling_operations(d["title"] for d in self.docs if d["kind"] != "guide")
         # a province's own procedures: offered only when the citizen names that province (or it is deployed there)
         self.province = np.array([d.get("province") or "" for d in self.docs], dtype=object)
         self.national = self.province == ""  # computed once: the mask below runs on every question

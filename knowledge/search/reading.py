@@ -21,6 +21,8 @@ _ONE_CLAUSE_WORDS = 12
 _NAMING_WORDS = 2  # an asking clause with fewer words beyond scaffolding names no procedure
 _STORY_CLAUSES = 3  # this many sentences or more: a story told around the question
 OPERATION_FAMILIES = 5  # an operation phrase names a case in this many families or more
+SIBLING_OBJECTS = 10  # an operation's first words vary over this many objects or more
+SIBLING_SHARE = 0.05  # … and in this share of the names they start, at least
 
 
 def distinctive_words(text: str) -> list[str]:
@@ -232,6 +234,30 @@ def _operation(name: list[str], head: list[str]) -> Phrase | None:
             if len(rest) == 2 and rest == head[verb : verb + 2]:
                 return tuple(name[: verb + inserted])
     return None
+
+
+def sibling_operations(
+    titles: Iterable[str], min_objects: int = SIBLING_OBJECTS, min_share: float = SIBLING_SHARE
+) -> frozenset[Phrase]:
+    """The two-word phrases that name an operation on a paper, learned from the catalogue: a name's first two words
+    that vary over one object («Cấp lại / Gia hạn / Thu hồi giấy phép X»), over `min_objects` objects or more and in
+    at least `min_share` of the names they start. «Đăng ký» varies over a dozen objects but starts 750 names: it
+    names a kind of procedure, not an operation that tells siblings apart."""
+    leads_of: dict[Phrase, set[Phrase]] = {}
+    starts: Counter[Phrase] = Counter()
+    for title in titles:
+        words = spoken(unlisted_name(title))
+        if len(words) >= 4:
+            starts[tuple(words[:2])] += 1
+        for size in (1, 2):  # a one-word lead («Cấp») is what «cấp lại», «cấp đổi» share, so it only counts objects
+            if len(words) >= size + 2 and words[size - 1] not in words[: size - 1]:
+                leads_of.setdefault(tuple(words[size:]), set()).add(tuple(words[:size]))
+    varying: Counter[Phrase] = Counter(lead for leads in leads_of.values() if len(leads) >= 2 for lead in leads)
+    return frozenset(
+        lead
+        for lead, objects in varying.items()
+        if len(lead) == 2 and objects >= min_objects and objects >= min_share * starts[lead]
+    )
 
 
 def said_operations(question: str, phrases: frozenset[Phrase]) -> list[Phrase]:

@@ -3,9 +3,9 @@
 Where `make bench-retrieval` measures the search alone, this measures what the citizen actually gets, so NLU
 mistakes (a real question taken for off-topic) count too. It prints four figures per split, side by side: the right
 procedure answered, the right one answered or first among the "which one?" buttons, another procedure answered
-(of all questions: off-topic ones answered count too), and answerable questions declined. Confident mistakes are
-listed for the dev split only: the test split (tests/data/questions/test.yml) is frozen and never printed question
-by question. Run on purpose:
+(of all questions: off-topic ones answered count too), and answerable questions declined. Confident mistakes and
+the answerable questions left without an answer or the right button are listed for dev and calibration: the test
+split (tests/data/questions/test.yml) is frozen and never printed question by question. Run on purpose:
 `make bench-dialogue`, or against a running server:
 `.venv/app/bin/python tests/benchmarks/bench_dialogue.py --url http://localhost:5005 [--split dev]`.
 """
@@ -115,6 +115,7 @@ def run_split(rasa_url: str, kb: Any, split: str) -> dict[str, float]:
     titles = titles_of(kb, indexed)
     tallies: dict[str, Counter] = {"all": Counter(), "with diacritics": Counter(), "without diacritics": Counter()}
     wrong: list[str] = []
+    declined: list[str] = []  # answerable questions the citizen got no answer nor the right button for
     asked, unindexed = [], 0
     figures = Figures()
     for row in load_questions(question_file(split)):
@@ -130,7 +131,12 @@ def run_split(rasa_url: str, kb: Any, split: str) -> dict[str, float]:
             tallies[group][result] += 1
         if result in MISTAKES:
             wrong.append(f"  {result}: {row['q']!r} -> {title!r} (expected {row['expect']!r})")
+        elif result == "asked back / refused":
+            declined.append(f"  {row['q']!r} (expected {row['expect']!r})")
     report(split, tallies, wrong, asked, unindexed)
+    if split != FROZEN:
+        print("answerable questions left without an answer or the right button:")
+        print("\n".join(declined) or "  none")
     return figures.figures()
 
 

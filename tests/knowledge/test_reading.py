@@ -5,7 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from knowledge.search.reading import asking_clause, operation_phrases, said_operations, tells_a_story
+from knowledge.search.reading import (
+    asking_clause,
+    operation_phrases,
+    said_operations,
+    sibling_operations,
+    tells_a_story,
+)
 from knowledge.text import fold
 
 # The procedure is named in a question in the middle; the message closes with a question that names nothing.
@@ -82,3 +88,16 @@ def test_the_phrases_that_name_another_operation_are_learned_from_the_catalogues
     # with diacritics typed they are read: «cấp lái» is not «cấp lại»; and a word that only ends up next is not said
     assert said_operations("giấy phép cấp lái xe", phrases) == []
     assert said_operations("lại bị từ chối cấp", phrases) == []
+
+
+def test_the_operations_that_tell_siblings_apart_are_learned_from_names_that_vary_over_one_paper() -> None:
+    papers = [f"giấy phép khai thác mỏ số {n}" for n in range(12)]
+    titles = [f"Cấp {paper}" for paper in papers] + [f"Gia hạn {paper}" for paper in papers]
+    titles += [f"Thu hồi {paper}" for paper in papers[:3]]  # varies over too few papers to count
+    # «Đăng ký» varies over the twelve papers too, but starts far more names than that: a kind of procedure
+    titles += [f"Đăng ký {paper}" for paper in papers]
+    titles += [f"Đăng ký hoạt động hội nghề số {n}" for n in range(300)]
+    operations = sibling_operations(titles, min_objects=10, min_share=0.05)
+    assert operations == {("gia", "hạn")}  # a one-word lead («Cấp») is what longer ones share, never an operation
+    assert said_operations("giấy phép sắp hết hạn, xin gia hạn ở đâu", operations) == [("gia", "hạn")]
+    assert said_operations("xin gia han giay phep", operations) == [("gia", "hạn")]

@@ -95,6 +95,25 @@ def test_a_question_asking_a_re_issue_is_never_answered_with_the_first_issue(kb:
     assert met_first is not None and met_first.doc_id == "dat-dai-cap-lai-giay-chung-nhan-bi-mat"
 
 
+@pytest.mark.parametrize(
+    ("question", "operation"),
+    [
+        ("điều chỉnh giấy phép xây dựng nhà ở riêng lẻ", "điều chỉnh"),
+        ("nha o rieng le muon dieu chinh giay phep xay dung", "điều chỉnh"),
+        ("gia hạn giấy phép xây dựng nhà ở riêng lẻ", "gia hạn"),
+    ],
+)
+def test_a_question_asking_to_change_or_extend_a_permit_is_not_answered_with_its_first_issue(
+    kb: KnowledgeBase, question: str, operation: str
+) -> None:
+    # «Cấp giấy phép xây dựng nhà ở riêng lẻ» holds every other word; the names that vary over one paper
+    # («Gia hạn / Cấp điều chỉnh giấy phép X») teach that the operation word tells the procedure
+    decision = kb.search(question).decision
+    met_first = decision.best if decision.kind == "answer" else (decision.choices or [None])[0]
+    assert met_first is not None and met_first.doc_id != "xay-dung-giay-phep-nha-o"
+    assert f"{operation} giấy phép xây dựng" in met_first.title.lower()
+
+
 def test_guides_are_found_and_records_come_back_typed(kb: KnowledgeBase) -> None:
     result = kb.search("ai làm trưởng ban chỉ đạo cải cách hành chính Bình Định năm 2022")
     top = result.hits[0]
