@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import time
@@ -20,7 +21,8 @@ from console.config import Settings
 from console.db import engine, upgrade
 from scripts.stack import APP_PYTHON, ROOT
 
-SCREENSHOTS = ROOT / "docs" / "screenshots"
+# The README's pictures are refreshed on purpose (SCREENSHOTS_DIR=docs/screenshots); a test run keeps its own.
+SCREENSHOTS = Path(os.environ.get("SCREENSHOTS_DIR") or ROOT / "var" / "screenshots")
 PASSWORDS = {"lan": "mat-khau-bien-tap-1", "minh": "mat-khau-chi-xem-2", "khach": "mat-khau-khoa-thu-3"}
 ROLES = {"lan": "editor", "minh": "viewer", "khach": "viewer"}
 
@@ -103,17 +105,21 @@ def csrf_of(client: httpx.Client, path: str) -> str:
 
 
 def screenshot(driver: object, name: str) -> Path:
-    """The whole page as docs/screenshots/<name>.png (the README shows them)."""
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    """The whole page as <name>.png in SCREENSHOTS (docs/screenshots: the README shows them)."""
     # the page's height, plus what the browser's own frame takes from the window
     script = "return document.documentElement.scrollHeight + window.outerHeight - window.innerHeight"
     height = driver.execute_script(script)  # type: ignore[attr-defined]
     driver.set_window_size(1280, min(max(900, int(height)), 4000))  # type: ignore[attr-defined]
     time.sleep(0.3)  # the resized window is laid out again before the picture
-    path = SCREENSHOTS / f"{name}.png"
+    path = screenshot_path(name)
     driver.save_screenshot(str(path))  # type: ignore[attr-defined]
     driver.set_window_size(1280, 900)  # type: ignore[attr-defined]
     return path
+
+
+def screenshot_path(name: str) -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS / f"{name}.png"
 
 
 class QuietBuilder:

@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 
-from tests.console.support import SCREENSHOTS, Console, screenshot
+from tests.console.support import Console, screenshot, screenshot_path
 from tests.console.test_browser import flash, sign_in, submit, text_of, wait_for
 from tests.telegram.bot_api_emulator import BotApiEmulator
 from tests.telegram.conftest import STAFF_CHAT, StartBridge, emulator, start_bridge  # noqa: F401 - fixtures
@@ -98,7 +98,7 @@ def test_a_handoff_answered_from_the_console_and_received_on_telegram(
         else:  # the whole page, as tall as it is
             height = int(browser.execute_script("return document.documentElement.scrollHeight"))
             browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE | {"height": min(height, 4000)})
-            browser.save_screenshot(str(SCREENSHOTS / "phone-handoffs.png"))
+            browser.save_screenshot(str(screenshot_path("phone-handoffs")))
             browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
 
         submit(browser, card.find_element(By.CSS_SELECTOR, "button.done"))

@@ -19,7 +19,7 @@ import journal
 from console.dashboard import VIETNAM
 from console.labels import intent_labels
 from knowledge.index.published import current_version
-from tests.console.support import SCREENSHOTS, UNKNOWN_WORDINGS, Console, csrf_of, screenshot
+from tests.console.support import UNKNOWN_WORDINGS, Console, csrf_of, screenshot, screenshot_path
 from tests.console.test_browser import BHYT, sign_in, submit, text_of
 
 pytestmark = pytest.mark.stack
@@ -40,12 +40,12 @@ def phone(driver: WebDriver) -> Iterator[None]:
 
 
 def phone_screenshot(driver: WebDriver, name: str) -> None:
-    """The whole page on the phone as docs/screenshots/<name>.png."""
+    """The whole page on the phone as <name>.png in SCREENSHOTS."""
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
     whole = PHONE | {"height": min(max(height, PHONE["height"]), 4000)}
     driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", whole)
     try:
-        driver.save_screenshot(str(SCREENSHOTS / f"{name}.png"))
+        driver.save_screenshot(str(screenshot_path(name)))
     finally:
         driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", PHONE)
 
