@@ -23,6 +23,10 @@ MAX_CHOICES = 3  # "which one?" buttons
 MAX_CASES = 3  # other cases of the answered procedure's family, offered beside the answer
 FULL_COVERAGE = 0.999  # every word of the question is somewhere in the record
 CLEAR_CASE = 0.5  # asked which case: at least this share of the message's own words say the case it reads as
+# A name of this many words typed whole names its procedure, whatever NLU read ("tạm trú sắp hết hạn, gia hạn thế
+# nào" holds «Gia hạn tạm trú»); a two-word one («kết quả», «hộ chiếu») is often everyday speech. Typed without
+# diacritics a word says less («con lai» folds like «lại»), so it takes one word more.
+NAMING_WORDS = 3
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,7 @@ class Context:
     # workings is offered first among the buttons, not answered (tests/benchmarks/bench_long_messages.py: two in
     # three were wrong).
     whole_story: bool = False
+    accented: bool = True  # the message was typed with diacritics (set by the search)
     # The bot asked which case of `current` applies and the message reads as one of them: the share of its own words
     # that say that case (actions/cases.py; 1.0 for "trường hợp thứ hai"). None: not asked, or no case read.
     case_answer: float | None = None
@@ -106,11 +111,19 @@ def decide(evidence: list[Evidence], th: Thresholds, ctx: Context | None = None)
         found = _offered_beside(found.best, evidence, "a story's words about the office")
     if ctx.case_answer is not None:
         return _case_or_new_question(found, evidence, th, ctx, ctx.case_answer)
-    return in_context(found, th, ctx)
+    return in_context(found, th, ctx, named=_named_whole(found, evidence, ctx.accented))
 
 
-def in_context(found: Decision, th: Thresholds, ctx: Context) -> Decision:
-    """The decision on the evidence alone, with the conversation's context applied."""
+def _named_whole(found: Decision, evidence: list[Evidence], accented: bool) -> bool:
+    """The answer is a record one of whose names the citizen typed whole, a name long enough to name it."""
+    best = found.best if found.kind == "answer" else None
+    enough = NAMING_WORDS + (0 if accented else 1)
+    return any(e.hit.doc_id == best.doc_id and len(e.typed_name) >= enough for e in evidence if best)
+
+
+def in_context(found: Decision, th: Thresholds, ctx: Context, named: bool = False) -> Decision:
+    """The decision on the evidence alone, with the conversation's context applied. `named`: the answer's whole name
+    was typed."""
     if ctx.nlu == "question" and not ctx.names_something and ctx.current:
         return Decision("stay", reason="a follow-up naming no procedure")
     if not ctx.names_something and found.kind != "answer":
@@ -119,8 +132,8 @@ def in_context(found: Decision, th: Thresholds, ctx: Context) -> Decision:
         ctx = replace(ctx, nlu="not_understood")  # a question after background: NLU's "off-topic" is weak evidence
     if ctx.nlu == "off_topic":
         # NLU and the search disagree: the search must be more than barely sure ("kể chuyện cười" folds like
-        # "cưới", the wedding).
-        sure = found.kind == "answer" and found.best is not None and found.best.score >= th.off_topic_answer
+        # "cưới", the wedding), or the citizen typed the answer's name.
+        sure = found.kind == "answer" and found.best is not None and (named or found.best.score >= th.off_topic_answer)
         return found if sure else Decision("not_sure", reason="off-topic by NLU, the search not sure enough")
     if ctx.nlu == "not_understood":
         return found if found.kind in ("answer", "which_one") else Decision("not_sure", reason=found.reason)

@@ -569,7 +569,12 @@ class KnowledgeBase:
             evidence = self._evidence_for(snap, focus or query, method, k)
         story = tells_a_story(query)
         whole_story = focus is None and story
-        context = replace(context or Context(), background=focus is not None or story, whole_story=whole_story)
+        context = replace(
+            context or Context(),
+            background=focus is not None or story,
+            whole_story=whole_story,
+            accented=has_diacritics(clean(query)),
+        )
         decision = decide(evidence, th, context)
         hits = [e.hit for e in evidence[:k]]
         return SearchResult(clean(query), hits, decision.verdict, decision.cases, decision.choices, evidence, decision)

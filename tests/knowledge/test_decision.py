@@ -173,6 +173,25 @@ def test_off_topic_by_nlu_needs_the_calibrated_confidence() -> None:
     assert decide([ev(BIRTH, 0.65)], TH, off_topic).kind == "answer"
 
 
+def test_a_name_typed_whole_is_answered_whatever_nlu_read() -> None:
+    # «tạm trú sắp hết hạn, gia hạn thế nào»: NLU took it for off-topic, the search is only fairly sure
+    extension = "1.002755"
+    typed = {"gia", "han", "tam", "tru"}
+
+    def off_topic(words: set[str], accented: bool = True) -> str:
+        named = replace(ev(extension, 0.4), typed_name=frozenset(words))
+        return decide([named], TH, Context(nlu="off_topic", accented=accented)).kind
+
+    assert off_topic(typed) == "answer"
+    assert off_topic(typed, accented=False) == "answer"
+    # a name of two words («kết quả») is everyday speech; typed without diacritics a word says less («con lai»
+    # folds like «lại»), so three words are not enough there
+    assert off_topic({"ket", "qua"}) == "not_sure"
+    assert off_topic({"lai", "khai", "sinh"}) == "answer"
+    assert off_topic({"lai", "khai", "sinh"}, accented=False) == "not_sure"
+    assert off_topic(set()) == "not_sure"
+
+
 def test_an_aspect_question_nothing_fits_stays_on_the_current_procedure_and_says_so() -> None:
     d = decide([ev("giá vàng", 0.05)], TH, Context(current=MARRIAGE, aspect_asked=True))
     assert d.kind == "stay" and d.assumed

@@ -13,7 +13,7 @@ from knowledge.catalog.model import unlisted_name
 from knowledge.index.lexical import counted, holds_name, name_words
 from knowledge.language import VOCABULARY_DIR
 from knowledge.records.schema import Guide, Procedure
-from knowledge.search import KnowledgeBase
+from knowledge.search import Context, KnowledgeBase
 from knowledge.search.engine import typed_name
 from knowledge.search.metrics import evaluate, load_questions, question_file
 from knowledge.search.reading import procedure_name
@@ -112,6 +112,23 @@ def test_a_question_asking_to_change_or_extend_a_permit_is_not_answered_with_its
     met_first = decision.best if decision.kind == "answer" else (decision.choices or [None])[0]
     assert met_first is not None and met_first.doc_id != "xay-dung-giay-phep-nha-o"
     assert f"{operation} giấy phép xây dựng" in met_first.title.lower()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("sửa mái nhà bị dột có phải xin phép không", "xay-dung-giay-phep-sua-chua-cai-tao"),
+     ("tam tru het han roi thi gia han the nao", "1.002755")],
+)  # fmt: skip
+def test_a_question_typing_a_procedures_whole_name_is_answered_though_nlu_read_it_as_off_topic(
+    kb: KnowledgeBase, question: str, expected: str
+) -> None:
+    plain = kb.search(question).decision
+    assert plain.best is not None and plain.best.doc_id == expected
+    # too unsure to overrule NLU's "off-topic" on its confidence alone; the name typed whole («sửa nhà … phép»,
+    # «gia hạn tạm trú») does
+    assert plain.best.score < kb.calibration.for_method("combined").thresholds().off_topic_answer
+    decision = kb.search(question, context=Context(nlu="off_topic")).decision
+    assert decision.kind == "answer" and decision.best is not None and decision.best.doc_id == expected
 
 
 def test_guides_are_found_and_records_come_back_typed(kb: KnowledgeBase) -> None:
