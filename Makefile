@@ -57,49 +57,49 @@ test: index train  ## set up from nothing and run every test
 	@$(MAKE) --no-print-directory --keep-going validate lint typecheck test-python test-production test-faults test-hosts test-rasa
 
 validate:
-	@echo "== rasa data validate =="
+	@echo "== rasa data validate == $$(date +%T)"
 	@# Responses the custom actions send are in no story or rule; tests/actions/test_responses.py checks that every
 	@# response is used by a rule, a story or an action, so Rasa's "not used" warning for them is left out.
 	@$(RASA) data validate --fail-on-warnings 2>&1 | grep -vE "MovedIn20Warning|declarative_base|is not used in any story or rule|^\s*$$" | tail -n 20; exit $${PIPESTATUS[0]}
-	@echo "== knowledge lint =="
+	@echo "== knowledge lint == $$(date +%T)"
 	@$(PY) -m knowledge.tools.records.lint
 
 lint:  ## ruff on the project's Python, and the import contracts (make imports)
-	@echo "== ruff =="
+	@echo "== ruff == $$(date +%T)"
 	@.venv/app/bin/ruff check .
 	@$(MAKE) --no-print-directory imports
 
 .PHONY: imports
 imports:  ## the packages' layering (docs/architecture.md), checked by import-linter: pyproject.toml [tool.importlinter]
-	@echo "== import contracts =="
+	@echo "== import contracts == $$(date +%T)"
 	@.venv/app/bin/lint-imports --no-cache
 
 typecheck:  ## mypy: the app environment's code, then the Rasa environment's (nlu_components, channels, settings) as Python 3.10
-	@echo "== mypy =="
+	@echo "== mypy == $$(date +%T)"
 	@.venv/app/bin/mypy
 	@.venv/app/bin/mypy --python-version 3.10 nlu_components channels settings
 
 test-python:  ## pytest: units, knowledge, actions, REST and Telegram round trips on real servers
-	@echo "== pytest =="
+	@echo "== pytest == $$(date +%T)"
 	@$(PY) -m pytest -m "not production" --durations=25
 
 test-production: index train  ## the production profile: PostgreSQL, Redis, HAProxy, 2 Rasa/action/bridge replicas
 	@bash scripts/install-test-services.sh
-	@echo "== pytest: production profile =="
+	@echo "== pytest: production profile == $$(date +%T)"
 	@$(PY) -m pytest -m "production and not faults and not hosts" tests/production
 
 test-faults: index train  ## the fault suite on the production profile; prints sent/answered/lost/duplicated
 	@bash scripts/install-test-services.sh
-	@echo "== pytest: fault suite =="
+	@echo "== pytest: fault suite == $$(date +%T)"
 	@$(PY) -m pytest -m faults tests/production
 
 test-hosts: index train  ## the production profile on 4 hosts (network namespaces, as root); one host's cable cut
 	@bash scripts/install-test-services.sh
-	@echo "== pytest: production profile across hosts =="
+	@echo "== pytest: production profile across hosts == $$(date +%T)"
 	@$(PY) -m pytest -m hosts tests/production/test_hosts.py
 
 test-rasa:  ## rasa test nlu (held-out, with and without diacritics) and conversation stories
-	@echo "== rasa test =="
+	@echo "== rasa test == $$(date +%T)"
 	@$(PY) -m scripts.rasa_tests
 
 kb-lint:  ## check every knowledge file; prints file:line: field: problem
