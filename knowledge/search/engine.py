@@ -281,7 +281,8 @@ class _Snapshot:
                 self.names[v["doc"]].append(counted(w for w in content_words(v["text"]) if w not in filler))
                 self.name_texts[v["doc"]].append(spoken(v["text"]))
         self.case_head, self.cases = family_cases(self.docs)
-        # «cấp lại», «cấp đổi», «đăng ký lại»…: what names another operation on the same paper, read from the families
+        # «cấp lại», «gia hạn», «điều chỉnh»…: what names another operation on the same paper, read from the families
+        # and from names that vary over one paper (reading.operation_phrases, reading.sibling_operations)
         titles = [d["title"] for d in self.docs]
         self.operations = operation_phrases(
             (titles[case], titles[head]) for case, head in self.case_head.items()
