@@ -23,6 +23,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ from knowledge.search.reading import (
     says_case,
     sibling_operations,
     tells_a_story,
+    with_folded,
     with_official_names,
 )
 from knowledge.text import clean, has_diacritics, spoken
@@ -284,9 +286,10 @@ class _Snapshot:
         # «cấp lại», «gia hạn», «điều chỉnh»…: what names another operation on the same paper, read from the families
         # and from names that vary over one paper (reading.operation_phrases, reading.sibling_operations)
         titles = [d["title"] for d in self.docs]
-        self.operations = operation_phrases(
-            (titles[case], titles[head]) for case, head in self.case_head.items()
-        ) | sibling_operations(d["title"] for d in self.docs if d["kind"] != "guide")
+        self.operations = with_folded(
+            operation_phrases((titles[case], titles[head]) for case, head in self.case_head.items())
+            | sibling_operations(d["title"] for d in self.docs if d["kind"] != "guide")
+        )
         # a province's own procedures: offered only when the citizen names that province (or it is deployed there)
         self.province = np.array([d.get("province") or "" for d in self.docs], dtype=object)
         self.national = self.province == ""  # computed once: the mask below runs on every question
@@ -626,7 +629,7 @@ class KnowledgeBase:
         return Hit(doc["id"], doc["kind"], doc["title"], round(cand.confidence, 4), passage)
 
 
-def operation_said(names: list[list[str]], operations: list[Phrase], known: frozenset[Phrase]) -> int:
+def operation_said(names: list[list[str]], operations: list[Phrase], known: Iterable[Phrase]) -> int:
     """+1: one of the record's names says an operation the question says («cấp lại»); -1: the question says one and
     its names say no operation with the same telling word («đăng ký lại» tells «lại» too), so the record is about
     another operation on the paper; 0: the question says none."""

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from knowledge import language
@@ -260,9 +260,14 @@ def sibling_operations(
     )
 
 
-def said_operations(question: str, phrases: frozenset[Phrase]) -> list[Phrase]:
+def with_folded(phrases: Iterable[Phrase]) -> dict[Phrase, Phrase]:
+    """Each operation phrase with its folded syllables, folded once when the index loads, not for every question."""
+    return {phrase: tuple(language.syllables(" ".join(phrase))) for phrase in phrases}
+
+
+def said_operations(question: str, operations: Mapping[Phrase, Phrase]) -> list[Phrase]:
     """The operation phrases the question says («xin cấp lại sổ đỏ»: «cấp lại»), read with diacritics when it has
-    them."""
+    them. `operations`: each phrase with its folded syllables (with_folded)."""
     accented = has_diacritics(question)
     typed, folded = spoken(question), language.syllables(question)
-    return [p for p in phrases if _says_phrase(typed, folded, accented, tuple(language.syllables(" ".join(p))), p)]
+    return [p for p, plain in operations.items() if _says_phrase(typed, folded, accented, plain, p)]
