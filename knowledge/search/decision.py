@@ -116,9 +116,12 @@ def decide(evidence: list[Evidence], th: Thresholds, ctx: Context | None = None)
 
 def _named_whole(found: Decision, evidence: list[Evidence], accented: bool) -> bool:
     """The answer is a record one of whose names the citizen typed whole, a name long enough to name it."""
-    best = found.best if found.kind == "answer" else None
-    enough = NAMING_WORDS + (0 if accented else 1)
-    return any(e.hit.doc_id == best.doc_id and len(e.typed_name) >= enough for e in evidence if best)
+    answered = _evidence_of(found.best if found.kind == "answer" else None, evidence)
+    return answered is not None and len(answered.typed_name) >= NAMING_WORDS + (0 if accented else 1)
+
+
+def _evidence_of(hit: Hit | None, evidence: list[Evidence]) -> Evidence | None:
+    return next((e for e in evidence if hit is not None and e.hit.doc_id == hit.doc_id), None)
 
 
 def in_context(found: Decision, th: Thresholds, ctx: Context, named: bool = False) -> Decision:
@@ -157,7 +160,8 @@ def _case_or_new_question(
     read from a word or two among the message's own words does not answer it: it is read as the question it is."""
     best = found.best
     other = found.kind == "answer" and best is not None and best.doc_id != ctx.current
-    named = any(e.whole_name for e in evidence if best is not None and e.hit.doc_id == best.doc_id)
+    answered = _evidence_of(best, evidence)
+    named = answered is not None and answered.whole_name
     sure = best is not None and best.score >= th.off_topic_answer and clearness < 1.0
     if other and (named or sure):
         return found
